@@ -1,0 +1,140 @@
+"""Which encoder, pixel format and options each format gets; pure, no encoding.
+
+The defaults were chosen by measurement on 600x400 CartPole frames (see the README's
+benchmark section):
+
+- MP4: libx264, ``preset=veryfast``, ``crf=23``, yuv420p (plays in every browser and QuickTime).
+  veryfast encodes ~2x faster than medium for a file within a few percent of its size.
+- WebM: libvpx-vp9 in realtime mode (``deadline=realtime``, ``cpu-used=8``, ``row-mt=1``),
+  constant quality ``crf=32`` with ``b=0``.
+- GIF: FFmpeg's own gif encoder, fed by ``palettegen``/``paletteuse`` with a fresh palette per
+  frame (exact colours per frame, memory flat).
+
+Frames of at least :data:`THREADED_MIN_PIXELS` pixels encode with FFmpeg's automatic
+threading; smaller ones (84x84 Atari crops) run faster on one thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from rlvideo.errors import EncoderError, InvalidArgumentError
+from rlvideo.naming import VideoFormat
+
+__all__ = ["DEFAULT_CODECS", "THREADED_MIN_PIXELS", "EncoderSettings", "encoder_settings"]
+
+DEFAULT_CODECS: Mapping[VideoFormat, str] = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
+THREADED_MIN_PIXELS = 320 * 240
+
+_CONTAINER_CODECS: Mapping[VideoFormat, tuple[str, ...]] = {
+    "mp4": ("h264", "hevc", "av1", "mpeg4", "vp9"),
+    "webm": ("vp8", "vp9", "av1"),
+    "gif": ("gif",),
+}
+# quality option name and range, for the encoders we know; others get no quality option
+_CRF: Mapping[str, tuple[str, int, int, int]] = {
+    "libx264": ("crf", 0, 51, 23),
+    "libx265": ("crf", 0, 51, 28),
+    "libvpx-vp9": ("crf", 0, 63, 32),
+    "libvpx": ("crf", 4, 63, 10),
+    "libsvtav1": ("crf", 1, 63, 35),
+    "h264_nvenc": ("cq", 0, 51, 23),
+    "hevc_nvenc": ("cq", 0, 51, 28),
+}
+_BASE_OPTIONS: Mapping[str, Mapping[str, str]] = {
+    "libx264": {"preset": "veryfast"},
+    "libx265": {"preset": "veryfast", "x265-params": "log-level=error"},
+    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b": "0"},
+    "libvpx": {"deadline": "realtime", "cpu-used": "8", "b": "1M"},
+    "libsvtav1": {"preset": "10"},
+    "h264_nvenc": {"preset": "p4"},
+    "hevc_nvenc": {"preset": "p4"},
+}
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Everything the writer needs to set up its stream.
+
+    Attributes:
+        codec: FFmpeg encoder name, e.g. ``"libx264"``.
+        pixel_format: The stream's pixel format, e.g. ``"yuv420p"``.
+        options: Encoder options (``AVOptions``), strings as FFmpeg takes them.
+    """
+
+    codec: str
+    pixel_format: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+def encoder_settings(
+    video_format: VideoFormat,
+    *,
+    codec: str | None = None,
+    crf: int | None = None,
+    options: Mapping[str, str] | None = None,
+) -> EncoderSettings:
+    """Resolve the encoder for a format, checking the codec and quality up front.
+
+    Args:
+        video_format: ``"mp4"``, ``"webm"`` or ``"gif"``.
+        codec: An FFmpeg encoder name; the format's default when None.
+        crf: Constant-quality level, lower is better (libx264: 0-51, default 23).
+        options: Extra encoder options that override the defaults, e.g. ``{"preset": "medium"}``.
+
+    Returns:
+        The settings.
+
+    Raises:
+        InvalidArgumentError: If the codec does not fit the format or crf is out of range.
+        EncoderError: If this PyAV build has no such encoder.
+
+    Example:
+        >>> s = encoder_settings("mp4")
+        >>> s.codec, s.pixel_format, s.options["crf"], s.options["preset"]
+        ('libx264', 'yuv420p', '23', 'veryfast')
+        >>> encoder_settings("mp4", crf=99)
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: crf=99 is out of range for libx264: use 0 (best) to 51 (smallest); the default is 23
+    """  # noqa: E501
+    name = codec or DEFAULT_CODECS[video_format]
+    family = _codec_family(name)
+    if family not in _CONTAINER_CODECS[video_format]:
+        raise InvalidArgumentError(
+            f"codec {name!r} ({family}) cannot go in a .{video_format} file; "
+            f"use one of {_CONTAINER_CODECS[video_format]} or leave codec=None for "
+            f"{DEFAULT_CODECS[video_format]}"
+        )
+    merged = dict(_BASE_OPTIONS.get(name, {}))
+    if name in _CRF:
+        key, low, high, default = _CRF[name]
+        if crf is not None and (
+            isinstance(crf, bool) or not isinstance(crf, int) or not low <= crf <= high
+        ):
+            raise InvalidArgumentError(
+                f"crf={crf!r} is out of range for {name}: use {low} (best) to {high} "
+                f"(smallest); the default is {default}"
+            )
+        merged[key] = str(default if crf is None else crf)
+    elif crf is not None:
+        raise InvalidArgumentError(
+            f"crf does not apply to {name}; leave crf=None (GIF quality is set by its palette)"
+        )
+    merged.update({str(k): str(v) for k, v in (options or {}).items()})
+    pixel_format = "pal8" if video_format == "gif" else "yuv420p"
+    return EncoderSettings(name, pixel_format, merged)
+
+
+def _codec_family(name: str) -> str:
+    """The codec an encoder produces (``libx264`` -> ``h264``), or an error if it is unknown."""
+    import av
+
+    try:
+        return str(av.codec.Codec(name, "w").canonical_name)
+    except ValueError as exc:  # av.codec.codec.UnknownCodecError
+        raise EncoderError(
+            f"this PyAV build has no encoder named {name!r}; leave codec=None for the "
+            f"format's default ({', '.join(DEFAULT_CODECS.values())})"
+        ) from exc

@@ -1,0 +1,418 @@
+"""The streaming video writer: frames in, one finished file out, memory flat.
+
+:class:`VideoWriter` encodes each frame as it arrives (PyAV, FFmpeg's libraries) into a
+hidden partial file beside the final name. ``close()`` flushes the encoder, finalizes the
+file (MP4: remuxed from fragmented to a normal MP4 with the index first) and renames it
+atomically. An exception inside ``with`` keeps what was recorded as ``<name>.incomplete.<ext>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil, isfinite
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import av.container
+import av.filter
+import av.video.format
+import av.video.stream
+
+from rlvideo.codecs import THREADED_MIN_PIXELS, EncoderSettings, encoder_settings
+from rlvideo.errors import (
+    EncoderError,
+    InvalidArgumentError,
+    InvalidFrameError,
+    StorageError,
+    VideoExistsError,
+    WriterClosedError,
+)
+from rlvideo.frames import FrameConverter, PixelLayout
+from rlvideo.naming import VideoFormat, check_format, format_from_path, partial_name
+from rlvideo.recovery import keep_as_incomplete, publish, remux
+
+__all__ = ["VideoWriter", "check_fps"]
+
+logger = logging.getLogger(__name__)
+
+_FRAGMENTED_MP4 = {
+    "movflags": "frag_keyframe+empty_moov+default_base_moof",
+    "frag_duration": "1000000",  # a fragment at least every second: a kill loses at most ~1 s
+    "flush_packets": "1",
+}
+_GIF_TICKS_PER_SECOND = 100  # GIF delays are in centiseconds
+_GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
+
+
+def check_fps(fps: Any) -> Fraction:
+    """Return ``fps`` as an exact fraction (29.97 -> 2997/100), or raise a clear error.
+
+    Example:
+        >>> check_fps(29.97), check_fps(30)
+        (Fraction(2997, 100), Fraction(30, 1))
+        >>> check_fps(0)
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: fps must be a finite number above 0 (and at most 1000), got 0
+    """  # noqa: E501 (doctest output stays on one line)
+    try:
+        ok = not isinstance(fps, bool) and isfinite(float(fps)) and 0 < float(fps) <= 1000
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidArgumentError(
+            f"fps must be a finite number above 0 (and at most 1000), got {fps!r}"
+        )
+    return Fraction(fps).limit_denominator(1001)
+
+
+class VideoWriter:
+    """Write frames to a video file as they come, keeping memory flat.
+
+    Args:
+        path: The final file; its suffix (.mp4, .webm, .gif) picks the format unless ``format``
+            is given. Its folder is created if needed.
+        fps: Frames per second (default 30); a frame written with ``duration=`` lasts that long
+            instead.
+        format: ``"mp4"``, ``"webm"`` or ``"gif"``; from the suffix when None.
+        codec: An FFmpeg encoder name; the format's default (libx264, libvpx-vp9, gif) when None.
+        crf: Constant-quality level, lower is better; the codec's default when None.
+        options: Extra encoder options, e.g. ``{"preset": "medium"}``.
+        overwrite: Replace an existing file at ``path``; by default that is an error.
+
+    Raises:
+        InvalidArgumentError: For a bad fps, format, codec or crf.
+        VideoExistsError: If ``path`` exists and ``overwrite`` is False.
+
+    Example:
+        >>> import numpy as np
+        >>> with VideoWriter("demo.mp4", fps=30) as writer:
+        ...     for i in range(60):
+        ...         writer.write(np.full((64, 96, 3), i * 4, np.uint8))
+        >>> writer.frames_written, writer.path.name
+        (60, 'demo.mp4')
+        >>> VideoWriter("demo.mp4")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.VideoExistsError: .../demo.mp4 already exists. Pass overwrite=True to replace it, or choose another name.
+    """  # noqa: E501 (doctest output stays on one line)
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fps: float | Fraction = 30,
+        format: str | None = None,  # the word users know from PyAV and mediapy
+        codec: str | None = None,
+        crf: int | None = None,
+        options: Mapping[str, str] | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path).absolute()
+        self.format: VideoFormat = (
+            format_from_path(self.path) if format is None else check_format(format)
+        )
+        self.fps = check_fps(fps)
+        self.settings: EncoderSettings = encoder_settings(
+            self.format, codec=codec, crf=crf, options=options
+        )
+        self.overwrite = bool(overwrite)
+        if self.path.is_dir():
+            raise StorageError(f"{self.path} is a folder; give the video file's path")
+        if self.path.exists() and not self.overwrite:
+            raise _exists_error(self.path)
+        self.frames_written = 0
+        """How many frames went into the encoder."""
+        self.duration = 0.0
+        """Seconds of video written so far."""
+        self._convert = FrameConverter(pad_to_even=self.format != "gif")
+        self._out: _Output | None = None
+        self._closed = False
+        self._started = 0.0
+        self._next_pts = 0
+        self._elapsed_ticks = 0.0
+        if self.format == "gif":
+            self._ticks_per_second, self._min_step = _GIF_TICKS_PER_SECOND, _GIF_MIN_DELAY
+        else:  # a tick rate that divides every frame of this fps exactly, fine for any duration
+            self._ticks_per_second = self.fps.numerator * ceil(90_000 / self.fps.numerator)
+            self._min_step = 1
+
+    # -- context manager -------------------------------------------------------------
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{self.frames_written} frames"
+        return f"<VideoWriter {str(self.path)!r} {self.settings.codec} @ {self.fps} fps, {state}>"
+
+    # -- writing -----------------------------------------------------------------------
+    def write(self, frame: Any, *, duration: float | None = None) -> None:
+        """Encode one frame.
+
+        Args:
+            frame: An image array: ``(H, W, 3)`` uint8 RGB passes zero-copy; grayscale, RGBA,
+                float in [0, 1] and bool are converted (see :mod:`rlvideo.frames`).
+            duration: Seconds this frame is shown; ``1 / fps`` when None.
+
+        Raises:
+            InvalidFrameError: If the frame cannot become video.
+            WriterClosedError: If the writer was closed.
+            EncoderError: If FFmpeg fails.
+        """
+        if self._closed:
+            raise WriterClosedError(f"write() on the closed writer of {self.path}; open a new one")
+        array = self._convert(frame)
+        ticks = self._ticks_for(duration)
+        out = self._out or self._open(self._convert.layout)
+        video_frame = av.VideoFrame.from_numpy_buffer(
+            array, format=self._convert.layout.pixel_format
+        )
+        pts = max(round(self._elapsed_ticks), self._next_pts)
+        self._elapsed_ticks += ticks
+        self._next_pts = pts + self._min_step
+        video_frame.pts = pts
+        video_frame.duration = max(round(self._elapsed_ticks), self._next_pts) - pts
+        self._encode(out, video_frame)
+        self.frames_written += 1
+        self.duration = self._elapsed_ticks / self._ticks_per_second
+
+    def write_batch(self, frames: Iterable[Any]) -> None:
+        """Encode many frames: an ``(N, H, W, C)`` array, a list, or any iterable of frames."""
+        for frame in frames:
+            self.write(frame)
+
+    # -- finishing ---------------------------------------------------------------------
+    def close(self) -> Path:
+        """Flush the encoder, finalize the file and move it to its final name.
+
+        Returns:
+            The final path.
+
+        Raises:
+            InvalidFrameError: If no frame was written (no empty file is ever left).
+            VideoExistsError: If another process took the name meanwhile; the video is then
+                kept as ``<name>.incomplete.<ext>`` and the message says where.
+        """
+        if self._closed:
+            return self.path
+        if self._out is None:
+            self._closed = True
+            raise InvalidFrameError(
+                f"no frames were written to {self.path}; nothing was saved. "
+                "Write at least one frame before close()."
+            )
+        finished = self._finish(self._out)
+        try:
+            publish(finished, self.path, overwrite=self.overwrite)
+        except FileExistsError:
+            kept = keep_as_incomplete(finished, self.path)
+            raise _exists_error(self.path, kept_as=kept) from None
+        logger.info(
+            "wrote %s (%d frames, %.2f s of video, %.2f s to encode)",
+            self.path, self.frames_written, self.duration, time.perf_counter() - self._started,
+        )  # fmt: skip
+        return self.path
+
+    def abort(self) -> Path | None:
+        """Stop early: keep what was recorded as ``<name>.incomplete.<ext>``, never the final name.
+
+        Returns:
+            Where the frames were kept, or None if there were none.
+        """
+        if self._closed:
+            return None
+        out = self._out
+        if out is None:
+            self._closed = True
+            return None
+        try:
+            finished = self._finish(out)
+        except Exception:  # the encoder itself failed: keep the raw partial file
+            logger.exception("could not finalize %s; keeping the raw partial file", self.path)
+            self._closed = True
+            if not out.partial.exists():
+                return None
+            finished = out.partial
+        kept = keep_as_incomplete(finished, self.path)
+        logger.warning(
+            "recording stopped early: kept %d frames of %s as %s",
+            self.frames_written, self.path.name, kept,
+        )  # fmt: skip
+        return kept
+
+    # -- internals ---------------------------------------------------------------------
+    def _ticks_for(self, duration: float | None) -> float:
+        if duration is None:
+            return float(self._ticks_per_second / self.fps)
+        if isinstance(duration, bool) or not isfinite(float(duration)) or float(duration) <= 0:
+            raise InvalidArgumentError(
+                f"frame {self.frames_written}: duration must be a positive number of seconds, "
+                f"got {duration!r}"
+            )
+        return float(duration) * self._ticks_per_second
+
+    def _open(self, layout: PixelLayout) -> _Output:
+        self._started = time.perf_counter()
+        if self.format == "gif" and self.fps > _GIF_TICKS_PER_SECOND / _GIF_MIN_DELAY:
+            logger.warning(
+                "GIF plays at most %d fps in browsers; %s fps frames will be shown longer",
+                _GIF_TICKS_PER_SECOND // _GIF_MIN_DELAY, self.fps,
+            )  # fmt: skip
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the folder {self.path.parent}: {exc.strerror or exc}"
+            ) from exc
+        partial = partial_name(self.path)
+        options = _FRAGMENTED_MP4 if self.format == "mp4" else {}
+        try:
+            container = av.open(str(partial), "w", format=self.format, options=options)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write in {self.path.parent}: {exc.strerror or exc}"
+            ) from exc
+        try:
+            stream = self._add_stream(container, layout)
+            graph = _palette_graph(layout, stream) if self.format == "gif" else None
+        except av.error.FFmpegError as exc:
+            container.close()
+            partial.unlink(missing_ok=True)
+            self._closed = True
+            raise EncoderError(
+                f"{self.settings.codec} refused {layout.width}x{layout.height} at {self.fps} fps "
+                f"with options {dict(self.settings.options)} for {self.path.name}: {exc}"
+            ) from exc
+        logger.debug(
+            "encoding %s with %s %s %s", self.path.name, self.settings.codec,
+            self.settings.pixel_format, dict(self.settings.options),
+        )  # fmt: skip
+        self._out = _Output(partial, container, stream, graph)
+        return self._out
+
+    def _add_stream(
+        self, container: av.container.OutputContainer, layout: PixelLayout
+    ) -> av.video.stream.VideoStream:
+        stream = container.add_stream(self.settings.codec, rate=self.fps)
+        if not isinstance(stream, av.video.stream.VideoStream):
+            raise EncoderError(f"{self.settings.codec} is not a video encoder")
+        stream.width, stream.height = layout.width, layout.height
+        stream.pix_fmt = self.settings.pixel_format
+        time_base = Fraction(1, self._ticks_per_second)
+        stream.codec_context.time_base = time_base
+        stream.time_base = time_base
+        if layout.width * layout.height >= THREADED_MIN_PIXELS:
+            stream.codec_context.thread_type = "AUTO"
+        else:
+            stream.codec_context.thread_count = 1
+        stream.codec_context.options = dict(self.settings.options)
+        stream.codec_context.open()
+        return stream
+
+    def _encode(self, out: _Output, frame: av.VideoFrame | None) -> None:
+        try:
+            if out.graph is not None:
+                out.graph.push(frame)
+                for quantized in _drain(out.graph):
+                    out.mux(quantized)
+                if frame is None:
+                    out.mux(None)
+            else:
+                out.mux(frame)
+        except av.error.FFmpegError as exc:
+            raise EncoderError(
+                f"{self.settings.codec} failed on frame {self.frames_written} of "
+                f"{self.path.name}: {exc}"
+            ) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot write {self.path.name}: {exc.strerror or exc}") from exc
+
+    def _finish(self, out: _Output) -> Path:
+        """Flush and close the encoder; return a finished file (not yet under its final name)."""
+        self._closed = True
+        try:
+            self._encode(out, None)  # flush: the encoder holds the last frames until told to stop
+        finally:
+            out.container.close()
+        if self.format != "mp4":
+            return out.partial
+        finished = out.partial.with_name(out.partial.name.replace(".partial", ".final"))
+        try:
+            remux(out.partial, finished)
+        except BaseException:
+            finished.unlink(missing_ok=True)
+            raise
+        out.partial.unlink()
+        return finished
+
+
+@dataclass
+class _Output:
+    """What an open writer holds: the partial file, its container, the stream, the GIF palette."""
+
+    partial: Path
+    container: av.container.OutputContainer
+    stream: av.video.stream.VideoStream
+    graph: av.filter.Graph | None
+
+    def mux(self, frame: av.VideoFrame | None) -> None:
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+
+def _palette_graph(layout: PixelLayout, stream: av.video.stream.VideoStream) -> av.filter.Graph:
+    """RGB -> pal8 with a fresh 256-colour palette per frame: exact colours, nothing buffered."""
+    graph = av.filter.Graph()
+    source = graph.add_buffer(
+        width=layout.width,
+        height=layout.height,
+        format=av.video.format.VideoFormat(layout.pixel_format),
+        time_base=stream.codec_context.time_base,
+    )
+    to_rgb = graph.add("format", "pix_fmts=rgb24")  # drops alpha, expands gray
+    split = graph.add("split")
+    palette = graph.add("palettegen", "stats_mode=single:reserve_transparent=0")
+    apply = graph.add("paletteuse", "new=1:dither=sierra2_4a")
+    sink = graph.add("buffersink")
+    source.link_to(to_rgb)
+    to_rgb.link_to(split)
+    split.link_to(apply, 0, 0)
+    split.link_to(palette, 1, 0)
+    palette.link_to(apply, 0, 1)
+    apply.link_to(sink)
+    graph.configure()
+    return graph
+
+
+def _drain(graph: av.filter.Graph) -> Iterable[av.VideoFrame]:
+    while True:
+        try:
+            frame = graph.vpull()
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return
+        yield frame
+
+
+def _exists_error(path: Path, kept_as: Path | None = None) -> VideoExistsError:
+    message = f"{path} already exists. Pass overwrite=True to replace it, or choose another name."
+    if kept_as is not None:
+        message += f" The new video was kept as {kept_as}."
+    return VideoExistsError(message)

@@ -1,0 +1,144 @@
+"""File names: gym's naming scheme, the suffix of each format, and the names of unfinished files.
+
+Pure string logic, no file access.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from rlvideo.errors import InvalidArgumentError
+
+__all__ = ["FORMATS", "VideoFormat", "clip_file_name", "format_from_path", "incomplete_name"]
+
+VideoFormat = Literal["mp4", "webm", "gif"]
+FORMATS: tuple[VideoFormat, ...] = ("mp4", "webm", "gif")
+
+
+def check_format(video_format: str) -> VideoFormat:
+    """Return ``video_format`` if rlvideo writes it, else raise a clear error.
+
+    Example:
+        >>> check_format("avi")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: format 'avi' is not supported; choose one of 'mp4', 'webm', 'gif'
+    """  # noqa: E501
+    for known in FORMATS:
+        if video_format == known:
+            return known
+    choices = ", ".join(repr(f) for f in FORMATS)
+    raise InvalidArgumentError(f"format {video_format!r} is not supported; choose one of {choices}")
+
+
+def format_from_path(path: str | Path) -> VideoFormat:
+    """The format a file name asks for, by its suffix.
+
+    Example:
+        >>> format_from_path("videos/run.webm")
+        'webm'
+        >>> format_from_path("videos/run")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: cannot tell the video format of 'videos/run' from its suffix; end it in .mp4, .webm or .gif, or pass format=
+    """  # noqa: E501
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        return check_format(suffix)
+    raise InvalidArgumentError(
+        f"cannot tell the video format of {str(path)!r} from its suffix; "
+        "end it in .mp4, .webm or .gif, or pass format="
+    )
+
+
+def check_name_prefix(name_prefix: str) -> str:
+    """Return ``name_prefix`` if it is a plain file-name prefix, else raise a clear error.
+
+    A prefix holding a path separator could write outside the video folder.
+
+    Example:
+        >>> check_name_prefix("../escape")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: name_prefix '../escape' holds a path separator or is '.'/'..'; it must be a plain name (put folders in video_folder)
+    """  # noqa: E501
+    if not isinstance(name_prefix, str) or not name_prefix:
+        raise InvalidArgumentError(f"name_prefix must be a non-empty string, got {name_prefix!r}")
+    if (
+        "/" in name_prefix
+        or "\\" in name_prefix
+        or "\0" in name_prefix
+        or name_prefix in (".", "..")
+    ):
+        raise InvalidArgumentError(
+            f"name_prefix {name_prefix!r} holds a path separator or is '.'/'..'; it must be a "
+            "plain name (put folders in video_folder)"
+        )
+    return name_prefix
+
+
+def clip_file_name(name_prefix: str, kind: str, index: int, video_format: VideoFormat) -> str:
+    """Gym's file name for an episode or step video.
+
+    Example:
+        >>> clip_file_name("rl-video", "episode", 8, "mp4")
+        'rl-video-episode-8.mp4'
+        >>> clip_file_name("rl-video", "step", 120, "gif")
+        'rl-video-step-120.gif'
+    """
+    return f"{name_prefix}-{kind}-{index}.{video_format}"
+
+
+def incomplete_name(final: Path, attempt: int = 0) -> Path:
+    """Where a video cut short by an exception is kept: ``<stem>.incomplete[-N]<suffix>``.
+
+    Example:
+        >>> incomplete_name(Path("v/run.mp4")).as_posix()
+        'v/run.incomplete.mp4'
+        >>> incomplete_name(Path("v/run.mp4"), 2).as_posix()
+        'v/run.incomplete-2.mp4'
+    """
+    tag = "incomplete" if attempt == 0 else f"incomplete-{attempt}"
+    return final.with_name(f"{final.stem}.{tag}{final.suffix}")
+
+
+PARTIAL_TAG = ".partial"
+"""Every file being written carries this before its suffix (and starts with a dot)."""
+
+
+def partial_name(final: Path, stage: str = "partial") -> Path:
+    """A hidden, unique name beside ``final`` for a file still being written.
+
+    Example:
+        >>> name = partial_name(Path("v/run.mp4")).name
+        >>> name.startswith(".run.mp4.") and name.endswith(".partial.mp4")
+        True
+    """
+    token = secrets.token_hex(4)
+    return final.with_name(f".{final.name}.{token}.{stage}{final.suffix}")
+
+
+def is_partial_name(path: Path) -> bool:
+    """True for the hidden files a writer killed mid-video leaves behind.
+
+    Example:
+        >>> is_partial_name(partial_name(Path("run.mp4")))
+        True
+        >>> is_partial_name(Path("run.mp4"))
+        False
+    """
+    return path.name.startswith(".") and path.stem.endswith(PARTIAL_TAG)
+
+
+def final_name_of_partial(path: Path) -> Path:
+    """The final name a hidden partial file was meant to get.
+
+    Example:
+        >>> final_name_of_partial(partial_name(Path("v/run.mp4"))).as_posix()
+        'v/run.mp4'
+    """
+    if not is_partial_name(path):
+        raise InvalidArgumentError(f"{path} is not a partial file left by rlvideo")
+    return path.with_name(path.name[1:].rsplit(".", 3)[0])

@@ -1,0 +1,221 @@
+"""The drop-in ``save_video``: gym's and Gymnasium's function, on rlvideo's streaming writer.
+
+Clip planning lives in :mod:`rlvideo.clips`, file names in :mod:`rlvideo.naming`; this module
+only connects them to :class:`~rlvideo.VideoWriter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from rlvideo._optional import import_optional
+from rlvideo.clips import (
+    Clip,
+    check_video_length,
+    plan_episode_clip,
+    plan_step_clips,
+    resolve_triggers,
+)
+from rlvideo.encoder import VideoWriter, check_fps
+from rlvideo.errors import InvalidArgumentError, InvalidFrameError, StorageError
+from rlvideo.naming import check_format, check_name_prefix, clip_file_name
+
+__all__ = ["save_video"]
+
+logger = logging.getLogger(__name__)
+
+_MOVIEPY_ONLY = ("with_mask", "is_mask", "load_images")
+
+
+def save_video(
+    frames: Iterable[Any],
+    video_folder: str | os.PathLike[str],
+    episode_trigger: Callable[[int], bool] | None = None,
+    step_trigger: Callable[[int], bool] | None = None,
+    video_length: int | None = None,
+    name_prefix: str = "rl-video",
+    episode_index: int = 0,
+    step_starting_index: int = 0,
+    save_logger: str | None = None,
+    *,
+    fps: float | None = None,
+    durations: Sequence[float] | None = None,
+    format: str = "mp4",  # the word users know from PyAV and mediapy
+    codec: str | None = None,
+    crf: int | None = None,
+    overwrite: bool = False,
+    **kwargs: Any,
+) -> list[Path]:
+    """Save the videos gym's ``save_video`` would save, streaming and exact.
+
+    The arguments up to ``save_logger`` are gym's and Gymnasium's, with the same meaning, file
+    names and trigger rules; rlvideo's additions are keyword-only.
+
+    Args:
+        frames: The episode's frames, the reset frame first: a list, an ``(N, H, W, C)`` array,
+            or any iterable (a generator is streamed, never held in memory, when only an episode
+            video is asked for).
+        video_folder: Where the videos go; created if needed.
+        episode_trigger: ``episode_index -> bool``: write ``{name_prefix}-episode-{i}``.
+        step_trigger: ``step_index -> bool``: write ``{name_prefix}-step-{s}`` starting at that
+            step (frame 0 is the reset frame and is skipped). Clips may overlap.
+        video_length: Frames per video; the whole episode (or the rest of it) when None.
+        name_prefix: Start of every file name.
+        episode_index: The index of this episode, for the episode trigger and the name.
+        step_starting_index: The step index of ``frames[1]``.
+        save_logger: ``"bar"`` shows a tqdm progress bar per video (``rlvideo[progress]``);
+            None is silent.
+        fps: Frames per second. When neither ``fps`` nor ``durations`` is given: 30.
+        durations: Seconds per frame, one per frame (moviepy's ``durations``); honoured exactly
+            as per-frame timestamps.
+        format: ``"mp4"`` (H.264), ``"webm"`` (VP9) or ``"gif"``.
+        codec: An FFmpeg encoder name instead of the format's default.
+        crf: Constant-quality level, lower is better (libx264 default 23).
+        overwrite: Replace existing videos. By default an existing name is an error, raised
+            before anything is written.
+        **kwargs: Only so that moviepy-style calls get a clear error rather than a TypeError.
+
+    Returns:
+        The absolute paths written, episode video first, then step videos in step order.
+
+    Raises:
+        InvalidArgumentError: For a bad trigger, fps, durations, video_length, format or prefix.
+        InvalidFrameError: For empty frames or a frame that cannot become video.
+        VideoExistsError: If a video's name is taken and ``overwrite`` is False.
+
+    Example:
+        >>> import numpy as np
+        >>> frames = [np.full((64, 64, 3), 8 * i, np.uint8) for i in range(20)]
+        >>> paths = save_video(frames, "videos", step_trigger=lambda s: s % 10 == 0, fps=10)
+        >>> [p.name for p in paths]
+        ['rl-video-step-0.mp4', 'rl-video-step-10.mp4']
+        >>> [p.name for p in save_video(frames, "videos", episode_index=8, fps=10)]
+        ['rl-video-episode-8.mp4']
+    """
+    for key in kwargs:
+        hint = " (moviepy-only; rlvideo does not need it)" if key in _MOVIEPY_ONLY else ""
+        raise InvalidArgumentError(
+            f"save_video got an unexpected keyword argument {key!r}{hint}. It takes gym's "
+            "arguments plus fps, durations, format, codec, crf and overwrite."
+        )
+    episode_trigger, step_trigger = resolve_triggers(episode_trigger, step_trigger)
+    video_length = check_video_length(video_length)
+    name_prefix = check_name_prefix(name_prefix)
+    video_format = check_format(format)
+    _check_index("episode_index", episode_index)
+    _check_index("step_starting_index", step_starting_index)
+    if fps is not None and durations is not None:
+        raise InvalidArgumentError("pass fps or durations, not both (durations set every frame)")
+    writer_fps = check_fps(30 if fps is None else fps)
+    progress = _progress_factory(save_logger)
+
+    streamed = step_trigger is None and durations is None
+    if not (streamed and not isinstance(frames, Sequence) and not hasattr(frames, "__array__")):
+        frames = _as_sequence(frames)
+    if durations is not None:
+        durations = _check_durations(durations, len(frames))  # type: ignore[arg-type]
+
+    clips: list[Clip] = []
+    episode_clip = plan_episode_clip(episode_trigger, episode_index, video_length)
+    if episode_clip is not None:
+        clips.append(episode_clip)
+    if step_trigger is not None:
+        frame_count = len(frames)  # type: ignore[arg-type]
+        clips += plan_step_clips(step_trigger, frame_count, step_starting_index, video_length)
+    if not clips:
+        return []
+
+    folder = Path(video_folder).absolute()
+    writers = [
+        VideoWriter(
+            folder / clip_file_name(name_prefix, clip.kind, clip.index, video_format),
+            fps=writer_fps,
+            format=video_format,
+            codec=codec,
+            crf=crf,
+            overwrite=overwrite,
+        )
+        for clip in clips
+    ]  # every name is checked before the first frame is written
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create video_folder {folder}: {exc.strerror or exc}") from exc
+
+    written = []
+    for clip, writer in zip(clips, writers, strict=True):
+        selected = _select(frames, clip)
+        with writer:
+            for offset, frame in enumerate(progress(selected, clip, writer.path.name)):
+                duration = None if durations is None else durations[clip.start + offset]
+                writer.write(frame, duration=duration)
+        written.append(writer.path)
+    return written
+
+
+def _select(frames: Iterable[Any], clip: Clip) -> Iterable[Any]:
+    if isinstance(frames, Sequence):
+        stop = len(frames) if clip.stop is None else min(clip.stop, len(frames))
+        return (frames[i] for i in range(clip.start, stop))
+    return islice(frames, clip.start, clip.stop)
+
+
+def _as_sequence(frames: Iterable[Any]) -> Sequence[Any]:
+    if hasattr(frames, "__array__") and not isinstance(frames, Sequence):
+        import numpy as np
+
+        array = np.asarray(frames)
+        if array.ndim == 3 and array.shape[-1] in (3, 4):
+            raise InvalidFrameError(
+                f"frames is one image of shape {array.shape}, not a sequence of frames. Pass a "
+                "list of frames or an (N, height, width, 3) array."
+            )
+        if array.ndim not in (3, 4):
+            raise InvalidFrameError(
+                f"frames has shape {array.shape}; expected (N, height, width, 3) or a list of "
+                "frames"
+            )
+        frames = list(array)  # views, not copies: one per frame
+    elif not isinstance(frames, Sequence):
+        frames = list(frames)
+    if len(frames) == 0:
+        raise InvalidFrameError("frames is empty: there is nothing to record")
+    return frames
+
+
+def _check_durations(durations: Sequence[float], frame_count: int) -> Sequence[float]:
+    durations = list(durations)
+    if len(durations) != frame_count:
+        raise InvalidArgumentError(
+            f"durations has {len(durations)} entries for {frame_count} frames; give one per frame"
+        )
+    return durations
+
+
+def _check_index(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{name} must be an int, got {value!r}")
+
+
+ProgressFactory = Callable[[Iterable[Any], Clip, str], Iterator[Any]]
+
+
+def _progress_factory(save_logger: Any) -> ProgressFactory:
+    if save_logger is None:
+        return lambda frames, clip, name: iter(frames)
+    if save_logger != "bar":
+        raise InvalidArgumentError(
+            f'save_logger must be "bar" (a progress bar) or None (silent), got {save_logger!r}'
+        )
+    tqdm = import_optional("tqdm", "progress", feature='save_logger="bar"').tqdm
+
+    def bar(frames: Iterable[Any], clip: Clip, name: str) -> Iterator[Any]:
+        total = None if clip.stop is None else clip.stop - clip.start
+        return iter(tqdm(frames, desc=name, total=total, unit="frame", leave=False))
+
+    return bar
