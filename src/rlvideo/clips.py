@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from numbers import Integral
 from typing import Literal
 
+import numpy as np
+
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.schedules import capped_cubic_video_schedule
 
@@ -98,7 +100,7 @@ def fires(trigger: Trigger, index: int, name: str) -> bool:
         raise InvalidArgumentError(f"{name}({index}) raised {exc!r}") from exc
     if isinstance(answer, bool):
         return answer
-    if isinstance(answer, Integral) or type(answer).__name__ == "bool_":  # numpy.bool_
+    if isinstance(answer, (Integral, np.bool_)):
         return bool(answer)
     raise InvalidArgumentError(
         f"{name}({index}) returned {answer!r} ({type(answer).__name__}); "

@@ -1,0 +1,226 @@
+"""rlvideo's save_video beside Gymnasium 1.4's own, on the same frames and trigger settings.
+
+Both write into their own folder. The file names must be the same set; every rlvideo video
+must hold exactly the frames Gymnasium *asked* moviepy for (computed here from Gymnasium's
+slicing rule, not from what moviepy wrote, which can be off by one), in order, pixel for pixel
+within H.264's loss. The colour of each source frame encodes its index, so a decoded frame
+tells which source frame it came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+gym_save_video_module = pytest.importorskip("gymnasium.utils.save_video")
+gym_save_video = gym_save_video_module.save_video
+
+from rlvideo import save_video  # noqa: E402 (after the importorskip)
+
+Frame = npt.NDArray[np.uint8]
+Trigger = Callable[[int], bool]
+
+WIDTH, HEIGHT = 64, 48
+FRAME_COUNT = 25  # colour step 10: frame 24 is the last with R = 10 * i below 256
+MAX_MAE = 6.0  # mean absolute error per channel, 0-255 scale; neighbours differ by ~6.7
+
+
+# -- shared helpers: decode with PyAV directly, never with rlvideo.probe -------------------------
+def indexed_frame(i: int) -> Frame:
+    """A frame whose colour encodes ``i``: R = 10i, G = 250 - 10i, B a horizontal ramp."""
+    frame = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+    frame[..., 0] = 10 * i % 256
+    frame[..., 1] = (250 - 10 * i) % 256
+    frame[..., 2] = np.linspace(0, 255, WIDTH).astype(np.uint8)[None, :]
+    return frame
+
+
+FRAMES = [indexed_frame(i) for i in range(FRAME_COUNT)]
+
+
+def decode_frames(path: Path) -> list[Frame]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def mae(a: Frame, b: Frame) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def listing(folder: Path) -> set[str]:
+    """The files in ``folder``; a folder that was never created holds none."""
+    return set(os.listdir(folder)) if folder.exists() else set()
+
+
+def gym_asked_for(
+    frame_count: int,
+    episode_trigger: Trigger | None,
+    step_trigger: Trigger | None,
+    video_length: int | None,
+    name_prefix: str,
+    episode_index: int,
+    step_starting_index: int,
+) -> dict[str, list[int]]:
+    """File name -> source frame indices that Gymnasium 1.4 hands to moviepy (its own rules)."""
+    indices = list(range(frame_count))
+    if episode_trigger is None and step_trigger is None:
+        episode_trigger = gym_save_video_module.capped_cubic_video_schedule
+    asked: dict[str, list[int]] = {}
+    if episode_trigger is not None and episode_trigger(episode_index):
+        asked[f"{name_prefix}-episode-{episode_index}.mp4"] = indices[:video_length]
+    if step_trigger is not None:
+        for k in range(frame_count - 1):  # frames[1:], the reset frame is skipped
+            step = step_starting_index + k
+            if step_trigger(step):
+                end = None if video_length is None else k + 1 + video_length
+                asked[f"{name_prefix}-step-{step}.mp4"] = indices[k + 1 : end]
+    return asked
+
+
+# -- the cases ---------------------------------------------------------------------------------
+def always(_: int) -> bool:
+    return True
+
+
+def every_10(i: int) -> bool:
+    return i % 10 == 0
+
+
+def zero_or_five(i: int) -> bool:
+    return i in {0, 5}
+
+
+def even(i: int) -> bool:
+    return i % 2 == 0
+
+
+def last_step(i: int) -> bool:
+    return i == FRAME_COUNT - 2
+
+
+def case(
+    case_id: str,
+    *,
+    episode_trigger: Trigger | None = None,
+    step_trigger: Trigger | None = None,
+    video_length: int | None = None,
+    name_prefix: str = "rl-video",
+    episode_index: int = 0,
+    step_starting_index: int = 0,
+) -> object:
+    kwargs = {
+        "episode_trigger": episode_trigger,
+        "step_trigger": step_trigger,
+        "video_length": video_length,
+        "name_prefix": name_prefix,
+        "episode_index": episode_index,
+        "step_starting_index": step_starting_index,
+    }
+    return pytest.param(kwargs, id=case_id)
+
+
+CASES = [
+    # default triggers: capped cubic schedule on the episode index
+    *(case(f"default-episode-{i}", episode_index=i) for i in (0, 1, 2, 8, 27, 64, 1000, 1001)),
+    case("default-episode-8-length-7", episode_index=8, video_length=7),
+    case("default-episode-4-not-a-cube", episode_index=4),
+    # episode trigger only
+    case("episode-always", episode_trigger=always),
+    case("episode-always-length-1", episode_trigger=always, video_length=1),
+    case("episode-always-length-7", episode_trigger=always, video_length=7),
+    case("episode-always-length-longer", episode_trigger=always, video_length=100),
+    case("episode-even-index-3", episode_trigger=even, episode_index=3),
+    case("episode-even-index-6-length-5", episode_trigger=even, episode_index=6, video_length=5),
+    # step trigger only
+    *(
+        case(f"step-{name}-length-{length}", step_trigger=trigger, video_length=length)
+        for name, trigger in (("every-10", every_10), ("every", always), ("0-or-5", zero_or_five))
+        for length in (None, 1, 7, 100)
+    ),
+    case("step-last-step-only", step_trigger=last_step),
+    case("step-last-step-only-length-5", step_trigger=last_step, video_length=5),
+    # both triggers
+    case("both", episode_trigger=always, step_trigger=every_10),
+    case("both-length-5", episode_trigger=always, step_trigger=every_10, video_length=5),
+    case(
+        "both-episode-not-firing",
+        episode_trigger=even,
+        step_trigger=zero_or_five,
+        episode_index=7,
+        video_length=3,
+    ),
+    # nonzero step_starting_index
+    case("start-100-every-10", step_trigger=every_10, step_starting_index=100),
+    case("start-3-every-10-length-4", step_trigger=every_10, step_starting_index=3, video_length=4),
+    case("start-6-0-or-5-fires-never", step_trigger=zero_or_five, step_starting_index=6),
+    case(
+        "start-95-both-index-1000",
+        episode_trigger=None,
+        step_trigger=every_10,
+        step_starting_index=95,
+        episode_index=1000,
+        video_length=8,
+    ),
+    # custom name_prefix
+    case("prefix-default-trigger", name_prefix="cartpole", episode_index=1),
+    case("prefix-with-dot", name_prefix="agent.v2", step_trigger=every_10, video_length=3),
+    case(
+        "prefix-both",
+        name_prefix="eval_run-7",
+        episode_trigger=always,
+        step_trigger=zero_or_five,
+        video_length=2,
+        episode_index=12,
+    ),
+]
+
+
+@pytest.mark.parametrize("kwargs", CASES)
+def test_same_files_and_frames_as_gymnasium(tmp_path: Path, kwargs: dict[str, object]) -> None:
+    gym_folder, rl_folder = tmp_path / "gymnasium", tmp_path / "rlvideo"
+    asked = gym_asked_for(FRAME_COUNT, **kwargs)  # type: ignore[arg-type]
+
+    gym_save_video(list(FRAMES), str(gym_folder), fps=30, **kwargs)
+    written = save_video(list(FRAMES), rl_folder, fps=30, **kwargs)
+
+    assert listing(gym_folder) == set(asked), "the oracle must agree with Gymnasium itself"
+    assert listing(rl_folder) == listing(gym_folder)
+    # episode video first, then step videos in step order, all absolute paths
+    assert [p.name for p in written] == list(asked)
+    assert all(p.is_absolute() and p.parent == rl_folder for p in written)
+
+    for name, sources in asked.items():
+        decoded = decode_frames(rl_folder / name)
+        assert len(decoded) == len(sources), f"{name}: {len(decoded)} frames, asked {sources}"
+        for j, (got, source) in enumerate(zip(decoded, sources, strict=True)):
+            assert got.shape == (HEIGHT, WIDTH, 3)
+            errors = [mae(got, frame) for frame in FRAMES]
+            assert errors[source] < MAX_MAE, f"{name} frame {j}: MAE {errors[source]:.2f}"
+            assert int(np.argmin(errors)) == source, f"{name} frame {j} is not frame {source}"
+
+
+def test_numpy_array_frames_give_the_same_videos_as_a_list(tmp_path: Path) -> None:
+    """Gymnasium slices whatever it is given; an (N, H, W, 3) array slices like the list."""
+    array = np.stack(FRAMES)
+    kwargs: dict[str, object] = {"step_trigger": zero_or_five, "video_length": 6}
+    gym_save_video(array, str(tmp_path / "gymnasium"), fps=30, **kwargs)
+    save_video(array, tmp_path / "rlvideo", fps=30, **kwargs)
+    asked = gym_asked_for(FRAME_COUNT, None, zero_or_five, 6, "rl-video", 0, 0)
+    assert listing(tmp_path / "rlvideo") == listing(tmp_path / "gymnasium") == set(asked)
+    for name, sources in asked.items():
+        assert len(decode_frames(tmp_path / "rlvideo" / name)) == len(sources)
+
+
+def test_relative_folder_resolves_like_gymnasium(tmp_path: Path) -> None:
+    """Gymnasium takes os.path.abspath of the folder: relative to the working directory."""
+    os.chdir(tmp_path)  # the autouse fixture already did; be explicit, it is the point here
+    gym_save_video(list(FRAMES), "gym-videos", fps=30, episode_index=8)
+    written = save_video(list(FRAMES), "rl-videos", fps=30, episode_index=8)
+    assert written == [tmp_path / "rl-videos" / "rl-video-episode-8.mp4"]
+    assert listing(tmp_path / "rl-videos") == listing(tmp_path / "gym-videos")
