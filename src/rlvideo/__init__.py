@@ -5,12 +5,17 @@ The public API, all importable from ``rlvideo``:
 - :func:`save_video` and :func:`capped_cubic_video_schedule`: gym's functions, drop-in;
 - :class:`VideoWriter`: the streaming writer underneath (MP4/H.264, WebM/VP9, GIF);
 - :func:`probe`, :func:`read_frames`: read a video back; :func:`recover`: rescue a partial file;
-- :mod:`rlvideo.errors`: the exceptions, all :class:`RLVideoError`.
+- the exceptions, all :class:`RLVideoError` (see :mod:`rlvideo.errors`).
+
+Names backed by PyAV load on first use, so the pure modules (schedules, clips, naming, frames)
+can be imported without FFmpeg's libraries.
 """
 
 from __future__ import annotations
 
-from rlvideo.encoder import VideoWriter
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -22,10 +27,13 @@ from rlvideo.errors import (
     VideoExistsError,
     WriterClosedError,
 )
-from rlvideo.probe import VideoInfo, probe, read_frames
-from rlvideo.recovery import recover
-from rlvideo.save_video import save_video
 from rlvideo.schedules import capped_cubic_video_schedule, every_n
+
+if TYPE_CHECKING:
+    from rlvideo.dropin import save_video
+    from rlvideo.encoder import VideoWriter
+    from rlvideo.reader import VideoInfo, probe, read_frames
+    from rlvideo.recovery import recover
 
 __version__ = "0.1.0"
 
@@ -49,3 +57,24 @@ __all__ = [
     "recover",
     "save_video",
 ]
+
+_LAZY = {
+    "VideoWriter": "rlvideo.encoder",
+    "save_video": "rlvideo.dropin",
+    "VideoInfo": "rlvideo.reader",
+    "probe": "rlvideo.reader",
+    "read_frames": "rlvideo.reader",
+    "recover": "rlvideo.recovery",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rlvideo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

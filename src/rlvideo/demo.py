@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rlvideo._optional import import_optional
-from rlvideo.save_video import save_video
+from rlvideo.dropin import save_video
 
 __all__ = ["balancing_policy", "main", "record_demo"]
 

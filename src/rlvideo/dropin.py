@@ -149,20 +149,22 @@ def save_video(
 
     written = []
     for clip, writer in zip(clips, writers, strict=True):
-        selected = _select(frames, clip)
+        selected, total = _select(frames, clip)
         with writer:
-            for offset, frame in enumerate(progress(selected, clip, writer.path.name)):
+            for offset, frame in enumerate(progress(selected, total, writer.path.name)):
                 duration = None if durations is None else durations[clip.start + offset]
                 writer.write(frame, duration=duration)
         written.append(writer.path)
     return written
 
 
-def _select(frames: Iterable[Any], clip: Clip) -> Iterable[Any]:
+def _select(frames: Iterable[Any], clip: Clip) -> tuple[Iterable[Any], int | None]:
+    """The clip's frames, and how many there are when that is known."""
     if isinstance(frames, Sequence):
         stop = len(frames) if clip.stop is None else min(clip.stop, len(frames))
-        return (frames[i] for i in range(clip.start, stop))
-    return islice(frames, clip.start, clip.stop)
+        return (frames[i] for i in range(clip.start, stop)), stop - clip.start
+    total = None if clip.stop is None else clip.stop - clip.start
+    return islice(frames, clip.start, clip.stop), total
 
 
 def _as_sequence(frames: Iterable[Any]) -> Sequence[Any]:
@@ -202,20 +204,19 @@ def _check_index(name: str, value: Any) -> None:
         raise InvalidArgumentError(f"{name} must be an int, got {value!r}")
 
 
-ProgressFactory = Callable[[Iterable[Any], Clip, str], Iterator[Any]]
+ProgressFactory = Callable[[Iterable[Any], "int | None", str], Iterator[Any]]
 
 
 def _progress_factory(save_logger: Any) -> ProgressFactory:
     if save_logger is None:
-        return lambda frames, clip, name: iter(frames)
+        return lambda frames, total, name: iter(frames)
     if save_logger != "bar":
         raise InvalidArgumentError(
             f'save_logger must be "bar" (a progress bar) or None (silent), got {save_logger!r}'
         )
     tqdm = import_optional("tqdm", "progress", feature='save_logger="bar"').tqdm
 
-    def bar(frames: Iterable[Any], clip: Clip, name: str) -> Iterator[Any]:
-        total = None if clip.stop is None else clip.stop - clip.start
+    def bar(frames: Iterable[Any], total: int | None, name: str) -> Iterator[Any]:
         return iter(tqdm(frames, desc=name, total=total, unit="frame", leave=False))
 
     return bar
