@@ -223,3 +223,35 @@ def test_relative_folder_resolves_like_gymnasium(tmp_path: Path) -> None:
     written = save_video(list(FRAMES), "rl-videos", fps=30, episode_index=8)
     assert written == [tmp_path / "rl-videos" / "rl-video-episode-8.mp4"]
     assert listing(tmp_path / "rl-videos") == listing(tmp_path / "gym-videos")
+
+
+def frame_times(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(f.pts * f.time_base) for f in container.decode(video=0)]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"episode_trigger": always}, id="episode"),
+        pytest.param({"step_trigger": zero_or_five, "video_length": 7}, id="step"),
+    ],
+)
+def test_frame_j_is_shown_at_j_over_fps_like_gymnasium(
+    tmp_path: Path, kwargs: dict[str, object]
+) -> None:
+    """Gymnasium's (moviepy's) videos show frame j at j / fps, the first frame at 0.
+
+    rlvideo's H.264 MP4s start late by the encoder's B-frame delay (about 2 frames, 0.066 s):
+    the fragmented partial file is written with ``empty_moov``, so no edit list compensates the
+    composition offset, and the remux in ``close()`` copies the shifted timestamps.
+    """
+    gym_save_video(list(FRAMES), str(tmp_path / "gymnasium"), fps=30, **kwargs)
+    written = save_video(list(FRAMES), tmp_path / "rlvideo", fps=30, **kwargs)
+    assert written
+    for path in written:
+        gym_times = frame_times(tmp_path / "gymnasium" / path.name)
+        assert gym_times[0] == 0.0  # the reference
+        rl_times = frame_times(path)
+        expected = [j / 30 for j in range(len(rl_times))]
+        assert rl_times == pytest.approx(expected, abs=1e-3), f"{path.name} starts late"

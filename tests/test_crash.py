@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from rlvideo import VideoExistsError, VideoWriter, recover
+from rlvideo import EncoderError, InvalidFrameError, VideoExistsError, VideoWriter, recover
 from rlvideo.recovery import find_partials
 
 Frame = npt.NDArray[np.uint8]
@@ -163,6 +163,40 @@ def test_sigkill_leaves_a_recoverable_partial(
     assert sorted(os.listdir(tmp_path)) == ["a.mp4", "b.mp4", "c.incomplete.mp4"]
 
 
+def test_sigkill_before_the_first_fragment_is_reported_not_recovered(tmp_path: Path) -> None:
+    """Killed after 20 frames, before the first one-second fragment: recover() says so."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path), "64", "64", "20", "no"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n"
+        os.kill(child.pid, signal.SIGKILL)
+        child.communicate()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert not (tmp_path / "c.mp4").exists()
+    partials = find_partials(tmp_path)
+    assert len(partials) == 1
+    with pytest.raises(EncoderError, match=r"\.c\.mp4\..*\.partial\.mp4 holds no complete frame"):
+        recover(partials[0])
+    assert not (tmp_path / "c.incomplete.mp4").exists()
+    assert hidden_files(tmp_path) == [partials[0].name]  # nothing else left behind
+
+
+def record_then_write(path: Path, frames: int, last: object) -> None:
+    """Write ``frames`` good frames inside ``with VideoWriter(...)``, then ``last``."""
+    with VideoWriter(path, fps=30) as writer:
+        for i in range(frames):
+            writer.write(indexed_frame(i))
+        writer.write(last)
+
+
 # -- exceptions inside `with` --------------------------------------------------------------------
 FORMATS = ["mp4", "webm", "gif"]
 
@@ -198,6 +232,16 @@ def test_keyboard_interrupt_keeps_the_frames_as_incomplete(tmp_path: Path, fmt: 
     assert not path.exists()
     assert os.listdir(path.parent) == [f"run.incomplete.{fmt}"]
     assert_frames_are_the_first_written(path.parent / f"run.incomplete.{fmt}", 40, 48, 64)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bad_frame_mid_video_keeps_the_good_frames(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"run.{fmt}"
+    with pytest.raises(InvalidFrameError, match=r"frame 40 has shape \(32, 64, 3\)"):
+        record_then_write(path, 40, indexed_frame(40, height=32))
+    assert not path.exists()
+    assert os.listdir(tmp_path) == [f"run.incomplete.{fmt}"]
+    assert_frames_are_the_first_written(tmp_path / f"run.incomplete.{fmt}", 40, 48, 64)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
