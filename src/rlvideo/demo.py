@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,9 +50,6 @@ def record_demo(out: str | Path, *, episodes: int = 2, overwrite: bool = True) -
 
     The frames stream from the env straight into the encoder (a generator), never into a list.
     """
-    # pygame (CartPole's renderer) opens an audio device it never uses; on a headless machine
-    # SDL then prints an XDG_RUNTIME_DIR error. A dummy driver keeps the output clean.
-    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     gym = import_optional("gymnasium", "gymnasium", feature="the CartPole demo")
     env = gym.make("CartPole-v1", render_mode="rgb_array")
     rng = np.random.default_rng(0)
