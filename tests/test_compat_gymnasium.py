@@ -255,3 +255,26 @@ def test_frame_j_is_shown_at_j_over_fps_like_gymnasium(
         rl_times = frame_times(path)
         expected = [j / 30 for j in range(len(rl_times))]
         assert rl_times == pytest.approx(expected, abs=1e-3), f"{path.name} starts late"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"episode_index": np.int64(8)}, id="episode_index"),
+        pytest.param(
+            {"step_trigger": every_10, "step_starting_index": np.int64(3), "video_length": 4},
+            id="step_starting_index",
+        ),
+    ],
+)
+def test_numpy_integer_indices_are_accepted_like_gymnasium(
+    tmp_path: Path, kwargs: dict[str, object]
+) -> None:
+    """Counters kept in NumPy arrays give np.int64 indices; Gymnasium takes them as ints.
+
+    rlvideo already takes a NumPy ``video_length`` (numbers.Integral) but not NumPy indices.
+    """
+    gym_save_video(list(FRAMES), str(tmp_path / "gymnasium"), fps=30, **kwargs)
+    written = save_video(list(FRAMES), tmp_path / "rlvideo", fps=30, **kwargs)
+    assert {p.name for p in written} == listing(tmp_path / "gymnasium")
+    assert listing(tmp_path / "gymnasium")  # the case writes something

@@ -183,7 +183,8 @@ def test_sigkill_before_the_first_fragment_is_reported_not_recovered(tmp_path: P
     assert not (tmp_path / "c.mp4").exists()
     partials = find_partials(tmp_path)
     assert len(partials) == 1
-    with pytest.raises(EncoderError, match=r"\.c\.mp4\..*\.partial\.mp4 holds no complete frame"):
+    # "holds no complete frame" today; "cannot read ... as video" if the moov is delayed
+    with pytest.raises(EncoderError, match=r"\.c\.mp4\.[0-9a-f]+\.partial\.mp4"):
         recover(partials[0])
     assert not (tmp_path / "c.incomplete.mp4").exists()
     assert hidden_files(tmp_path) == [partials[0].name]  # nothing else left behind

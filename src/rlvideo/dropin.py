@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,8 @@ def save_video(
     video_length = check_video_length(video_length)
     name_prefix = check_name_prefix(name_prefix)
     video_format = check_format(format)
-    _check_index("episode_index", episode_index)
-    _check_index("step_starting_index", step_starting_index)
+    episode_index = _check_index("episode_index", episode_index)
+    step_starting_index = _check_index("step_starting_index", step_starting_index)
     if fps is not None and durations is not None:
         raise InvalidArgumentError("pass fps or durations, not both (durations set every frame)")
     writer_fps = check_fps(30 if fps is None else fps)
@@ -199,9 +200,10 @@ def _check_durations(durations: Sequence[float], frame_count: int) -> Sequence[f
     return durations
 
 
-def _check_index(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
+def _check_index(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
         raise InvalidArgumentError(f"{name} must be an int, got {value!r}")
+    return int(value)
 
 
 ProgressFactory = Callable[[Iterable[Any], "int | None", str], Iterator[Any]]

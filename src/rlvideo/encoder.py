@@ -43,7 +43,9 @@ __all__ = ["VideoWriter", "check_fps"]
 logger = logging.getLogger(__name__)
 
 _FRAGMENTED_MP4 = {
-    "movflags": "frag_keyframe+empty_moov+default_base_moof",
+    # delay_moov: write the (empty) index once the first packets are known, so it can carry the
+    # edit list that hides x264's B-frame delay; without it every frame shows ~2 frames late.
+    "movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
     "frag_duration": "1000000",  # a fragment at least every second: a kill loses at most ~1 s
     "flush_packets": "1",
 }
