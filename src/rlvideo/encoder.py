@@ -10,26 +10,32 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from math import ceil, isfinite
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import av
 import av.container
 import av.filter
 import av.video.format
+import av.video.frame
+import av.video.reformatter
 import av.video.stream
+import numpy as np
+import numpy.typing as npt
 
 from rlvideo.codecs import THREADED_MIN_PIXELS, EncoderSettings, encoder_settings
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
     InvalidFrameError,
+    RLVideoError,
     StorageError,
     VideoExistsError,
     WriterClosedError,
@@ -51,6 +57,8 @@ _FRAGMENTED_MP4 = {
 }
 _GIF_TICKS_PER_SECOND = 100  # GIF delays are in centiseconds
 _GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
+_PIPELINE_DEPTH = 4  # converted frames waiting for the encoder thread
+_T = TypeVar("_T")
 
 
 def check_fps(fps: Any) -> Fraction:
@@ -166,13 +174,17 @@ class VideoWriter:
         return f"<VideoWriter {str(self.path)!r} {self.settings.codec} @ {self.fps} fps, {state}>"
 
     # -- writing -----------------------------------------------------------------------
-    def write(self, frame: Any, *, duration: float | None = None) -> None:
+    def write(self, frame: Any, *, duration: float | None = None, keyframe: bool = False) -> None:
         """Encode one frame.
+
+        The frame is checked and converted to the codec's pixel format here, in the caller's
+        thread; the caller may reuse its array as soon as ``write`` returns.
 
         Args:
             frame: An image array: ``(H, W, 3)`` uint8 RGB passes zero-copy; grayscale, RGBA,
                 float in [0, 1] and bool are converted (see :mod:`rlvideo.frames`).
             duration: Seconds this frame is shown; ``1 / fps`` when None.
+            keyframe: Make this frame a keyframe (a point where playback and cutting can start).
 
         Raises:
             InvalidFrameError: If the frame cannot become video.
@@ -184,15 +196,15 @@ class VideoWriter:
         array = self._convert(frame)
         ticks = self._ticks_for(duration)
         out = self._out or self._open(self._convert.layout)
-        video_frame = av.VideoFrame.from_numpy_buffer(
-            array, format=self._convert.layout.pixel_format
-        )
+        video_frame = out.convert(array)
         pts = max(round(self._elapsed_ticks), self._next_pts)
         self._elapsed_ticks += ticks
         self._next_pts = pts + self._min_step
         video_frame.pts = pts
         video_frame.duration = max(round(self._elapsed_ticks), self._next_pts) - pts
-        self._encode(out, video_frame)
+        if keyframe:
+            video_frame.pict_type = av.video.frame.PictureType.I
+        self._check(out.submit, video_frame)
         self.frames_written += 1
         self.duration = self._elapsed_ticks / self._ticks_per_second
 
@@ -215,13 +227,14 @@ class VideoWriter:
         """
         if self._closed:
             return self.path
-        if self._out is None:
-            self._closed = True
+        out = self._out
+        self._closed, self._out = True, None
+        if out is None:
             raise InvalidFrameError(
                 f"no frames were written to {self.path}; nothing was saved. "
                 "Write at least one frame before close()."
             )
-        finished = self._finish(self._out)
+        finished = self._check(out.finish)
         try:
             publish(finished, self.path, overwrite=self.overwrite)
         except FileExistsError:
@@ -242,14 +255,13 @@ class VideoWriter:
         if self._closed:
             return None
         out = self._out
+        self._closed, self._out = True, None
         if out is None:
-            self._closed = True
             return None
         try:
-            finished = self._finish(out)
+            finished = self._check(out.finish)
         except Exception:  # the encoder itself failed: keep the raw partial file
             logger.exception("could not finalize %s; keeping the raw partial file", self.path)
-            self._closed = True
             if not out.partial.exists():
                 return None
             finished = out.partial
@@ -270,6 +282,20 @@ class VideoWriter:
                 f"got {duration!r}"
             )
         return float(duration) * self._ticks_per_second
+
+    def _check(self, action: Callable[..., _T], *args: Any) -> _T:
+        """Run an encoder step, turning FFmpeg and OS errors into rlvideo's."""
+        try:
+            return action(*args)
+        except av.error.FFmpegError as exc:
+            raise EncoderError(
+                f"{self.settings.codec} failed near frame {self.frames_written} of "
+                f"{self.path.name}: {exc}"
+            ) from exc
+        except OSError as exc:
+            if isinstance(exc, RLVideoError):
+                raise
+            raise StorageError(f"cannot write {self.path.name}: {exc.strerror or exc}") from exc
 
     def _open(self, layout: PixelLayout) -> _Output:
         self._started = time.perf_counter()
@@ -292,8 +318,9 @@ class VideoWriter:
             raise StorageError(
                 f"cannot write in {self.path.parent}: {exc.strerror or exc}"
             ) from exc
+        big = layout.width * layout.height >= THREADED_MIN_PIXELS
         try:
-            stream = self._add_stream(container, layout)
+            stream = self._add_stream(container, layout, threaded=big)
             graph = _palette_graph(layout, stream) if self.format == "gif" else None
         except av.error.FFmpegError as exc:
             container.close()
@@ -307,11 +334,11 @@ class VideoWriter:
             "encoding %s with %s %s %s", self.path.name, self.settings.codec,
             self.settings.pixel_format, dict(self.settings.options),
         )  # fmt: skip
-        self._out = _Output(partial, container, stream, graph)
+        self._out = _Output(partial, container, stream, graph, layout, pipelined=big)
         return self._out
 
     def _add_stream(
-        self, container: av.container.OutputContainer, layout: PixelLayout
+        self, container: av.container.OutputContainer, layout: PixelLayout, *, threaded: bool
     ) -> av.video.stream.VideoStream:
         stream = container.add_stream(self.settings.codec, rate=self.fps)
         if not isinstance(stream, av.video.stream.VideoStream):
@@ -321,7 +348,7 @@ class VideoWriter:
         time_base = Fraction(1, self._ticks_per_second)
         stream.codec_context.time_base = time_base
         stream.time_base = time_base
-        if layout.width * layout.height >= THREADED_MIN_PIXELS:
+        if threaded:
             stream.codec_context.thread_type = "AUTO"
         else:
             stream.codec_context.thread_count = 1
@@ -329,53 +356,107 @@ class VideoWriter:
         stream.codec_context.open()
         return stream
 
-    def _encode(self, out: _Output, frame: av.VideoFrame | None) -> None:
-        try:
-            if out.graph is not None:
-                out.graph.push(frame)
-                for quantized in _drain(out.graph):
-                    out.mux(quantized)
-                if frame is None:
-                    out.mux(None)
-            else:
-                out.mux(frame)
-        except av.error.FFmpegError as exc:
-            raise EncoderError(
-                f"{self.settings.codec} failed on frame {self.frames_written} of "
-                f"{self.path.name}: {exc}"
-            ) from exc
-        except OSError as exc:
-            raise StorageError(f"cannot write {self.path.name}: {exc.strerror or exc}") from exc
 
-    def _finish(self, out: _Output) -> Path:
+_STOP = object()
+
+
+class _Output:
+    """An open video: the partial file, its container and stream, and the encoding pipeline.
+
+    ``convert`` runs in the caller's thread and turns an array into a frame in the stream's
+    pixel format (a new buffer, so the caller's array is free again). ``submit`` hands the frame
+    to the encoder: for frames of at least :data:`THREADED_MIN_PIXELS` pixels a worker thread
+    encodes and muxes while the caller converts the next frame (PyAV releases the GIL in both),
+    through a queue of :data:`_PIPELINE_DEPTH` frames, so memory stays bounded; smaller frames
+    are encoded inline, where a thread hand-off would cost more than it saves.
+    """
+
+    def __init__(
+        self,
+        partial: Path,
+        container: av.container.OutputContainer,
+        stream: av.video.stream.VideoStream,
+        graph: av.filter.Graph | None,
+        layout: PixelLayout,
+        *,
+        pipelined: bool,
+    ) -> None:
+        self.partial = partial
+        self.container = container
+        self.stream = stream
+        self.graph = graph
+        self.layout = layout
+        self._reformatter = av.video.reformatter.VideoReformatter()
+        self._queue: queue.Queue[Any] | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        if pipelined:
+            self._queue = queue.Queue(maxsize=_PIPELINE_DEPTH)
+            self._thread = threading.Thread(
+                target=self._run, args=(self._queue,), name="rlvideo-encode", daemon=True
+            )
+            self._thread.start()
+
+    def convert(self, array: npt.NDArray[np.uint8]) -> av.VideoFrame:
+        """A frame in the stream's input format that shares no memory with ``array``."""
+        if self.graph is not None:  # the GIF palette graph converts by itself
+            return av.VideoFrame.from_ndarray(array, format=self.layout.pixel_format)
+        source = av.VideoFrame.from_numpy_buffer(array, format=self.layout.pixel_format)
+        return self._reformatter.reformat(source, format=self.stream.pix_fmt)
+
+    def submit(self, frame: av.VideoFrame) -> None:
+        """Encode ``frame``, on the worker thread when there is one."""
+        if self._queue is None:
+            self._encode(frame)
+            return
+        self._raise_worker_error()
+        self._queue.put(frame)
+
+    def finish(self) -> Path:
         """Flush and close the encoder; return a finished file (not yet under its final name)."""
-        self._closed = True
         try:
-            self._encode(out, None)  # flush: the encoder holds the last frames until told to stop
+            if self._queue is not None and self._thread is not None:
+                self._queue.put(_STOP)
+                self._thread.join()
+                self._raise_worker_error()
+            self._encode(None)  # flush: the encoder holds the last frames until told to stop
         finally:
-            out.container.close()
-        if self.format != "mp4":
-            return out.partial
-        finished = out.partial.with_name(out.partial.name.replace(".partial", ".final"))
+            self.container.close()
+        if self.container.format.name != "mp4":
+            return self.partial
+        finished = self.partial.with_name(self.partial.name.replace(".partial", ".final"))
         try:
-            remux(out.partial, finished)
+            remux(self.partial, finished, container_format="mp4")
         except BaseException:
             finished.unlink(missing_ok=True)
             raise
-        out.partial.unlink()
+        self.partial.unlink()
         return finished
 
+    def _run(self, jobs: queue.Queue[Any]) -> None:
+        while (frame := jobs.get()) is not _STOP:
+            if self._error is None:  # after an error, keep draining so the caller never blocks
+                try:
+                    self._encode(frame)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
 
-@dataclass
-class _Output:
-    """What an open writer holds: the partial file, its container, the stream, the GIF palette."""
+    def _raise_worker_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
-    partial: Path
-    container: av.container.OutputContainer
-    stream: av.video.stream.VideoStream
-    graph: av.filter.Graph | None
+    def _encode(self, frame: av.VideoFrame | None) -> None:
+        if self.graph is None:
+            self._mux(frame)
+            return
+        self.graph.push(frame)
+        for quantized in _drain(self.graph):
+            self._mux(quantized)
+        if frame is None:
+            self._mux(None)
 
-    def mux(self, frame: av.VideoFrame | None) -> None:
+    def _mux(self, frame: av.VideoFrame | None) -> None:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 

@@ -22,12 +22,15 @@ __all__ = ["publish", "recover", "remux"]
 logger = logging.getLogger(__name__)
 
 
-def remux(source: Path, target: Path, *, faststart: bool = True) -> int:
+def remux(
+    source: Path, target: Path, *, container_format: str | None = None, faststart: bool = True
+) -> int:
     """Copy the video packets of ``source`` into a new ``target``, stopping at the first damage.
 
     Args:
         source: A video file, possibly fragmented or truncated.
-        target: The file to create; its suffix picks the container.
+        target: The file to create.
+        container_format: The container to write (``"mp4"``); from ``target``'s suffix when None.
         faststart: For MP4, put the index (moov) first so browsers start playing at once.
 
     Returns:
@@ -36,14 +39,15 @@ def remux(source: Path, target: Path, *, faststart: bool = True) -> int:
     Raises:
         EncoderError: If ``source`` holds no readable video stream.
     """
-    options = {"movflags": "+faststart"} if faststart and target.suffix == ".mp4" else {}
+    container_format = container_format or target.suffix.lstrip(".")
+    options = {"movflags": "+faststart"} if faststart and container_format == "mp4" else {}
     copied = 0
     try:
         with av.open(str(source)) as inp:
             if not inp.streams.video:
                 raise EncoderError(f"{source} holds no video stream to recover")
             in_stream = inp.streams.video[0]
-            with av.open(str(target), "w", options=options) as out:
+            with av.open(str(target), "w", format=container_format, options=options) as out:
                 out_stream = out.add_stream_from_template(in_stream)
                 try:
                     for packet in inp.demux(in_stream):
