@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from numbers import Integral
@@ -22,9 +23,12 @@ from rlvideo.clips import (
     plan_step_clips,
     resolve_triggers,
 )
-from rlvideo.encoder import VideoWriter, check_fps
+from rlvideo.codecs import encoder_settings
+from rlvideo.cutting import Segment, cut_segments
+from rlvideo.encoder import VideoWriter, check_fps, check_target
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError, StorageError
-from rlvideo.naming import check_format, check_name_prefix, clip_file_name
+from rlvideo.naming import check_format, check_name_prefix, clip_file_name, partial_name
+from rlvideo.recovery import keep_as_incomplete
 
 __all__ = ["save_video"]
 
@@ -132,31 +136,111 @@ def save_video(
         return []
 
     folder = Path(video_folder).absolute()
-    writers = [
-        VideoWriter(
-            folder / clip_file_name(name_prefix, clip.kind, clip.index, video_format),
-            fps=writer_fps,
-            format=video_format,
-            codec=codec,
-            crf=crf,
-            overwrite=overwrite,
-        )
+    paths = {
+        clip: folder / clip_file_name(name_prefix, clip.kind, clip.index, video_format)
         for clip in clips
-    ]  # every name is checked before the first frame is written
+    }
+    for path in paths.values():  # every name is checked before the first frame is written
+        check_target(path, overwrite=overwrite)
+    encoder_settings(video_format, codec=codec, crf=crf)  # and the codec settings too
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create video_folder {folder}: {exc.strerror or exc}") from exc
 
+    options: dict[str, Any] = {
+        "fps": writer_fps,
+        "format": video_format,
+        "codec": codec,
+        "crf": crf,
+    }
+    step_clips = [clip for clip in clips if clip.kind == "step"]
+    cut_together = step_clips if video_format != "gif" and len(step_clips) > 1 else []
     written = []
-    for clip, writer in zip(clips, writers, strict=True):
+    for clip in clips:
+        if clip in cut_together:
+            continue
         selected, total = _select(frames, clip)
-        with writer:
+        with VideoWriter(paths[clip], overwrite=overwrite, **options) as writer:
             for offset, frame in enumerate(progress(selected, total, writer.path.name)):
                 duration = None if durations is None else durations[clip.start + offset]
                 writer.write(frame, duration=duration)
         written.append(writer.path)
+    if cut_together:
+        assert isinstance(frames, Sequence)  # step clips made frames a sequence
+        written += _encode_once_and_cut(
+            frames, cut_together, paths, durations, progress, options, overwrite
+        )
     return written
+
+
+def _encode_once_and_cut(
+    frames: Sequence[Any],
+    clips: list[Clip],
+    paths: dict[Clip, Path],
+    durations: Sequence[float] | None,
+    progress: ProgressFactory,
+    options: dict[str, Any],
+    overwrite: bool,
+) -> list[Path]:
+    """Encode the frames the step clips span once, a keyframe at every clip boundary, then cut.
+
+    Overlapping clips then cost one encode instead of one per clip. If the frames fail midway
+    (a bad frame, Ctrl-C), the clips already complete are still saved, and the clip in progress
+    is kept as ``<name>.incomplete.<ext>``.
+    """
+    first = clips[0].start
+    last = max(clip.stop or len(frames) for clip in clips)
+    boundaries = {clip.start for clip in clips} | {clip.stop or len(frames) for clip in clips}
+    folder = paths[clips[0]].parent
+    source = folder / f".{paths[clips[0]].stem}.steps-{secrets.token_hex(4)}.{options['format']}"
+    writer = VideoWriter(source, **options)
+    try:
+        selected = (frames[i] for i in range(first, last))
+        for index, frame in enumerate(progress(selected, last - first, "step clips"), first):
+            duration = None if durations is None else durations[index]
+            writer.write(frame, duration=duration, keyframe=index in boundaries)
+    except BaseException:
+        kept = writer.abort()
+        if kept is not None:
+            _save_what_was_recorded(
+                kept, clips, paths, first, first + writer.frames_written, options, overwrite
+            )
+        raise
+    writer.close()
+    try:
+        segments = [
+            Segment(c.start - first, (c.stop or len(frames)) - first, paths[c]) for c in clips
+        ]
+        return cut_segments(
+            source, segments, container_format=options["format"], overwrite=overwrite
+        )
+    finally:
+        source.unlink(missing_ok=True)
+
+
+def _save_what_was_recorded(
+    recorded: Path,
+    clips: list[Clip],
+    paths: dict[Clip, Path],
+    first: int,
+    end: int,
+    options: dict[str, Any],
+    overwrite: bool,
+) -> None:
+    """After a failure at frame ``end``: complete clips to their names, the rest as incomplete."""
+    try:
+        complete = [c for c in clips if c.stop is not None and c.stop <= end]
+        started = [c for c in clips if c.start < end and c not in complete]
+        staging = {c: partial_name(paths[c], "cutting-incomplete") for c in started}
+        segments = [Segment(c.start - first, (c.stop or end) - first, paths[c]) for c in complete]
+        segments += [Segment(c.start - first, end - first, staging[c]) for c in started]
+        cut_segments(recorded, segments, container_format=options["format"], overwrite=overwrite)
+        for clip, staged in staging.items():
+            kept = keep_as_incomplete(staged, paths[clip])
+            logger.warning("recording stopped early: kept %s as %s", paths[clip].name, kept)
+    finally:
+        recorded.unlink(missing_ok=True)
 
 
 def _select(frames: Iterable[Any], clip: Clip) -> tuple[Iterable[Any], int | None]:

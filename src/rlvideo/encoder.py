@@ -44,7 +44,7 @@ from rlvideo.frames import FrameConverter, PixelLayout
 from rlvideo.naming import VideoFormat, check_format, format_from_path, partial_name
 from rlvideo.recovery import keep_as_incomplete, publish, remux
 
-__all__ = ["VideoWriter", "check_fps"]
+__all__ = ["VideoWriter", "check_fps", "check_target"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,19 @@ _GIF_TICKS_PER_SECOND = 100  # GIF delays are in centiseconds
 _GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
 _PIPELINE_DEPTH = 4  # converted frames waiting for the encoder thread
 _T = TypeVar("_T")
+
+
+def check_target(path: Path, *, overwrite: bool) -> None:
+    """Raise unless a video may be written at ``path``: not a folder, and free unless overwriting.
+
+    Raises:
+        StorageError: If ``path`` is a folder.
+        VideoExistsError: If ``path`` exists and ``overwrite`` is False.
+    """
+    if path.is_dir():
+        raise StorageError(f"{path} is a folder; give the video file's path")
+    if path.exists() and not overwrite:
+        raise _exists_error(path)
 
 
 def check_fps(fps: Any) -> Fraction:
@@ -134,10 +147,7 @@ class VideoWriter:
             self.format, codec=codec, crf=crf, options=options
         )
         self.overwrite = bool(overwrite)
-        if self.path.is_dir():
-            raise StorageError(f"{self.path} is a folder; give the video file's path")
-        if self.path.exists() and not self.overwrite:
-            raise _exists_error(self.path)
+        check_target(self.path, overwrite=self.overwrite)
         self.frames_written = 0
         """How many frames went into the encoder."""
         self.duration = 0.0
