@@ -282,6 +282,25 @@ class VideoWriter:
         )  # fmt: skip
         return kept
 
+    def discard(self) -> None:
+        """Stop and delete everything written: nothing is left behind, under any name."""
+        if self._closed:
+            return
+        out = self._out
+        self._closed, self._out = True, None
+        if out is not None:
+            out.discard()
+            logger.info("discarded %s (%d frames)", self.path.name, self.frames_written)
+
+    def __del__(self) -> None:
+        # A writer dropped without close(): keep its frames rather than lose them silently.
+        if getattr(self, "_out", None) is not None and not getattr(self, "_closed", True):
+            logger.warning("VideoWriter for %s was never closed; keeping its frames", self.path)
+            try:
+                self.abort()
+            except Exception:  # nothing may escape __del__; the log says why
+                logger.exception("could not keep the frames of %s", self.path)
+
     # -- internals ---------------------------------------------------------------------
     def _ticks_for(self, duration: float | None) -> float:
         if duration is None:
@@ -442,6 +461,17 @@ class _Output:
             raise
         self.partial.unlink()
         return finished
+
+    def discard(self) -> None:
+        """Stop the worker, close the container and delete the partial file."""
+        try:
+            if self._queue is not None and self._thread is not None:
+                self._error = self._error or RuntimeError("discarded")  # skip queued frames
+                self._queue.put(_STOP)
+                self._thread.join()
+        finally:
+            self.container.close()
+            self.partial.unlink(missing_ok=True)
 
     def _run(self, jobs: queue.Queue[Any]) -> None:
         while (frame := jobs.get()) is not _STOP:
