@@ -32,8 +32,10 @@ from rlvideo.schedules import capped_cubic_video_schedule, every_n
 if TYPE_CHECKING:
     from rlvideo.dropin import save_video
     from rlvideo.encoder import VideoWriter
+    from rlvideo.metadata import VideoMetadata
     from rlvideo.reader import VideoInfo, probe, read_frames
     from rlvideo.recovery import recover
+    from rlvideo.wrappers import RecordVideo
 
 __version__ = "0.1.0"
 
@@ -43,10 +45,12 @@ __all__ = [
     "InvalidFrameError",
     "MissingDependencyError",
     "RLVideoError",
+    "RecordVideo",
     "RenderModeError",
     "StorageError",
     "VideoExistsError",
     "VideoInfo",
+    "VideoMetadata",
     "VideoWriter",
     "WriterClosedError",
     "__version__",
@@ -60,6 +64,8 @@ __all__ = [
 
 _LAZY = {
     "VideoWriter": "rlvideo.encoder",
+    "RecordVideo": "rlvideo.wrappers",
+    "VideoMetadata": "rlvideo.metadata",
     "save_video": "rlvideo.dropin",
     "VideoInfo": "rlvideo.reader",
     "probe": "rlvideo.reader",

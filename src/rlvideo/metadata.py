@@ -1,0 +1,86 @@
+"""What a recorded video holds, as a dataclass and as its JSON sidecar. Pure: no files here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["VideoMetadata", "sidecar_path"]
+
+
+@dataclass
+class VideoMetadata:
+    """One recorded video: where it came from and what it holds.
+
+    Passed to ``keep_if`` and ``on_video_saved``, and written beside the video as
+    ``<name>.json`` when a wrapper is given ``metadata=True``.
+
+    Attributes:
+        path: The video file (its final name).
+        kind: ``"episode"`` or ``"step"``: which trigger started it.
+        env_id: The env's registered id (``env.spec.id``), if it has one.
+        episode: The episode index when the video started.
+        first_step: The global step index of the first frame after the start (the frame after a
+            reset frame, or the step that fired a step trigger).
+        steps: Env steps recorded (frames recorded after a step).
+        frames: Frames in the video.
+        episode_return: Sum of the rewards of the recorded steps.
+        seed: The seed given to the ``reset`` that started the episode, if any.
+        fps: Frames per second.
+        codec: The encoder, e.g. ``"libx264"``.
+        env_index: The sub-env, for per-env vector videos; None otherwise.
+        terminated: Whether the recorded episode ended by termination.
+        truncated: Whether it ended by truncation.
+        rlvideo_version: The rlvideo version that wrote it.
+
+    Example:
+        >>> meta = VideoMetadata(path="v/rl-video-episode-0.mp4", kind="episode", episode=0)
+        >>> VideoMetadata.from_json(meta.to_json()) == meta
+        True
+        >>> sidecar_path("v/rl-video-episode-0.mp4").as_posix()
+        'v/rl-video-episode-0.json'
+    """
+
+    path: str
+    kind: str
+    env_id: str | None = None
+    episode: int = 0
+    first_step: int = 0
+    steps: int = 0
+    frames: int = 0
+    episode_return: float = 0.0
+    seed: int | None = None
+    fps: float = 30.0
+    codec: str = ""
+    env_index: int | None = None
+    terminated: bool = False
+    truncated: bool = False
+    rlvideo_version: str = field(default_factory=lambda: _version())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """The sidecar's text."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> VideoMetadata:
+        """Read a sidecar back; unknown keys (from a newer rlvideo) are ignored."""
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def sidecar_path(video: str | Path) -> Path:
+    """Where a video's JSON sidecar goes: beside it, same stem, ``.json``."""
+    return Path(video).with_suffix(".json")
+
+
+def _version() -> str:
+    from rlvideo import __version__
+
+    return __version__

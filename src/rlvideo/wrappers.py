@@ -1,0 +1,281 @@
+"""``RecordVideo`` for a single Gymnasium env: Gymnasium 1.4's wrapper, streaming.
+
+Same signature, file names, trigger rules, episode and step counting, fps resolution and
+render-mode check as ``gymnasium.wrappers.RecordVideo``; but frames go to a background encoder
+as they are rendered instead of into a list, so memory stays flat and ``step``, ``reset`` and
+``close`` never wait for an encode.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, SupportsFloat
+
+import numpy as np
+
+from rlvideo.background import EncoderKind
+from rlvideo.clips import fires, resolve_triggers
+from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RenderModeError
+from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+
+try:
+    import gymnasium as gym
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the extra
+    raise MissingDependencyError(
+        'RecordVideo needs gymnasium: pip install "rlvideo[gymnasium]"'
+    ) from exc
+
+__all__ = ["RecordVideo"]
+
+logger = logging.getLogger(__name__)
+
+_NO_IMAGE_MODES = {None, "human", "ansi"}
+
+
+def check_render_mode(render_mode: str | None) -> None:
+    """Raise :class:`RenderModeError` for render modes that yield no image."""
+    if render_mode in _NO_IMAGE_MODES:
+        raise RenderModeError(
+            f"Render mode is {render_mode}, which is incompatible with RecordVideo. "
+            "Initialize your environment with a render_mode that returns an image, such as "
+            'rgb_array: gymnasium.make(env_id, render_mode="rgb_array").'
+        )
+
+
+def check_wrapper_video_length(video_length: Any) -> int:
+    """``video_length`` for the wrappers: 0 means whole episodes, else a positive frame count."""
+    if isinstance(video_length, bool) or not isinstance(video_length, int) or video_length < 0:
+        raise InvalidArgumentError(
+            "video_length must be 0 (record whole episodes) or a positive number of frames, "
+            f"got {video_length!r}"
+        )
+    return video_length
+
+
+class RecordVideo(
+    gym.Wrapper,
+    gym.utils.RecordConstructorArgs,
+):
+    """Record videos of an env's rollouts, streaming frames to a background encoder.
+
+    A drop-in for ``gymnasium.wrappers.RecordVideo``: the arguments up to ``gc_trigger`` are
+    Gymnasium 1.4's, with the same meaning. Differences: a video of ``video_length=L`` holds
+    exactly L frames (Gymnasium's hold L + 1), an existing file is never overwritten (unless
+    ``overwrite=True``), and memory does not grow with the episode.
+
+    Args:
+        env: The env, made with a render mode that yields images (``"rgb_array"`` or
+            ``"rgb_array_list"``).
+        video_folder: Where videos go.
+        episode_trigger: ``episode_id -> bool``: start a video at that episode.
+        step_trigger: ``step_id -> bool``: start a video at that (global) step.
+        video_length: 0 records whole episodes; L > 0 records L frames (possibly spanning
+            several episodes).
+        name_prefix: Start of every file name.
+        fps: Frames per second; else ``env.metadata["render_fps"]``; else 30.
+        disable_logger: Accepted for compatibility (it silenced moviepy's progress bar).
+        gc_trigger: ``episode_id -> bool``: run ``gc.collect()`` after a video of that episode.
+        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
+        codec: An FFmpeg encoder instead of the format's default.
+        crf: Quality, lower is better.
+        overwrite: Replace existing videos with the same names.
+        metadata: Write a JSON sidecar (:class:`~rlvideo.metadata.VideoMetadata`) per video.
+        on_video_saved: ``(path, metadata) -> None``, called (in the env's thread) once a video
+            is final: the hand-off to wandb, TensorBoard or MLflow.
+        keep_if: ``metadata -> bool``, asked when a video ends; False deletes it (e.g. keep
+            only failures: ``keep_if=lambda m: m.terminated``).
+        encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
+
+    Raises:
+        RenderModeError: If the env's render mode yields no image.
+        InvalidArgumentError: For a bad trigger, video_length, fps, format, codec or prefix.
+
+    Example:
+        >>> import os
+        >>> import gymnasium as gym
+        >>> env = gym.make("CartPole-v1", render_mode="rgb_array")
+        >>> env = RecordVideo(env, "videos", episode_trigger=lambda e: e % 2 == 0)
+        >>> for episode in range(4):
+        ...     _ = env.reset(seed=episode)
+        ...     done = False
+        ...     while not done:
+        ...         _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        ...         done = terminated or truncated
+        >>> env.close()
+        >>> sorted(os.listdir("videos"))
+        ['rl-video-episode-0.mp4', 'rl-video-episode-2.mp4']
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        video_folder: str,
+        episode_trigger: Callable[[int], bool] | None = None,
+        step_trigger: Callable[[int], bool] | None = None,
+        video_length: int = 0,
+        name_prefix: str = "rl-video",
+        fps: int | None = None,
+        disable_logger: bool = True,
+        gc_trigger: Callable[[int], bool] | None = lambda episode: True,
+        *,
+        format: str = "mp4",  # the word users know from PyAV and mediapy
+        codec: str | None = None,
+        crf: int | None = None,
+        overwrite: bool = False,
+        metadata: bool = False,
+        on_video_saved: OnVideoSaved | None = None,
+        keep_if: KeepIf | None = None,
+        encoder: EncoderKind = "process",
+    ) -> None:
+        gym.utils.RecordConstructorArgs.__init__(
+            self, video_folder=video_folder, episode_trigger=episode_trigger,
+            step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
+            fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, format=format,
+            codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
+            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
+        )  # fmt: skip
+        gym.Wrapper.__init__(self, env)
+        check_render_mode(env.render_mode)
+        self.episode_trigger, self.step_trigger = resolve_triggers(episode_trigger, step_trigger)
+        self.disable_logger = disable_logger
+        self.gc_trigger = gc_trigger
+        self.video_folder = os.path.abspath(video_folder)
+        if fps is None:
+            fps = self.metadata.get("render_fps", 30)
+        self.frames_per_sec = fps
+        self.name_prefix = name_prefix
+        self.video_length: float = check_wrapper_video_length(video_length) or float("inf")
+        self.recording = False
+        self.render_history: list[Any] = []
+        self.step_id = -1
+        self.episode_id = -1
+        self._video_name: str | None = None
+        self._video_id: int | None = None
+        self._seed: int | None = None
+        spec = getattr(env, "spec", None)
+        fps = 30 if fps is None else fps
+        self._recorder = Recorder(
+            self.video_folder, name_prefix=name_prefix, fps=fps, format=format,
+            codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
+            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
+            env_id=getattr(spec, "id", None),
+        )  # fmt: skip
+
+    @property
+    def saved_videos(self) -> list[Any]:
+        """Paths of the videos finished so far (all of them after :meth:`close`)."""
+        return list(self._recorder.saved)
+
+    # -- Gymnasium's control flow --------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset the env, and start a video if the episode trigger fires."""
+        obs, info = super().reset(seed=seed, options=options)
+        self.episode_id += 1
+        self._seed = seed
+        if self.recording and self.video_length == float("inf"):
+            self.stop_recording()
+        if self.episode_trigger and fires(self.episode_trigger, self.episode_id, "episode_trigger"):
+            self.start_recording(f"{self.name_prefix}-episode-{self.episode_id}")
+        if self.recording:
+            self._capture_frame()
+            self._stop_if_full()
+        self._recorder.poll()
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env, start a video if the step trigger fires, and record the frame."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.step_id += 1
+        if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
+            self.start_recording(f"{self.name_prefix}-step-{self.step_id}")
+        if self.recording:
+            assert self._video_id is not None  # recording implies a video
+            self._recorder.step(self._video_id, reward, terminated, truncated)
+            self._capture_frame()
+            self._stop_if_full()
+        self._recorder.poll()
+        return obs, reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        """Render; in ``rgb_array_list`` mode the frames rendered since are recorded too."""
+        render_out: Any = super().render()
+        if self.recording and isinstance(render_out, list):
+            for frame in render_out:
+                self._add(frame)
+        if self.render_history:
+            history, self.render_history = self.render_history, []
+            return history + render_out
+        return render_out
+
+    def close(self) -> None:
+        """Close the env, then finish every video (waiting for the encoder)."""
+        try:
+            super().close()
+        finally:
+            if self.recording:
+                self.stop_recording()
+            self._recorder.close()
+
+    def start_recording(self, video_name: str) -> None:
+        """Start a video named ``video_name`` (stopping the current one first)."""
+        if self.recording:
+            self.stop_recording()
+        self._video_id = self._recorder.start(
+            video_name, kind="step" if "-step-" in video_name else "episode",
+            episode=max(self.episode_id, 0), first_step=self.step_id + 1, seed=self._seed,
+        )  # fmt: skip
+        self.recording = True
+        self._video_name = video_name
+
+    def stop_recording(self) -> None:
+        """Stop the current video; it is finalized in the background."""
+        if not self.recording or self._video_id is None:
+            raise InvalidArgumentError("stop_recording was called, but no recording was started")
+        video_id, self._video_id = self._video_id, None
+        self.recording = False
+        self._video_name = None
+        self._recorder.stop(video_id)
+        if self.gc_trigger and self.gc_trigger(self.episode_id):
+            gc.collect()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _capture_frame(self) -> None:
+        frame = self.env.render()
+        if isinstance(frame, list):
+            if not frame:
+                logger.warning(
+                    "Trying to capture render frame but 'env.render()' has just been called. "
+                    "The frame cannot be captured."
+                )
+                return
+            self.render_history += frame
+            frame = frame[-1]
+        if isinstance(frame, np.ndarray):
+            self._add(frame)
+        else:
+            self.stop_recording()
+            logger.warning(
+                "Recording stopped: expected type of frame returned by render to be a numpy "
+                "array, got instead %s.", type(frame),
+            )  # fmt: skip
+
+    def _add(self, frame: Any) -> None:
+        assert self._video_id is not None  # only called while recording
+        self._recorder.frame(self._video_id, frame)
+
+    def _stop_if_full(self) -> None:
+        video_id = self._video_id
+        if video_id is not None and self._recorder.frames(video_id) >= self.video_length:
+            self.stop_recording()
+
+    def __del__(self) -> None:
+        if getattr(self, "recording", False):
+            logger.warning(
+                "RecordVideo was not closed: the video in progress is kept as .incomplete. "
+                "Call env.close() to finish it."
+            )
