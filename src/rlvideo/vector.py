@@ -1,0 +1,347 @@
+"""``RecordVideo`` for Gymnasium vector envs: tiled like Gymnasium 1.4's, or one video per env.
+
+Tiled (the default) follows ``gymnasium.wrappers.vector.RecordVideo``: one video of every
+sub-env's frame tiled into a grid, episodes counted on sub-env 0, both autoreset modes. The grid
+pads prime env counts (5, 7) instead of collapsing to one strip (:func:`rlvideo.grid.grid_shape`).
+
+With ``per_env=True`` each sub-env gets its own videos, with its own episode boundaries and
+counting: ``{name_prefix}-env-{k}-episode-{i}.mp4`` (and ``-env-{k}-step-{s}`` for step
+triggers, ``s`` being the vector step).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+
+from rlvideo.background import EncoderKind
+from rlvideo.clips import fires, resolve_triggers
+from rlvideo.errors import InvalidArgumentError, MissingDependencyError
+from rlvideo.grid import Tiler
+from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+from rlvideo.wrappers import check_render_mode, check_wrapper_video_length
+
+try:
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode, VectorWrapper
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the extra
+    raise MissingDependencyError(
+        'rlvideo.vector.RecordVideo needs gymnasium: pip install "rlvideo[gymnasium]"'
+    ) from exc
+
+__all__ = ["RecordVideo"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Track:
+    """One stream of videos: all envs tiled (counted on env 0), or one sub-env."""
+
+    env_index: int
+    label: str  # "" when tiled, "env-{k}-" per env
+    episode_id: int = -1
+    video_id: int | None = None
+    has_autoreset: bool = False
+    seed: int | None = None
+
+
+class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
+    """Record videos of a vector env, streaming frames to a background encoder.
+
+    A drop-in for ``gymnasium.wrappers.vector.RecordVideo``: the arguments up to ``gc_trigger``
+    are Gymnasium 1.4's. Like :class:`rlvideo.RecordVideo`, a ``video_length=L`` video holds
+    exactly L frames and existing files are never overwritten unless ``overwrite=True``.
+
+    Args:
+        env: A vector env made with ``render_mode="rgb_array"``.
+        video_folder: Where videos go.
+        video_aspect_ratio: The tiled video's target aspect ratio, e.g. ``(16, 9)``.
+        record_first_only: Record sub-env 0 only.
+        episode_trigger: ``episode_id -> bool`` (episodes of sub-env 0; per env: of each env).
+        step_trigger: ``step_id -> bool`` on the vector step count.
+        video_length: 0 records whole episodes; L > 0 records L frames.
+        name_prefix: Start of every file name.
+        fps: Frames per second; else ``metadata["render_fps"]``; else 30.
+        disable_logger: Accepted for compatibility (it silenced moviepy).
+        gc_trigger: ``episode_id -> bool``: ``gc.collect()`` after a video of that episode.
+        per_env: One video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with its own
+            episode boundaries and counting.
+        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
+        codec: An FFmpeg encoder instead of the format's default.
+        crf: Quality, lower is better.
+        overwrite: Replace existing videos with the same names.
+        metadata: Write a JSON sidecar per video.
+        on_video_saved: ``(path, metadata) -> None`` once a video is final.
+        keep_if: ``metadata -> bool`` when a video ends; False deletes it.
+        encoder: ``"process"`` (default) or ``"thread"``.
+
+    Example:
+        >>> import os
+        >>> import gymnasium as gym
+        >>> envs = gym.make_vec("CartPole-v1", num_envs=3, render_mode="rgb_array")
+        >>> envs = RecordVideo(envs, "videos", per_env=True, episode_trigger=lambda e: e == 0)
+        >>> _ = envs.reset(seed=1)
+        >>> for _ in range(60):
+        ...     _ = envs.step(envs.action_space.sample())
+        >>> envs.close()
+        >>> sorted(os.listdir("videos"))
+        ['rl-video-env-0-episode-0.mp4', 'rl-video-env-1-episode-0.mp4', 'rl-video-env-2-episode-0.mp4']
+    """  # noqa: E501 (doctest output stays on one line)
+
+    def __init__(
+        self,
+        env: gym.vector.VectorEnv[Any, Any, Any],
+        video_folder: str,
+        video_aspect_ratio: tuple[int, int] = (1, 1),
+        record_first_only: bool = False,
+        episode_trigger: Callable[[int], bool] | None = None,
+        step_trigger: Callable[[int], bool] | None = None,
+        video_length: int = 0,
+        name_prefix: str = "rl-video",
+        fps: int | None = None,
+        disable_logger: bool = True,
+        gc_trigger: Callable[[int], bool] | None = lambda episode: True,
+        *,
+        per_env: bool = False,
+        format: str = "mp4",  # the word users know from PyAV and mediapy
+        codec: str | None = None,
+        crf: int | None = None,
+        overwrite: bool = False,
+        metadata: bool = False,
+        on_video_saved: OnVideoSaved | None = None,
+        keep_if: KeepIf | None = None,
+        encoder: EncoderKind = "process",
+    ) -> None:
+        VectorWrapper.__init__(self, env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, video_folder=video_folder, video_aspect_ratio=video_aspect_ratio,
+            record_first_only=record_first_only, episode_trigger=episode_trigger,
+            step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
+            fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, per_env=per_env,
+            format=format, codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
+            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
+        )  # fmt: skip
+        check_render_mode(env.render_mode)
+        if (
+            not isinstance(video_aspect_ratio, tuple)
+            or len(video_aspect_ratio) != 2
+            or min(video_aspect_ratio) <= 0
+        ):
+            raise InvalidArgumentError(
+                f"video_aspect_ratio must be two positive numbers like (16, 9), "
+                f"got {video_aspect_ratio!r}"
+            )
+        self.episode_trigger, self.step_trigger = resolve_triggers(episode_trigger, step_trigger)
+        mode = env.metadata.get("autoreset_mode")
+        if mode is None:
+            logger.warning(
+                "%s metadata doesn't specify its autoreset mode, therefore, defaulting to next "
+                "step.", env,
+            )  # fmt: skip
+            mode = AutoresetMode.NEXT_STEP
+        self.autoreset_mode = mode
+        if mode == AutoresetMode.SAME_STEP:
+            logger.warning(
+                "Vector environment's autoreset mode is same-step: recorded episodes will not "
+                "contain the last frame of the episode."
+            )
+        self.disable_logger = disable_logger
+        self.gc_trigger = gc_trigger
+        self.record_first_only = record_first_only
+        self.video_aspect_ratio = video_aspect_ratio
+        self.per_env = per_env
+        self.video_folder = os.path.abspath(video_folder)
+        if fps is None:
+            fps = self.metadata.get("render_fps", 30)
+        self.frames_per_sec = fps
+        self.name_prefix = name_prefix
+        self.video_length: float = check_wrapper_video_length(video_length) or float("inf")
+        self.step_id = -1
+        recorded = 1 if record_first_only or not per_env else self.num_envs
+        self._tracks = [_Track(k, f"env-{k}-" if per_env else "") for k in range(recorded)]
+        self._tiler = Tiler(video_aspect_ratio)
+        spec = getattr(env, "spec", None)
+        self._recorder = Recorder(
+            self.video_folder, name_prefix=name_prefix, fps=30 if fps is None else fps,
+            format=format, codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
+            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
+            env_id=getattr(spec, "id", None),
+        )  # fmt: skip
+
+    # -- Gymnasium's attributes ------------------------------------------------------------------
+    @property
+    def episode_id(self) -> int:
+        """Episodes started on sub-env 0 (-1 before the first reset)."""
+        return self._tracks[0].episode_id
+
+    @property
+    def recording(self) -> bool:
+        """Whether any video is being recorded."""
+        return any(track.video_id is not None for track in self._tracks)
+
+    @property
+    def has_autoreset(self) -> bool:
+        """Whether sub-env 0 resets on the next step (next-step autoreset)."""
+        return self._tracks[0].has_autoreset
+
+    @property
+    def frame_rows(self) -> int:
+        """Rows of the tiled grid (-1 before the first frame)."""
+        return self._tiler.rows
+
+    @property
+    def frame_cols(self) -> int:
+        """Columns of the tiled grid (-1 before the first frame)."""
+        return self._tiler.cols
+
+    @property
+    def saved_videos(self) -> list[Any]:
+        """Paths of the videos finished so far (all of them after :meth:`close`)."""
+        return list(self._recorder.saved)
+
+    # -- the env loop ----------------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset, counting an episode for every sub-env reset, then record the reset frames."""
+        mask = None if options is None else options.get("reset_mask")
+        for track in self._tracks:
+            if mask is None or mask[track.env_index]:
+                track.seed = _seed_of(seed, track.env_index)
+                self._new_episode(track)
+        obs, info = super().reset(seed=cast(Any, seed), options=options)  # Gymnasium takes lists
+        self._capture([])
+        for track in self._tracks:
+            if mask is None or mask[track.env_index]:
+                track.has_autoreset = False
+        self._recorder.poll()
+        return obs, info
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        """Step, follow each sub-env's episode boundaries, and record the frames."""
+        obs, rewards, terminations, truncations, info = self.env.step(actions)
+        self.step_id += 1
+        stepped = []
+        for track in self._tracks:
+            k = track.env_index
+            done = bool(terminations[k] or truncations[k])
+            outcome = (rewards[k], terminations[k], truncations[k])
+            if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+                if track.has_autoreset:  # this step was sub-env k's reset: a reset frame
+                    track.seed = None
+                    self._new_episode(track)
+                else:
+                    stepped.append((track, outcome))
+                track.has_autoreset = done
+            elif self.autoreset_mode == AutoresetMode.SAME_STEP and done:
+                if track.video_id is not None:  # the episode's last step, its frame is lost
+                    self._recorder.step(track.video_id, *outcome)
+                track.seed = None
+                self._new_episode(track)
+            else:
+                stepped.append((track, outcome))
+        if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
+            for track in self._tracks:
+                self._start(track, "step", self.step_id)
+        self._capture(stepped)
+        self._recorder.poll()
+        return obs, rewards, terminations, truncations, info
+
+    def close(self, **kwargs: Any) -> None:
+        """Close the env, then finish every video (waiting for the encoder)."""
+        try:
+            super().close(**kwargs)
+        finally:
+            for track in self._tracks:
+                if track.video_id is not None:
+                    self._stop(track)
+            self._recorder.close()
+
+    def start_recording(self, video_name: str) -> None:
+        """Start a tiled video named ``video_name`` (not available with ``per_env=True``)."""
+        track = self._only_track()
+        if track.video_id is not None:
+            self._stop(track)
+        track.video_id = self._recorder.start(
+            video_name, kind="step" if "-step-" in video_name else "episode",
+            episode=max(track.episode_id, 0), first_step=self.step_id + 1, seed=track.seed,
+        )  # fmt: skip
+
+    def stop_recording(self) -> None:
+        """Stop the tiled video; it is finalized in the background."""
+        track = self._only_track()
+        if track.video_id is None:
+            raise InvalidArgumentError("stop_recording was called, but no recording was started")
+        self._stop(track)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _new_episode(self, track: _Track) -> None:
+        track.episode_id += 1
+        if track.video_id is not None and self.video_length == float("inf"):
+            self._stop(track)
+        if self.episode_trigger and fires(
+            self.episode_trigger, track.episode_id, "episode_trigger"
+        ):
+            self._start(track, "episode", track.episode_id)
+
+    def _start(self, track: _Track, kind: str, index: int) -> None:
+        if track.video_id is not None:
+            self._stop(track)
+        track.video_id = self._recorder.start(
+            f"{self.name_prefix}-{track.label}{kind}-{index}", kind=kind,
+            episode=max(track.episode_id, 0), first_step=self.step_id + 1, seed=track.seed,
+            env_index=track.env_index if self.per_env else None,
+        )  # fmt: skip
+
+    def _stop(self, track: _Track) -> None:
+        video_id, track.video_id = track.video_id, None
+        assert video_id is not None  # callers check
+        self._recorder.stop(video_id)
+        if self.gc_trigger and self.gc_trigger(track.episode_id):
+            gc.collect()
+
+    def _capture(self, stepped: list[tuple[_Track, tuple[Any, Any, Any]]]) -> None:
+        for track, outcome in stepped:
+            if track.video_id is not None:
+                self._recorder.step(track.video_id, *outcome)
+        if not self.recording:
+            return
+        frames: Any = self.env.render()
+        if not isinstance(frames, Sequence) or len(frames) != self.num_envs:
+            raise InvalidArgumentError(
+                f"render() of the vector env returned {type(frames).__name__}; expected one "
+                f"frame per sub-env ({self.num_envs}). Make it with render_mode='rgb_array'."
+            )
+        for track in self._tracks:
+            if track.video_id is None:
+                continue
+            if self.per_env:
+                frame = frames[track.env_index]
+            else:
+                frame = self._tiler(frames[:1] if self.record_first_only else frames)
+            if self._recorder.frame(track.video_id, np.asarray(frame)) >= self.video_length:
+                self._stop(track)
+
+    def _only_track(self) -> _Track:
+        if self.per_env:
+            raise InvalidArgumentError(
+                "start_recording/stop_recording name one tiled video; with per_env=True the "
+                "triggers start and stop each sub-env's videos"
+            )
+        return self._tracks[0]
+
+
+def _seed_of(seed: int | list[int] | None, index: int) -> int | None:
+    """The seed a vector reset gives sub-env ``index`` (Gymnasium: ``seed + index``)."""
+    if seed is None:
+        return None
+    if isinstance(seed, int):
+        return seed + index
+    return seed[index] if index < len(seed) else None
