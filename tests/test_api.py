@@ -55,7 +55,8 @@ def test_import_loads_no_optional_dependency():
 
 def test_pure_modules_stay_away_from_av():
     loaded = _modules_after(
-        "import rlvideo.schedules, rlvideo.clips, rlvideo.naming, rlvideo.frames, rlvideo.errors"
+        "import rlvideo.schedules, rlvideo.clips, rlvideo.naming, rlvideo.frames, rlvideo.errors, "
+        "rlvideo.grid, rlvideo.metadata"
     )
     assert "av" not in loaded
     assert "rlvideo.encoder" not in loaded
