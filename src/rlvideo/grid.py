@@ -16,11 +16,12 @@ def grid_shape(count: int, height: int, width: int, aspect: tuple[int, int]) -> 
 
     Gymnasium's rule first: the exact factorisation ``rows x cols == count`` (rows up to
     ``sqrt(count)``) closest to the aspect ratio. Where that leaves one strip (a prime count
-    such as 5 or 7), a grid with a few empty tiles is used instead if its shape is closer.
+    such as 3, 5 or 7), a grid of at least two rows and two columns with a few empty tiles is
+    used instead if its shape is closer. Two envs stay side by side, as in Gymnasium.
 
     Example:
-        >>> grid_shape(4, 400, 600, (1, 1)), grid_shape(6, 400, 600, (1, 1))
-        ((2, 2), (2, 3))
+        >>> grid_shape(2, 400, 600, (1, 1)), grid_shape(4, 400, 600, (1, 1))
+        ((1, 2), (2, 2))
         >>> grid_shape(5, 400, 600, (1, 1)), grid_shape(7, 400, 600, (1, 1))
         ((3, 2), (4, 2))
     """
@@ -39,6 +40,7 @@ def grid_shape(count: int, height: int, width: int, aspect: tuple[int, int]) -> 
         (rows, ceil(count / rows))
         for rows in range(2, ceil(count**0.5) + 2)
         if (rows - 1) * ceil(count / rows) < count  # no empty row
+        and ceil(count / rows) > 1  # a real grid, not the other strip
     ]
     best = min(padded, key=lambda shape: miss(*shape), default=exact)
     return best if miss(*best) < miss(*exact) else exact
