@@ -306,3 +306,17 @@ def test_interrupted_episode_is_kept_as_incomplete(tmp_path, how, encoder):
     assert video.count >= 121
     assert (video.width, video.height) == (600, 400)
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+
+def test_keep_if_that_raises_keeps_the_video_and_says_so(tmp_path):
+    def broken(meta):
+        raise KeyError("oops")
+
+    env = RecordVideo(make(10), str(tmp_path), episode_trigger=lambda e: e == 0, keep_if=broken)
+    run_one = lambda: run(env, 2)  # noqa: E731 (the second reset ends the first video)
+    with pytest.raises(
+        InvalidArgumentError, match=r"keep_if raised KeyError\('oops'\) for rl-video-episode-0"
+    ):
+        run_one()
+    env.close()
+    assert decode(tmp_path / "rl-video-episode-0.mp4").count == 11

@@ -18,7 +18,7 @@ from typing import Any
 from rlvideo.background import BackgroundEncoder, EncoderKind, VideoResult
 from rlvideo.codecs import encoder_settings
 from rlvideo.encoder import check_fps
-from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
+from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.metadata import VideoMetadata, sidecar_path
 from rlvideo.naming import check_format, check_name_prefix
 
@@ -130,13 +130,24 @@ class Recorder:
             logger.warning("Ignored saving a video as there were zero frames to save.")
             self._encoder.discard_video(video_id)
             del self._videos[video_id]
-        elif self.keep_if is not None and not self.keep_if(meta):
+        elif self.keep_if is not None and not self._keep(meta):
             logger.info("keep_if rejected %s; it leaves nothing behind", Path(meta.path).name)
             self._encoder.discard_video(video_id)
             del self._videos[video_id]
         else:
             self._encoder.close_video(video_id)
         self.raise_errors()
+
+    def _keep(self, meta: VideoMetadata) -> bool:
+        """Ask ``keep_if``; if it raises, keep the video (never lose one to a callback's bug)."""
+        assert self.keep_if is not None
+        try:
+            return bool(self.keep_if(meta))
+        except Exception as exc:
+            self._errors.append(
+                InvalidArgumentError(f"keep_if raised {exc!r} for {Path(meta.path).name}; kept it")
+            )
+            return True
 
     def poll(self) -> None:
         """Handle finished videos (sidecars, callbacks) without waiting; raise encoder errors."""
@@ -156,7 +167,9 @@ class Recorder:
         """Raise the first error a background video hit, once."""
         if self._errors:
             error = self._errors.pop(0)
-            raise EncoderError(f"a video could not be saved: {error}") from error
+            if isinstance(error, RLVideoError):  # its message names the file and the fix
+                raise error
+            raise EncoderError(f"a video could not be saved: {error!r}") from error
 
     def _on_done(self, result: VideoResult) -> None:
         meta = self._videos.pop(result.video_id, None)
