@@ -138,6 +138,12 @@ class Recorder:
             self._encoder.close_video(video_id)
         self.raise_errors()
 
+    def discard(self, video_id: int) -> None:
+        """End a video and delete it, whatever ``keep_if`` says: nothing is left behind."""
+        self._encoder.discard_video(video_id)
+        del self._videos[video_id]
+        self.raise_errors()
+
     def _keep(self, meta: VideoMetadata) -> bool:
         """Ask ``keep_if``; if it raises, keep the video (never lose one to a callback's bug)."""
         assert self.keep_if is not None

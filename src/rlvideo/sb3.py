@@ -1,0 +1,299 @@
+"""``VecVideoRecorder`` for Stable-Baselines3 vector envs: SB3's wrapper, streaming.
+
+Same signature, trigger rule, frame count, file names, fps and render-mode check as
+``stable_baselines3.common.vec_env.VecVideoRecorder`` (SB3 2.x), and like it a
+``VecEnvWrapper``, so it goes wherever SB3 expects a ``VecEnv``. What SB3 records, it records:
+every frame is ``venv.render()``, all the envs tiled into one image. But each frame goes to a
+background encoder as it is rendered instead of into a list, so memory stays flat, training
+never stops to encode a video, and no moviepy is needed.
+
+Needs the ``sb3`` extra: ``pip install "rlvideo[sb3]"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlvideo._optional import import_optional
+from rlvideo.background import EncoderKind
+from rlvideo.clips import fires
+from rlvideo.errors import InvalidArgumentError, RenderModeError
+from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+
+import_optional("stable_baselines3", "sb3", feature="rlvideo.sb3.VecVideoRecorder")
+
+from stable_baselines3.common.vec_env.base_vec_env import (  # noqa: E402 (after the check)
+    VecEnv,
+    VecEnvObs,
+    VecEnvStepReturn,
+    VecEnvWrapper,
+)
+from stable_baselines3.common.vec_env.dummy_vec_env import DummyVecEnv  # noqa: E402
+from stable_baselines3.common.vec_env.subproc_vec_env import SubprocVecEnv  # noqa: E402
+
+__all__ = ["VecVideoRecorder"]
+
+logger = logging.getLogger(__name__)
+
+
+class _RenderModeAssertionError(RenderModeError, AssertionError):
+    """A :class:`RenderModeError` that is also the ``AssertionError`` SB3's wrapper raises."""
+
+
+class VecVideoRecorder(VecEnvWrapper):
+    """Record videos of a vector env's rollouts, streaming frames to a background encoder.
+
+    A drop-in for SB3's ``VecVideoRecorder``: the positional arguments are SB3's, with the same
+    meaning, and it records the same frames into files of the same names. The global step count
+    ``step_id`` starts at 0 and grows by one per ``step``. A video starts in ``reset()`` when
+    ``record_video_trigger(step_id)`` fires, or after a ``step`` that is not recording and where
+    the trigger fires for the new ``step_id``. Its first frame is the one rendered right then,
+    and one more is rendered after each step, so a video holds ``video_length + 1`` frames (like
+    SB3's) and ends after the step ``start + video_length``. It is named
+    ``{name_prefix}-step-{start}-to-step-{start + video_length}.mp4``. While a video records,
+    the trigger is not asked; a ``reset()`` where it fires starts a new video, ending the one in
+    progress. ``close()`` closes the envs, then ends the video in progress (shorter) and waits for
+    every video to be written.
+
+    The frame rate is the envs' ``metadata["render_fps"]``, else 30.
+
+    Differences from SB3: frames are never held in memory and no moviepy is needed; an existing
+    file is never overwritten (unless ``overwrite=True``); a ``reset()`` that interrupts a video
+    saves it under its own name (SB3 writes it under the new video's name, which the new video
+    then overwrites; when the names are the same, the old video is dropped, as in SB3); the
+    trigger must return a bool and ``video_length`` must be at least 1 (SB3 makes two-frame
+    videos of 0); messages go to :mod:`logging` instead of ``print``.
+
+    Args:
+        venv: The vector env, made with ``render_mode="rgb_array"``.
+        video_folder: Where videos go; created if needed.
+        record_video_trigger: ``step_id -> bool``: start a video at that global step.
+        video_length: Steps per video; a video holds ``video_length + 1`` frames.
+        name_prefix: Start of every file name.
+        format: ``"mp4"``, ``"webm"`` or ``"gif"`` (the file names end in it).
+        codec: An FFmpeg encoder instead of the format's default.
+        crf: Quality, lower is better.
+        overwrite: Replace existing videos with the same names; by default a video whose name
+            is taken raises :class:`~rlvideo.errors.VideoExistsError` when it starts.
+        metadata: Write a JSON sidecar (:class:`~rlvideo.metadata.VideoMetadata`) per video:
+            there ``first_step`` is the step in the name, ``episode`` counts the episodes of
+            env 0, ``episode_return`` sums the rewards of all the envs over the recorded steps,
+            and ``terminated``/``truncated`` say whether any env's episode ended so at the last
+            recorded step.
+        on_video_saved: ``(path, metadata) -> None``, called (in the training thread) once a
+            video is final: the hand-off to wandb, TensorBoard or MLflow.
+        keep_if: ``metadata -> bool``, asked when a video ends; False deletes it.
+        encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
+
+    Raises:
+        RenderModeError: If the envs' render mode is not ``"rgb_array"`` (it is also an
+            ``AssertionError``, which is what SB3 raises).
+        InvalidArgumentError: For a bad trigger, video_length, format, codec, crf or prefix.
+
+    Example:
+        >>> import os
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> from stable_baselines3.common.vec_env import DummyVecEnv
+        >>> venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")] * 2)
+        >>> venv = VecVideoRecorder(
+        ...     venv, "videos", record_video_trigger=lambda step: step % 20 == 0, video_length=10
+        ... )
+        >>> obs = venv.reset()
+        >>> for _ in range(50):
+        ...     obs, rewards, dones, infos = venv.step(np.array([0, 1]))
+        >>> venv.close()
+        >>> sorted(os.listdir("videos"))  # doctest: +NORMALIZE_WHITESPACE
+        ['rl-video-step-0-to-step-10.mp4', 'rl-video-step-20-to-step-30.mp4',
+         'rl-video-step-40-to-step-50.mp4']
+
+        With an SB3 model it records while training::
+
+            model = PPO("MlpPolicy", venv)
+            model.learn(total_timesteps=100_000)
+            venv.close()
+    """
+
+    video_name: str
+    """The file name of the latest video started (set when one starts)."""
+    video_path: str
+    """Its absolute path."""
+
+    def __init__(
+        self,
+        venv: VecEnv,
+        video_folder: str | os.PathLike[str],
+        record_video_trigger: Callable[[int], bool],
+        video_length: int = 200,
+        name_prefix: str = "rl-video",
+        *,
+        format: str = "mp4",  # the word users know from PyAV and mediapy
+        codec: str | None = None,
+        crf: int | None = None,
+        overwrite: bool = False,
+        metadata: bool = False,
+        on_video_saved: OnVideoSaved | None = None,
+        keep_if: KeepIf | None = None,
+        encoder: EncoderKind = "process",
+    ) -> None:
+        VecEnvWrapper.__init__(self, venv)
+        self.env = venv
+        env_metadata = _env_metadata(venv)
+        self.env.metadata = env_metadata  # as SB3 does: the venv gets the envs' metadata
+        if self.env.render_mode != "rgb_array":
+            raise _RenderModeAssertionError(
+                f"The render_mode must be 'rgb_array', not {self.env.render_mode}. Make the envs "
+                'with gymnasium.make(env_id, render_mode="rgb_array") (make_vec_env: '
+                'env_kwargs={"render_mode": "rgb_array"}).'
+            )
+        self.frames_per_sec: Any = env_metadata.get("render_fps", 30)
+        if not callable(record_video_trigger):
+            raise InvalidArgumentError(
+                "record_video_trigger must be a callable taking the step count and returning a "
+                f"bool, got {record_video_trigger!r}. Example: lambda step: step % 10_000 == 0"
+            )
+        if isinstance(video_length, bool) or not isinstance(video_length, int) or video_length < 1:
+            raise InvalidArgumentError(
+                f"video_length must be a positive number of steps, got {video_length!r}"
+            )
+        self.record_video_trigger = record_video_trigger
+        self.video_folder = os.path.abspath(video_folder)
+        self.name_prefix = name_prefix
+        self.step_id = 0
+        self.video_length = video_length
+        self.recording = False
+        self._video_id: int | None = None
+        self._episode = -1  # episodes of env 0 begun so far, counted from 0
+        self._recorder = Recorder(
+            self.video_folder, name_prefix=name_prefix,
+            fps=30 if self.frames_per_sec is None else self.frames_per_sec, format=format,
+            codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
+            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
+            env_id=_env_id(venv),
+        )  # fmt: skip
+
+    @property
+    def saved_videos(self) -> list[Path]:
+        """Paths of the videos finished so far (all of them after :meth:`close`)."""
+        return list(self._recorder.saved)
+
+    # -- SB3's control flow --------------------------------------------------------------------
+    def reset(self) -> VecEnvObs:
+        """Reset the envs, and start a video if the trigger fires at the current step count."""
+        obs = self.venv.reset()
+        self._episode += 1
+        if self._video_enabled():
+            self._start_video_recorder()
+        self._recorder.poll()
+        return obs
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Finish the step; record its frame, or start a video if the trigger fires."""
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.step_id += 1
+        if bool(np.asarray(dones).reshape(-1)[0]):
+            self._episode += 1  # env 0 was reset automatically
+        if self.recording:
+            assert self._video_id is not None  # recording implies a video
+            cut = [bool(info.get("TimeLimit.truncated", False)) for info in infos]
+            ended = [bool(done) and not c for done, c in zip(dones, cut, strict=True)]
+            self._recorder.step(self._video_id, np.sum(rewards), any(ended), any(cut))
+            self._capture_frame()
+            if self.recording and self._recorder.frames(self._video_id) > self.video_length:
+                self._stop_recording()
+        elif self._video_enabled():
+            self._start_video_recorder()
+        self._recorder.poll()
+        return obs, rewards, dones, infos
+
+    def close(self) -> None:
+        """Close the envs, then end the video in progress and wait for every video."""
+        try:
+            VecEnvWrapper.close(self)
+        finally:
+            try:
+                if self.recording:
+                    self._stop_recording()
+            finally:
+                self._recorder.close()
+
+    # -- SB3's helpers, same names -------------------------------------------------------------
+    def _video_enabled(self) -> bool:
+        return fires(self.record_video_trigger, self.step_id, "record_video_trigger")
+
+    def _start_video_recorder(self) -> None:
+        stem = f"{self.name_prefix}-step-{self.step_id}-to-step-{self.step_id + self.video_length}"
+        self._start_recording(stem)
+        self._capture_frame()
+
+    def _start_recording(self, stem: str) -> None:
+        """Start a video (ending the one in progress first); a taken name raises here."""
+        if self.recording:
+            # The same name means no step since it started: SB3's file ends up holding the new
+            # video, so the old one (a single frame) is dropped rather than saved and replaced.
+            self._stop_recording(discard=stem == Path(self.video_name).stem)
+        name = f"{stem}.{self._recorder.format}"
+        self._video_id = self._recorder.start(
+            stem, kind="step", episode=max(self._episode, 0), first_step=self.step_id
+        )
+        self.video_name = name
+        self.video_path = os.path.join(self.video_folder, name)
+        self.recording = True
+
+    def _capture_frame(self) -> None:
+        assert self._video_id is not None, "Cannot capture a frame, recording wasn't started."
+        frame = self.env.render()
+        if isinstance(frame, np.ndarray):
+            self._recorder.frame(self._video_id, frame)
+        else:
+            self._stop_recording()
+            logger.warning(
+                "Recording stopped: expected type of frame returned by render to be a numpy "
+                "array, got instead %s.", type(frame),
+            )  # fmt: skip
+
+    def _stop_recording(self, *, discard: bool = False) -> None:
+        """End the video in progress: it is finished in the background (or dropped)."""
+        if not self.recording or self._video_id is None:
+            raise InvalidArgumentError("_stop_recording was called, but no recording was started")
+        video_id, self._video_id = self._video_id, None
+        self.recording = False
+        if discard:
+            self._recorder.discard(video_id)
+        else:
+            logger.info("Saving video to %s", self.video_path)
+            self._recorder.stop(video_id)
+
+    def __del__(self) -> None:
+        if self.__dict__.get("recording", False):  # not getattr: VecEnvWrapper forwards it
+            logger.warning(
+                "VecVideoRecorder was not closed: the video in progress is kept as .incomplete. "
+                "Call venv.close() to finish it."
+            )
+
+
+def _env_metadata(venv: VecEnv) -> dict[str, Any]:
+    """The envs' metadata (``render_fps`` and so on), found as SB3 finds it."""
+    inner = venv
+    while isinstance(inner, VecEnvWrapper):
+        inner = inner.venv
+    if isinstance(inner, (DummyVecEnv, SubprocVecEnv)):
+        found: dict[str, Any] = inner.get_attr("metadata")[0]
+        return found
+    return inner.metadata  # pragma: no cover - another VecEnv: its own metadata, as in SB3
+
+
+def _env_id(venv: VecEnv) -> str | None:
+    """The registered id of env 0 (``env.spec.id``), for the videos' metadata, if it has one."""
+    try:
+        spec = venv.get_attr("spec", indices=0)[0]
+    except Exception:  # a VecEnv without specs (or without get_attr) records no id
+        return None
+    env_id = getattr(spec, "id", None)
+    return env_id if isinstance(env_id, str) else None
