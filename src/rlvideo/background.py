@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import logging
 import multiprocessing.connection
+import os
 import queue
 import signal
 import socket
@@ -388,8 +389,13 @@ class _ProcessTransport(_Transport):
         super().__init__()
         ours, theirs = socket.socketpair()
         code = f"from rlvideo.background import _serve_fd; _serve_fd({theirs.fileno()})"
+        # the worker must import this very rlvideo, even one put on sys.path by hand
+        package_root = str(Path(__file__).resolve().parent.parent)
+        paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         self._process = subprocess.Popen(
-            [sys.executable, "-c", code], pass_fds=[theirs.fileno()], start_new_session=False
+            [sys.executable, "-c", code],
+            pass_fds=[theirs.fileno()],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
         )
         theirs.close()
         self._connection = multiprocessing.connection.Connection(ours.detach())

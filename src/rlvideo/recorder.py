@@ -185,6 +185,7 @@ class Recorder:
         if meta is None or result.path is None or result.path != Path(meta.path):
             return  # discarded, or kept as .incomplete (logged by the worker)
         meta.frames = result.frames
+        logger.info("saved %s (%d frames)", result.path, result.frames)
         if self.metadata:
             _write_atomically(sidecar_path(result.path), meta.to_json())
         self.saved.append(result.path)
