@@ -6,10 +6,12 @@ checks and converts each frame (errors surface where the frame was given), copie
 a fixed number of slots and moves on; the worker encodes it and frees the slot. When every slot
 is taken the caller waits for one: memory is bounded whatever the speed of the encoder.
 
-Why a process by default: PyAV releases the GIL while it encodes, but between those calls the
-encoder thread must win the GIL back from the env loop, and a Python-heavy env loop holds it
-for up to the switch interval (5 ms) at a time, so an encoder thread crawls beside it (a "GIL
-convoy"). ``benchmarks/bench_record_video.py`` measures both; the README has the numbers.
+Why a process by default: measured under a Python-heavy env loop and a light one
+(``benchmarks/bench_record_video.py``), thread and process were within 3% of each other: PyAV
+holds the GIL little enough that no convoy formed here. The process wins on safety: it outlives
+a training process that is killed outright and keeps its video, at ~50 MB more memory (a
+second interpreter with NumPy and PyAV). The worker encodes on one thread (``threads=1``): it
+shares the machine with the env, so the least CPU per frame is what keeps the env fast.
 
 Finishing a video is asynchronous too: :meth:`BackgroundEncoder.close_video` returns at once,
 and the outcome (the path, or the error) arrives through :meth:`BackgroundEncoder.poll` and the
@@ -99,8 +101,8 @@ class _Worker:
                 self._reply(("free", slot))
         elif kind == "open":
             _, video_id, path, options = message
-            try:
-                self._writers[video_id] = self._writer_class(path, **options)
+            try:  # one thread: the CPU is shared with the env loop, so spend as little as possible
+                self._writers[video_id] = self._writer_class(path, threads=1, **options)
             except BaseException as exc:
                 self._failed[video_id] = exc
         elif kind in ("close", "abort", "discard"):

@@ -109,6 +109,9 @@ class VideoWriter:
         crf: Constant-quality level, lower is better; the codec's default when None.
         options: Extra encoder options, e.g. ``{"preset": "medium"}``.
         overwrite: Replace an existing file at ``path``; by default that is an error.
+        threads: None (default) spreads the work over the machine's cores: FFmpeg's threads,
+            plus colour conversion beside encoding for frames of 320x240 and more. 1 keeps it
+            on one thread, for the least CPU when something else needs the other cores.
 
     Raises:
         InvalidArgumentError: For a bad fps, format, codec or crf.
@@ -137,6 +140,7 @@ class VideoWriter:
         crf: int | None = None,
         options: Mapping[str, str] | None = None,
         overwrite: bool = False,
+        threads: int | None = None,
     ) -> None:
         self.path = Path(path).absolute()
         self.format: VideoFormat = (
@@ -147,6 +151,9 @@ class VideoWriter:
             self.format, codec=codec, crf=crf, options=options
         )
         self.overwrite = bool(overwrite)
+        if threads not in (None, 1):
+            raise InvalidArgumentError(f"threads must be None (all cores) or 1, got {threads!r}")
+        self.threads = threads
         check_target(self.path, overwrite=self.overwrite)
         self.frames_written = 0
         """How many frames went into the encoder."""
@@ -347,7 +354,7 @@ class VideoWriter:
             raise StorageError(
                 f"cannot write in {self.path.parent}: {exc.strerror or exc}"
             ) from exc
-        big = layout.width * layout.height >= THREADED_MIN_PIXELS
+        big = self.threads is None and layout.width * layout.height >= THREADED_MIN_PIXELS
         try:
             stream = self._add_stream(container, layout, threaded=big)
             graph = _palette_graph(layout, stream) if self.format == "gif" else None
@@ -363,7 +370,7 @@ class VideoWriter:
             "encoding %s with %s %s %s", self.path.name, self.settings.codec,
             self.settings.pixel_format, dict(self.settings.options),
         )  # fmt: skip
-        self._out = _Output(partial, container, stream, graph, layout, pipelined=big)
+        self._out = _Output(partial, container, stream, graph, layout, threads=0 if big else 1)
         return self._out
 
     def _add_stream(
@@ -408,7 +415,7 @@ class _Output:
         graph: av.filter.Graph | None,
         layout: PixelLayout,
         *,
-        pipelined: bool,
+        threads: int,
     ) -> None:
         self.partial = partial
         self.container = container
@@ -419,7 +426,8 @@ class _Output:
         self._queue: queue.Queue[Any] | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        if pipelined:
+        self._threads = threads  # 0: pipelined, and conversion on FFmpeg's threads; 1: inline
+        if threads == 0:
             self._queue = queue.Queue(maxsize=_PIPELINE_DEPTH)
             self._thread = threading.Thread(
                 target=self._run, args=(self._queue,), name="rlvideo-encode", daemon=True
@@ -431,7 +439,7 @@ class _Output:
         if self.graph is not None:  # the GIF palette graph converts by itself
             return av.VideoFrame.from_ndarray(array, format=self.layout.pixel_format)
         source = av.VideoFrame.from_numpy_buffer(array, format=self.layout.pixel_format)
-        return self._reformatter.reformat(source, format=self.stream.pix_fmt)
+        return self._reformatter.reformat(source, format=self.stream.pix_fmt, threads=self._threads)
 
     def submit(self, frame: av.VideoFrame) -> None:
         """Encode ``frame``, on the worker thread when there is one."""

@@ -46,6 +46,7 @@ class Recorder:
         keep_if: ``metadata -> bool``, asked when a video ends; False deletes it.
         encoder: ``"process"`` or ``"thread"``.
         env_id: Recorded in every video's metadata.
+        encoder_options: Raw encoder options, e.g. ``{"preset": "ultrafast"}``.
     """
 
     def __init__(
@@ -63,11 +64,12 @@ class Recorder:
         keep_if: KeepIf | None,
         encoder: EncoderKind,
         env_id: str | None,
+        encoder_options: dict[str, str] | None = None,
     ) -> None:
         check_name_prefix(name_prefix)
         self.format = check_format(format)
         self.fps = check_fps(fps)
-        self.settings = encoder_settings(self.format, codec=codec, crf=crf)
+        self.settings = encoder_settings(self.format, codec=codec, crf=crf, options=encoder_options)
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):
             if hook is not None and not callable(hook):
                 raise InvalidArgumentError(f"{name} must be a callable or None, got {hook!r}")
@@ -80,7 +82,7 @@ class Recorder:
             ) from exc
         self.options: dict[str, Any] = {
             "fps": self.fps, "format": self.format, "codec": codec, "crf": crf,
-            "overwrite": overwrite,
+            "overwrite": overwrite, "options": dict(encoder_options or {}),
         }  # fmt: skip
         self.metadata = metadata
         self.on_video_saved = on_video_saved

@@ -81,6 +81,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         on_video_saved: ``(path, metadata) -> None`` once a video is final.
         keep_if: ``metadata -> bool`` when a video ends; False deletes it.
         encoder: ``"process"`` (default) or ``"thread"``.
+        encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``.
 
     Example:
         >>> import os
@@ -118,6 +119,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         on_video_saved: OnVideoSaved | None = None,
         keep_if: KeepIf | None = None,
         encoder: EncoderKind = "process",
+        encoder_options: dict[str, str] | None = None,
     ) -> None:
         VectorWrapper.__init__(self, env)
         gym.utils.RecordConstructorArgs.__init__(
@@ -127,6 +129,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, per_env=per_env,
             format=format, codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
             on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
+            encoder_options=encoder_options,
         )  # fmt: skip
         check_render_mode(env.render_mode)
         if (
@@ -173,6 +176,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             format=format, codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
             on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
             env_id=getattr(spec, "id", None),
+            encoder_options=encoder_options,
         )  # fmt: skip
 
     # -- Gymnasium's attributes ------------------------------------------------------------------

@@ -88,6 +88,8 @@ class RecordVideo(
         keep_if: ``metadata -> bool``, asked when a video ends; False deletes it (e.g. keep
             only failures: ``keep_if=lambda m: m.terminated``).
         encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
+        encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
+            25% less encoding CPU for files about 3x larger (see the README's benchmark).
 
     Raises:
         RenderModeError: If the env's render mode yields no image.
@@ -129,6 +131,7 @@ class RecordVideo(
         on_video_saved: OnVideoSaved | None = None,
         keep_if: KeepIf | None = None,
         encoder: EncoderKind = "process",
+        encoder_options: dict[str, str] | None = None,
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(
             self, video_folder=video_folder, episode_trigger=episode_trigger,
@@ -136,6 +139,7 @@ class RecordVideo(
             fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, format=format,
             codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
             on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
+            encoder_options=encoder_options,
         )  # fmt: skip
         gym.Wrapper.__init__(self, env)
         check_render_mode(env.render_mode)
@@ -162,6 +166,7 @@ class RecordVideo(
             codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
             on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
             env_id=getattr(spec, "id", None),
+            encoder_options=encoder_options,
         )  # fmt: skip
 
     @property
