@@ -1,4 +1,4 @@
-"""Record CartPole-v1 with a balancing policy and a random one, through :func:`rlvideo.save_video`.
+"""Record CartPole-v1 with a balancing policy and a random one, with JSON sidecars.
 
 Run it with ``python -m rlvideo.demo --out videos`` (``make demo`` does). It needs Gymnasium's
 classic-control envs: ``pip install "rlvideo[gymnasium]" "gymnasium[classic-control]"``.
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rlvideo._optional import import_optional
-from rlvideo.dropin import save_video
 
 __all__ = ["balancing_policy", "main", "record_demo"]
 
@@ -36,48 +35,37 @@ def balancing_policy(observation: Any) -> int:
     return int(theta + theta_dot + 0.05 * x + 0.1 * x_dot > 0)
 
 
-def _episode_frames(env: Any, policy: Policy, seed: int, returns: list[float]) -> Iterator[Any]:
-    """Yield the frames of one episode, reset frame first; append its return when done."""
-    observation, _ = env.reset(seed=seed)
-    yield env.render()
-    total, done = 0.0, False
-    while not done:
-        observation, reward, terminated, truncated, _ = env.step(policy(observation))
-        total += float(reward)
-        done = terminated or truncated
-        yield env.render()
-    returns.append(total)
-
-
 def record_demo(out: str | Path, *, episodes: int = 2, overwrite: bool = True) -> list[Path]:
-    """Record ``episodes`` episodes per policy into ``out``; return the video paths.
+    """Record ``episodes`` CartPole-v1 episodes per policy into ``out``; return the video paths.
 
-    The frames stream from the env straight into the encoder (a generator), never into a list.
+    Each policy records through :class:`rlvideo.RecordVideo` with ``metadata=True``, so every
+    video gets a JSON sidecar (return, length, seed) for ``rlvideo gallery`` to show.
     """
     gym = import_optional("gymnasium", "gymnasium", feature="the CartPole demo")
-    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    from rlvideo.wrappers import RecordVideo
+
     rng = np.random.default_rng(0)
     policies: dict[str, Policy] = {
         "balancing": balancing_policy,
         "random": lambda _obs: int(rng.integers(2)),
     }
     paths: list[Path] = []
-    try:
-        for name, policy in policies.items():
+    for name, policy in policies.items():
+        env = RecordVideo(
+            gym.make("CartPole-v1", render_mode="rgb_array"), str(out),
+            episode_trigger=lambda _episode: True, name_prefix=f"cartpole-{name}",
+            metadata=True, overwrite=overwrite,
+        )  # fmt: skip
+        try:
             for episode in range(episodes):
-                returns: list[float] = []
-                paths += save_video(
-                    _episode_frames(env, policy, seed=episode, returns=returns),
-                    out,
-                    episode_trigger=lambda _i: True,
-                    episode_index=episode,
-                    name_prefix=f"cartpole-{name}",
-                    fps=env.metadata["render_fps"],
-                    overwrite=overwrite,
-                )
-                print(f"{paths[-1]}  (return {returns[0]:.0f})")  # noqa: T201 (a demo's output)
-    finally:
-        env.close()
+                observation, _ = env.reset(seed=episode)
+                done = False
+                while not done:
+                    observation, _, terminated, truncated, _ = env.step(policy(observation))
+                    done = terminated or truncated
+        finally:
+            env.close()
+        paths += env.saved_videos
     return paths
 
 
@@ -88,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=2, help="episodes per policy (default: 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    record_demo(args.out, episodes=args.episodes)
+    for path in record_demo(args.out, episodes=args.episodes):
+        print(path)  # noqa: T201 (a demo's output)
 
 
 if __name__ == "__main__":
