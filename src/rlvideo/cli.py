@@ -1,0 +1,463 @@
+"""The ``rlvideo`` command: ``record``, ``info``, ``gallery``, ``recover`` and ``demo``.
+
+Built on click. User errors (an unknown env id, a bad policy path, a missing extra, any
+:class:`~rlvideo.errors.RLVideoError`) print one line and exit with status 2, no traceback.
+This is the only module that prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
+
+__all__ = ["main"]
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+KEEP_CHOICES = ("all", "failures", "best")
+
+
+class _UserError(click.ClickException):
+    """A problem the user can fix: one line, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"rlvideo: error: {self.format_message()}", err=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn rlvideo's (and Gymnasium's) user-facing errors into :class:`_UserError`."""
+    try:
+        yield
+    except RLVideoError as exc:
+        raise _UserError(str(exc)) from exc
+    except KeyboardInterrupt as exc:
+        raise _UserError("interrupted; videos in progress were kept as .incomplete files") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rlvideo", prog_name="rlvideo")
+@click.option("-v", "--verbose", count=True, help="Log more (-v: each video, -vv: codec choices).")
+def cli(verbose: int) -> None:
+    """Record, inspect and browse videos of reinforcement-learning rollouts."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+# -- record ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("env_id")
+@click.option(
+    "--episodes",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Episodes to run (per sub-env with --num-envs).",
+)
+@click.option(
+    "--policy",
+    default="random",
+    show_default=True,
+    help='"random", or MODULE:CALLABLE taking an observation and returning an action.',
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the first episode.")
+@click.option(
+    "--out",
+    default="videos",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the videos, sidecars and manifest.",
+)
+@click.option(
+    "--format",
+    "video_format",
+    default="mp4",
+    show_default=True,
+    type=click.Choice(["mp4", "webm", "gif"]),
+)
+@click.option("--fps", type=float, default=None, help="Default: the env's render_fps, else 30.")
+@click.option(
+    "--video-length",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Frames per video; 0 records whole episodes.",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Record every N-th episode (1: all). Default: the capped cubic schedule.",
+)
+@click.option(
+    "--env-kwargs",
+    default="{}",
+    help="JSON keyword arguments for gymnasium.make, e.g. '{\"g\": 9.81}'.",
+)
+@click.option(
+    "--num-envs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Run a vector env of N sub-envs.",
+)
+@click.option(
+    "--per-env/--tiled",
+    default=True,
+    show_default=True,
+    help="With --num-envs: one video per sub-env, or all tiled in one.",
+)
+@click.option(
+    "--keep",
+    default="all",
+    show_default=True,
+    type=click.Choice(KEEP_CHOICES),
+    help="Keep every video, only failures (terminated episodes), or only the best return.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace videos with the same names.")
+def record(
+    env_id: str, episodes: int, policy: str, seed: int, out: str, video_format: str,
+    fps: float | None, video_length: int, every: int | None, env_kwargs: str, num_envs: int,
+    per_env: bool, keep: str, overwrite: bool,
+) -> None:  # fmt: skip
+    """Run ENV_ID (any installed Gymnasium env) and record its episodes."""
+    with _user_errors():
+        kwargs = _parse_env_kwargs(env_kwargs)
+        act = _load_policy(policy)
+        trigger = None if every is None else (lambda episode: episode % every == 0)
+        keep_if = (lambda meta: meta.terminated) if keep == "failures" else None
+        options: dict[str, Any] = {
+            "episode_trigger": trigger, "video_length": video_length, "fps": fps,
+            "format": video_format, "overwrite": overwrite, "metadata": True, "keep_if": keep_if,
+        }  # fmt: skip
+        if num_envs == 1:
+            saved = _record_single(env_id, kwargs, act, episodes, seed, out, options)
+        else:
+            saved = _record_vector(env_id, kwargs, act, episodes, seed, out, num_envs, per_env,
+                                   options)  # fmt: skip
+        if keep == "best":
+            saved = _keep_best(saved)
+        metas = _read_sidecars(saved)
+        manifest = _update_manifest(Path(out), metas)
+        _print_summary(metas)
+        click.echo(f"{len(metas)} video(s) in {Path(out).absolute()}; manifest: {manifest}")
+
+
+def _parse_env_kwargs(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"--env-kwargs is not valid JSON ({exc.msg}): {text}") from exc
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(f"--env-kwargs must be a JSON object like {{}}, got {text}")
+    return value
+
+
+def _load_policy(spec: str) -> Callable[[Any], Any] | None:
+    """None for "random"; else the callable named by MODULE:CALLABLE (or path/to/file.py:NAME)."""
+    if spec == "random":
+        return None
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise InvalidArgumentError(
+            f'--policy {spec!r}: use "random" or MODULE:CALLABLE, '
+            "e.g. rlvideo.demo:balancing_policy"
+        )
+    try:
+        if module_name.endswith(".py"):
+            location = importlib.util.spec_from_file_location("rlvideo_user_policy", module_name)
+            if location is None or location.loader is None or not Path(module_name).exists():
+                raise ModuleNotFoundError(f"no file {module_name}")
+            module = importlib.util.module_from_spec(location)
+            location.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise InvalidArgumentError(
+            f"--policy {spec!r}: cannot import {module_name} ({exc})"
+        ) from exc
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise InvalidArgumentError(
+            f"--policy {spec!r}: {module_name} has no callable {attribute!r}"
+        )
+    return function  # type: ignore[no-any-return]
+
+
+def _gymnasium() -> Any:
+    from rlvideo._optional import import_optional
+
+    return import_optional("gymnasium", "gymnasium", feature="rlvideo record")
+
+
+def _make(gym: Any, env_id: str, factory: Callable[[], Any]) -> Any:
+    """Create the env, turning Gymnasium's unknown-id errors into one line with close matches."""
+    try:
+        return factory()
+    except gym.error.UnregisteredEnv as exc:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise InvalidArgumentError(f"unknown env id {env_id!r}.{hint}") from exc
+    except (gym.error.DependencyNotInstalled, ModuleNotFoundError) as exc:
+        raise MissingDependencyError(f"{env_id} needs a package that is missing: {exc}") from exc
+    except TypeError as exc:
+        raise InvalidArgumentError(f"{env_id} rejected --env-kwargs: {exc}") from exc
+
+
+def _progress(total: int, unit: str) -> Any:
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:  # the bar is a nicety: without the extra, run without it
+        return None
+    return tqdm(total=total, unit=unit, file=sys.stderr)
+
+
+def _record_single(
+    env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
+    seed: int, out: str, options: dict[str, Any],
+) -> list[Path]:  # fmt: skip
+    gym = _gymnasium()
+    from rlvideo.wrappers import RecordVideo
+
+    env = _make(gym, env_id, lambda: gym.make(env_id, render_mode="rgb_array", **kwargs))
+    env = RecordVideo(env, out, **options)
+    env.action_space.seed(seed)
+    bar = _progress(episodes, "episode")
+    try:
+        for episode in range(episodes):
+            observation, _ = env.reset(seed=seed + episode)
+            done = False
+            while not done:
+                action = env.action_space.sample() if act is None else act(observation)
+                observation, _, terminated, truncated, _ = env.step(action)
+                done = terminated or truncated
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+        env.close()
+    return list(env.saved_videos)
+
+
+def _record_vector(
+    env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
+    seed: int, out: str, num_envs: int, per_env: bool, options: dict[str, Any],
+) -> list[Path]:  # fmt: skip
+    gym = _gymnasium()
+    import numpy as np
+
+    from rlvideo.vector import RecordVideo
+
+    def factory() -> Any:
+        return gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="sync", render_mode="rgb_array",
+            **kwargs,
+        )  # fmt: skip
+
+    user_keep = options.pop("keep_if")
+
+    def keep_if(meta: Any) -> bool:  # an episode past the count was cut short by the stop
+        return meta.episode < episodes and (user_keep is None or user_keep(meta))
+
+    envs = RecordVideo(_make(gym, env_id, factory), out, per_env=per_env, keep_if=keep_if,
+                       **options)  # fmt: skip
+    envs.action_space.seed(seed)
+    bar = _progress(episodes * num_envs, "episode")
+    finished = np.zeros(num_envs, int)
+    try:
+        observations, _ = envs.reset(seed=seed)
+        while finished.min() < episodes:
+            if act is None:
+                actions = envs.action_space.sample()
+            else:
+                actions = np.array([act(observation) for observation in observations])
+            observations, _, terminated, truncated, _ = envs.step(actions)
+            ended = np.logical_or(terminated, truncated)
+            if bar is not None:
+                bar.update(int(np.sum(ended & (finished < episodes))))
+            finished += ended
+    finally:
+        if bar is not None:
+            bar.close()
+        envs.close()
+    return list(envs.saved_videos)
+
+
+def _keep_best(saved: list[Path]) -> list[Path]:
+    """Keep the video(s) with the highest return; delete the others and their sidecars."""
+    from rlvideo.metadata import sidecar_path
+
+    metas = _read_sidecars(saved)
+    if not metas:
+        return saved
+    best = max(meta["episode_return"] for meta in metas)
+    kept = []
+    for path, meta in zip(saved, metas, strict=True):
+        if meta["episode_return"] == best:
+            kept.append(path)
+        else:
+            path.unlink(missing_ok=True)
+            sidecar_path(path).unlink(missing_ok=True)
+    return kept
+
+
+def _read_sidecars(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    from rlvideo.metadata import sidecar_path
+
+    metas = []
+    for path in paths:
+        sidecar = sidecar_path(path)
+        if sidecar.exists():
+            metas.append(json.loads(sidecar.read_text(encoding="utf-8")))
+    return metas
+
+
+def _update_manifest(folder: Path, metas: list[dict[str, Any]]) -> Path:
+    """Merge ``metas`` into ``folder/manifest.json`` (one entry per video, by file name)."""
+    manifest = folder / MANIFEST
+    entries: dict[str, dict[str, Any]] = {}
+    if manifest.exists():
+        try:
+            for entry in json.loads(manifest.read_text(encoding="utf-8")).get("videos", []):
+                entries[Path(entry["path"]).name] = entry
+        except (json.JSONDecodeError, KeyError, AttributeError) as exc:
+            raise InvalidArgumentError(
+                f"{manifest} is not an rlvideo manifest ({exc}); move it away and rerun"
+            ) from exc
+    for meta in metas:
+        entries[Path(meta["path"]).name] = meta
+    existing = {name: e for name, e in entries.items() if (folder / name).exists()}
+    text = json.dumps({"videos": sorted(existing.values(), key=lambda e: e["path"])}, indent=2)
+    temporary = manifest.with_name(f".{MANIFEST}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(manifest)
+    return manifest
+
+
+def _print_summary(metas: list[dict[str, Any]]) -> None:
+    rows = [("episode", "return", "length", "file")] + [
+        (str(m.get("episode", "")), f"{m.get('episode_return', 0):g}", str(m.get("steps", "")),
+         Path(m["path"]).name)
+        for m in sorted(metas, key=lambda m: (m.get("env_index") or 0, m.get("episode", 0)))
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+# -- info -----------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one object per file).")
+def info(paths: tuple[str, ...], as_json: bool) -> None:
+    """Describe videos: codec, size, fps, frames, duration, pixel format, sidecar metadata."""
+    from rlvideo.metadata import sidecar_path
+    from rlvideo.reader import probe
+
+    with _user_errors():
+        results = []
+        for name in paths:
+            path = Path(name)
+            if not path.is_file():
+                raise InvalidArgumentError(f"{name}: no such file")
+            entry: dict[str, Any] = probe(path).to_dict()
+            sidecar = sidecar_path(path)
+            if sidecar.exists() and sidecar != path:
+                entry["metadata"] = json.loads(sidecar.read_text(encoding="utf-8"))
+            results.append(entry)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for entry in results:
+        click.echo(entry["path"])
+        for key in ("codec", "width", "height", "fps", "frames", "duration", "pixel_format",
+                    "size_bytes"):  # fmt: skip
+            click.echo(f"  {key:<15} {entry[key]}")
+        for key, value in entry.get("metadata", {}).items():
+            click.echo(f"  {key:<15} {value}")
+
+
+# -- gallery, recover, demo ------------------------------------------------------------------
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--title", default=None, help="Page title (default: the folder's name).")
+def gallery(folder: str, title: str | None) -> None:
+    """Build FOLDER/index.html: every video with a poster, playback and its metadata."""
+    with _user_errors():
+        from rlvideo.gallery import build_gallery
+
+        page = build_gallery(folder, title=title)
+    click.echo(f"gallery: {page}\nopen file://{page.absolute()}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+def recover(paths: tuple[str, ...]) -> None:
+    """Turn partial files left by a crash (files or folders) into playable .incomplete videos."""
+    from rlvideo.naming import is_partial_name
+    from rlvideo.recovery import find_partials
+    from rlvideo.recovery import recover as recover_one
+
+    with _user_errors():
+        partials: list[Path] = []
+        for name in paths:
+            path = Path(name)
+            if path.is_dir():
+                partials += find_partials(path)
+            elif path.is_file() and is_partial_name(path):
+                partials.append(path)
+            elif path.exists():
+                raise InvalidArgumentError(
+                    f"{name} is not a partial file (hidden .<name>.<token>.partial.<ext>)"
+                )
+            else:
+                raise InvalidArgumentError(f"{name}: no such file or folder")
+        if not partials:
+            click.echo("no partial files found: nothing to recover")
+            return
+        for partial in partials:
+            click.echo(f"recovered {recover_one(partial)}")
+
+
+@cli.command()
+@click.option("--out", default="videos", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--episodes",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Episodes per policy.",
+)
+def demo(out: str, episodes: int) -> None:
+    """Record CartPole-v1 (a balancing and a random policy) and build its gallery."""
+    with _user_errors():
+        from rlvideo.demo import record_demo
+        from rlvideo.gallery import build_gallery
+
+        saved = record_demo(out, episodes=episodes)
+        metas = _read_sidecars(saved)
+        _update_manifest(Path(out), metas)
+        _print_summary(metas)
+        page = build_gallery(out, title="rlvideo demo: CartPole-v1")
+    click.echo(f"gallery: {page}\nopen file://{page.absolute()}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``rlvideo`` console script and ``python -m rlvideo``."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="rlvideo")

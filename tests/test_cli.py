@@ -1,0 +1,174 @@
+"""The rlvideo command: real runs, decoded outputs, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rlvideo import VideoWriter
+from rlvideo.cli import cli
+from tests.helpers import decode, folder_names, gradient_frames
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_help_and_module_entry_point():
+    out = subprocess.run(
+        [sys.executable, "-m", "rlvideo", "--help"], capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    for command in ("record", "info", "gallery", "recover", "demo"):
+        assert command in out.stdout
+    assert shutil.which("rlvideo") or (sys.prefix and (sys.prefix + "/bin/rlvideo"))
+
+
+def test_record_single_env(tmp_path):
+    out = tmp_path / "v"
+    result = invoke(
+        "record", "CartPole-v1", "--episodes", 2, "--every", 1, "--out", out,
+        "--policy", "rlvideo.demo:balancing_policy", "--env-kwargs", '{"max_episode_steps": 40}',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert folder_names(out) == {
+        "rl-video-episode-0.mp4", "rl-video-episode-0.json",
+        "rl-video-episode-1.mp4", "rl-video-episode-1.json", "manifest.json",
+    }  # fmt: skip
+    assert decode(out / "rl-video-episode-1.mp4").count == 41
+    lines = [line.split() for line in result.stdout.splitlines()]  # the bar is on stderr
+    header = lines.index(["episode", "return", "length", "file"])
+    assert lines[header + 1] == ["0", "40", "40", "rl-video-episode-0.mp4"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [e["episode"] for e in manifest["videos"]] == [0, 1]
+    assert manifest["videos"][0]["seed"] == 0
+
+
+def test_record_default_schedule_and_format(tmp_path):
+    result = invoke("record", "CartPole-v1", "--episodes", 3, "--out", tmp_path, "--format", "webm")
+    assert result.exit_code == 0, result.output
+    assert {p for p in folder_names(tmp_path) if p.endswith(".webm")} == {
+        "rl-video-episode-0.webm",
+        "rl-video-episode-1.webm",
+    }  # fmt: skip (capped cubic: 0 and 1 among 0..2)
+
+
+@pytest.mark.parametrize("layout", ["--per-env", "--tiled"])
+def test_record_vector(tmp_path, layout):
+    result = invoke(
+        "record", "CartPole-v1", "--episodes", 1, "--every", 1, "--num-envs", 3, layout,
+        "--out", tmp_path, "--env-kwargs", '{"max_episode_steps": 15}',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    videos = {p for p in folder_names(tmp_path) if p.endswith(".mp4")}
+    if layout == "--per-env":
+        assert videos == {f"rl-video-env-{k}-episode-0.mp4" for k in range(3)}
+        assert decode(tmp_path / "rl-video-env-2-episode-0.mp4").count == 16
+    else:
+        assert videos == {"rl-video-episode-0.mp4"}
+        assert decode(tmp_path / "rl-video-episode-0.mp4").width == 1200  # 2x2 grid of 600
+
+
+def test_keep_failures_and_best(tmp_path):
+    args = [
+        "record",
+        "CartPole-v1",
+        "--episodes",
+        3,
+        "--every",
+        1,
+        "--env-kwargs",
+        '{"max_episode_steps": 30}',
+    ]
+    result = invoke(
+        *args,
+        "--out",
+        tmp_path / "f",
+        "--keep",
+        "failures",
+        "--policy",
+        "rlvideo.demo:balancing_policy",
+    )
+    assert result.exit_code == 0, result.output
+    assert folder_names(tmp_path / "f") == {"manifest.json"}  # all truncated: no failure kept
+    result = invoke(*args, "--out", tmp_path / "b", "--keep", "best", "--seed", 3)
+    assert result.exit_code == 0, result.output
+    kept = [json.loads(p.read_text()) for p in (tmp_path / "b").glob("rl-video-*.json")]
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())["videos"]
+    assert len(kept) >= 1
+    assert {m["episode_return"] for m in kept} == {max(m["episode_return"] for m in manifest)}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["record", "CartPol-v1"], "unknown env id 'CartPol-v1'. Did you mean: CartPole-v1"),
+        (["record", "CartPole-v1", "--policy", "nosuch.module:fn"], "cannot import nosuch.module"),
+        (["record", "CartPole-v1", "--policy", "json:nope"], "json has no callable 'nope'"),
+        (["record", "CartPole-v1", "--policy", "oops"], 'use "random" or MODULE:CALLABLE'),
+        (["record", "CartPole-v1", "--env-kwargs", "{bad"], "--env-kwargs is not valid JSON"),
+        (["record", "CartPole-v1", "--env-kwargs", "[1]"], "--env-kwargs must be a JSON object"),
+        (["record", "CartPole-v1", "--env-kwargs", '{"nope": 1}'], "rejected --env-kwargs"),
+        (["info", "missing.mp4"], "missing.mp4: no such file"),
+        (["recover", "nowhere"], "nowhere: no such file or folder"),
+    ],
+)
+def test_user_errors_are_one_line_with_status_2(tmp_path, args, message):
+    result = CliRunner().invoke(
+        cli, [*args, "--out", str(tmp_path)] if args[0] == "record" else args
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_missing_extra_names_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "gymnasium", None)
+    result = CliRunner().invoke(cli, ["record", "CartPole-v1", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert 'pip install "rlvideo[gymnasium]"' in result.output
+
+
+def test_info_text_and_json(tmp_path):
+    with VideoWriter(tmp_path / "a.mp4", fps=24) as writer:
+        writer.write_batch(gradient_frames(12))
+    result = invoke("info", tmp_path / "a.mp4")
+    assert result.exit_code == 0
+    assert "codec           h264" in result.output
+    assert "frames          12" in result.output
+    data = json.loads(invoke("info", "--json", tmp_path / "a.mp4").output)
+    assert data[0]["frames"] == 12
+    assert data[0]["fps"] == 24.0
+    assert data[0]["pixel_format"] == "yuv420p"
+
+
+def test_recover_partial_files(tmp_path):
+    writer = VideoWriter(tmp_path / "run.mp4", fps=30)
+    for frame in gradient_frames(90, 64, 64):
+        writer.write(frame)
+    partial = writer._out.partial  # what a killed process leaves behind
+    shutil.copy(partial, tmp_path / "kept.bin")
+    writer.discard()
+    shutil.move(tmp_path / "kept.bin", partial)
+    result = invoke("recover", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "recovered" in result.output
+    assert folder_names(tmp_path) == {"run.incomplete.mp4"}
+    assert 0 < decode(tmp_path / "run.incomplete.mp4").count <= 90
+    assert (
+        invoke("recover", tmp_path).output.strip() == "no partial files found: nothing to recover"
+    )
+
+
+def test_not_a_partial(tmp_path):
+    (tmp_path / "x.mp4").write_bytes(np.zeros(4, np.uint8).tobytes())
+    result = CliRunner().invoke(cli, ["recover", str(tmp_path / "x.mp4")])
+    assert result.exit_code == 2
+    assert "is not a partial file" in result.output
