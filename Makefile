@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m rlvideo.demo --out videos
+	$(VENV)/bin/rlvideo demo --out videos
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks conftest.py
