@@ -4,7 +4,9 @@ The public API, all importable from ``rlvideo``:
 
 - :func:`save_video` and :func:`capped_cubic_video_schedule`: gym's functions, drop-in;
 - :class:`VideoWriter`: the streaming writer underneath (MP4/H.264, WebM/VP9, GIF);
+- :class:`RecordVideo` (and ``rlvideo.vector``, ``rlvideo.sb3``): record while training;
 - :func:`probe`, :func:`read_frames`: read a video back; :func:`recover`: rescue a partial file;
+- :func:`show`, :func:`show_grid`: play videos or frames inline in a notebook;
 - the exceptions, all :class:`RLVideoError` (see :mod:`rlvideo.errors`).
 
 Names backed by PyAV load on first use, so the pure modules (schedules, clips, naming, frames)
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from rlvideo.dropin import save_video
     from rlvideo.encoder import VideoWriter
     from rlvideo.metadata import VideoMetadata
+    from rlvideo.notebook import show, show_grid
     from rlvideo.reader import VideoInfo, probe, read_frames
     from rlvideo.recovery import recover
     from rlvideo.wrappers import RecordVideo
@@ -60,6 +63,8 @@ __all__ = [
     "read_frames",
     "recover",
     "save_video",
+    "show",
+    "show_grid",
 ]
 
 _LAZY = {
@@ -71,6 +76,8 @@ _LAZY = {
     "probe": "rlvideo.reader",
     "read_frames": "rlvideo.reader",
     "recover": "rlvideo.recovery",
+    "show": "rlvideo.notebook",
+    "show_grid": "rlvideo.notebook",
 }
 
 
