@@ -172,3 +172,26 @@ def test_not_a_partial(tmp_path):
     result = CliRunner().invoke(cli, ["recover", str(tmp_path / "x.mp4")])
     assert result.exit_code == 2
     assert "is not a partial file" in result.output
+
+
+def test_demo_records_and_builds_the_gallery(tmp_path):
+    result = invoke("demo", "--out", tmp_path, "--episodes", 1)
+    assert result.exit_code == 0, result.output
+    names = folder_names(tmp_path)
+    assert {"cartpole-balancing-episode-0.mp4", "cartpole-random-episode-0.mp4"} <= names
+    assert {"index.html", "manifest.json", "posters"} <= names
+    assert f"open file://{tmp_path / 'index.html'}" in result.output
+    assert decode(tmp_path / "cartpole-balancing-episode-0.mp4").count == 501
+    page = (tmp_path / "index.html").read_text()
+    assert 'src="cartpole-random-episode-0.mp4"' in page
+
+
+def test_gallery_command(tmp_path):
+    with VideoWriter(tmp_path / "a.mp4") as writer:
+        writer.write_batch(gradient_frames(5))
+    result = invoke("gallery", tmp_path, "--title", "Runs")
+    assert result.exit_code == 0, result.output
+    assert "<title>Runs" in (tmp_path / "index.html").read_text()
+    empty = CliRunner().invoke(cli, ["gallery", str(tmp_path / "none")])
+    assert empty.exit_code == 2
+    assert "rlvideo: error:" in empty.output

@@ -1,0 +1,391 @@
+"""Build a self-contained HTML gallery of a folder of videos: posters, playback and metadata.
+
+:func:`build_gallery` writes ``<folder>/index.html`` and ``<folder>/posters/*.png``. The page
+holds its CSS and JavaScript inline and links only to files beside it by relative paths, so the
+folder can be moved, zipped or uploaded as it is and still works, opened from disk (``file://``)
+or served over HTTP. It fetches nothing from the network.
+
+The page shows one row per video: an inline player (``<video preload="metadata">`` with the
+poster; GIFs play on click), and the video's metadata, from its JSON sidecar (written by the
+wrappers with ``metadata=True``) and from decoding the file (:func:`rlvideo.probe`). Column
+headers sort the rows, ascending then descending; a filter box hides the rows that do not match.
+A video the browser cannot decode keeps its poster and shows a download link instead.
+
+Needs Jinja2: ``pip install "rlvideo[gallery]"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import av
+import av.video.frame
+
+from rlvideo._optional import import_optional
+from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
+from rlvideo.metadata import VideoMetadata, sidecar_path
+from rlvideo.reader import VideoInfo, probe
+
+if TYPE_CHECKING:
+    import jinja2
+
+__all__ = ["POSTER_FOLDER", "VIDEO_SUFFIXES", "build_gallery"]
+
+logger = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
+"""The files :func:`build_gallery` shows (matched case-insensitively)."""
+POSTER_FOLDER = "posters"
+"""The sub-folder of the gallery's folder that holds the poster images."""
+
+_TEMPLATE = "template.html.jinja"
+_INCOMPLETE = re.compile(r"\.incomplete(-\d+)?$")  # stem of naming.incomplete_name()
+_EPISODE_IN_NAME = re.compile(r"-episode-(\d+)$")  # gym's names, for videos without a sidecar
+_MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".gif": "image/gif"}
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    label: str
+    numeric: bool
+    title: str = ""
+
+
+# The sortable columns, in page order. The first column (the player) does not sort.
+_COLUMNS = (
+    _Column("file", "File", numeric=False, title="file name"),
+    _Column("episode", "Episode", numeric=True, title="episode index when the video started"),
+    _Column("return", "Return", numeric=True, title="sum of the rewards of the recorded steps"),
+    _Column("length", "Length", numeric=True, title="env steps recorded"),
+    _Column("frames", "Frames", numeric=True, title="frames in the file (decoded)"),
+    _Column("duration", "Duration", numeric=True, title="seconds"),
+    _Column("fps", "FPS", numeric=True, title="frames per second"),
+    _Column("size", "Size", numeric=True, title="file size"),
+    _Column("codec", "Codec", numeric=False, title="codec and frame size"),
+    _Column("env", "Env", numeric=False, title="environment id"),
+    _Column("seed", "Seed", numeric=True, title="seed given to reset()"),
+)
+
+
+@dataclass
+class _Cell:
+    text: str = "\N{EM DASH}"
+    sort: str = ""  # what the page sorts by; empty sorts last in either direction
+    detail: str = ""  # a second, smaller line
+
+
+@dataclass
+class _Row:
+    name: str
+    href: str
+    mime: str
+    is_gif: bool
+    poster: str | None = None
+    width: int = 0
+    height: int = 0
+    codec: str = ""
+    badges: list[str] = field(default_factory=list)
+    problem: str = ""
+    cells: dict[str, _Cell] = field(default_factory=dict)
+
+
+def build_gallery(
+    folder: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    out_name: str = "index.html",
+) -> Path:
+    """Write ``folder/index.html``: every video in ``folder`` with a poster, playback and metadata.
+
+    Looks at the ``.mp4``, ``.webm`` and ``.gif`` files directly in ``folder`` (not in
+    sub-folders), skipping hidden ones (such as the partial files of a writer still running).
+    Videos kept after an error (``<name>.incomplete.<ext>``) are shown with an "incomplete"
+    badge; a file that cannot be decoded is listed as "unreadable" with a link to it. A video's
+    metadata comes from its sidecar ``<name>.json`` when there is one, and from decoding it
+    (frames, duration, fps, size, codec) always.
+
+    Posters are PNGs of the frame a third of the way in, written by PyAV to
+    ``folder/posters/<video name>.png``; a poster newer than its video is reused. The page is
+    written to a temporary file and renamed, so a reader never sees half a page. It links to
+    the videos and posters by relative paths and fetches nothing else: move or upload the
+    folder as a whole.
+
+    Args:
+        folder: The folder of videos; the page and the posters are written into it.
+        title: The page's title; defaults to the folder's name.
+        out_name: The page's file name, a plain name ending in ``.html``.
+
+    Returns:
+        The path of the page, ``folder/out_name``.
+
+    Raises:
+        StorageError: If ``folder`` does not exist, is not a folder, or the page or a poster
+            cannot be written.
+        InvalidArgumentError: If ``folder`` holds no video (an empty gallery is almost always
+            a wrong path), or ``out_name`` is not a plain ``.html`` file name.
+        MissingDependencyError: If Jinja2 is not installed (the ``gallery`` extra).
+
+    Example:
+        >>> import numpy as np
+        >>> from rlvideo import VideoWriter
+        >>> with VideoWriter("runs/rl-video-episode-0.mp4", fps=10) as writer:
+        ...     writer.write_batch(np.zeros((6, 32, 48, 3), np.uint8))
+        >>> page = build_gallery("runs", title="My runs")
+        >>> page.name, [p.name for p in Path("runs/posters").iterdir()]
+        ('index.html', ['rl-video-episode-0.mp4.png'])
+        >>> html = page.read_text(encoding="utf-8")
+        >>> 'src="rl-video-episode-0.mp4"' in html, "<title>My runs</title>" in html
+        (True, True)
+        >>> build_gallery("nowhere")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.StorageError: cannot build a gallery of nowhere: no such folder
+    """
+    root = Path(folder)
+    _check_out_name(out_name)
+    if not root.exists():
+        raise StorageError(f"cannot build a gallery of {root}: no such folder")
+    if not root.is_dir():
+        raise StorageError(f"cannot build a gallery of {root}: it is a file, not a folder")
+    videos = _find_videos(root)
+    if not videos:
+        raise InvalidArgumentError(
+            f"no videos in {root}: the gallery shows the {', '.join(VIDEO_SUFFIXES)} files "
+            "directly in the folder (not in sub-folders); record some first, "
+            f"e.g. python -m rlvideo.demo --out {root}"
+        )
+    jinja = _jinja()  # before any poster: a missing extra fails fast, leaving nothing behind
+    posters = root / POSTER_FOLDER
+    try:
+        posters.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the poster folder {posters}: {exc}") from exc
+    rows = [_row(video, posters) for video in videos]
+    page_title = title if title is not None else (root.absolute().name or str(root))
+    html = _render(jinja, page_title, rows)
+    out = root / out_name
+    _write_atomically(out, html.encode("utf-8"))
+    logger.info("wrote gallery %s: %d videos", out, len(rows))
+    return out
+
+
+# -- finding and describing videos -------------------------------------------------------------
+def _check_out_name(out_name: str) -> None:
+    if (
+        not out_name
+        or Path(out_name).name != out_name
+        or out_name.startswith(".")
+        or not out_name.lower().endswith(".html")
+    ):
+        raise InvalidArgumentError(
+            f"out_name must be a plain file name ending in .html, such as 'index.html'; "
+            f"got {out_name!r}"
+        )
+
+
+def _natural_key(name: str) -> list[tuple[int, int | str]]:
+    """Sort ``episode-2`` before ``episode-10``."""
+    return [
+        (0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.split(r"(\d+)", name)
+    ]
+
+
+def _find_videos(root: Path) -> list[Path]:
+    try:
+        entries = list(root.iterdir())
+    except OSError as exc:
+        raise StorageError(f"cannot list {root}: {exc}") from exc
+    videos = [
+        path
+        for path in entries
+        if path.suffix.lower() in VIDEO_SUFFIXES
+        and not path.name.startswith(".")
+        and path.is_file()
+    ]
+    return sorted(videos, key=lambda path: _natural_key(path.name))
+
+
+def _read_sidecar(video: Path) -> VideoMetadata | None:
+    sidecar = sidecar_path(video)
+    if not sidecar.is_file():
+        return None
+    try:
+        return VideoMetadata.from_json(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        logger.warning("ignoring the sidecar %s, which cannot be read: %s", sidecar, exc)
+        return None
+
+
+def _row(video: Path, posters: Path) -> _Row:
+    suffix = video.suffix.lower()
+    row = _Row(
+        name=video.name,
+        href=quote(video.name),
+        mime=_MIME[suffix],
+        is_gif=suffix == ".gif",
+    )
+    row.cells["file"] = _Cell(video.name, video.name.lower())
+    if _INCOMPLETE.search(video.stem):
+        row.badges.append("incomplete")
+    meta = _read_sidecar(video)
+    _add_metadata(row, video, meta)
+    try:
+        info = probe(video)
+    except EncoderError as exc:
+        logger.warning("listing %s as unreadable: %s", video, exc)
+        row.badges.append("unreadable")
+        row.problem = str(exc)
+        _add_size(row, video)
+        return row
+    _add_info(row, info)
+    if info.frames:
+        row.poster = _poster(video, posters, frame_index=info.frames // 3)
+    return row
+
+
+def _add_metadata(row: _Row, video: Path, meta: VideoMetadata | None) -> None:
+    if meta is None:
+        row.badges.append("no metadata")
+        match = _EPISODE_IN_NAME.search(_INCOMPLETE.sub("", video.stem))
+        if match:
+            row.cells["episode"] = _Cell(match.group(1), match.group(1))
+        return
+    row.cells["episode"] = _Cell(str(meta.episode), str(meta.episode))
+    row.cells["return"] = _Cell(_number(meta.episode_return), repr(float(meta.episode_return)))
+    row.cells["length"] = _Cell(str(meta.steps), str(meta.steps))
+    if meta.env_id is not None:
+        index = "" if meta.env_index is None else f"sub-env {meta.env_index}"
+        row.cells["env"] = _Cell(meta.env_id, meta.env_id.lower(), index)
+    if meta.seed is not None:
+        row.cells["seed"] = _Cell(str(meta.seed), str(meta.seed))
+    if meta.terminated:
+        row.badges.append("terminated")
+    if meta.truncated:
+        row.badges.append("truncated")
+    if meta.kind != "episode":
+        row.badges.append(meta.kind)
+
+
+def _add_info(row: _Row, info: VideoInfo) -> None:
+    row.width, row.height, row.codec = info.width, info.height, info.codec
+    row.cells["frames"] = _Cell(str(info.frames), str(info.frames))
+    row.cells["duration"] = _Cell(f"{info.duration:.2f} s", repr(info.duration))
+    row.cells["fps"] = _Cell(_number(info.fps), repr(info.fps))
+    row.cells["size"] = _Cell(_size(info.size_bytes), str(info.size_bytes))
+    row.cells["codec"] = _Cell(
+        info.codec, info.codec, f"{info.width}\N{MULTIPLICATION SIGN}{info.height}"
+    )
+
+
+def _add_size(row: _Row, video: Path) -> None:
+    try:
+        size = video.stat().st_size
+    except OSError:
+        return
+    row.cells["size"] = _Cell(_size(size), str(size))
+
+
+def _number(value: float) -> str:
+    """Up to 6 significant digits, no trailing zeros: 500.0 -> '500', 0.125 -> '0.125'."""
+    return f"{value:g}" if math.isfinite(value) else str(value)
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+# -- posters ------------------------------------------------------------------------------------
+def _poster(video: Path, posters: Path, *, frame_index: int) -> str | None:
+    """Write (or reuse) the video's poster; return its relative URL, or None if it failed."""
+    poster = posters / f"{video.name}.png"
+    href = f"{POSTER_FOLDER}/{quote(poster.name)}"
+    try:
+        if poster.is_file() and poster.stat().st_mtime_ns >= video.stat().st_mtime_ns:
+            logger.debug("reusing the poster %s", poster)
+            return href
+        png = _png_of_frame(video, frame_index)
+    except (OSError, av.error.FFmpegError) as exc:
+        logger.warning("no poster for %s: %s", video, exc)
+        return None
+    if png is None:
+        logger.warning("no poster for %s: it decodes to no frame", video)
+        return None
+    _write_atomically(poster, png)
+    logger.debug("wrote the poster %s (frame %d)", poster, frame_index)
+    return href
+
+
+def _png_of_frame(video: Path, index: int) -> bytes | None:
+    """Encode frame ``index`` of ``video`` (or its last, if shorter) as PNG, with PyAV only."""
+    frame: av.video.frame.VideoFrame | None = None
+    with av.open(str(video)) as container:
+        for i, decoded in enumerate(container.decode(container.streams.video[0])):
+            frame = decoded
+            if i >= index:
+                break
+    if frame is None:
+        return None
+    rgb = frame.reformat(format="rgb24")
+    encoder = av.CodecContext.create("png", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = rgb.width, rgb.height, "rgb24"
+    packets = encoder.encode(rgb) + encoder.encode(None)
+    return b"".join(bytes(packet) for packet in packets)
+
+
+# -- the page -----------------------------------------------------------------------------------
+def _jinja() -> jinja2.Environment:
+    jinja = import_optional("jinja2", "gallery", feature="rlvideo gallery")
+    environment: jinja2.Environment = jinja.Environment(
+        autoescape=True,
+        undefined=jinja.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return environment
+
+
+def _render(environment: jinja2.Environment, title: str, rows: list[_Row]) -> str:
+    from rlvideo import __version__
+
+    source = resources.files(__name__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
+    total_bytes = sum(int(row.cells["size"].sort) for row in rows if "size" in row.cells)
+    total_seconds = sum(
+        float(row.cells["duration"].sort) for row in rows if "duration" in row.cells
+    )
+    return environment.from_string(source).render(
+        title=title,
+        rows=rows,
+        columns=_COLUMNS,
+        total_size=_size(total_bytes),
+        total_duration=f"{total_seconds:.1f} s",
+        version=__version__,
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a hidden temporary file beside ``path``, then rename it to ``path``."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise StorageError(f"cannot write {path}: {exc}") from exc
