@@ -77,6 +77,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from _common import count_decoded, table  # benchmarks/ is on sys.path when run
+
 NUM_ENVS = 8
 BUSY_SECONDS = 1e-3  # pure-Python work per step in section 2
 RSS_LIMIT_MB = 150.0  # rlvideo's extra peak RSS at the short length
@@ -152,13 +154,6 @@ def _time_busy(iterations: int) -> float:
     start = time.perf_counter()
     busy_work(iterations)
     return time.perf_counter() - start
-
-
-def count_decoded(path: Path) -> int:
-    import av
-
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
 
 
 def run_child(
@@ -379,21 +374,6 @@ def vector_available() -> str | None:
     if done.returncode != 0:
         return "importing rlvideo.vector failed: " + done.stderr.strip().splitlines()[-1]
     return None
-
-
-def table(headers: list[str], rows: list[list[str]], *, markdown: bool = False) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |"]
-        lines.append("|" + "|".join(["---", *["---:"] * (len(headers) - 1)]) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join([cells[0].ljust(widths[0]), *rest]).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def seconds_list(result: dict[str, Any]) -> str:

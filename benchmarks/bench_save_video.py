@@ -56,6 +56,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import count_decoded, table  # benchmarks/ is on sys.path when run
+
 FPS = 30
 WIDTH, HEIGHT = 600, 400
 STEP_EVERY = 10
@@ -125,13 +127,6 @@ def write_bare_pyav(frames: list[Any], path: Path, fps: int) -> None:
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
-
-
-def count_decoded(path: Path) -> int:
-    import av
-
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
 
 
 def run_child(contender: str, frames_path: Path, out_dir: Path, result_path: Path) -> None:
@@ -246,21 +241,6 @@ def versions() -> str:
         f"gymnasium {gymnasium.__version__}, moviepy {moviepy.__version__} "
         f"(ffmpeg {moviepy_ffmpeg}), numpy {numpy.__version__}"
     )
-
-
-def table(headers: list[str], rows: list[list[str]], *, markdown: bool = False) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |"]
-        lines.append("|" + "|".join(["---", *["---:"] * (len(headers) - 1)]) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join([cells[0].ljust(widths[0]), *rest]).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def seconds_list(times: list[float]) -> str:
