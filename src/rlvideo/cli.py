@@ -21,12 +21,13 @@ from typing import Any
 import click
 
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
+from rlvideo.manifest import merge_into
+from rlvideo.storage import Destination, LocalDestination, is_url, open_destination
 
 __all__ = ["main"]
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
 KEEP_CHOICES = ("all", "failures", "best")
 
 
@@ -81,7 +82,14 @@ def cli(verbose: int) -> None:
     default="videos",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder for the videos, sidecars and manifest.",
+    metavar="DIR|URL",
+    help="Folder for the videos, sidecars and manifest, or an fsspec URL (s3://bucket/prefix).",
+)
+@click.option(
+    "--storage-options",
+    default=None,
+    metavar="JSON",
+    help='fsspec options for a URL --out, e.g. \'{"client_kwargs": {"endpoint_url": "..."}}\'.',
 )
 @click.option(
     "--format",
@@ -131,19 +139,22 @@ def cli(verbose: int) -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace videos with the same names.")
 def record(
-    env_id: str, episodes: int, policy: str, seed: int, out: str, video_format: str,
-    fps: float | None, video_length: int, every: int | None, env_kwargs: str, num_envs: int,
-    per_env: bool, keep: str, overwrite: bool,
+    env_id: str, episodes: int, policy: str, seed: int, out: str, storage_options: str | None,
+    video_format: str, fps: float | None, video_length: int, every: int | None,
+    env_kwargs: str, num_envs: int, per_env: bool, keep: str, overwrite: bool,
 ) -> None:  # fmt: skip
     """Run ENV_ID (any installed Gymnasium env) and record its episodes."""
     with _user_errors():
         kwargs = _parse_env_kwargs(env_kwargs)
+        storage = _parse_storage_options(storage_options)
+        destination = open_destination(out, storage)  # a bad URL fails before the env starts
         act = _load_policy(policy)
         trigger = None if every is None else (lambda episode: episode % every == 0)
         keep_if = (lambda meta: meta.terminated) if keep == "failures" else None
         options: dict[str, Any] = {
             "episode_trigger": trigger, "video_length": video_length, "fps": fps,
             "format": video_format, "overwrite": overwrite, "metadata": True, "keep_if": keep_if,
+            "storage_options": storage,
         }  # fmt: skip
         if num_envs == 1:
             saved = _record_single(env_id, kwargs, act, episodes, seed, out, options)
@@ -151,20 +162,30 @@ def record(
             saved = _record_vector(env_id, kwargs, act, episodes, seed, out, num_envs, per_env,
                                    options)  # fmt: skip
         if keep == "best":
-            saved = _keep_best(saved)
-        metas = _read_sidecars(saved)
-        manifest = _update_manifest(Path(out), metas)
+            saved = _keep_best(saved, destination)
+        metas = _read_sidecars(saved, destination)
+        manifest = merge_into(destination, metas)
         _print_summary(metas)
-        click.echo(f"{len(metas)} video(s) in {Path(out).absolute()}; manifest: {manifest}")
+        click.echo(f"{len(metas)} video(s) in {destination.location}; manifest: {manifest}")
 
 
 def _parse_env_kwargs(text: str) -> dict[str, Any]:
+    return _json_object("--env-kwargs", text)
+
+
+def _parse_storage_options(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else _json_object("--storage-options", text, secret=True)
+
+
+def _json_object(option: str, text: str, *, secret: bool = False) -> dict[str, Any]:
+    shown = "" if secret else f": {text}"  # storage options may hold credentials
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"--env-kwargs is not valid JSON ({exc.msg}): {text}") from exc
+        raise InvalidArgumentError(f"{option} is not valid JSON ({exc.msg}){shown}") from exc
     if not isinstance(value, dict):
-        raise InvalidArgumentError(f"--env-kwargs must be a JSON object like {{}}, got {text}")
+        got = type(value).__name__ if secret else text
+        raise InvalidArgumentError(f"{option} must be a JSON object like {{}}, got {got}")
     return value
 
 
@@ -230,7 +251,7 @@ def _progress(total: int, unit: str) -> Any:
 def _record_single(
     env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
     seed: int, out: str, options: dict[str, Any],
-) -> list[Path]:  # fmt: skip
+) -> list[Any]:  # fmt: skip
     gym = _gymnasium()
     from rlvideo.wrappers import RecordVideo
 
@@ -258,7 +279,7 @@ def _record_single(
 def _record_vector(
     env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
     seed: int, out: str, num_envs: int, per_env: bool, options: dict[str, Any],
-) -> list[Path]:  # fmt: skip
+) -> list[Any]:  # fmt: skip
     gym = _gymnasium()
     import numpy as np
 
@@ -299,11 +320,22 @@ def _record_vector(
     return list(envs.saved_videos)
 
 
-def _keep_best(saved: list[Path]) -> list[Path]:
-    """Keep the video(s) with the highest return; delete the others and their sidecars."""
+def _name(saved: Path | str) -> str:
+    """The file name of a saved video: a Path's name, or a URL's last part."""
+    if isinstance(saved, str) and is_url(saved):
+        return saved.rstrip("/").rsplit("/", 1)[-1]
+    return Path(saved).name
+
+
+def _sidecar_name(saved: Path | str) -> str:
     from rlvideo.metadata import sidecar_path
 
-    metas = _read_sidecars(saved)
+    return sidecar_path(_name(saved)).name
+
+
+def _keep_best(saved: list[Any], destination: Destination) -> list[Any]:
+    """Keep the video(s) with the highest return; delete the others and their sidecars."""
+    metas = _read_sidecars(saved, destination)
     if not metas:
         return saved
     best = max(meta["episode_return"] for meta in metas)
@@ -312,42 +344,18 @@ def _keep_best(saved: list[Path]) -> list[Path]:
         if meta["episode_return"] == best:
             kept.append(path)
         else:
-            path.unlink(missing_ok=True)
-            sidecar_path(path).unlink(missing_ok=True)
+            destination.remove(_name(path))
+            destination.remove(_sidecar_name(path))
     return kept
 
 
-def _read_sidecars(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    from rlvideo.metadata import sidecar_path
-
+def _read_sidecars(paths: Sequence[Path | str], destination: Destination) -> list[dict[str, Any]]:
     metas = []
     for path in paths:
-        sidecar = sidecar_path(path)
-        if sidecar.exists():
-            metas.append(json.loads(sidecar.read_text(encoding="utf-8")))
+        text = destination.read_text(_sidecar_name(path))
+        if text is not None:
+            metas.append(json.loads(text))
     return metas
-
-
-def _update_manifest(folder: Path, metas: list[dict[str, Any]]) -> Path:
-    """Merge ``metas`` into ``folder/manifest.json`` (one entry per video, by file name)."""
-    manifest = folder / MANIFEST
-    entries: dict[str, dict[str, Any]] = {}
-    if manifest.exists():
-        try:
-            for entry in json.loads(manifest.read_text(encoding="utf-8")).get("videos", []):
-                entries[Path(entry["path"]).name] = entry
-        except (json.JSONDecodeError, KeyError, AttributeError) as exc:
-            raise InvalidArgumentError(
-                f"{manifest} is not an rlvideo manifest ({exc}); move it away and rerun"
-            ) from exc
-    for meta in metas:
-        entries[Path(meta["path"]).name] = meta
-    existing = {name: e for name, e in entries.items() if (folder / name).exists()}
-    text = json.dumps({"videos": sorted(existing.values(), key=lambda e: e["path"])}, indent=2)
-    temporary = manifest.with_name(f".{MANIFEST}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(manifest)
-    return manifest
 
 
 def _print_summary(metas: list[dict[str, Any]]) -> None:
@@ -397,12 +405,28 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--title", default=None, help="Page title (default: the folder's name).")
-def gallery(folder: str, title: str | None) -> None:
-    """Build FOLDER/index.html: every video with a poster, playback and its metadata."""
-    with _user_errors():
-        from rlvideo.gallery import build_gallery
+@click.option(
+    "--storage-options",
+    default=None,
+    metavar="JSON",
+    help="fsspec options when FOLDER is a URL (s3://bucket/prefix).",
+)
+def gallery(folder: str, title: str | None, storage_options: str | None) -> None:
+    """Build FOLDER/index.html: every video with a poster, playback and its metadata.
 
-        page = build_gallery(folder, title=title)
+    FOLDER may be an fsspec URL: the videos are downloaded to a temporary folder, and the page
+    and its posters are uploaded beside them.
+    """
+    with _user_errors():
+        from rlvideo.gallery import build_gallery, build_remote_gallery
+
+        options = _parse_storage_options(storage_options)
+        destination = open_destination(folder, options)
+        if destination.remote:
+            url = build_remote_gallery(folder, storage_options=options, title=title)
+            click.echo(f"gallery: {url}")
+            return
+        page = build_gallery(destination.location if is_url(folder) else folder, title=title)
     click.echo(f"gallery: {page}\nopen file://{page.absolute()}")
 
 
@@ -451,8 +475,9 @@ def demo(out: str, episodes: int) -> None:
         from rlvideo.gallery import build_gallery
 
         saved = record_demo(out, episodes=episodes)
-        metas = _read_sidecars(saved)
-        _update_manifest(Path(out), metas)
+        destination = LocalDestination(out)
+        metas = _read_sidecars(saved, destination)
+        merge_into(destination, metas)
         _print_summary(metas)
         page = build_gallery(out, title="rlvideo demo: CartPole-v1")
     click.echo(f"gallery: {page}\nopen file://{page.absolute()}")

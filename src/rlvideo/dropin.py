@@ -1,7 +1,8 @@
 """The drop-in ``save_video``: gym's and Gymnasium's function, on rlvideo's streaming writer.
 
-Clip planning lives in :mod:`rlvideo.clips`, file names in :mod:`rlvideo.naming`; this module
-only connects them to :class:`~rlvideo.VideoWriter`.
+Clip planning lives in :mod:`rlvideo.clips`, file names in :mod:`rlvideo.naming`, where the
+files go (a folder, or an fsspec URL) in :mod:`rlvideo.storage`; this module only connects them
+to :class:`~rlvideo.VideoWriter`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rlvideo._optional import import_optional
 from rlvideo.clips import (
@@ -25,10 +26,11 @@ from rlvideo.clips import (
 )
 from rlvideo.codecs import encoder_settings
 from rlvideo.cutting import Segment, cut_segments
-from rlvideo.encoder import VideoWriter, check_fps, check_target
-from rlvideo.errors import InvalidArgumentError, InvalidFrameError, StorageError
+from rlvideo.encoder import VideoWriter, check_duration, check_fps
+from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError, StorageError
 from rlvideo.naming import check_format, check_name_prefix, clip_file_name, partial_name
 from rlvideo.recovery import keep_as_incomplete
+from rlvideo.storage import Destination, open_destination
 
 __all__ = ["save_video"]
 
@@ -49,13 +51,14 @@ def save_video(
     save_logger: str | None = None,
     *,
     fps: float | None = None,
-    durations: Sequence[float] | None = None,
+    durations: Sequence[float | None] | None = None,
     format: str = "mp4",  # the word users know from PyAV and mediapy
     codec: str | None = None,
     crf: int | None = None,
     overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
     **kwargs: Any,
-) -> list[Path]:
+) -> list[Path] | list[str]:
     """Save the videos gym's ``save_video`` would save, streaming and exact.
 
     The arguments up to ``save_logger`` are gym's and Gymnasium's, with the same meaning, file
@@ -65,7 +68,9 @@ def save_video(
         frames: The episode's frames, the reset frame first: a list, an ``(N, H, W, C)`` array,
             or any iterable (a generator is streamed, never held in memory, when only an episode
             video is asked for).
-        video_folder: Where the videos go; created if needed.
+        video_folder: Where the videos go: a folder, created if needed, or an fsspec URL such
+            as ``s3://bucket/videos`` (see :mod:`rlvideo.storage`: each video is encoded to a
+            local staging folder and uploaded once final).
         episode_trigger: ``episode_index -> bool``: write ``{name_prefix}-episode-{i}``.
         step_trigger: ``step_index -> bool``: write ``{name_prefix}-step-{s}`` starting at that
             step (frame 0 is the reset frame and is skipped). Clips may overlap.
@@ -83,15 +88,22 @@ def save_video(
         crf: Constant-quality level, lower is better (libx264 default 23).
         overwrite: Replace existing videos. By default an existing name is an error, raised
             before anything is written.
+        storage_options: fsspec options for a URL ``video_folder``: credentials, endpoint, ...
+            (e.g. ``{"key": ..., "secret": ..., "client_kwargs": {"endpoint_url": ...}}``).
         **kwargs: Only so that moviepy-style calls get a clear error rather than a TypeError.
 
     Returns:
-        The absolute paths written, episode video first, then step videos in step order.
+        Where the videos were saved, episode video first, then step videos in step order: for a
+        folder, their absolute paths (:class:`~pathlib.Path`); for a URL, their URLs
+        (``str``, e.g. ``"s3://bucket/videos/rl-video-episode-0.mp4"``).
 
     Raises:
-        InvalidArgumentError: For a bad trigger, fps, durations, video_length, format or prefix.
+        InvalidArgumentError: For a bad trigger, fps, durations, video_length, format, prefix
+            or storage_options.
         InvalidFrameError: For empty frames or a frame that cannot become video.
         VideoExistsError: If a video's name is taken and ``overwrite`` is False.
+        StorageError: If the folder cannot be created or an upload fails (the local file is
+            kept; the message names it).
 
     Example:
         >>> import numpy as np
@@ -106,7 +118,7 @@ def save_video(
         hint = " (moviepy-only; rlvideo does not need it)" if key in _MOVIEPY_ONLY else ""
         raise InvalidArgumentError(
             f"save_video got an unexpected keyword argument {key!r}{hint}. It takes gym's "
-            "arguments plus fps, durations, format, codec, crf and overwrite."
+            "arguments plus fps, durations, format, codec, crf, overwrite and storage_options."
         )
     episode_trigger, step_trigger = resolve_triggers(episode_trigger, step_trigger)
     video_length = check_video_length(video_length)
@@ -119,6 +131,13 @@ def save_video(
     writer_fps = check_fps(30 if fps is None else fps)
     progress = _progress_factory(save_logger)
 
+    if isinstance(frames, (str, bytes)) or not (
+        isinstance(frames, Iterable) or hasattr(frames, "__array__")
+    ):
+        raise InvalidFrameError(
+            "frames must be a list, an (N, H, W, C) array or an iterable of frames, "
+            f"got {type(frames).__name__}"
+        )
     streamed = step_trigger is None and durations is None
     if not (streamed and not isinstance(frames, Sequence) and not hasattr(frames, "__array__")):
         frames = _as_sequence(frames)
@@ -135,27 +154,43 @@ def save_video(
     if not clips:
         return []
 
-    folder = Path(video_folder).absolute()
-    paths = {
-        clip: folder / clip_file_name(name_prefix, clip.kind, clip.index, video_format)
-        for clip in clips
+    destination = open_destination(video_folder, storage_options)
+    names = {
+        clip: clip_file_name(name_prefix, clip.kind, clip.index, video_format) for clip in clips
     }
-    for path in paths.values():  # every name is checked before the first frame is written
-        check_target(path, overwrite=overwrite)
+    for name in names.values():  # every name is checked before the first frame is written
+        destination.check_free(name, overwrite=overwrite)
     encoder_settings(video_format, codec=codec, crf=crf)  # and the codec settings too
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot create video_folder {folder}: {exc.strerror or exc}") from exc
+    with destination:
+        destination.prepare()
+        paths = {clip: destination.staging_path(name) for clip, name in names.items()}
+        options: dict[str, Any] = {
+            "fps": writer_fps,
+            "format": video_format,
+            "codec": codec,
+            "crf": crf,
+        }
+        try:
+            written = _encode(frames, clips, paths, durations, progress, options, overwrite)
+        except BaseException:
+            if destination.remote:
+                _salvage(destination, list(paths.values()), overwrite)
+            raise
+        return _publish_all(destination, written, overwrite)
 
-    options: dict[str, Any] = {
-        "fps": writer_fps,
-        "format": video_format,
-        "codec": codec,
-        "crf": crf,
-    }
+
+def _encode(
+    frames: Iterable[Any],
+    clips: list[Clip],
+    paths: dict[Clip, Path],
+    durations: Sequence[float | None] | None,
+    progress: ProgressFactory,
+    options: dict[str, Any],
+    overwrite: bool,
+) -> list[Path]:
+    """Write every clip to its (local) path; return the paths in the order of ``clips``."""
     step_clips = [clip for clip in clips if clip.kind == "step"]
-    cut_together = step_clips if video_format != "gif" and len(step_clips) > 1 else []
+    cut_together = step_clips if options["format"] != "gif" and len(step_clips) > 1 else []
     written = []
     for clip in clips:
         if clip in cut_together:
@@ -174,11 +209,50 @@ def save_video(
     return written
 
 
+def _salvage(destination: Destination, paths: list[Path], overwrite: bool) -> None:
+    """After a failure, upload what was recorded: finished clips and ``.incomplete`` ones.
+
+    Whatever cannot be uploaded stays in the staging folder (logged); the original error is
+    the one raised.
+    """
+    folder = paths[0].parent
+    recorded = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    try:
+        _publish_all(destination, recorded, overwrite)
+    except RLVideoError as exc:
+        logger.error("after the failure, some videos could not be uploaded either: %s", exc)
+
+
+def _publish_all(
+    destination: Destination, written: list[Path], overwrite: bool
+) -> list[Path] | list[str]:
+    """Move each file to its destination (a no-op locally); raise the first failure at the end.
+
+    A failed upload does not stop the others: every video that can reach the destination does,
+    and the ones that cannot stay in the local staging folder, named in the error.
+    """
+    saved: list[Any] = []
+    errors: list[StorageError] = []
+    for path in written:
+        try:
+            saved.append(destination.publish(path, path.name, overwrite=overwrite))
+        except StorageError as exc:  # VideoExistsError is raised at once, like a local one
+            logger.error("%s", exc)
+            errors.append(exc)
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        raise StorageError(
+            f"{len(errors)} of {len(written)} videos could not be uploaded; the first: {errors[0]}"
+        ) from errors[0]
+    return cast("list[Path] | list[str]", saved)
+
+
 def _encode_once_and_cut(
     frames: Sequence[Any],
     clips: list[Clip],
     paths: dict[Clip, Path],
-    durations: Sequence[float] | None,
+    durations: Sequence[float | None] | None,
     progress: ProgressFactory,
     options: dict[str, Any],
     overwrite: bool,
@@ -275,13 +349,14 @@ def _as_sequence(frames: Iterable[Any]) -> Sequence[Any]:
     return frames
 
 
-def _check_durations(durations: Sequence[float], frame_count: int) -> Sequence[float]:
+def _check_durations(durations: Sequence[float | None], frame_count: int) -> Sequence[float | None]:
+    """Every duration checked before any frame is written, so a bad one leaves nothing behind."""
     durations = list(durations)
     if len(durations) != frame_count:
         raise InvalidArgumentError(
             f"durations has {len(durations)} entries for {frame_count} frames; give one per frame"
         )
-    return durations
+    return [None if d is None else check_duration(d, i) for i, d in enumerate(durations)]
 
 
 def _check_index(name: str, value: Any) -> int:

@@ -1,7 +1,10 @@
 """The engine under every wrapper: background videos, their bookkeeping, and their endings.
 
 When a video ends, ``keep_if`` decides whether it stays, its JSON sidecar is written and
-``on_video_saved`` is called.
+``on_video_saved`` is called. For a ``video_folder`` that is an fsspec URL (see
+:mod:`rlvideo.storage`) a finished video is uploaded first, by one upload thread, so the env loop
+waits neither for the encoder nor for the network; the sidecar and the callback follow the
+upload, in the caller's thread, from :meth:`Recorder.poll` or :meth:`Recorder.close`.
 
 Wrappers decide *when* a video starts and stops (gym's trigger rules); a :class:`Recorder`
 does the rest, so the single-env, vector and SB3 wrappers share one implementation.
@@ -12,29 +15,34 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from rlvideo.background import BackgroundEncoder, EncoderKind, VideoResult
 from rlvideo.codecs import encoder_settings
 from rlvideo.encoder import check_fps
-from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError, StorageError
+from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.metadata import VideoMetadata, sidecar_path
 from rlvideo.naming import check_format, check_name_prefix
+from rlvideo.storage import SavedPath, open_destination
 
 __all__ = ["Recorder"]
 
 logger = logging.getLogger(__name__)
 
 KeepIf = Callable[[VideoMetadata], bool]
-OnVideoSaved = Callable[[Path, VideoMetadata], None]
+OnVideoSaved = Callable[[Any, VideoMetadata], None]
+"""``(where, metadata) -> None``: ``where`` is a Path, or a URL string for an fsspec URL folder.
+
+Typed ``Any`` so that callbacks annotated ``path: Path`` keep type-checking."""
 
 
 class Recorder:
     """Start, feed and finish videos in a :class:`~rlvideo.background.BackgroundEncoder`.
 
     Args:
-        video_folder: Where videos go; created if needed.
+        video_folder: Where videos go: a folder, created if needed, or an fsspec URL.
         name_prefix: Checked to hold no path separator.
         fps: Frames per second.
         format: ``"mp4"``, ``"webm"`` or ``"gif"``.
@@ -47,6 +55,7 @@ class Recorder:
         encoder: ``"process"`` or ``"thread"``.
         env_id: Recorded in every video's metadata.
         encoder_options: Raw encoder options, e.g. ``{"preset": "ultrafast"}``.
+        storage_options: fsspec options (credentials, endpoint) for a URL ``video_folder``.
     """
 
     def __init__(
@@ -65,6 +74,7 @@ class Recorder:
         encoder: EncoderKind,
         env_id: str | None,
         encoder_options: dict[str, str] | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         check_name_prefix(name_prefix)
         self.format = check_format(format)
@@ -73,13 +83,8 @@ class Recorder:
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):
             if hook is not None and not callable(hook):
                 raise InvalidArgumentError(f"{name} must be a callable or None, got {hook!r}")
-        self.folder = Path(video_folder).absolute()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot create video_folder {self.folder}: {exc.strerror or exc}"
-            ) from exc
+        self.destination = open_destination(video_folder, storage_options)
+        self.destination.prepare()
         self.options: dict[str, Any] = {
             "fps": self.fps, "format": self.format, "codec": codec, "crf": crf,
             "overwrite": overwrite, "options": dict(encoder_options or {}),
@@ -88,24 +93,35 @@ class Recorder:
         self.on_video_saved = on_video_saved
         self.keep_if = keep_if
         self.env_id = env_id
-        self.saved: list[Path] = []
-        """Every video saved so far, in the order they were finished."""
+        self.saved: list[SavedPath] = []
+        """Every video saved so far, in the order they were finished (URLs when remote)."""
         self._encoder = BackgroundEncoder(kind=encoder, on_done=self._on_done)
         self._videos: dict[int, VideoMetadata] = {}
+        self._staged: dict[int, Path] = {}  # where each open video is written locally
+        self._uploads: list[tuple[Future[SavedPath], VideoMetadata | None]] = []
+        self._uploader: ThreadPoolExecutor | None = None
         self._next_id = 0
         self._errors: list[BaseException] = []
 
     def start(self, name: str, *, kind: str, episode: int, first_step: int, **extra: Any) -> int:
         """Open ``<folder>/<name>.<format>``; return its id. A taken name raises here."""
+        file_name = f"{name}.{self.format}"
+        self.destination.check_free(file_name, overwrite=self.options["overwrite"])
         video_id = self._next_id
         self._next_id += 1
-        path = self.folder / f"{name}.{self.format}"
+        path = self.destination.staging_path(file_name, unique=str(video_id))
         self._encoder.open_video(video_id, path, self.options)
+        self._staged[video_id] = path
         self._videos[video_id] = VideoMetadata(
-            path=str(path), kind=kind, env_id=self.env_id, episode=episode, first_step=first_step,
-            fps=float(self.fps), codec=self.settings.codec, **extra,
+            path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
+            episode=episode, first_step=first_step, fps=float(self.fps),
+            codec=self.settings.codec, **extra,
         )  # fmt: skip
         return video_id
+
+    def final(self, file_name: str) -> SavedPath:
+        """Where a video named ``file_name`` ends up: a Path, or a URL when remote."""
+        return self.destination.final(file_name)
 
     def frame(self, video_id: int, frame: Any) -> int:
         """Add a frame; return the video's frame count so far."""
@@ -160,16 +176,23 @@ class Recorder:
     def poll(self) -> None:
         """Handle finished videos (sidecars, callbacks) without waiting; raise encoder errors."""
         self._encoder.poll()
+        self._collect_uploads(wait=False)
         self.raise_errors()
 
     def close(self) -> None:
-        """Finish every video and stop the encoder; raise the first encoder error, if any."""
-        self._encoder.shutdown()
+        """Finish every video (and its upload) and stop the encoder; raise the first error."""
+        try:
+            self._encoder.shutdown()
+        finally:
+            self._finish_uploads()
         self.raise_errors()
 
     def abort(self) -> None:
         """Stop at once, keeping open videos as ``.incomplete`` files."""
-        self._encoder.shutdown(abort=True)
+        try:
+            self._encoder.shutdown(abort=True)
+        finally:
+            self._finish_uploads()
 
     def raise_errors(self) -> None:
         """Raise the first error a background video hit, once."""
@@ -181,21 +204,72 @@ class Recorder:
 
     def _on_done(self, result: VideoResult) -> None:
         meta = self._videos.pop(result.video_id, None)
+        staged = self._staged.pop(result.video_id, None)
         if result.error is not None:
             self._errors.append(result.error)
             return
-        if meta is None or result.path is None or result.path != Path(meta.path):
-            return  # discarded, or kept as .incomplete (logged by the worker)
+        if meta is None or result.path is None:
+            return  # discarded
+        if result.path != staged:  # kept as .incomplete (logged by the worker)
+            if self.destination.remote:  # upload it too: the machine may not outlive the run
+                self._upload(result.path, None)
+            return
         meta.frames = result.frames
+        if self.destination.remote:
+            self._upload(result.path, meta)
+            return
         logger.info("saved %s (%d frames)", result.path, result.frames)
         if self.metadata:
-            _write_atomically(sidecar_path(result.path), meta.to_json())
-        self.saved.append(result.path)
+            self.destination.write_text(sidecar_path(result.path).name, meta.to_json())
+        self._saved(result.path, meta)
+
+    def _saved(self, where: SavedPath, meta: VideoMetadata) -> None:
+        self.saved.append(where)
         if self.on_video_saved is not None:
-            self.on_video_saved(result.path, meta)
+            self.on_video_saved(where, meta)
 
+    # -- uploads (remote destinations) -----------------------------------------------------------
+    def _upload(self, local: Path, meta: VideoMetadata | None) -> None:
+        """Queue the upload of a finished video (``meta`` None: an incomplete one, no sidecar)."""
+        if self._uploader is None:
+            self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlvideo-upload")
+        sidecar = meta.to_json() if meta is not None and self.metadata else None
+        future = self._uploader.submit(self._publish, local, sidecar, meta is not None)
+        self._uploads.append((future, meta))
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    def _publish(self, local: Path, sidecar: str | None, final: bool) -> SavedPath:
+        """In the upload thread: the video, then its sidecar."""
+        where = self.destination.publish(
+            local, local.name, overwrite=final and bool(self.options["overwrite"])
+        )
+        if sidecar is not None:
+            self.destination.write_text(sidecar_path(local).name, sidecar)
+        return where
+
+    def _collect_uploads(self, *, wait: bool) -> None:
+        """Report finished uploads, in the order they were queued."""
+        while self._uploads and (wait or self._uploads[0][0].done()):
+            future, meta = self._uploads.pop(0)
+            try:
+                where = future.result()
+            except Exception as exc:
+                if meta is None:
+                    logger.error("could not upload a video kept as incomplete: %s", exc)
+                else:
+                    self._errors.append(exc)
+                continue
+            if meta is None:
+                logger.warning("uploaded the incomplete video %s", where)
+            else:
+                logger.info("saved %s (%d frames)", where, meta.frames)
+                self._saved(where, meta)
+
+    def _finish_uploads(self) -> None:
+        """Wait for every upload, report them, and clean the staging folder."""
+        try:
+            self._collect_uploads(wait=True)
+        finally:
+            if self._uploader is not None:
+                self._uploader.shutdown(wait=True)
+                self._uploader = None
+            self.destination.close()

@@ -25,6 +25,7 @@ from rlvideo.background import EncoderKind
 from rlvideo.clips import fires
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+from rlvideo.storage import resolve_location
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.sb3.VecVideoRecorder")
 
@@ -72,7 +73,8 @@ class VecVideoRecorder(VecEnvWrapper):
 
     Args:
         venv: The vector env, made with ``render_mode="rgb_array"``.
-        video_folder: Where videos go; created if needed.
+        video_folder: Where videos go: a folder, created if needed, or an fsspec URL such as
+            ``s3://bucket/videos`` (see :mod:`rlvideo.storage`).
         record_video_trigger: ``step_id -> bool``: start a video at that global step.
         video_length: Steps per video; a video holds ``video_length + 1`` frames.
         name_prefix: Start of every file name.
@@ -87,11 +89,14 @@ class VecVideoRecorder(VecEnvWrapper):
             and ``terminated``/``truncated`` say whether any env's episode ended so at the last
             recorded step.
         on_video_saved: ``(path, metadata) -> None``, called (in the training thread) once a
-            video is final: the hand-off to wandb, TensorBoard or MLflow.
+            video is final: the hand-off to wandb, TensorBoard or MLflow. ``path`` is a Path, or
+            the video's URL (a str) when ``video_folder`` is a URL.
         keep_if: ``metadata -> bool``, asked when a video ends; False deletes it.
         encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
         encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
             25% less encoding CPU for files about 3x larger (see the README's benchmark).
+        storage_options: fsspec options (credentials, endpoint, ...) for a URL
+            ``video_folder``.
 
     Raises:
         RenderModeError: If the envs' render mode is not ``"rgb_array"`` (it is also an
@@ -125,7 +130,7 @@ class VecVideoRecorder(VecEnvWrapper):
     video_name: str
     """The file name of the latest video started (set when one starts)."""
     video_path: str
-    """Its absolute path."""
+    """Its absolute path (its URL when ``video_folder`` is a URL)."""
 
     def __init__(
         self,
@@ -144,6 +149,7 @@ class VecVideoRecorder(VecEnvWrapper):
         keep_if: KeepIf | None = None,
         encoder: EncoderKind = "process",
         encoder_options: dict[str, str] | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         VecEnvWrapper.__init__(self, venv)
         self.env = venv
@@ -166,7 +172,7 @@ class VecVideoRecorder(VecEnvWrapper):
                 f"video_length must be a positive number of steps, got {video_length!r}"
             )
         self.record_video_trigger = record_video_trigger
-        self.video_folder = os.path.abspath(video_folder)
+        self.video_folder = resolve_location(video_folder)
         self.name_prefix = name_prefix
         self.step_id = 0
         self.video_length = video_length
@@ -179,12 +185,12 @@ class VecVideoRecorder(VecEnvWrapper):
             codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
             on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
             env_id=_env_id(venv),
-            encoder_options=encoder_options,
+            encoder_options=encoder_options, storage_options=storage_options,
         )  # fmt: skip
 
     @property
-    def saved_videos(self) -> list[Path]:
-        """Paths of the videos finished so far (all of them after :meth:`close`)."""
+    def saved_videos(self) -> list[Any]:
+        """Paths (URLs when remote) of the videos finished so far (all of them after close)."""
         return list(self._recorder.saved)
 
     # -- SB3's control flow --------------------------------------------------------------------
@@ -247,7 +253,7 @@ class VecVideoRecorder(VecEnvWrapper):
             stem, kind="step", episode=max(self._episode, 0), first_step=self.step_id
         )
         self.video_name = name
-        self.video_path = os.path.join(self.video_folder, name)
+        self.video_path = str(self._recorder.final(name))
         self.recording = True
 
     def _capture_frame(self) -> None:

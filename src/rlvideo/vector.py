@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -25,6 +24,7 @@ from rlvideo.clips import fires, resolve_triggers
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError
 from rlvideo.grid import Tiler
 from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+from rlvideo.storage import resolve_location
 from rlvideo.wrappers import check_render_mode, check_wrapper_video_length
 
 try:
@@ -61,7 +61,8 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
 
     Args:
         env: A vector env made with ``render_mode="rgb_array"``.
-        video_folder: Where videos go.
+        video_folder: Where videos go: a folder, or an fsspec URL such as ``s3://bucket/videos``
+            (see :mod:`rlvideo.storage`).
         video_aspect_ratio: The tiled video's target aspect ratio, e.g. ``(16, 9)``.
         record_first_only: Record sub-env 0 only.
         episode_trigger: ``episode_id -> bool`` (episodes of sub-env 0; per env: of each env).
@@ -78,10 +79,13 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         crf: Quality, lower is better.
         overwrite: Replace existing videos with the same names.
         metadata: Write a JSON sidecar per video.
-        on_video_saved: ``(path, metadata) -> None`` once a video is final.
+        on_video_saved: ``(path, metadata) -> None`` once a video is final (``path``: a URL
+            string when ``video_folder`` is a URL).
         keep_if: ``metadata -> bool`` when a video ends; False deletes it.
         encoder: ``"process"`` (default) or ``"thread"``.
         encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``.
+        storage_options: fsspec options (credentials, endpoint, ...) for a URL
+            ``video_folder``; not recorded in the env's spec.
 
     Example:
         >>> import os
@@ -120,6 +124,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         keep_if: KeepIf | None = None,
         encoder: EncoderKind = "process",
         encoder_options: dict[str, str] | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         VectorWrapper.__init__(self, env)
         gym.utils.RecordConstructorArgs.__init__(
@@ -160,7 +165,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.record_first_only = record_first_only
         self.video_aspect_ratio = video_aspect_ratio
         self.per_env = per_env
-        self.video_folder = os.path.abspath(video_folder)
+        self.video_folder = resolve_location(video_folder)
         if fps is None:
             fps = self.metadata.get("render_fps", 30)
         self.frames_per_sec = fps
@@ -176,7 +181,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             format=format, codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
             on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
             env_id=getattr(spec, "id", None),
-            encoder_options=encoder_options,
+            encoder_options=encoder_options, storage_options=storage_options,
         )  # fmt: skip
 
     # -- Gymnasium's attributes ------------------------------------------------------------------
@@ -207,7 +212,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
 
     @property
     def saved_videos(self) -> list[Any]:
-        """Paths of the videos finished so far (all of them after :meth:`close`)."""
+        """Paths (URLs when remote) of the videos finished so far (all of them after close)."""
         return list(self._recorder.saved)
 
     # -- the env loop ----------------------------------------------------------------------------

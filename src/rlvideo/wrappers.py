@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import Callable
+from numbers import Integral
 from typing import Any, SupportsFloat
 
 import numpy as np
@@ -20,6 +20,7 @@ from rlvideo.background import EncoderKind
 from rlvideo.clips import fires, resolve_triggers
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RenderModeError
 from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+from rlvideo.storage import resolve_location
 
 try:
     import gymnasium as gym
@@ -47,12 +48,12 @@ def check_render_mode(render_mode: str | None) -> None:
 
 def check_wrapper_video_length(video_length: Any) -> int:
     """``video_length`` for the wrappers: 0 means whole episodes, else a positive frame count."""
-    if isinstance(video_length, bool) or not isinstance(video_length, int) or video_length < 0:
+    if isinstance(video_length, bool) or not isinstance(video_length, Integral) or video_length < 0:
         raise InvalidArgumentError(
             "video_length must be 0 (record whole episodes) or a positive number of frames, "
             f"got {video_length!r}"
         )
-    return video_length
+    return int(video_length)
 
 
 class RecordVideo(
@@ -69,7 +70,9 @@ class RecordVideo(
     Args:
         env: The env, made with a render mode that yields images (``"rgb_array"`` or
             ``"rgb_array_list"``).
-        video_folder: Where videos go.
+        video_folder: Where videos go: a folder, or an fsspec URL such as
+            ``s3://bucket/videos`` (each video is encoded locally and uploaded once final; see
+            :mod:`rlvideo.storage`).
         episode_trigger: ``episode_id -> bool``: start a video at that episode.
         step_trigger: ``step_id -> bool``: start a video at that (global) step.
         video_length: 0 records whole episodes; L > 0 records L frames (possibly spanning
@@ -84,12 +87,16 @@ class RecordVideo(
         overwrite: Replace existing videos with the same names.
         metadata: Write a JSON sidecar (:class:`~rlvideo.metadata.VideoMetadata`) per video.
         on_video_saved: ``(path, metadata) -> None``, called (in the env's thread) once a video
-            is final: the hand-off to wandb, TensorBoard or MLflow.
+            is final: the hand-off to wandb, TensorBoard or MLflow. ``path`` is a Path, or the
+            video's URL (a str) when ``video_folder`` is a URL.
         keep_if: ``metadata -> bool``, asked when a video ends; False deletes it (e.g. keep
             only failures: ``keep_if=lambda m: m.terminated``).
         encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
         encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
             25% less encoding CPU for files about 3x larger (see the README's benchmark).
+        storage_options: fsspec options (credentials, endpoint, ...) for a URL
+            ``video_folder``, e.g. ``{"client_kwargs": {"endpoint_url": ...}}``. Not recorded
+            in the env's spec, since they may hold secrets.
 
     Raises:
         RenderModeError: If the env's render mode yields no image.
@@ -132,6 +139,7 @@ class RecordVideo(
         keep_if: KeepIf | None = None,
         encoder: EncoderKind = "process",
         encoder_options: dict[str, str] | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(
             self, video_folder=video_folder, episode_trigger=episode_trigger,
@@ -146,7 +154,7 @@ class RecordVideo(
         self.episode_trigger, self.step_trigger = resolve_triggers(episode_trigger, step_trigger)
         self.disable_logger = disable_logger
         self.gc_trigger = gc_trigger
-        self.video_folder = os.path.abspath(video_folder)
+        self.video_folder = resolve_location(video_folder)
         if fps is None:
             fps = self.metadata.get("render_fps", 30)
         self.frames_per_sec = fps
@@ -166,12 +174,12 @@ class RecordVideo(
             codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
             on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
             env_id=getattr(spec, "id", None),
-            encoder_options=encoder_options,
+            encoder_options=encoder_options, storage_options=storage_options,
         )  # fmt: skip
 
     @property
     def saved_videos(self) -> list[Any]:
-        """Paths of the videos finished so far (all of them after :meth:`close`)."""
+        """Paths (URLs when remote) of the videos finished so far (all of them after close)."""
         return list(self._recorder.saved)
 
     # -- Gymnasium's control flow --------------------------------------------------------------

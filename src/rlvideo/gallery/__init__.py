@@ -11,6 +11,10 @@ wrappers with ``metadata=True``) and from decoding the file (:func:`rlvideo.prob
 headers sort the rows, ascending then descending; a filter box hides the rows that do not match.
 A video the browser cannot decode keeps its poster and shows a download link instead.
 
+:func:`build_remote_gallery` does the same for videos behind an fsspec URL (``s3://bucket/runs``):
+it downloads them to a temporary folder, builds the page there and uploads ``index.html`` and
+``posters/`` beside the videos, so the relative links work wherever the bucket is served from.
+
 Needs Jinja2: ``pip install "rlvideo[gallery]"``.
 """
 
@@ -21,10 +25,12 @@ import math
 import os
 import re
 import secrets
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import av
@@ -34,11 +40,12 @@ from rlvideo._optional import import_optional
 from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
 from rlvideo.metadata import VideoMetadata, sidecar_path
 from rlvideo.reader import VideoInfo, probe
+from rlvideo.storage import RemoteDestination, open_destination
 
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["POSTER_FOLDER", "VIDEO_SUFFIXES", "build_gallery"]
+__all__ = ["POSTER_FOLDER", "VIDEO_SUFFIXES", "build_gallery", "build_remote_gallery"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +184,84 @@ def build_gallery(
     _write_atomically(out, html.encode("utf-8"))
     logger.info("wrote gallery %s: %d videos", out, len(rows))
     return out
+
+
+def build_remote_gallery(
+    url: str,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    out_name: str = "index.html",
+) -> str:
+    """:func:`build_gallery` for videos behind an fsspec URL; return the page's URL.
+
+    The videos directly under ``url`` and their sidecars are downloaded to a temporary folder,
+    the gallery is built there, and ``posters/*.png`` then ``out_name`` are uploaded beside the
+    videos (the page last, so it never links to a poster that is not there yet). The page's
+    links are relative: it works wherever the folder is served as a whole (a static bucket
+    website, a CDN, a download of the prefix). Every video is downloaded, once per call.
+
+    Args:
+        url: The folder's URL, e.g. ``s3://bucket/runs``; a local path or ``file://`` URL is
+            handed to :func:`build_gallery`.
+        storage_options: fsspec options (credentials, endpoint, ...).
+        title: The page's title; defaults to the URL's last part.
+        out_name: The page's file name, a plain name ending in ``.html``.
+
+    Returns:
+        The page's URL, ``<url>/<out_name>`` (a local path as a string for a local folder).
+
+    Raises:
+        InvalidArgumentError: If there is no video under ``url``, or ``out_name`` is not a plain
+            ``.html`` name.
+        StorageError: If a download or an upload fails.
+        MissingDependencyError: If Jinja2 (``gallery``) or fsspec (``cloud``) is missing.
+
+    Example:
+        >>> import fsspec
+        >>> import numpy as np
+        >>> from rlvideo import save_video
+        >>> frames = np.zeros((6, 32, 48, 3), np.uint8)
+        >>> _ = save_video(frames, "memory://gallery-doctest/runs", fps=10)
+        >>> build_remote_gallery("memory://gallery-doctest/runs", title="Remote runs")
+        'memory://gallery-doctest/runs/index.html'
+        >>> sorted(fsspec.filesystem("memory").find("/gallery-doctest"))
+        ['/gallery-doctest/runs/index.html', '/gallery-doctest/runs/posters/rl-video-episode-0.mp4.png', '/gallery-doctest/runs/rl-video-episode-0.mp4']
+        >>> fsspec.filesystem("memory").rm("/gallery-doctest", recursive=True)
+    """  # noqa: E501 (doctest output stays on one line)
+    _check_out_name(out_name)
+    with open_destination(url, storage_options) as destination:
+        if not isinstance(destination, RemoteDestination):
+            return str(build_gallery(destination.location, title=title, out_name=out_name))
+        names = destination.list_names()
+        videos = [
+            name
+            for name in names
+            if Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(".")
+        ]
+        if not videos:
+            raise InvalidArgumentError(
+                f"no videos in {destination.location}: the gallery shows the "
+                f"{', '.join(VIDEO_SUFFIXES)} files directly under the URL"
+            )
+        _jinja()  # a missing extra fails before anything is downloaded
+        sidecars = [s for s in (sidecar_path(v).name for v in videos) if s in names]
+        with tempfile.TemporaryDirectory(prefix="rlvideo-gallery-") as temporary:
+            folder = Path(temporary)
+            for name in videos + sidecars:
+                destination.download(name, folder / name)
+            logger.info("downloaded %d videos from %s", len(videos), destination.location)
+            default_title = destination.location.rstrip("/").rsplit("/", 1)[-1]
+            page = build_gallery(
+                folder, title=default_title if title is None else title, out_name=out_name
+            )
+            posters = folder / POSTER_FOLDER
+            for poster in sorted(posters.iterdir()) if posters.is_dir() else []:
+                if poster.is_file() and not poster.name.startswith("."):
+                    destination.upload(poster, f"{POSTER_FOLDER}/{poster.name}")
+            url_of_page = destination.upload(page, out_name)
+    logger.info("uploaded gallery %s: %d videos", url_of_page, len(videos))
+    return url_of_page
 
 
 # -- finding and describing videos -------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""The manifest: one JSON index of every finished video in a folder and its metadata.
+
+``manifest.json`` is ``{"videos": [sidecar, ...]}``: each entry is a video's
+:class:`~rlvideo.metadata.VideoMetadata` sidecar, one per file name, sorted by path, and only
+for videos still in the folder. ``rlvideo record``, ``rlvideo demo`` and
+:func:`rlvideo.distributed.record_rollouts` keep it up to date; ``merge_manifest(folder)``
+rebuilds it from the sidecars at any time (after an RLlib run, or several runs into one folder).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rlvideo.errors import InvalidArgumentError
+from rlvideo.metadata import VideoMetadata, sidecar_path
+from rlvideo.storage import Destination, open_destination
+
+__all__ = ["MANIFEST", "merge_into", "merge_manifest"]
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+"""The manifest's file name, in the video folder."""
+
+_VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
+_INCOMPLETE = re.compile(r"\.incomplete(-\d+)?$")  # a video kept after an error
+
+
+def merge_manifest(
+    video_folder: str | os.PathLike[str],
+    metas: Sequence[VideoMetadata | Mapping[str, Any]] | None = None,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+) -> str:
+    """Write ``video_folder/manifest.json``: the entries there, plus ``metas``, one per video.
+
+    The format is ``rlvideo record``'s: ``{"videos": [sidecar, ...]}``, sorted by path, one
+    entry per file name (a new entry replaces an old one), and only for videos still in the
+    folder. With ``metas=None`` every video in the folder that has a sidecar is merged in:
+    the step after recording with RLlib, or after several runs wrote into one folder.
+
+    Args:
+        video_folder: A local folder, or an fsspec URL (needs ``rlvideo[cloud]``).
+        metas: The videos to add (:class:`~rlvideo.metadata.VideoMetadata` or sidecar dicts);
+            None: read every sidecar in the folder.
+        storage_options: fsspec options for a URL (credentials, endpoint).
+
+    Returns:
+        The manifest's path (or URL).
+
+    Raises:
+        InvalidArgumentError: If the folder holds a ``manifest.json`` that is not a manifest.
+        StorageError: If the folder cannot be listed, read or written.
+        MissingDependencyError: For a URL without fsspec.
+
+    Example:
+        >>> import json, pathlib
+        >>> folder = pathlib.Path("runs")
+        >>> folder.mkdir()
+        >>> _ = (folder / "a-w0-episode-0.mp4").write_bytes(b"")  # stands in for a video
+        >>> meta = VideoMetadata(path=str(folder / "a-w0-episode-0.mp4"), kind="episode")
+        >>> _ = (folder / "a-w0-episode-0.json").write_text(meta.to_json())
+        >>> manifest = pathlib.Path(merge_manifest(folder))
+        >>> [pathlib.Path(v["path"]).name for v in json.loads(manifest.read_text())["videos"]]
+        ['a-w0-episode-0.mp4']
+    """
+    with open_destination(video_folder, storage_options) as folder:
+        return merge_into(folder, metas)
+
+
+def merge_into(
+    folder: Destination, metas: Sequence[VideoMetadata | Mapping[str, Any]] | None = None
+) -> str:
+    """:func:`merge_manifest` on an open :class:`~rlvideo.storage.Destination`."""
+    names = set(folder.list_names())
+    entries: dict[str, dict[str, Any]] = {}
+    text = folder.read_text(MANIFEST) if MANIFEST in names else None
+    if text is not None:
+        try:
+            for entry in json.loads(text).get("videos", []):
+                entries[Path(entry["path"]).name] = entry
+        except (json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
+            raise InvalidArgumentError(
+                f"{folder.final(MANIFEST)} is not an rlvideo manifest ({exc}); move it away "
+                "and rerun"
+            ) from exc
+    if metas is None:
+        new = [_read_sidecar(folder, sidecar) for sidecar in _sidecars(names)]
+    else:
+        new = [m.to_dict() if isinstance(m, VideoMetadata) else dict(m) for m in metas]
+    for entry in new:
+        if entry and "path" in entry:
+            entries[Path(entry["path"]).name] = entry
+    kept = sorted((e for name, e in entries.items() if name in names), key=lambda e: e["path"])
+    return str(folder.write_text(MANIFEST, json.dumps({"videos": kept}, indent=2)))
+
+
+def _read_sidecar(folder: Any, name: str) -> dict[str, Any]:
+    """A sidecar's fields; empty (and a warning) for one that is not JSON."""
+    try:
+        value = json.loads(folder.read_text(name) or "{}")
+    except json.JSONDecodeError as exc:
+        logger.warning("skipped %s: not a JSON sidecar (%s)", folder.final(name), exc)
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _sidecars(names: set[str]) -> list[str]:
+    """The sidecars of the finished videos among ``names``."""
+    found = []
+    for name in sorted(names):
+        path = Path(name)
+        if path.suffix.lower() not in _VIDEO_SUFFIXES or name.startswith("."):
+            continue
+        if _INCOMPLETE.search(path.stem):
+            continue
+        sidecar = sidecar_path(path).name
+        if sidecar in names:
+            found.append(sidecar)
+    return found

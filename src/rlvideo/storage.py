@@ -1,0 +1,586 @@
+"""Where finished files go: a local folder, or an fsspec URL (``s3://``, ``gs://``, ``memory://``).
+
+Every writer in rlvideo writes a local file (a hidden partial, renamed when final: see
+:mod:`rlvideo.encoder`). A :class:`Destination` decides where that file is written and where it
+ends up:
+
+- :class:`LocalDestination`, for a plain path (or a ``file://`` URL): the file is written in the
+  folder itself, exactly as rlvideo always did, and publishing it is a no-op.
+- :class:`RemoteDestination`, for any other fsspec URL: the file is written to a local
+  *staging* folder (``rlvideo-staging-*`` under :func:`tempfile.gettempdir`, so ``TMPDIR``
+  moves it) and uploaded only once it is final. On object stores (S3, GCS, Azure) a PUT is
+  atomic, so it goes straight to the final key: no reader ever sees half an object. On other
+  filesystems it is uploaded under a hidden temporary name and renamed. A key that exists is an
+  error (:class:`~rlvideo.errors.VideoExistsError`) before a video starts and again just before
+  its upload, unless ``overwrite=True``. If an upload fails, the local file is kept and the
+  :class:`~rlvideo.errors.StorageError` names it; after a successful upload it is deleted.
+
+Credentials and endpoints are fsspec's ``storage_options``, e.g.
+``{"key": ..., "secret": ..., "client_kwargs": {"endpoint_url": ...}}`` for S3; without them
+each filesystem finds its credentials as usual (environment, config files, instance roles).
+fsspec (``pip install "rlvideo[cloud]"``) and the filesystem's package (``s3fs``, ``gcsfs``,
+``adlfs``, ...) are imported on first use.
+
+Example:
+    >>> import numpy as np
+    >>> from rlvideo import save_video
+    >>> frames = np.zeros((5, 32, 32, 3), np.uint8)
+    >>> save_video(frames, "memory://doctest/videos", fps=10)
+    ['memory://doctest/videos/rl-video-episode-0.mp4']
+    >>> videos = open_destination("memory://doctest/videos")
+    >>> videos.list_names(), videos.exists("rl-video-episode-0.mp4")
+    (['rl-video-episode-0.mp4'], True)
+    >>> videos.remove("rl-video-episode-0.mp4")
+    >>> videos.list_names()
+    []
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeAlias
+
+from rlvideo._optional import import_optional
+from rlvideo.errors import (
+    InvalidArgumentError,
+    MissingDependencyError,
+    RLVideoError,
+    StorageError,
+    VideoExistsError,
+)
+
+__all__ = [
+    "Destination",
+    "LocalDestination",
+    "RemoteDestination",
+    "SavedPath",
+    "check_storage_options",
+    "is_url",
+    "open_destination",
+    "resolve_location",
+]
+
+logger = logging.getLogger(__name__)
+
+SavedPath: TypeAlias = Path | str
+"""Where a video was saved: a :class:`~pathlib.Path` in a local folder, a URL string otherwise."""
+
+# Protocols whose PUT is atomic and whose "rename" is a copy: upload straight to the final key.
+_ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss", "oci"})
+_LOCAL = frozenset({"file", "local"})
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*(://|::)")
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """True for an fsspec URL (``s3://bucket/videos``, ``simplecache::s3://...``), False for a path.
+
+    Example:
+        >>> is_url("s3://bucket/videos"), is_url("memory://runs"), is_url("runs/videos")
+        (True, True, False)
+        >>> is_url("C:/videos"), is_url("file:///tmp/videos")
+        (False, True)
+    """
+    return bool(_URL.match(os.fspath(location)))
+
+
+def _strip_slashes(url: str) -> str:
+    head, separator, tail = url.partition("://")
+    return head + separator + tail.rstrip("/")
+
+
+def _local_path(location: str) -> str:
+    """A plain path, or the path of a ``file://`` URL."""
+    if location.startswith("file://"):
+        location = location[len("file://") :]
+        if location.startswith("localhost/"):
+            location = location[len("localhost") :]
+    return location
+
+
+def resolve_location(video_folder: str | os.PathLike[str]) -> str:
+    """The folder as the wrappers report it: an absolute path, or the URL as given.
+
+    Example:
+        >>> resolve_location("s3://bucket/videos/")
+        's3://bucket/videos'
+        >>> resolve_location("file:///tmp/videos")
+        '/tmp/videos'
+    """
+    text = os.fspath(video_folder)
+    if is_url(text) and not text.startswith("file://"):
+        return _strip_slashes(text)
+    return os.path.abspath(_local_path(text))
+
+
+def check_storage_options(storage_options: Any) -> dict[str, Any] | None:
+    """Return ``storage_options`` as a dict (None stays None), or raise a clear error.
+
+    Example:
+        >>> check_storage_options({"anon": True})
+        {'anon': True}
+        >>> check_storage_options("anon")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: storage_options must be a dict of fsspec options such as {"key": ..., "secret": ...}, or None; got a str
+    """  # noqa: E501 (doctest output stays on one line)
+    if storage_options is None:
+        return None
+    if not isinstance(storage_options, Mapping) or not all(
+        isinstance(key, str) for key in storage_options
+    ):
+        raise InvalidArgumentError(
+            'storage_options must be a dict of fsspec options such as {"key": ..., '
+            f'"secret": ...}}, or None; got a {type(storage_options).__name__}'
+        )  # the value itself may hold credentials: never echo it
+    return dict(storage_options)
+
+
+def open_destination(
+    location: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+) -> Destination:
+    """The :class:`Destination` for a folder: local for a path, remote for an fsspec URL.
+
+    Nothing is created or contacted yet (see :meth:`Destination.prepare`).
+
+    Args:
+        location: A local folder, a ``file://`` URL (treated as its path), or any fsspec URL
+            such as ``s3://bucket/prefix``, ``gs://bucket/prefix`` or ``memory://runs``.
+        storage_options: fsspec options for the filesystem (credentials, endpoint, ...). Only
+            for URLs: with a local folder they are an error, since they would be ignored.
+
+    Returns:
+        A :class:`LocalDestination` or a :class:`RemoteDestination`.
+
+    Raises:
+        InvalidArgumentError: For bad ``storage_options`` or an unknown URL protocol.
+        MissingDependencyError: If fsspec, or the filesystem's package (s3fs, gcsfs, ...), is
+            not installed.
+
+    Example:
+        >>> open_destination("videos")
+        <LocalDestination '.../videos'>
+        >>> open_destination("memory://runs")
+        <RemoteDestination 'memory://runs'>
+    """
+    options = check_storage_options(storage_options)
+    text = os.fspath(location)
+    if not is_url(text) or text.startswith("file://"):
+        if options:
+            raise InvalidArgumentError(
+                f"storage_options apply to fsspec URLs such as s3://bucket/videos; {text!r} is a "
+                "local folder. Drop storage_options, or give a URL."
+            )
+        return LocalDestination(_local_path(text))
+    fsspec = import_optional("fsspec", "cloud", feature=f"video_folder {text!r}")
+    try:
+        fs, root = fsspec.core.url_to_fs(text, **(options or {}))
+    except ImportError as exc:  # fsspec knows the protocol, its package is missing
+        raise MissingDependencyError(
+            f"{text} needs a filesystem package that is not installed ({exc}); "
+            'pip install "rlvideo[cloud]" and the package for this protocol (s3fs, gcsfs, ...)'
+        ) from exc
+    except ValueError as exc:
+        raise InvalidArgumentError(f"cannot open {text}: {exc}") from exc
+    except Exception as exc:  # a filesystem rejecting its options
+        raise InvalidArgumentError(
+            f"cannot open {text} with storage_options keys {sorted(options or {})}: {exc}"
+        ) from exc
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    if protocols & _LOCAL:
+        return LocalDestination(root)
+    return RemoteDestination(
+        _strip_slashes(text), fs, root, atomic_put=bool(protocols & _ATOMIC_PUT)
+    )
+
+
+class Destination(ABC):
+    """A folder that receives finished files, addressed by plain file names.
+
+    Writers write to :meth:`staging_path`; :meth:`publish` moves the finished file to
+    :meth:`final`. Use it as a context manager, or call :meth:`close`, to clean the staging
+    folder.
+    """
+
+    location: str
+    """The folder: an absolute path, or the URL as given (without a trailing slash)."""
+    remote: bool
+    """Whether files are uploaded (True) or written in place (False)."""
+
+    @abstractmethod
+    def prepare(self) -> None:
+        """Create the folder if the filesystem has folders.
+
+        Raises:
+            StorageError: If it cannot be created.
+        """
+
+    @abstractmethod
+    def final(self, name: str) -> SavedPath:
+        """Where the file ``name`` ends up: a Path when local, a URL when remote."""
+
+    @abstractmethod
+    def staging_path(self, name: str, *, unique: str | None = None) -> Path:
+        """The local file a writer should write for ``name``.
+
+        Args:
+            name: The file name.
+            unique: A key that keeps files of the same name apart while they wait for upload
+                (remote only; a local destination writes in place).
+        """
+
+    @abstractmethod
+    def check_free(self, name: str, *, overwrite: bool) -> None:
+        """Raise unless a file ``name`` may be written.
+
+        Raises:
+            VideoExistsError: If it exists and ``overwrite`` is False.
+            StorageError: If it cannot be checked, or is a folder.
+        """
+
+    @abstractmethod
+    def publish(self, local: Path, name: str, *, overwrite: bool) -> SavedPath:
+        """Move the finished local file to its final place; return :meth:`final` of ``name``.
+
+        Raises:
+            VideoExistsError: If the name was taken meanwhile and ``overwrite`` is False
+                (the local file is kept; the message says where).
+            StorageError: If it cannot be moved or uploaded (the local file is kept).
+        """
+
+    @abstractmethod
+    def write_text(self, name: str, text: str) -> SavedPath:
+        """Write a small text file (a sidecar, a manifest) atomically, replacing any."""
+
+    @abstractmethod
+    def read_text(self, name: str) -> str | None:
+        """The text of the file ``name``, or None if there is none."""
+
+    @abstractmethod
+    def exists(self, name: str) -> bool:
+        """Whether the file ``name`` exists."""
+
+    @abstractmethod
+    def remove(self, name: str) -> None:
+        """Delete the file ``name``, if it exists."""
+
+    @abstractmethod
+    def list_names(self) -> list[str]:
+        """The names of the files directly in the folder, sorted (none if it does not exist)."""
+
+    def close(self) -> None:  # noqa: B027 (a local destination has nothing to clean)
+        """Remove what staging left behind, if it is empty (failed uploads are kept)."""
+
+    def __enter__(self) -> Destination:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.location!r}>"
+
+
+class LocalDestination(Destination):
+    """A local folder: files are written in place, as rlvideo always did.
+
+    Args:
+        folder: The folder (made absolute; created by :meth:`prepare`).
+    """
+
+    remote = False
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder).absolute()
+        self.location = str(self.folder)
+
+    def prepare(self) -> None:
+        """Create the folder (and its parents)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create video_folder {self.folder}: {exc.strerror or exc}"
+            ) from exc
+
+    def final(self, name: str) -> Path:
+        """``folder/name``."""
+        return self.folder / name
+
+    def staging_path(self, name: str, *, unique: str | None = None) -> Path:
+        """``folder/name``: the writer's own partial-then-rename makes it atomic."""
+        return self.folder / name
+
+    def check_free(self, name: str, *, overwrite: bool) -> None:
+        """Raise unless ``folder/name`` is free (or ``overwrite``) and not a folder."""
+        from rlvideo.encoder import check_target  # the writer's own check, message and all
+
+        check_target(self.final(name), overwrite=overwrite)
+
+    def publish(self, local: Path, name: str, *, overwrite: bool) -> Path:
+        """Nothing to do when ``local`` is ``folder/name`` already; else move it there."""
+        target = self.final(name)
+        if Path(local).absolute() == target:
+            return target
+        try:
+            if overwrite:
+                os.replace(local, target)
+            else:
+                os.link(local, target)  # fails if the name is taken: nothing is replaced
+                os.unlink(local)
+        except FileExistsError:
+            raise VideoExistsError(
+                f"{target} already exists. Pass overwrite=True to replace it, or choose another "
+                f"name. The new file is kept at {local}."
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot move {local} to {target}: {exc.strerror or exc}") from exc
+        return target
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write to a hidden temporary file, then rename it over ``folder/name``."""
+        target = self.final(name)
+        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise StorageError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        return target
+
+    def read_text(self, name: str) -> str | None:
+        """The file's text, or None if there is no such file."""
+        path = self.final(name)
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def exists(self, name: str) -> bool:
+        """Whether ``folder/name`` exists."""
+        return self.final(name).exists()
+
+    def remove(self, name: str) -> None:
+        """Delete ``folder/name`` if it exists."""
+        self.final(name).unlink(missing_ok=True)
+
+    def list_names(self) -> list[str]:
+        """The files directly in the folder."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(path.name for path in self.folder.iterdir() if path.is_file())
+
+
+class RemoteDestination(Destination):
+    """An fsspec URL: files are staged locally and uploaded once final.
+
+    Args:
+        url: The folder's URL, as the user gave it (used for every URL returned).
+        fs: The fsspec filesystem.
+        root: The folder's path on ``fs`` (the URL without its protocol).
+        atomic_put: Upload straight to the final key (object stores, where a PUT is atomic
+            and a rename is a copy); otherwise upload under a hidden name and rename.
+    """
+
+    remote = True
+
+    def __init__(self, url: str, fs: Any, root: str, *, atomic_put: bool) -> None:
+        self.location = url
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.atomic_put = atomic_put
+        self._staging: Path | None = None
+
+    # -- names -----------------------------------------------------------------------------------
+    def key(self, name: str) -> str:
+        """The path of ``name`` on the filesystem."""
+        return f"{self.root}/{name}"
+
+    def final(self, name: str) -> str:
+        """The URL of ``name``: ``<url>/<name>``."""
+        return f"{self.location}/{name}"
+
+    @property
+    def staging(self) -> Path:
+        """The local staging folder (created on first use)."""
+        if self._staging is None:
+            try:
+                self._staging = Path(tempfile.mkdtemp(prefix="rlvideo-staging-"))
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create a local staging folder for {self.location} in "
+                    f"{tempfile.gettempdir()} (set TMPDIR to move it): {exc.strerror or exc}"
+                ) from exc
+        return self._staging
+
+    def staging_path(self, name: str, *, unique: str | None = None) -> Path:
+        """``<staging>/[unique/]name``."""
+        folder = self.staging if unique is None else self.staging / unique
+        folder.mkdir(exist_ok=True)
+        return folder / name
+
+    # -- checks and transfers ------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Create the folder on filesystems that have folders (never a bucket)."""
+        if self.atomic_put:
+            return  # object stores have no folders; creating the bucket is not ours to do
+        self._call(f"cannot create {self.location}", self.fs.makedirs, self.root, exist_ok=True)
+
+    def check_free(self, name: str, *, overwrite: bool) -> None:
+        """Raise :class:`VideoExistsError` if the key exists (unless ``overwrite``)."""
+        if not overwrite and self.exists(name):
+            raise VideoExistsError(
+                f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
+                "choose another name."
+            )
+
+    def publish(self, local: Path, name: str, *, overwrite: bool) -> str:
+        """Check the key again, upload ``local``, then delete it (and its staging sub-folder)."""
+        if not overwrite and self.exists(name):
+            raise VideoExistsError(
+                f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
+                f"choose another name. The new file is kept at {local}."
+            )
+        url = self.upload(local, name)
+        size = local.stat().st_size
+        local.unlink()
+        if self._staging is not None and local.parent != self._staging:
+            with contextlib.suppress(OSError):  # a unique sub-folder, empty now
+                local.parent.rmdir()
+        logger.info("uploaded %s (%d bytes)", url, size)
+        return url
+
+    def upload(self, local: Path, name: str) -> str:
+        """Copy ``local`` to ``name`` (replacing it), keeping ``local``; return the URL.
+
+        Raises:
+            StorageError: If the upload fails; ``local`` is untouched and the message names it.
+        """
+        try:
+            self._put(lambda key: self.fs.put_file(str(local), key), name)
+        except Exception as exc:
+            raise StorageError(
+                f"could not upload {local} to {self.final(name)}: {_reason(exc)}. The file is "
+                f"kept at {local}."
+            ) from exc
+        return self.final(name)
+
+    def download(self, name: str, local: Path) -> Path:
+        """Copy the file ``name`` to ``local``."""
+        self._call(
+            f"cannot download {self.final(name)}", self.fs.get_file, self.key(name), str(local)
+        )
+        return local
+
+    def write_text(self, name: str, text: str) -> str:
+        """Write ``text`` to ``name`` in one PUT (or upload-then-rename)."""
+        data = text.encode("utf-8")
+        try:
+            self._put(lambda key: self.fs.pipe_file(key, data), name)
+        except Exception as exc:
+            raise StorageError(f"could not write {self.final(name)}: {_reason(exc)}") from exc
+        return self.final(name)
+
+    def read_text(self, name: str) -> str | None:
+        """The object's text, or None if there is none."""
+        try:
+            data: bytes = self.fs.cat_file(self.key(name))
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise StorageError(f"cannot read {self.final(name)}: {_reason(exc)}") from exc
+        return data.decode("utf-8")
+
+    def exists(self, name: str) -> bool:
+        """Whether the key exists, asked of the store (never of fsspec's listing cache)."""
+        key = self.key(name)
+        self.fs.invalidate_cache(key)
+        return bool(
+            self._call(f"cannot check whether {self.final(name)} exists", self.fs.exists, key)
+        )
+
+    def remove(self, name: str) -> None:
+        """Delete the key, if it exists."""
+        try:
+            self.fs.rm_file(self.key(name))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise StorageError(f"cannot delete {self.final(name)}: {_reason(exc)}") from exc
+
+    def list_names(self) -> list[str]:
+        """The files directly under the URL."""
+        self.fs.invalidate_cache(self.root)
+        try:
+            entries = self.fs.ls(self.root, detail=True)
+        except FileNotFoundError:
+            return []
+        except Exception as exc:
+            raise StorageError(f"cannot list {self.location}: {_reason(exc)}") from exc
+        return sorted(
+            str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
+            for entry in entries
+            if entry.get("type") == "file"
+        )
+
+    def close(self) -> None:
+        """Delete the staging folder if uploads emptied it; otherwise say what it still holds."""
+        staging, self._staging = self._staging, None
+        if staging is None or not staging.exists():
+            return
+        for folder in sorted((p for p in staging.rglob("*") if p.is_dir()), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only empty ones go
+        left = sorted(p for p in staging.rglob("*") if p.is_file())
+        if not left:
+            shutil.rmtree(staging, ignore_errors=True)
+            return
+        logger.warning(
+            "%d file(s) for %s were not uploaded and are kept in %s: %s",
+            len(left), self.location, staging, ", ".join(str(p.relative_to(staging)) for p in left),
+        )  # fmt: skip
+
+    # -- internals -------------------------------------------------------------------------------
+    def _put(self, put: Any, name: str) -> None:
+        """Run ``put(key)`` atomically: to the key itself, or to a hidden name then renamed."""
+        key = self.key(name)
+        if self.atomic_put:
+            put(key)
+            return
+        parent, _, base = key.rpartition("/")
+        self.fs.makedirs(parent or "/", exist_ok=True)
+        temporary = f"{parent}/.{base}.{secrets.token_hex(4)}.uploading"
+        put(temporary)
+        try:
+            self.fs.mv(temporary, key)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(temporary)
+            raise
+
+    def _call(self, what: str, action: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a filesystem call, turning its errors into :class:`StorageError`."""
+        try:
+            return action(*args, **kwargs)
+        except RLVideoError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"{what}: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one line: its type and message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
