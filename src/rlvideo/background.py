@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import logging
 import multiprocessing.connection
 import os
@@ -41,7 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.frames import FrameConverter
 
 __all__ = ["BackgroundEncoder", "EncoderKind", "VideoResult"]
@@ -253,6 +254,10 @@ class BackgroundEncoder:
         converter = self._converters.get(video_id)
         if converter is None:
             raise InvalidArgumentError(f"video {video_id} is not open; call open_video first")
+        if duration is not None:  # checked here, where the frame was given, like the frame
+            from rlvideo.encoder import check_duration
+
+            duration = check_duration(duration, converter.count)
         array = converter(frame)
         transport = self._start()
         slot = self._take_slot(array.nbytes)
@@ -331,10 +336,11 @@ class BackgroundEncoder:
             self._ring.close()
             self._ring.unlink()
             self._transport.rings.remove(self._ring)
-        self._slot_bytes = nbytes
-        self._ring = SharedMemory(create=True, size=nbytes * self.slots)
-        self._transport.rings.append(self._ring)
-        self._transport.send(("ring", self._ring.name, nbytes))
+            self._ring, self._slot_bytes = None, 0
+        ring = _reserve_shared_memory(nbytes * self.slots)
+        self._ring, self._slot_bytes = ring, nbytes
+        self._transport.rings.append(ring)
+        self._transport.send(("ring", ring.name, nbytes))
 
     def _handle(self, reply: tuple[Any, ...] | None) -> None:
         if reply is None:
@@ -349,6 +355,39 @@ class BackgroundEncoder:
             logger.error("video %s failed: %s", video_id, error)
         if self.on_done is not None:
             self.on_done(result)
+
+
+def _reserve_shared_memory(size: int) -> SharedMemory:
+    """A shared block of ``size`` bytes whose pages are all allocated now.
+
+    Shared memory lives in a RAM file system (``/dev/shm``, 64 MB by default in Docker) and is
+    allocated lazily: a block larger than the room left would be created fine, and the process
+    killed by SIGBUS at the first frame copied into its missing pages. Reserving the pages up
+    front turns that into an error, raised here.
+
+    Raises:
+        StorageError: If the block cannot be created or its pages reserved.
+    """
+    advice = (
+        f"cannot reserve {size / 2**20:.1f} MB of shared memory for the encoder process's "
+        "frame slots ({reason}). Free space in /dev/shm (Docker: --shm-size), or pass "
+        'encoder="thread"'
+    )
+    try:
+        ring = SharedMemory(create=True, size=size)
+    except OSError as exc:
+        raise StorageError(advice.format(reason=exc.strerror or exc)) from exc
+    fd = getattr(ring, "_fd", -1)  # CPython's POSIX SharedMemory keeps its descriptor here
+    if fd >= 0 and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):  # cannot tell: go on unreserved
+                return ring
+            ring.close()
+            ring.unlink()
+            raise StorageError(advice.format(reason=exc.strerror or exc)) from exc
+    return ring
 
 
 class _Transport:

@@ -3,7 +3,9 @@
 :class:`VideoWriter` encodes each frame as it arrives (PyAV, FFmpeg's libraries) into a
 hidden partial file beside the final name. ``close()`` flushes the encoder, finalizes the
 file (MP4: remuxed from fragmented to a normal MP4 with the index first) and renames it
-atomically. An exception inside ``with`` keeps what was recorded as ``<name>.incomplete.<ext>``.
+atomically. An exception inside ``with`` keeps what was recorded as ``<name>.incomplete.<ext>``;
+so does a failure of the disk (full, a file size limit: a :class:`~rlvideo.StorageError`) or of
+the encoder, from the fragments that reached the disk.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from math import ceil, isfinite
+from numbers import Rational
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -41,10 +44,24 @@ from rlvideo.errors import (
     WriterClosedError,
 )
 from rlvideo.frames import FrameConverter, PixelLayout
-from rlvideo.naming import VideoFormat, check_format, format_from_path, partial_name
-from rlvideo.recovery import keep_as_incomplete, publish, remux
+from rlvideo.naming import (
+    VideoFormat,
+    check_file_name,
+    check_format,
+    format_from_path,
+    partial_name,
+)
+from rlvideo.recovery import claim, keep_as_incomplete, publish, remux, salvage
 
-__all__ = ["VideoWriter", "check_fps", "check_target"]
+__all__ = [
+    "MAX_FPS",
+    "MAX_FRAME_SECONDS",
+    "MIN_FPS",
+    "VideoWriter",
+    "check_duration",
+    "check_fps",
+    "check_target",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,22 +77,50 @@ _GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
 _PIPELINE_DEPTH = 4  # converted frames waiting for the encoder thread
 _T = TypeVar("_T")
 
+MIN_FPS = Fraction(1, 1000)
+"""The lowest frame rate: one frame per 1000 seconds."""
+MAX_FPS = 1000
+"""The highest frame rate."""
+MAX_FRAME_SECONDS = 1000
+"""The longest a single frame may last (``duration=``); MP4 stores durations in 32 bits."""
+
 
 def check_target(path: Path, *, overwrite: bool) -> None:
-    """Raise unless a video may be written at ``path``: not a folder, and free unless overwriting.
+    """Raise unless a video may be written at ``path``.
+
+    The name must fit (see :func:`~rlvideo.naming.check_file_name`), ``path`` must not be a
+    folder nor, unless overwriting, an existing file, and its folder, if it exists already,
+    must be writable. (A folder still to be made is checked when it is made.)
 
     Raises:
-        StorageError: If ``path`` is a folder.
+        InvalidArgumentError: If ``path`` does not end in a usable file name (too long, a NUL).
+        StorageError: If ``path`` is a folder, or its folder cannot be written.
         VideoExistsError: If ``path`` exists and ``overwrite`` is False.
     """
-    if path.is_dir():
+    check_file_name(path.name)
+    if "\0" in str(path):
+        raise InvalidArgumentError(f"the path {str(path)!r} holds a NUL character")
+    try:
+        is_dir, exists, folder_exists = path.is_dir(), path.exists(), path.parent.is_dir()
+    except OSError as exc:  # a path too long for the OS, no permission to look
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if is_dir:
         raise StorageError(f"{path} is a folder; give the video file's path")
-    if path.exists() and not overwrite:
+    if exists and not overwrite:
         raise _exists_error(path)
+    if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StorageError(
+            f"cannot write {path.name} in {path.parent}: the folder is not writable (a "
+            "read-only file system or no permission); choose another folder or fix its "
+            "permissions"
+        )
 
 
 def check_fps(fps: Any) -> Fraction:
     """Return ``fps`` as an exact fraction (29.97 -> 2997/100), or raise a clear error.
+
+    Any real number from :data:`MIN_FPS` (0.001) to :data:`MAX_FPS` (1000) is accepted,
+    NumPy scalars and fractions included; it is kept exact to a denominator of at most 1001.
 
     Example:
         >>> check_fps(29.97), check_fps(30)
@@ -83,17 +128,49 @@ def check_fps(fps: Any) -> Fraction:
         >>> check_fps(0)
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: fps must be a finite number above 0 (and at most 1000), got 0
+        rlvideo.errors.InvalidArgumentError: fps must be a finite number above 0 (at least 0.001 and at most 1000), got 0
+    """  # noqa: E501 (doctest output stays on one line)
+    exact: Fraction | None = None
+    if not isinstance(fps, (bool, np.bool_, str, bytes)):
+        try:
+            value = float(fps)
+            if isfinite(value) and float(MIN_FPS) <= value <= MAX_FPS:
+                if isinstance(fps, Rational):  # int, Fraction, NumPy integers: exact already
+                    exact = Fraction(int(fps.numerator), int(fps.denominator))
+                else:
+                    exact = Fraction(value)
+                exact = exact.limit_denominator(1001)
+        except (TypeError, ValueError, OverflowError):
+            exact = None
+    if exact is None or not MIN_FPS <= exact <= MAX_FPS:
+        raise InvalidArgumentError(
+            f"fps must be a finite number above 0 (at least {float(MIN_FPS):g} and at most "
+            f"{MAX_FPS}), got {fps!r}"
+        )
+    return exact
+
+
+def check_duration(duration: Any, index: int) -> float:
+    """Return a frame's ``duration`` in seconds, or raise a clear error naming the frame.
+
+    Example:
+        >>> check_duration(0.5, 3)
+        0.5
+        >>> check_duration(float("nan"), 3)
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: frame 3: duration must be a positive number of seconds (at most 1000), got nan
     """  # noqa: E501 (doctest output stays on one line)
     try:
-        ok = not isinstance(fps, bool) and isfinite(float(fps)) and 0 < float(fps) <= 1000
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
+        seconds = None if isinstance(duration, (bool, np.bool_, str, bytes)) else float(duration)
+    except (TypeError, ValueError, OverflowError):
+        seconds = None
+    if seconds is None or not isfinite(seconds) or not 0 < seconds <= MAX_FRAME_SECONDS:
         raise InvalidArgumentError(
-            f"fps must be a finite number above 0 (and at most 1000), got {fps!r}"
+            f"frame {index}: duration must be a positive number of seconds "
+            f"(at most {MAX_FRAME_SECONDS}), got {duration!r}"
         )
-    return Fraction(fps).limit_denominator(1001)
+    return seconds
 
 
 class VideoWriter:
@@ -142,7 +219,12 @@ class VideoWriter:
         overwrite: bool = False,
         threads: int | None = None,
     ) -> None:
-        self.path = Path(path).absolute()
+        try:
+            self.path = Path(path).absolute()
+        except TypeError:
+            raise InvalidArgumentError(
+                f"path must be a str or os.PathLike naming the video file, got {path!r}"
+            ) from None
         self.format: VideoFormat = (
             format_from_path(self.path) if format is None else check_format(format)
         )
@@ -210,10 +292,10 @@ class VideoWriter:
         """
         if self._closed:
             raise WriterClosedError(f"write() on the closed writer of {self.path}; open a new one")
-        array = self._convert(frame)
         ticks = self._ticks_for(duration)
+        array = self._convert(frame)
         out = self._out or self._open(self._convert.layout)
-        video_frame = out.convert(array)
+        video_frame = self._check(out.convert, array)
         pts = max(round(self._elapsed_ticks), self._next_pts)
         self._elapsed_ticks += ticks
         self._next_pts = pts + self._min_step
@@ -251,7 +333,11 @@ class VideoWriter:
                 f"no frames were written to {self.path}; nothing was saved. "
                 "Write at least one frame before close()."
             )
-        finished = self._check(out.finish)
+        try:
+            finished = self._check(out.finish)
+        except BaseException:
+            self._keep_after_failure(out)
+            raise
         try:
             publish(finished, self.path, overwrite=self.overwrite)
         except FileExistsError:
@@ -277,11 +363,9 @@ class VideoWriter:
             return None
         try:
             finished = self._check(out.finish)
-        except Exception:  # the encoder itself failed: keep the raw partial file
-            logger.exception("could not finalize %s; keeping the raw partial file", self.path)
-            if not out.partial.exists():
-                return None
-            finished = out.partial
+        except Exception:  # the encoder or the disk failed: keep what the partial file holds
+            logger.exception("could not finalize %s; keeping what was written", self.path)
+            return self._keep_after_failure(out)
         kept = keep_as_incomplete(finished, self.path)
         logger.warning(
             "recording stopped early: kept %d frames of %s as %s",
@@ -312,26 +396,38 @@ class VideoWriter:
     def _ticks_for(self, duration: float | None) -> float:
         if duration is None:
             return float(self._ticks_per_second / self.fps)
-        if isinstance(duration, bool) or not isfinite(float(duration)) or float(duration) <= 0:
-            raise InvalidArgumentError(
-                f"frame {self.frames_written}: duration must be a positive number of seconds, "
-                f"got {duration!r}"
-            )
-        return float(duration) * self._ticks_per_second
+        return check_duration(duration, self.frames_written) * self._ticks_per_second
 
     def _check(self, action: Callable[..., _T], *args: Any) -> _T:
         """Run an encoder step, turning FFmpeg and OS errors into rlvideo's."""
         try:
             return action(*args)
+        except RLVideoError:
+            raise
+        except OSError as exc:  # PyAV's errno errors are FFmpegErrors *and* OSErrors
+            if isinstance(exc, (BlockingIOError, InterruptedError)):
+                raise EncoderError(
+                    f"{self.settings.codec} failed near frame {self.frames_written} of "
+                    f"{self.path.name}: {exc}"
+                ) from exc
+            raise StorageError.from_os_error(exc, self.path) from exc
         except av.error.FFmpegError as exc:
             raise EncoderError(
                 f"{self.settings.codec} failed near frame {self.frames_written} of "
                 f"{self.path.name}: {exc}"
             ) from exc
-        except OSError as exc:
-            if isinstance(exc, RLVideoError):
-                raise
-            raise StorageError(f"cannot write {self.path.name}: {exc.strerror or exc}") from exc
+
+    def _keep_after_failure(self, out: _Output) -> Path | None:
+        """After a failed finish: keep the frames the partial file holds, or remove it."""
+        try:
+            kept = salvage(out.partial, self.path)
+        finally:
+            out.release()
+        if kept is None:
+            logger.error("%s: no complete frame could be kept", self.path)
+        else:
+            logger.warning("kept what was recorded of %s as %s", self.path.name, kept)
+        return kept
 
     def _open(self, layout: PixelLayout) -> _Output:
         self._started = time.perf_counter()
@@ -349,11 +445,15 @@ class VideoWriter:
         partial = partial_name(self.path)
         options = _FRAGMENTED_MP4 if self.format == "mp4" else {}
         try:
+            lock = claim(partial)  # `rlvideo recover` leaves a file alone while this lock lives
+        except OSError as exc:
+            raise StorageError.from_os_error(exc, self.path) from exc
+        try:
             container = av.open(str(partial), "w", format=self.format, options=options)
         except OSError as exc:
-            raise StorageError(
-                f"cannot write in {self.path.parent}: {exc.strerror or exc}"
-            ) from exc
+            _release(lock)
+            partial.unlink(missing_ok=True)
+            raise StorageError.from_os_error(exc, self.path) from exc
         big = self.threads is None and layout.width * layout.height >= THREADED_MIN_PIXELS
         try:
             stream = self._add_stream(container, layout, threaded=big)
@@ -361,6 +461,7 @@ class VideoWriter:
         except av.error.FFmpegError as exc:
             container.close()
             partial.unlink(missing_ok=True)
+            _release(lock)
             self._closed = True
             raise EncoderError(
                 f"{self.settings.codec} refused {layout.width}x{layout.height} at {self.fps} fps "
@@ -370,7 +471,9 @@ class VideoWriter:
             "encoding %s with %s %s %s", self.path.name, self.settings.codec,
             self.settings.pixel_format, dict(self.settings.options),
         )  # fmt: skip
-        self._out = _Output(partial, container, stream, graph, layout, threads=0 if big else 1)
+        self._out = _Output(
+            partial, container, stream, graph, layout, threads=0 if big else 1, lock=lock
+        )
         return self._out
 
     def _add_stream(
@@ -416,8 +519,10 @@ class _Output:
         layout: PixelLayout,
         *,
         threads: int,
+        lock: int | None = None,
     ) -> None:
         self.partial = partial
+        self._lock = lock  # held while the partial file is ours (see recovery.claim)
         self.container = container
         self.stream = stream
         self.graph = graph
@@ -460,6 +565,7 @@ class _Output:
         finally:
             self.container.close()
         if self.container.format.name != "mp4":
+            self.release()
             return self.partial
         finished = self.partial.with_name(self.partial.name.replace(".partial", ".final"))
         try:
@@ -468,6 +574,7 @@ class _Output:
             finished.unlink(missing_ok=True)
             raise
         self.partial.unlink()
+        self.release()
         return finished
 
     def discard(self) -> None:
@@ -480,6 +587,12 @@ class _Output:
         finally:
             self.container.close()
             self.partial.unlink(missing_ok=True)
+            self.release()
+
+    def release(self) -> None:
+        """Give up the partial file's lock (after a failure: once its frames were kept)."""
+        _release(self._lock)
+        self._lock = None
 
     def _run(self, jobs: queue.Queue[Any]) -> None:
         while (frame := jobs.get()) is not _STOP:
@@ -507,6 +620,11 @@ class _Output:
     def _mux(self, frame: av.VideoFrame | None) -> None:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
+
+
+def _release(lock: int | None) -> None:
+    if lock is not None:
+        os.close(lock)
 
 
 def _palette_graph(layout: PixelLayout, stream: av.video.stream.VideoStream) -> av.filter.Graph:

@@ -18,6 +18,9 @@ Messages say what was given, what was expected, and how to fix it.
 
 from __future__ import annotations
 
+import errno
+import os
+
 __all__ = [
     "EncoderError",
     "InvalidArgumentError",
@@ -53,6 +56,32 @@ class VideoExistsError(RLVideoError, FileExistsError):
 
 class StorageError(RLVideoError, OSError):
     """The destination folder or file cannot be created, written or renamed."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path: str | os.PathLike[str]) -> StorageError:
+        """The error to raise when writing the video ``path`` failed with ``exc``.
+
+        A full disk, an exhausted quota and a file size limit (``EFBIG``, ``ulimit -f``) say
+        so and how to fix it; other failures give the system's reason.
+
+        Example:
+            >>> StorageError.from_os_error(OSError(errno.ENOSPC, "No space left on device"), "v/a.mp4")
+            StorageError('no space left: the disk is full or the file is too large while writing v/a.mp4 (No space left on device). Free some space, raise the quota or file size limit, or record to another folder.')
+        """  # noqa: E501 (doctest output stays on one line)
+        reason = exc.strerror or str(exc)
+        if exc.errno in _FULL:
+            error = cls(
+                f"no space left: the disk is full or the file is too large while writing "
+                f"{os.fspath(path)} ({reason}). Free some space, raise the quota or file size "
+                "limit, or record to another folder."
+            )
+        else:
+            error = cls(f"cannot write {os.fspath(path)}: {reason}")
+        error.errno = exc.errno  # for callers that test it, like any OSError
+        return error
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
 class EncoderError(RLVideoError, RuntimeError):

@@ -97,14 +97,16 @@ class FrameConverter:
         """
         index = self.count
         array = _as_array(frame, index)
-        if self._layout is None:
-            self._layout = self._layout_for(array, index)
-        elif array.shape != self._layout.source_shape:
+        layout = self._layout
+        if layout is None:  # fixed only once a frame converts: a rejected one fixes nothing
+            layout = self._layout_for(array, index)
+        elif array.shape != layout.source_shape:
             raise InvalidFrameError(
-                f"frame {index} has shape {array.shape}; frame 0 was {self._layout.source_shape}. "
+                f"frame {index} has shape {array.shape}; frame 0 was {layout.source_shape}. "
                 "Every frame of a video needs the same shape: resize or crop it first."
             )
         array = _to_uint8(array, index)
+        self._layout = layout
         if array.ndim == 3 and array.shape[2] == 1:
             array = array[:, :, 0]
         if array.strides[-1] != array.itemsize or (

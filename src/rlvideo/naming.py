@@ -5,13 +5,22 @@ Pure string logic, no file access.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
 
 from rlvideo.errors import InvalidArgumentError
 
-__all__ = ["FORMATS", "VideoFormat", "clip_file_name", "format_from_path", "incomplete_name"]
+__all__ = [
+    "FORMATS",
+    "MAX_FILE_NAME_BYTES",
+    "VideoFormat",
+    "check_file_name",
+    "clip_file_name",
+    "format_from_path",
+    "incomplete_name",
+]
 
 VideoFormat = Literal["mp4", "webm", "gif"]
 FORMATS: tuple[VideoFormat, ...] = ("mp4", "webm", "gif")
@@ -53,6 +62,16 @@ def format_from_path(path: str | Path) -> VideoFormat:
     )
 
 
+MAX_FILE_NAME_BYTES = 200
+"""The longest video file name accepted, in bytes (UTF-8).
+
+File systems allow 255 bytes per name; rlvideo's hidden working names add up to 34 more
+(``.<name>.<token>.cutting-incomplete<suffix>``), and 200 leaves room for them.
+"""
+
+_MIN_CLIP_SUFFIX = "-episode-0.webm"  # the least a clip name adds to its prefix (WebM)
+
+
 def check_name_prefix(name_prefix: str) -> str:
     """Return ``name_prefix`` if it is a plain file-name prefix, else raise a clear error.
 
@@ -76,7 +95,61 @@ def check_name_prefix(name_prefix: str) -> str:
             f"name_prefix {name_prefix!r} holds a path separator or is '.'/'..'; it must be a "
             "plain name (put folders in video_folder)"
         )
+    size = _name_bytes(name_prefix, "name_prefix")
+    if size + len(_MIN_CLIP_SUFFIX) > MAX_FILE_NAME_BYTES:
+        raise InvalidArgumentError(
+            f"name_prefix {_shorten(name_prefix)} is {size} bytes long; file names are limited "
+            f"to {MAX_FILE_NAME_BYTES} bytes, so a prefix may take at most "
+            f"{MAX_FILE_NAME_BYTES - len(_MIN_CLIP_SUFFIX)}"
+        )
     return name_prefix
+
+
+def check_file_name(name: str) -> str:
+    """Return ``name`` if a video can be written under it, else raise a clear error.
+
+    The name must be a plain file name (no separator, not ``.`` or ``..``, no NUL), encodable
+    for the file system, and at most :data:`MAX_FILE_NAME_BYTES` bytes, so that the hidden
+    working files written beside it fit too.
+
+    Example:
+        >>> check_file_name("rl-video-episode-0.mp4")
+        'rl-video-episode-0.mp4'
+        >>> check_file_name("x" * 250 + ".mp4")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: the file name 'xxx...xxx.mp4' is 254 bytes long; video file names are limited to 200 bytes (rlvideo's working files add to it, file systems stop at 255)
+    """  # noqa: E501
+    if "\0" in name:
+        raise InvalidArgumentError(f"the file name {_shorten(name)} holds a NUL character")
+    if not name or name in (".", "..") or "/" in name:
+        raise InvalidArgumentError(
+            f"{name!r} is not a file name: the video's path must end in a file name such as run.mp4"
+        )
+    size = _name_bytes(name, "the file name")
+    if size > MAX_FILE_NAME_BYTES:
+        raise InvalidArgumentError(
+            f"the file name {_shorten(name)} is {size} bytes long; video file names are limited "
+            f"to {MAX_FILE_NAME_BYTES} bytes (rlvideo's working files add to it, file systems "
+            "stop at 255)"
+        )
+    return name
+
+
+def _name_bytes(name: str, what: str) -> int:
+    """The length of ``name`` on disk, or a clear error if the file system cannot encode it."""
+    try:
+        return len(os.fsencode(name))
+    except UnicodeEncodeError as exc:
+        raise InvalidArgumentError(
+            f"{what} {_shorten(name)} holds {name[exc.start : exc.end]!r}, which cannot be "
+            "written in a file name (a lone surrogate); use plain text"
+        ) from None
+
+
+def _shorten(name: str) -> str:
+    text = repr(name)
+    return text if len(text) <= 64 else f"{text[:41]}...{text[-19:]}"
 
 
 def clip_file_name(name_prefix: str, kind: str, index: int, video_format: VideoFormat) -> str:
