@@ -347,3 +347,20 @@ def test_logs_each_video(tmp_path, caplog):
 def test_repr(tmp_path):
     writer = VideoWriter(tmp_path / "v.mp4", fps=25)
     assert "libx264 @ 25 fps, 0 frames" in repr(writer)
+
+
+@pytest.mark.parametrize("video_format", ["mp4", "webm"])
+def test_colour_conversion_is_tagged_bt601_limited_range(tmp_path, video_format):
+    """Players must not guess BT.709 for large frames: the file says how RGB became YUV."""
+    import av
+
+    path = tmp_path / f"v.{video_format}"
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[..., 0] = 200  # a saturated red shows a wrong matrix clearly
+    with VideoWriter(path) as writer:
+        writer.write_batch([frame] * 3)
+    with av.open(str(path)) as container:
+        context = container.streams.video[0].codec_context
+        assert (context.colorspace, context.color_range) == (5, 1)  # BT.470BG/601, limited
+        assert (context.color_primaries, context.color_trc) == (6, 6)  # SMPTE 170M
+    assert rms(decode(path).frames[0], frame) < 6

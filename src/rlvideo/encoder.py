@@ -491,6 +491,8 @@ class VideoWriter:
             stream.codec_context.thread_type = "AUTO"
         else:
             stream.codec_context.thread_count = 1
+        if self.settings.pixel_format == "yuv420p":
+            _tag_bt601(stream)
         stream.codec_context.options = dict(self.settings.options)
         stream.codec_context.open()
         return stream
@@ -625,6 +627,19 @@ class _Output:
 def _release(lock: int | None) -> None:
     if lock is not None:
         os.close(lock)
+
+
+def _tag_bt601(stream: av.video.stream.VideoStream) -> None:
+    """Say what the RGB -> YUV conversion did: BT.601 matrix, limited range (swscale's default).
+
+    Untagged, players guess by size: BT.601 below 720 lines, BT.709 above, so a large (tiled)
+    video would play with shifted colours.
+    """
+    context = stream.codec_context
+    context.colorspace = int(av.video.reformatter.Colorspace.ITU601)
+    context.color_range = int(av.video.reformatter.ColorRange.MPEG)
+    context.color_primaries = 6  # SMPTE 170M (AVCOL_PRI_SMPTE170M)
+    context.color_trc = 6  # SMPTE 170M (AVCOL_TRC_SMPTE170M)
 
 
 def _palette_graph(layout: PixelLayout, stream: av.video.stream.VideoStream) -> av.filter.Graph:
