@@ -56,7 +56,7 @@ def test_import_loads_no_optional_dependency():
 def test_pure_modules_stay_away_from_av():
     loaded = _modules_after(
         "import rlvideo.schedules, rlvideo.clips, rlvideo.naming, rlvideo.frames, rlvideo.errors, "
-        "rlvideo.grid, rlvideo.metadata"
+        "rlvideo.grid, rlvideo.metadata, rlvideo.rollout"
     )
     assert "av" not in loaded
     assert "rlvideo.encoder" not in loaded

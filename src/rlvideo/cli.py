@@ -22,6 +22,7 @@ import click
 
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
 from rlvideo.manifest import merge_into
+from rlvideo.rollout import run_episodes
 from rlvideo.storage import Destination, LocalDestination, is_url, open_destination
 
 __all__ = ["main"]
@@ -260,15 +261,10 @@ def _record_single(
     env.action_space.seed(seed)
     bar = _progress(episodes, "episode")
     try:
-        for episode in range(episodes):
-            observation, _ = env.reset(seed=seed + episode)
-            done = False
-            while not done:
-                action = env.action_space.sample() if act is None else act(observation)
-                observation, _, terminated, truncated, _ = env.step(action)
-                done = terminated or truncated
-            if bar is not None:
-                bar.update()
+        run_episodes(
+            env, act, episodes, seed=seed,
+            on_episode_end=None if bar is None else lambda _episode: bar.update(),
+        )  # fmt: skip
     finally:
         if bar is not None:
             bar.close()

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rlvideo._optional import import_optional
+from rlvideo.rollout import Policy, run_episodes
 
 __all__ = ["balancing_policy", "main", "record_demo"]
-
-Policy = Callable[[Any], int]
 
 
 def balancing_policy(observation: Any) -> int:
@@ -57,12 +55,7 @@ def record_demo(out: str | Path, *, episodes: int = 2, overwrite: bool = True) -
             metadata=True, overwrite=overwrite,
         )  # fmt: skip
         try:
-            for episode in range(episodes):
-                observation, _ = env.reset(seed=episode)
-                done = False
-                while not done:
-                    observation, _, terminated, truncated, _ = env.step(policy(observation))
-                    done = terminated or truncated
+            run_episodes(env, policy, episodes)
         finally:
             env.close()
         paths += env.saved_videos

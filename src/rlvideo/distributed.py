@@ -63,6 +63,7 @@ from rlvideo.errors import InvalidArgumentError
 from rlvideo.manifest import MANIFEST, merge_manifest
 from rlvideo.metadata import VideoMetadata
 from rlvideo.naming import check_format, check_name_prefix
+from rlvideo.rollout import Policy, run_episodes
 from rlvideo.storage import check_storage_options, open_destination, resolve_location
 
 __all__ = [
@@ -76,7 +77,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-Policy = Callable[[Any], Any]
 EnvFactory = Callable[[], Any]
 
 
@@ -335,13 +335,7 @@ def _run_worker(
     )  # fmt: skip
     env.action_space.seed(first_seed)
     try:
-        for episode in range(episodes):
-            observation, _ = env.reset(seed=first_seed + episode)
-            done = False
-            while not done:
-                action = env.action_space.sample() if policy is None else policy(observation)
-                observation, _, terminated, truncated, _ = env.step(action)
-                done = bool(terminated or truncated)
+        run_episodes(env, policy, episodes, seed=first_seed)
     finally:
         env.close()
     logger.info("worker %d saved %d video(s)", worker_index, len(saved))
