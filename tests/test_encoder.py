@@ -364,3 +364,66 @@ def test_colour_conversion_is_tagged_bt601_limited_range(tmp_path, video_format)
         assert (context.colorspace, context.color_range) == (5, 1)  # BT.470BG/601, limited
         assert (context.color_primaries, context.color_trc) == (6, 6)  # SMPTE 170M
     assert rms(decode(path).frames[0], frame) < 6
+
+
+# -- issue 9, defect 1: bottom-up frames (MuJoCo's renderer, dm_control's physics.render()) -----
+def _bottom_up(frame: np.ndarray) -> np.ndarray:
+    """What Gymnasium's MuJoCo renderer returns: a view with a negative row stride."""
+    view = np.ascontiguousarray(frame[::-1])[::-1]
+    assert view.strides[0] < 0
+    return view
+
+
+@pytest.mark.parametrize("video_format", ["mp4", "webm", "gif"])
+def test_bottom_up_views_encode(tmp_path, video_format):
+    frames = gradient_frames(6, 48, 64)
+    path = tmp_path / f"v.{video_format}"
+    with VideoWriter(path) as writer:
+        writer.write_batch([_bottom_up(f) for f in frames])
+    decoded = decode(path)
+    assert decoded.count == 6
+    assert (decoded.width, decoded.height) == (64, 48)
+    for got, want in zip(decoded.frames, frames, strict=True):
+        assert rms(got, want) < TOLERANCE[video_format]
+
+
+@pytest.mark.parametrize(
+    "make_view",
+    [
+        lambda a: a[:, ::-1],  # mirrored columns: a negative column stride
+        lambda a: a[:, :, ::-1],  # BGR -> RGB as a view: a negative channel stride
+        lambda a: a[::2, ::2],  # every other row and column
+        lambda a: np.asfortranarray(a),  # column-major
+        lambda a: a.transpose(1, 0, 2).copy().transpose(1, 0, 2),  # rows not outermost
+    ],
+)
+def test_any_strided_view_encodes_with_the_right_pixels(tmp_path, make_view):
+    base = gradient_frames(3, 96, 128)
+    views = [make_view(b) for b in base]
+    with VideoWriter(tmp_path / "v.mp4") as writer:
+        writer.write_batch(views)
+    decoded = decode(tmp_path / "v.mp4")
+    assert decoded.count == 3
+    for got, want in zip(decoded.frames, views, strict=True):
+        assert rms(got, np.ascontiguousarray(want)) < TOLERANCE["mp4"]
+
+
+@pytest.mark.parametrize("video_format", ["mp4", "webm"])
+def test_encoder_failing_on_frame_0_leaves_no_file(tmp_path, video_format, monkeypatch):
+    """An encoder that fails before it produced a packet leaves nothing, not a 0-byte file."""
+    import rlvideo.encoder as encoder_module
+
+    mux = encoder_module._Output._mux
+
+    def refuse(self, frame):  # as libx264 and libvpx refused MuJoCo's frames: EINVAL, then flush
+        if frame is not None:
+            raise encoder_module.av.error.ArgumentError(22, "Invalid argument")
+        mux(self, frame)
+
+    monkeypatch.setattr(encoder_module._Output, "_mux", refuse)
+    with (
+        pytest.raises(EncoderError, match="failed near frame 0"),
+        VideoWriter(tmp_path / f"v.{video_format}") as writer,
+    ):
+        writer.write(solid(10))
+    assert folder_names(tmp_path) == set()

@@ -338,6 +338,11 @@ class VideoWriter:
         except BaseException:
             self._keep_after_failure(out)
             raise
+        if finished is None:
+            raise EncoderError(
+                f"{self.settings.codec} produced no frame for {self.path.name} from "
+                f"{self.frames_written} written; nothing was saved"
+            )
         try:
             publish(finished, self.path, overwrite=self.overwrite)
         except FileExistsError:
@@ -363,9 +368,12 @@ class VideoWriter:
             return None
         try:
             finished = self._check(out.finish)
-        except Exception:  # the encoder or the disk failed: keep what the partial file holds
-            logger.exception("could not finalize %s; keeping what was written", self.path)
+        except Exception as exc:  # the encoder or the disk failed: keep what the partial holds
+            logger.warning("could not finalize %s (%s); keeping what was written", self.path, exc)
             return self._keep_after_failure(out)
+        if finished is None:
+            logger.info("%s: the encoder produced no frame; nothing to keep", self.path.name)
+            return None
         kept = keep_as_incomplete(finished, self.path)
         logger.warning(
             "recording stopped early: kept %d frames of %s as %s",
@@ -534,6 +542,7 @@ class _Output:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._threads = threads  # 0: pipelined, and conversion on FFmpeg's threads; 1: inline
+        self.packets = 0  # encoded frames that reached the container
         if threads == 0:
             self._queue = queue.Queue(maxsize=_PIPELINE_DEPTH)
             self._thread = threading.Thread(
@@ -556,8 +565,12 @@ class _Output:
         self._raise_worker_error()
         self._queue.put(frame)
 
-    def finish(self) -> Path:
-        """Flush and close the encoder; return a finished file (not yet under its final name)."""
+    def finish(self) -> Path | None:
+        """Flush and close the encoder; return a finished file (not yet under its final name).
+
+        Returns None, having removed the partial file, when the encoder produced no frame at all
+        (it refused the first one): there is nothing to keep, and no empty file is left.
+        """
         try:
             if self._queue is not None and self._thread is not None:
                 self._queue.put(_STOP)
@@ -566,6 +579,10 @@ class _Output:
             self._encode(None)  # flush: the encoder holds the last frames until told to stop
         finally:
             self.container.close()
+        if self.packets == 0:
+            self.partial.unlink(missing_ok=True)
+            self.release()
+            return None
         if self.container.format.name != "mp4":
             self.release()
             return self.partial
@@ -622,6 +639,7 @@ class _Output:
     def _mux(self, frame: av.VideoFrame | None) -> None:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
+            self.packets += 1
 
 
 def _release(lock: int | None) -> None:

@@ -2,7 +2,9 @@
 
 Pure NumPy, no I/O. The rules, applied to every frame:
 
-- ``uint8`` ``(H, W, 3)`` RGB passes through untouched (zero-copy).
+- ``uint8`` ``(H, W, 3)`` RGB passes through untouched (zero-copy), views included, as long as
+  each row's pixels are contiguous and rows run top-down; any other view (bottom-up, mirrored,
+  BGR-as-a-view, column-major) is copied once.
 - ``(H, W)`` and ``(H, W, 1)`` are grayscale; ``(H, W, 4)`` is RGBA and its alpha is dropped
   (videos here have no transparency).
 - ``float`` frames must be finite and in ``[0, 1]``; they are scaled by 255 and rounded.
@@ -109,9 +111,7 @@ class FrameConverter:
         self._layout = layout
         if array.ndim == 3 and array.shape[2] == 1:
             array = array[:, :, 0]
-        if array.strides[-1] != array.itemsize or (
-            array.ndim == 3 and array.strides[1] != array.shape[2]
-        ):
+        if not _rows_are_packed(array):
             array = np.ascontiguousarray(array)
         if self._pad_to_even and (array.shape[0] % 2 or array.shape[1] % 2):
             array = _pad_edges_to_even(array)
@@ -128,6 +128,23 @@ class FrameConverter:
         if self._pad_to_even:
             height, width = height + height % 2, width + width % 2
         return PixelLayout(height, width, _FORMAT_BY_CHANNELS[channels], array.shape)
+
+
+def _rows_are_packed(array: npt.NDArray[np.uint8]) -> bool:
+    """Whether the encoder can read ``array`` in place: packed pixels, rows top-down.
+
+    Rows may have gaps between them (a cropping slice is free), but each row's pixels must be
+    contiguous and rows must go forward in memory: a bottom-up view (``frame[::-1]``, what
+    MuJoCo's renderer and dm_control return) has a negative row stride, which FFmpeg refuses.
+
+    Example:
+        >>> frame = np.zeros((4, 6, 3), np.uint8)
+        >>> [_rows_are_packed(view) for view in (frame, frame[1:3, 2:5], frame[::-1])]
+        [True, True, False]
+    """
+    pixel = array.shape[2] if array.ndim == 3 else 1
+    packed = array.strides[-1] == 1 and (array.ndim == 2 or array.strides[1] == pixel)
+    return packed and array.strides[0] >= array.shape[1] * pixel
 
 
 def _as_array(frame: Any, index: int) -> npt.NDArray[Any]:
