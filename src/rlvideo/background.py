@@ -41,15 +41,30 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.frames import FrameConverter
+from rlvideo.spec import WriterSpec, check_duration
 
-__all__ = ["BackgroundEncoder", "EncoderKind", "VideoResult"]
+__all__ = [
+    "AttachRing",
+    "BackgroundEncoder",
+    "EncoderKind",
+    "EndVideo",
+    "OpenVideo",
+    "Reply",
+    "Request",
+    "SlotFree",
+    "Stop",
+    "VideoResult",
+    "WriteFrame",
+]
 
 logger = logging.getLogger(__name__)
 
 EncoderKind = Literal["process", "thread"]
+Ending = Literal["close", "abort", "discard"]
 DEFAULT_SLOTS = 8
 
 
@@ -70,47 +85,90 @@ class VideoResult:
     error: BaseException | None = None
 
 
+# -- the messages between caller and worker (they pickle: a process gets the same objects) ----
+@dataclass(frozen=True)
+class OpenVideo:
+    """Start writing ``path`` with ``spec`` (checked by the caller)."""
+
+    video_id: int
+    path: str
+    spec: WriterSpec
+
+
+@dataclass(frozen=True)
+class WriteFrame:
+    """Encode the converted frame in ``slot`` (in shared memory; or ``pixels``, for a thread)."""
+
+    video_id: int
+    slot: int
+    shape: tuple[int, ...]
+    duration: float | None
+    pixels: npt.NDArray[np.uint8] | None = None
+
+
+@dataclass(frozen=True)
+class EndVideo:
+    """Finish a video: ``"close"`` (final name), ``"abort"`` (incomplete) or ``"discard"``."""
+
+    video_id: int
+    how: Ending
+
+
+@dataclass(frozen=True)
+class AttachRing:
+    """Frames now travel in the shared block ``name``, in slots of ``slot_bytes``."""
+
+    name: str
+    slot_bytes: int
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Keep every open video as incomplete and stop."""
+
+
+@dataclass(frozen=True)
+class SlotFree:
+    """The worker is done with ``slot``: the caller may fill it again."""
+
+    slot: int
+
+
+Request = OpenVideo | WriteFrame | EndVideo | AttachRing | Stop
+"""What the caller sends the worker."""
+Reply = SlotFree | VideoResult
+"""What the worker sends back."""
+
+
 # -- the worker side: the same loop serves a thread or a process -------------------------------
 class _Worker:
-    """Owns the writers; handles one message at a time. Replies through ``reply``."""
+    """Owns the writers; handles one request at a time. Replies through ``reply``."""
 
-    def __init__(self, reply: Callable[[tuple[Any, ...]], None]) -> None:
+    def __init__(self, reply: Callable[[Reply], None]) -> None:
         from rlvideo.encoder import VideoWriter  # the worker is where PyAV is needed
 
         self._writer_class = VideoWriter
         self._reply = reply
-        self._writers: dict[int, Any] = {}
+        self._writers: dict[int, VideoWriter] = {}
         self._failed: dict[int, BaseException] = {}
         self._ring: SharedMemory | None = None
         self._slot_bytes = 0
 
-    def handle(self, message: tuple[Any, ...]) -> bool:
-        """Act on one message; False means stop."""
-        kind = message[0]
-        if kind == "frame":
-            _, video_id, slot, shape, duration, array = message
-            try:
-                if array is None:  # process: the pixels are in shared memory
-                    assert self._ring is not None  # the ring comes first
-                    array = np.ndarray(shape, np.uint8, self._ring.buf, slot * self._slot_bytes)
-                if video_id in self._writers:
-                    self._writers[video_id].write(array, duration=duration)
-            except BaseException as exc:  # reported with the video's result
-                self._fail(video_id, exc)
-            finally:
-                del array
-                self._reply(("free", slot))
-        elif kind == "open":
-            _, video_id, path, options = message
+    def handle(self, message: Request) -> bool:
+        """Act on one request; False means stop."""
+        if isinstance(message, WriteFrame):
+            self._write(message)
+        elif isinstance(message, OpenVideo):
             try:  # one thread: the CPU is shared with the env loop, so spend as little as possible
-                self._writers[video_id] = self._writer_class(path, threads=1, **options)
+                spec = message.spec.replace(threads=1)
+                self._writers[message.video_id] = self._writer_class.from_spec(message.path, spec)
             except BaseException as exc:
-                self._failed[video_id] = exc
-        elif kind in ("close", "abort", "discard"):
-            self._finish(kind, message[1])
-        elif kind == "ring":
-            self._attach(message[1], message[2])
-        elif kind == "stop":
+                self._failed[message.video_id] = exc
+        elif isinstance(message, EndVideo):
+            self._finish(message.how, message.video_id)
+        elif isinstance(message, AttachRing):
+            self._attach(message.name, message.slot_bytes)
+        elif isinstance(message, Stop):
             return False
         return True
 
@@ -120,7 +178,24 @@ class _Worker:
         if self._ring is not None:
             self._ring.close()
 
-    def _finish(self, how: str, video_id: int) -> None:
+    def _write(self, message: WriteFrame) -> None:
+        array = message.pixels
+        try:
+            if array is None:  # process: the pixels are in shared memory
+                if self._ring is None:
+                    raise RLVideoError("a frame arrived before its shared memory")
+                offset = message.slot * self._slot_bytes
+                array = np.ndarray(message.shape, np.uint8, self._ring.buf, offset)
+            writer = self._writers.get(message.video_id)
+            if writer is not None:  # converted by the caller already: not checked again
+                writer.write_converted(array, duration=message.duration)
+        except BaseException as exc:  # reported with the video's result
+            self._fail(message.video_id, exc)
+        finally:
+            del array
+            self._reply(SlotFree(message.slot))
+
+    def _finish(self, how: Ending, video_id: int) -> None:
         writer = self._writers.pop(video_id, None)
         error = self._failed.pop(video_id, None)
         path: Path | None = None
@@ -135,7 +210,7 @@ class _Worker:
                     path = writer.abort()
         except BaseException as exc:
             error = exc
-        self._reply(("done", video_id, None if path is None else str(path), frames, error))
+        self._reply(VideoResult(video_id, path, frames, error))
 
     def _fail(self, video_id: int, exc: BaseException) -> None:
         writer = self._writers.pop(video_id, None)
@@ -167,7 +242,7 @@ def _serve(connection: multiprocessing.connection.Connection) -> None:
     """The encoder process: serve messages until told to stop or until the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
-    def reply(message: tuple[Any, ...]) -> None:
+    def reply(message: Reply) -> None:
         with contextlib.suppress(OSError):  # a dead parent cannot hear it; the files remain
             connection.send(message)
 
@@ -197,9 +272,10 @@ class BackgroundEncoder:
 
     Example:
         >>> import numpy as np
+        >>> from rlvideo.spec import WriterSpec
         >>> results = []
         >>> with BackgroundEncoder(kind="thread", on_done=results.append) as encoder:
-        ...     encoder.open_video(1, "bg.mp4", {"fps": 30})
+        ...     encoder.open_video(1, "bg.mp4", WriterSpec.build(format="mp4", fps=30))
         ...     for i in range(10):
         ...         encoder.write(1, np.full((32, 32, 3), 20 * i, np.uint8))
         ...     encoder.close_video(1)
@@ -236,38 +312,40 @@ class BackgroundEncoder:
         self.shutdown(abort=exc_info[0] is not None)
 
     # -- videos --------------------------------------------------------------------------
-    def open_video(self, video_id: int, path: str | Path, options: dict[str, Any]) -> None:
-        """Start a video; ``options`` are :class:`~rlvideo.VideoWriter` keyword arguments.
+    def open_video(self, video_id: int, path: str | Path, spec: WriterSpec) -> None:
+        """Start a video written with ``spec`` (checked where it was built).
 
-        Arguments are checked here, in the caller's thread (a taken name raises at once).
+        The name is checked here, in the caller's thread: a taken one raises at once.
         """
-        from rlvideo.encoder import VideoWriter
+        from rlvideo.encoder import check_target
 
-        VideoWriter(path, **options)  # checks every argument and the name; opens nothing
+        check_target(Path(path).absolute(), overwrite=spec.overwrite)
         transport = self._start()
-        self._converters[video_id] = FrameConverter()
+        self._converters[video_id] = FrameConverter(pad_to_even=spec.pad_to_even)
         self._pending.add(video_id)
-        transport.send(("open", video_id, str(path), options))
+        transport.send(OpenVideo(video_id, str(path), spec))
 
     def write(self, video_id: int, frame: Any, *, duration: float | None = None) -> None:
-        """Queue one frame; returns once it is copied (waits only when every slot is taken)."""
+        """Queue one frame; returns once it is copied (waits only when every slot is taken).
+
+        The frame is checked and converted here, once: errors surface where it was given, and
+        the worker encodes it as it is.
+        """
         converter = self._converters.get(video_id)
         if converter is None:
             raise InvalidArgumentError(f"video {video_id} is not open; call open_video first")
         if duration is not None:  # checked here, where the frame was given, like the frame
-            from rlvideo.encoder import check_duration
-
             duration = check_duration(duration, converter.count)
         array = converter(frame)
         transport = self._start()
         slot = self._take_slot(array.nbytes)
         if self._ring is None:  # thread: hand over a private copy
-            transport.send(("frame", video_id, slot, array.shape, duration, array.copy()))
+            transport.send(WriteFrame(video_id, slot, array.shape, duration, array.copy()))
             return
         target = np.ndarray(array.shape, np.uint8, self._ring.buf, slot * self._slot_bytes)
         np.copyto(target, array)
         del target
-        transport.send(("frame", video_id, slot, array.shape, duration, None))
+        transport.send(WriteFrame(video_id, slot, array.shape, duration))
 
     def close_video(self, video_id: int) -> None:
         """Finish a video (asynchronously): flush, finalize, move to its final name."""
@@ -305,11 +383,12 @@ class BackgroundEncoder:
         self._ring = None
 
     # -- internals -----------------------------------------------------------------------
-    def _end(self, video_id: int, how: str) -> None:
+    def _end(self, video_id: int, how: Ending) -> None:
         if self._converters.pop(video_id, None) is None:
             raise InvalidArgumentError(f"video {video_id} is not open")
-        assert self._transport is not None  # opened videos started it
-        self._transport.send((how, video_id))
+        if self._transport is None:
+            raise RLVideoError(f"video {video_id} has no worker")  # opened videos started it
+        self._transport.send(EndVideo(video_id, how))
         self.poll()
 
     def _start(self) -> _Transport:
@@ -340,21 +419,19 @@ class BackgroundEncoder:
         ring = _reserve_shared_memory(nbytes * self.slots)
         self._ring, self._slot_bytes = ring, nbytes
         self._transport.rings.append(ring)
-        self._transport.send(("ring", ring.name, nbytes))
+        self._transport.send(AttachRing(ring.name, nbytes))
 
-    def _handle(self, reply: tuple[Any, ...] | None) -> None:
+    def _handle(self, reply: Reply | None) -> None:
         if reply is None:
             return
-        if reply[0] == "free":
-            self._free.append(reply[1])
+        if isinstance(reply, SlotFree):
+            self._free.append(reply.slot)
             return
-        _, video_id, path, frames, error = reply
-        self._pending.discard(video_id)
-        result = VideoResult(video_id, None if path is None else Path(path), frames, error)
-        if error is not None:
-            logger.error("video %s failed: %s", video_id, error)
+        self._pending.discard(reply.video_id)
+        if reply.error is not None:
+            logger.error("video %s failed: %s", reply.video_id, reply.error)
         if self.on_done is not None:
-            self.on_done(result)
+            self.on_done(reply)
 
 
 def _reserve_shared_memory(size: int) -> SharedMemory:
@@ -397,10 +474,10 @@ class _Transport:
         self.rings: list[SharedMemory] = []  # shared blocks to free when the worker stops
         _LIVE.add(self)
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: Request) -> None:
         raise NotImplementedError
 
-    def receive(self, *, block: bool) -> tuple[Any, ...] | None:
+    def receive(self, *, block: bool) -> Reply | None:
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -441,17 +518,17 @@ class _ProcessTransport(_Transport):
         theirs.close()
         self._connection = multiprocessing.connection.Connection(ours.detach())
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: Request) -> None:
         try:
             self._connection.send(message)
         except OSError as exc:
             raise self._died() from exc
 
-    def receive(self, *, block: bool) -> tuple[Any, ...] | None:
+    def receive(self, *, block: bool) -> Reply | None:
         try:
             if not block and not self._connection.poll():
                 return None
-            reply: tuple[Any, ...] = self._connection.recv()
+            reply: Reply = self._connection.recv()
         except (EOFError, OSError) as exc:
             raise self._died() from exc
         return reply
@@ -464,7 +541,7 @@ class _ProcessTransport(_Transport):
 
     def _stop(self) -> None:
         with contextlib.suppress(OSError):  # the process may be gone already
-            self._connection.send(("stop",))
+            self._connection.send(Stop())
         try:
             self._process.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -476,8 +553,8 @@ class _ProcessTransport(_Transport):
 class _ThreadTransport(_Transport):
     def __init__(self) -> None:
         super().__init__()
-        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
-        self._outbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._inbox: queue.Queue[Request] = queue.Queue()
+        self._outbox: queue.Queue[Reply] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="rlvideo-encoder", daemon=True)
         self._thread.start()
 
@@ -489,17 +566,17 @@ class _ThreadTransport(_Transport):
         finally:
             worker.abort_all()
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: Request) -> None:
         self._inbox.put(message)
 
-    def receive(self, *, block: bool) -> tuple[Any, ...] | None:
+    def receive(self, *, block: bool) -> Reply | None:
         try:
             return self._outbox.get(block=block)
         except queue.Empty:
             return None
 
     def _stop(self) -> None:
-        self._inbox.put(("stop",))
+        self._inbox.put(Stop())
         self._thread.join(timeout=60)
 
 

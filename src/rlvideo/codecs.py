@@ -130,8 +130,17 @@ def encoder_settings(
     return EncoderSettings(name, pixel_format, merged)
 
 
+# the codec each encoder we configure produces: checking these needs no PyAV in the caller
+_KNOWN_FAMILIES: Mapping[str, str] = {
+    "libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9", "libvpx": "vp8",
+    "libsvtav1": "av1", "h264_nvenc": "h264", "hevc_nvenc": "hevc", "gif": "gif",
+}  # fmt: skip
+
+
 def _codec_family(name: str) -> str:
     """The codec an encoder produces (``libx264`` -> ``h264``), or an error if it is unknown."""
+    if name in _KNOWN_FAMILIES:
+        return _KNOWN_FAMILIES[name]
     import av
 
     try:

@@ -17,8 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
-from math import ceil, isfinite
-from numbers import Rational
+from math import ceil
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -33,7 +32,7 @@ import av.video.stream
 import numpy as np
 import numpy.typing as npt
 
-from rlvideo.codecs import THREADED_MIN_PIXELS, EncoderSettings, encoder_settings
+from rlvideo.codecs import THREADED_MIN_PIXELS, EncoderSettings
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -43,15 +42,15 @@ from rlvideo.errors import (
     VideoExistsError,
     WriterClosedError,
 )
-from rlvideo.frames import FrameConverter, PixelLayout
+from rlvideo.frames import FrameConverter, PixelLayout, layout_of_converted
 from rlvideo.naming import (
     VideoFormat,
     check_file_name,
-    check_format,
     format_from_path,
     partial_name,
 )
 from rlvideo.recovery import claim, keep_as_incomplete, publish, remux, salvage
+from rlvideo.spec import MAX_FPS, MAX_FRAME_SECONDS, MIN_FPS, WriterSpec, check_duration, check_fps
 
 __all__ = [
     "MAX_FPS",
@@ -76,13 +75,6 @@ _GIF_TICKS_PER_SECOND = 100  # GIF delays are in centiseconds
 _GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
 _PIPELINE_DEPTH = 4  # converted frames waiting for the encoder thread
 _T = TypeVar("_T")
-
-MIN_FPS = Fraction(1, 1000)
-"""The lowest frame rate: one frame per 1000 seconds."""
-MAX_FPS = 1000
-"""The highest frame rate."""
-MAX_FRAME_SECONDS = 1000
-"""The longest a single frame may last (``duration=``); MP4 stores durations in 32 bits."""
 
 
 def check_target(path: Path, *, overwrite: bool) -> None:
@@ -114,63 +106,6 @@ def check_target(path: Path, *, overwrite: bool) -> None:
             "read-only file system or no permission); choose another folder or fix its "
             "permissions"
         )
-
-
-def check_fps(fps: Any) -> Fraction:
-    """Return ``fps`` as an exact fraction (29.97 -> 2997/100), or raise a clear error.
-
-    Any real number from :data:`MIN_FPS` (0.001) to :data:`MAX_FPS` (1000) is accepted,
-    NumPy scalars and fractions included; it is kept exact to a denominator of at most 1001.
-
-    Example:
-        >>> check_fps(29.97), check_fps(30)
-        (Fraction(2997, 100), Fraction(30, 1))
-        >>> check_fps(0)
-        Traceback (most recent call last):
-        ...
-        rlvideo.errors.InvalidArgumentError: fps must be a finite number above 0 (at least 0.001 and at most 1000), got 0
-    """  # noqa: E501 (doctest output stays on one line)
-    exact: Fraction | None = None
-    if not isinstance(fps, (bool, np.bool_, str, bytes)):
-        try:
-            value = float(fps)
-            if isfinite(value) and float(MIN_FPS) <= value <= MAX_FPS:
-                if isinstance(fps, Rational):  # int, Fraction, NumPy integers: exact already
-                    exact = Fraction(int(fps.numerator), int(fps.denominator))
-                else:
-                    exact = Fraction(value)
-                exact = exact.limit_denominator(1001)
-        except (TypeError, ValueError, OverflowError):
-            exact = None
-    if exact is None or not MIN_FPS <= exact <= MAX_FPS:
-        raise InvalidArgumentError(
-            f"fps must be a finite number above 0 (at least {float(MIN_FPS):g} and at most "
-            f"{MAX_FPS}), got {fps!r}"
-        )
-    return exact
-
-
-def check_duration(duration: Any, index: int) -> float:
-    """Return a frame's ``duration`` in seconds, or raise a clear error naming the frame.
-
-    Example:
-        >>> check_duration(0.5, 3)
-        0.5
-        >>> check_duration(float("nan"), 3)
-        Traceback (most recent call last):
-        ...
-        rlvideo.errors.InvalidArgumentError: frame 3: duration must be a positive number of seconds (at most 1000), got nan
-    """  # noqa: E501 (doctest output stays on one line)
-    try:
-        seconds = None if isinstance(duration, (bool, np.bool_, str, bytes)) else float(duration)
-    except (TypeError, ValueError, OverflowError):
-        seconds = None
-    if seconds is None or not isfinite(seconds) or not 0 < seconds <= MAX_FRAME_SECONDS:
-        raise InvalidArgumentError(
-            f"frame {index}: duration must be a positive number of seconds "
-            f"(at most {MAX_FRAME_SECONDS}), got {duration!r}"
-        )
-    return seconds
 
 
 class VideoWriter:
@@ -219,29 +154,45 @@ class VideoWriter:
         overwrite: bool = False,
         threads: int | None = None,
     ) -> None:
-        try:
-            self.path = Path(path).absolute()
-        except TypeError:
-            raise InvalidArgumentError(
-                f"path must be a str or os.PathLike naming the video file, got {path!r}"
-            ) from None
-        self.format: VideoFormat = (
-            format_from_path(self.path) if format is None else check_format(format)
-        )
-        self.fps = check_fps(fps)
-        self.settings: EncoderSettings = encoder_settings(
-            self.format, codec=codec, crf=crf, options=options
-        )
-        self.overwrite = bool(overwrite)
-        if threads not in (None, 1):
-            raise InvalidArgumentError(f"threads must be None (all cores) or 1, got {threads!r}")
-        self.threads = threads
+        absolute = _absolute(path)
+        spec = WriterSpec.build(
+            format=format_from_path(absolute) if format is None else format, fps=fps,
+            codec=codec, crf=crf, options=options, overwrite=overwrite, threads=threads,
+        )  # fmt: skip
+        self._setup(absolute, spec)
+
+    @classmethod
+    def from_spec(cls, path: str | os.PathLike[str], spec: WriterSpec) -> VideoWriter:
+        """A writer for ``path`` with settings already checked (:class:`~rlvideo.spec.WriterSpec`).
+
+        Example:
+            >>> import numpy as np
+            >>> spec = WriterSpec.build(format="webm", fps=10)
+            >>> with VideoWriter.from_spec("spec.webm", spec) as writer:
+            ...     writer.write(np.zeros((32, 32, 3), np.uint8))
+            >>> writer.settings.codec
+            'libvpx-vp9'
+        """
+        writer = cls.__new__(cls)
+        writer._setup(_absolute(path), spec)
+        return writer
+
+    def _setup(self, path: Path, spec: WriterSpec) -> None:
+        self.path = path
+        self.spec = spec
+        """Every setting, checked (:class:`~rlvideo.spec.WriterSpec`)."""
+        self.format: VideoFormat = spec.format
+        self.fps = spec.fps
+        self.settings: EncoderSettings = spec.encoder
+        self.overwrite = spec.overwrite
+        self.threads = spec.threads
+        self._closed = True  # until checked: __del__ of a writer that failed here does nothing
         check_target(self.path, overwrite=self.overwrite)
         self.frames_written = 0
         """How many frames went into the encoder."""
         self.duration = 0.0
         """Seconds of video written so far."""
-        self._convert = FrameConverter(pad_to_even=self.format != "gif")
+        self._convert = FrameConverter(pad_to_even=spec.pad_to_even)
         self._out: _Output | None = None
         self._closed = False
         self._started = 0.0
@@ -294,7 +245,30 @@ class VideoWriter:
             raise WriterClosedError(f"write() on the closed writer of {self.path}; open a new one")
         ticks = self._ticks_for(duration)
         array = self._convert(frame)
-        out = self._out or self._open(self._convert.layout)
+        self._encode_array(array, self._convert.layout, ticks, keyframe)
+
+    def write_converted(
+        self, array: npt.NDArray[np.uint8], *, duration: float | None = None
+    ) -> None:
+        """Encode a frame that a :class:`~rlvideo.frames.FrameConverter` converted already.
+
+        For the background encoder, whose caller converts each frame where it was given (with
+        ``FrameConverter(pad_to_even=spec.pad_to_even)``): the frame is not checked again.
+        ``duration`` must have been checked too (:func:`~rlvideo.spec.check_duration`).
+        """
+        if self._closed:
+            raise WriterClosedError(f"write() on the closed writer of {self.path}; open a new one")
+        ticks = (
+            self._ticks_per_second / self.fps if duration is None
+            else duration * self._ticks_per_second
+        )  # fmt: skip
+        layout = self._out.layout if self._out is not None else layout_of_converted(array)
+        self._encode_array(array, layout, float(ticks), keyframe=False)
+
+    def _encode_array(
+        self, array: npt.NDArray[np.uint8], layout: PixelLayout, ticks: float, keyframe: bool
+    ) -> None:
+        out = self._out or self._open(layout)
         video_frame = self._check(out.convert, array)
         pts = max(round(self._elapsed_ticks), self._next_pts)
         self._elapsed_ticks += ticks
@@ -691,6 +665,15 @@ def _drain(graph: av.filter.Graph) -> Iterable[av.VideoFrame]:
         except (av.error.BlockingIOError, av.error.EOFError):
             return
         yield frame
+
+
+def _absolute(path: str | os.PathLike[str]) -> Path:
+    try:
+        return Path(path).absolute()
+    except TypeError:
+        raise InvalidArgumentError(
+            f"path must be a str or os.PathLike naming the video file, got {path!r}"
+        ) from None
 
 
 def _exists_error(path: Path, kept_as: Path | None = None) -> VideoExistsError:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from rlvideo.errors import InvalidFrameError
 
-__all__ = ["Frame", "FrameConverter", "PixelLayout"]
+__all__ = ["Frame", "FrameConverter", "PixelLayout", "layout_of_converted"]
 
 Frame = npt.NDArray[np.uint8]
 """One RGB image, ``(height, width, 3)`` of ``uint8``."""
@@ -49,6 +49,17 @@ class PixelLayout:
 
 
 _FORMAT_BY_CHANNELS = {1: "gray", 3: "rgb24", 4: "rgba"}
+
+
+def layout_of_converted(array: npt.NDArray[np.uint8]) -> PixelLayout:
+    """The layout of an array that :class:`FrameConverter` returned (padded already).
+
+    Example:
+        >>> layout_of_converted(np.zeros((4, 6), np.uint8))
+        PixelLayout(height=4, width=6, pixel_format='gray', source_shape=(4, 6))
+    """
+    channels = array.shape[2] if array.ndim == 3 else 1
+    return PixelLayout(array.shape[0], array.shape[1], _FORMAT_BY_CHANNELS[channels], array.shape)
 
 
 class FrameConverter:

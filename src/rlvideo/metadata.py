@@ -33,6 +33,8 @@ class VideoMetadata:
         env_index: The sub-env, for per-env vector videos; None otherwise.
         terminated: Whether the recorded episode ended by termination.
         truncated: Whether it ended by truncation.
+        cut_short: Whether the recording ended before its episode did: ``close()`` was called
+            mid-episode (the video is saved, as Gymnasium saves it, and says so here).
         rlvideo_version: The rlvideo version that wrote it.
 
     Example:
@@ -57,6 +59,7 @@ class VideoMetadata:
     env_index: int | None = None
     terminated: bool = False
     truncated: bool = False
+    cut_short: bool = False
     rlvideo_version: str = field(default_factory=lambda: _version())
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from rlvideo.background import BackgroundEncoder, EncoderKind, VideoResult
-from rlvideo.codecs import encoder_settings
-from rlvideo.encoder import check_fps
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.metadata import VideoMetadata, sidecar_path
-from rlvideo.naming import check_format, check_name_prefix
+from rlvideo.naming import check_name_prefix
+from rlvideo.spec import WriterSpec
 from rlvideo.storage import SavedPath, open_destination
 
 __all__ = ["Recorder"]
@@ -36,6 +36,15 @@ OnVideoSaved = Callable[[Any, VideoMetadata], None]
 """``(where, metadata) -> None``: ``where`` is a Path, or a URL string for an fsspec URL folder.
 
 Typed ``Any`` so that callbacks annotated ``path: Path`` keep type-checking."""
+
+
+def _exception_propagating() -> bool:
+    """Whether the caller runs while an exception unwinds (``finally``, ``except``, ``__exit__``).
+
+    A generator being closed (``GeneratorExit``) is a normal end, not a failure.
+    """
+    error = sys.exc_info()[1]
+    return error is not None and not isinstance(error, (GeneratorExit, StopIteration))
 
 
 class Recorder:
@@ -77,18 +86,19 @@ class Recorder:
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         check_name_prefix(name_prefix)
-        self.format = check_format(format)
-        self.fps = check_fps(fps)
-        self.settings = encoder_settings(self.format, codec=codec, crf=crf, options=encoder_options)
+        self.spec = WriterSpec.build(
+            format=format, fps=fps, codec=codec, crf=crf, options=encoder_options,
+            overwrite=overwrite,
+        )  # fmt: skip
+        """Every video's settings, checked here once and passed down to the worker."""
+        self.format = self.spec.format
+        self.fps = self.spec.fps
+        self.settings = self.spec.encoder
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):
             if hook is not None and not callable(hook):
                 raise InvalidArgumentError(f"{name} must be a callable or None, got {hook!r}")
         self.destination = open_destination(video_folder, storage_options)
         self.destination.prepare()
-        self.options: dict[str, Any] = {
-            "fps": self.fps, "format": self.format, "codec": codec, "crf": crf,
-            "overwrite": overwrite, "options": dict(encoder_options or {}),
-        }  # fmt: skip
         self.metadata = metadata
         self.on_video_saved = on_video_saved
         self.keep_if = keep_if
@@ -96,7 +106,8 @@ class Recorder:
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order they were finished (URLs when remote)."""
         self._encoder = BackgroundEncoder(kind=encoder, on_done=self._on_done)
-        self._videos: dict[int, VideoMetadata] = {}
+        self._videos: dict[int, VideoMetadata] = {}  # open, or ended and not yet reported
+        self._open: set[int] = set()  # started and not yet stopped
         self._staged: dict[int, Path] = {}  # where each open video is written locally
         self._uploads: list[tuple[Future[SavedPath], VideoMetadata | None]] = []
         self._uploader: ThreadPoolExecutor | None = None
@@ -106,12 +117,13 @@ class Recorder:
     def start(self, name: str, *, kind: str, episode: int, first_step: int, **extra: Any) -> int:
         """Open ``<folder>/<name>.<format>``; return its id. A taken name raises here."""
         file_name = f"{name}.{self.format}"
-        self.destination.check_free(file_name, overwrite=self.options["overwrite"])
+        self.destination.check_free(file_name, overwrite=self.spec.overwrite)
         video_id = self._next_id
         self._next_id += 1
         path = self.destination.staging_path(file_name, unique=str(video_id))
-        self._encoder.open_video(video_id, path, self.options)
+        self._encoder.open_video(video_id, path, self.spec)
         self._staged[video_id] = path
+        self._open.add(video_id)
         self._videos[video_id] = VideoMetadata(
             path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
             episode=episode, first_step=first_step, fps=float(self.fps),
@@ -143,24 +155,32 @@ class Recorder:
 
     def stop(self, video_id: int) -> None:
         """End a video: kept (finished in the background) or discarded, by ``keep_if``."""
+        self._open.discard(video_id)
         meta = self._videos[video_id]
         if meta.frames == 0:
             logger.warning("Ignored saving a video as there were zero frames to save.")
-            self._encoder.discard_video(video_id)
-            del self._videos[video_id]
+            self._drop(video_id)
         elif self.keep_if is not None and not self._keep(meta):
             logger.info("keep_if rejected %s; it leaves nothing behind", Path(meta.path).name)
-            self._encoder.discard_video(video_id)
-            del self._videos[video_id]
+            self._drop(video_id)
         else:
             self._encoder.close_video(video_id)
         self.raise_errors()
 
     def discard(self, video_id: int) -> None:
         """End a video and delete it, whatever ``keep_if`` says: nothing is left behind."""
-        self._encoder.discard_video(video_id)
-        del self._videos[video_id]
+        self._open.discard(video_id)
+        self._drop(video_id)
         self.raise_errors()
+
+    def _drop(self, video_id: int) -> None:
+        """Forget the video, then tell the worker to delete it.
+
+        Its entry goes first: the worker's answer may arrive while the message is sent, and
+        is then a discarded video's (issue 9: a ``KeyError`` out of ``env.reset()``).
+        """
+        self._videos.pop(video_id, None)
+        self._encoder.discard_video(video_id)
 
     def _keep(self, meta: VideoMetadata) -> bool:
         """Ask ``keep_if``; if it raises, keep the video (never lose one to a callback's bug)."""
@@ -180,15 +200,39 @@ class Recorder:
         self.raise_errors()
 
     def close(self) -> None:
-        """Finish every video (and its upload) and stop the encoder; raise the first error."""
+        """End every open video, finish every video (and upload) and stop the encoder.
+
+        How an open video ends depends on why ``close()`` runs:
+
+        - while an exception or interrupt propagates (``close()`` from a ``finally``, an
+          ``except`` or a ``with`` block that is unwinding, Ctrl-C included), it is kept as
+          ``<name>.incomplete.<ext>``: it was cut off by the failure, not finished;
+        - otherwise (a plain ``close()`` mid-episode) it is saved under its final name, as
+          Gymnasium does, and its metadata says ``cut_short=True`` unless its last recorded
+          step ended the episode.
+
+        Raises:
+            RLVideoError: The first error a video hit.
+        """
+        unwinding = _exception_propagating()
         try:
+            for video_id in sorted(self._open):
+                if unwinding:
+                    self._open.discard(video_id)
+                    self._encoder.abort_video(video_id)
+                else:
+                    meta = self._videos[video_id]
+                    meta.cut_short = not (meta.terminated or meta.truncated)
+                    self.stop(video_id)
             self._encoder.shutdown()
         finally:
             self._finish_uploads()
-        self.raise_errors()
+        if not unwinding:  # else the exception on its way out is the one that matters
+            self.raise_errors()
 
     def abort(self) -> None:
         """Stop at once, keeping open videos as ``.incomplete`` files."""
+        self._open.clear()
         try:
             self._encoder.shutdown(abort=True)
         finally:
@@ -240,7 +284,7 @@ class Recorder:
     def _publish(self, local: Path, sidecar: str | None, final: bool) -> SavedPath:
         """In the upload thread: the video, then its sidecar."""
         where = self.destination.publish(
-            local, local.name, overwrite=final and bool(self.options["overwrite"])
+            local, local.name, overwrite=final and self.spec.overwrite
         )
         if sidecar is not None:
             self.destination.write_text(sidecar_path(local).name, sidecar)

@@ -1,0 +1,184 @@
+"""The recorder under every wrapper: how videos end, and the worker's replies racing the caller."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rlvideo.background as background
+from rlvideo.background import BackgroundEncoder, EndVideo, OpenVideo, VideoResult, WriteFrame
+from rlvideo.metadata import VideoMetadata
+from rlvideo.recorder import Recorder
+from rlvideo.spec import WriterSpec
+from tests.helpers import decode, folder_names, solid
+
+
+def _recorder(folder: Path, **overrides) -> Recorder:
+    options = {
+        "name_prefix": "rl-video", "fps": 30, "format": "mp4", "codec": None, "crf": None,
+        "overwrite": False, "metadata": True, "on_video_saved": None, "keep_if": None,
+        "encoder": "thread", "env_id": "Test-v0",
+    }  # fmt: skip
+    options.update(overrides)
+    return Recorder(folder, **options)
+
+
+def _record(recorder: Recorder, name: str, frames: int, *, ended: bool = False) -> int:
+    video_id = recorder.start(name, kind="episode", episode=0, first_step=0)
+    recorder.frame(video_id, solid(0))
+    for i in range(frames - 1):
+        recorder.step(video_id, 1.0, ended and i == frames - 2, False)
+        recorder.frame(video_id, solid(10 * i))
+    return video_id
+
+
+class _InlineTransport(background._Transport):
+    """A worker that answers every message before ``send`` returns: the worst-case race."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._replies: deque = deque()
+        self._worker = background._Worker(self._replies.append)
+
+    def send(self, message):
+        self._worker.handle(message)
+
+    def receive(self, *, block):
+        return self._replies.popleft() if self._replies else None
+
+    def _stop(self):
+        self._worker.abort_all()
+
+
+@pytest.fixture
+def inline_worker(monkeypatch):
+    monkeypatch.setattr(background, "_ThreadTransport", _InlineTransport)
+
+
+# -- issue 9, defect 2: the answer to a discard may arrive before stop() returns ------------------
+@pytest.mark.usefixtures("inline_worker")
+@pytest.mark.parametrize("why", ["keep_if", "zero frames", "discard"])
+def test_a_discard_answered_at_once_is_no_key_error(tmp_path, why):
+    keep_if = (lambda meta: "rejected" not in meta.path) if why == "keep_if" else None
+    recorder = _recorder(tmp_path, keep_if=keep_if)
+    if why == "zero frames":
+        video_id = recorder.start("empty", kind="episode", episode=0, first_step=0)
+        recorder.stop(video_id)
+    elif why == "discard":
+        recorder.discard(_record(recorder, "dropped", 3))
+    else:
+        recorder.stop(_record(recorder, "rejected", 3))
+    kept = _record(recorder, "kept", 4)
+    recorder.stop(kept)
+    recorder.close()
+    assert folder_names(tmp_path) == {"kept.mp4", "kept.json"}
+    assert decode(tmp_path / "kept.mp4").count == 4
+
+
+# -- issue 9, defect 3: how close() ends a video in progress ------------------------------------
+def test_close_while_an_exception_propagates_keeps_the_video_as_incomplete(tmp_path):
+    saved = []
+    recorder = _recorder(tmp_path, on_video_saved=lambda path, meta: saved.append(path))
+    recorder.stop(_record(recorder, "done", 3, ended=True))
+    _record(recorder, "cut", 5)
+
+    def interrupted() -> None:
+        try:
+            raise KeyboardInterrupt
+        finally:
+            recorder.close()
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert folder_names(tmp_path) == {"done.mp4", "done.json", "cut.incomplete.mp4"}
+    assert decode(tmp_path / "cut.incomplete.mp4").count == 5
+    assert [Path(p).name for p in saved] == ["done.mp4"]
+
+
+def test_close_in_a_with_block_that_fails_keeps_the_video_as_incomplete(tmp_path):
+    class Session:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            recorder.close()
+
+    def failing_session() -> None:
+        with Session():
+            _record(recorder, "cut", 2)
+            raise ValueError("boom")
+
+    recorder = _recorder(tmp_path)
+    with pytest.raises(ValueError, match="boom"):
+        failing_session()
+    assert folder_names(tmp_path) == {"cut.incomplete.mp4"}
+
+
+def test_plain_close_mid_episode_saves_the_video_and_says_it_was_cut_short(tmp_path):
+    metas: list[VideoMetadata] = []
+    recorder = _recorder(tmp_path, on_video_saved=lambda path, meta: metas.append(meta))
+    recorder.stop(_record(recorder, "whole", 3, ended=True))
+    _record(recorder, "cut", 4)
+    recorder.close()
+    assert folder_names(tmp_path) == {"whole.mp4", "whole.json", "cut.mp4", "cut.json"}
+    assert decode(tmp_path / "cut.mp4").count == 4
+    sidecar = json.loads((tmp_path / "cut.json").read_text())
+    assert sidecar["cut_short"] is True
+    assert (sidecar["terminated"], sidecar["truncated"]) == (False, False)
+    assert json.loads((tmp_path / "whole.json").read_text())["cut_short"] is False
+    assert [m.cut_short for m in metas] == [False, True]
+
+
+def test_plain_close_after_the_last_step_ended_the_episode_is_not_cut_short(tmp_path):
+    recorder = _recorder(tmp_path)
+    _record(recorder, "ended", 3, ended=True)  # terminated, but reset() never came to stop it
+    recorder.close()
+    assert json.loads((tmp_path / "ended.json").read_text())["cut_short"] is False
+
+
+def test_cut_short_is_asked_of_keep_if(tmp_path):
+    recorder = _recorder(tmp_path, keep_if=lambda meta: not meta.cut_short)
+    _record(recorder, "cut", 3)
+    recorder.close()
+    assert folder_names(tmp_path) == set()
+
+
+# -- the messages are types: both ends agree by construction -------------------------------------
+def test_worker_messages_are_typed_and_pickle(tmp_path):
+    import pickle
+
+    spec = WriterSpec.build(format="mp4", fps=10)
+    for message in (
+        OpenVideo(1, str(tmp_path / "a.mp4"), spec),
+        WriteFrame(1, 0, (4, 4, 3), None),
+        EndVideo(1, "close"),
+        VideoResult(1, tmp_path / "a.mp4", 3),
+    ):
+        assert pickle.loads(pickle.dumps(message)) == message
+
+
+def test_frames_are_converted_once_by_the_caller(tmp_path, monkeypatch):
+    """The worker encodes what the caller converted; it does not run a FrameConverter again."""
+    import rlvideo.frames
+
+    calls = []
+    convert = rlvideo.frames.FrameConverter.__call__
+
+    def counting(self, frame):
+        calls.append(frame.shape)
+        return convert(self, frame)
+
+    monkeypatch.setattr(rlvideo.frames.FrameConverter, "__call__", counting)
+    results = []
+    with BackgroundEncoder(kind="thread", on_done=results.append) as encoder:
+        encoder.open_video(1, tmp_path / "odd.mp4", WriterSpec.build(format="mp4", fps=10))
+        for _ in range(3):
+            encoder.write(1, np.zeros((5, 7, 3), np.uint8))
+        encoder.close_video(1)
+    assert calls == [(5, 7, 3)] * 3
+    decoded = decode(tmp_path / "odd.mp4")
+    assert (decoded.count, decoded.width, decoded.height) == (3, 8, 6)  # padded by the caller
