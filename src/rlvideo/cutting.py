@@ -11,6 +11,8 @@ them, so one pass over the packets routes each to the clips that hold its frame.
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,98 @@ import av.container
 import av.packet
 import av.stream
 
+from rlvideo.clips import Clip
+from rlvideo.encoder import VideoWriter
 from rlvideo.errors import EncoderError
 from rlvideo.naming import partial_name
-from rlvideo.recovery import publish
+from rlvideo.recovery import keep_as_incomplete, publish
+from rlvideo.spec import WriterSpec
 
-__all__ = ["Segment", "cut_segments"]
+__all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut"]
 
 logger = logging.getLogger(__name__)
+
+Progress = Callable[[Iterable[Any], "int | None", str], Iterator[Any]]
+"""``(frames, total, label) -> frames``: wraps the frames in a progress bar (or does nothing)."""
+
+
+def encode_once_and_cut(
+    frames: Sequence[Any],
+    clips: Mapping[Clip, Path],
+    spec: WriterSpec,
+    *,
+    durations: Sequence[float | None] | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Encode the frames the clips span once, a keyframe at every clip boundary, then cut.
+
+    Overlapping clips (gym's step trigger) then cost one encode instead of one per clip. If the
+    frames fail midway (a bad frame, Ctrl-C), the clips already complete are still saved, and
+    the clip in progress is kept as ``<name>.incomplete.<ext>``.
+
+    Args:
+        frames: Every frame of the episode; clip ``c`` holds ``frames[c.start:c.stop]``.
+        clips: Each clip and the path it is saved to, in the order to save them.
+        spec: How to encode (not GIF: its frames cannot be cut without re-encoding).
+        durations: Seconds per frame, one per frame, or None for ``1 / fps``.
+        progress: Wraps the frames in a progress bar.
+
+    Returns:
+        The paths written, in the order of ``clips``.
+
+    Example:
+        >>> import numpy as np
+        >>> frames = [np.full((16, 16, 3), 10 * i, np.uint8) for i in range(12)]
+        >>> clips = {Clip("step", 0, 0, 8): Path("a.mp4"), Clip("step", 4, 4, 12): Path("b.mp4")}
+        >>> [p.name for p in encode_once_and_cut(frames, clips, WriterSpec.build(fps=10))]
+        ['a.mp4', 'b.mp4']
+    """
+    order = list(clips)
+    first = order[0].start
+    last = max(clip.stop or len(frames) for clip in order)
+    boundaries = {clip.start for clip in order} | {clip.stop or len(frames) for clip in order}
+    path = clips[order[0]]
+    source = path.parent / f".{path.stem}.steps-{secrets.token_hex(4)}.{spec.format}"
+    writer = VideoWriter.from_spec(source, spec.replace(overwrite=False))
+    wrap = progress or (lambda frames, total, label: iter(frames))
+    try:
+        selected = (frames[i] for i in range(first, last))
+        for index, frame in enumerate(wrap(selected, last - first, "step clips"), first):
+            duration = None if durations is None else durations[index]
+            writer.write(frame, duration=duration, keyframe=index in boundaries)
+    except BaseException:
+        kept = writer.abort()
+        if kept is not None:
+            _save_what_was_recorded(kept, clips, first, first + writer.frames_written, spec)
+        raise
+    writer.close()
+    try:
+        segments = [
+            Segment(c.start - first, (c.stop or len(frames)) - first, p) for c, p in clips.items()
+        ]
+        return cut_segments(
+            source, segments, container_format=spec.format, overwrite=spec.overwrite
+        )
+    finally:
+        source.unlink(missing_ok=True)
+
+
+def _save_what_was_recorded(
+    recorded: Path, clips: Mapping[Clip, Path], first: int, end: int, spec: WriterSpec
+) -> None:
+    """After a failure at frame ``end``: complete clips to their names, the rest as incomplete."""
+    try:
+        complete = [c for c in clips if c.stop is not None and c.stop <= end]
+        started = [c for c in clips if c.start < end and c not in complete]
+        staging = {c: partial_name(clips[c], "cutting-incomplete") for c in started}
+        segments = [Segment(c.start - first, (c.stop or end) - first, clips[c]) for c in complete]
+        segments += [Segment(c.start - first, end - first, staging[c]) for c in started]
+        cut_segments(recorded, segments, container_format=spec.format, overwrite=spec.overwrite)
+        for clip, staged in staging.items():
+            kept = keep_as_incomplete(staged, clips[clip])
+            logger.warning("recording stopped early: kept %s as %s", clips[clip].name, kept)
+    finally:
+        recorded.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from numbers import Integral
@@ -24,12 +23,11 @@ from rlvideo.clips import (
     plan_step_clips,
     resolve_triggers,
 )
-from rlvideo.codecs import encoder_settings
-from rlvideo.cutting import Segment, cut_segments
-from rlvideo.encoder import VideoWriter, check_duration, check_fps
+from rlvideo.cutting import Progress, encode_once_and_cut
+from rlvideo.encoder import VideoWriter
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError, StorageError
-from rlvideo.naming import check_format, check_name_prefix, clip_file_name, partial_name
-from rlvideo.recovery import keep_as_incomplete
+from rlvideo.naming import check_name_prefix, clip_file_name
+from rlvideo.spec import WriterSpec, check_duration
 from rlvideo.storage import Destination, open_destination
 
 __all__ = ["save_video"]
@@ -123,12 +121,13 @@ def save_video(
     episode_trigger, step_trigger = resolve_triggers(episode_trigger, step_trigger)
     video_length = check_video_length(video_length)
     name_prefix = check_name_prefix(name_prefix)
-    video_format = check_format(format)
     episode_index = _check_index("episode_index", episode_index)
     step_starting_index = _check_index("step_starting_index", step_starting_index)
     if fps is not None and durations is not None:
         raise InvalidArgumentError("pass fps or durations, not both (durations set every frame)")
-    writer_fps = check_fps(30 if fps is None else fps)
+    spec = WriterSpec.build(
+        format=format, fps=30 if fps is None else fps, codec=codec, crf=crf, overwrite=overwrite
+    )
     progress = _progress_factory(save_logger)
 
     if isinstance(frames, (str, bytes)) or not (
@@ -156,22 +155,15 @@ def save_video(
 
     destination = open_destination(video_folder, storage_options)
     names = {
-        clip: clip_file_name(name_prefix, clip.kind, clip.index, video_format) for clip in clips
+        clip: clip_file_name(name_prefix, clip.kind, clip.index, spec.format) for clip in clips
     }
     for name in names.values():  # every name is checked before the first frame is written
         destination.check_free(name, overwrite=overwrite)
-    encoder_settings(video_format, codec=codec, crf=crf)  # and the codec settings too
     with destination:
         destination.prepare()
         paths = {clip: destination.staging_path(name) for clip, name in names.items()}
-        options: dict[str, Any] = {
-            "fps": writer_fps,
-            "format": video_format,
-            "codec": codec,
-            "crf": crf,
-        }
         try:
-            written = _encode(frames, clips, paths, durations, progress, options, overwrite)
+            written = _encode(frames, clips, paths, durations, progress, spec)
         except BaseException:
             if destination.remote:
                 _salvage(destination, list(paths.values()), overwrite)
@@ -184,27 +176,27 @@ def _encode(
     clips: list[Clip],
     paths: dict[Clip, Path],
     durations: Sequence[float | None] | None,
-    progress: ProgressFactory,
-    options: dict[str, Any],
-    overwrite: bool,
+    progress: Progress,
+    spec: WriterSpec,
 ) -> list[Path]:
     """Write every clip to its (local) path; return the paths in the order of ``clips``."""
     step_clips = [clip for clip in clips if clip.kind == "step"]
-    cut_together = step_clips if options["format"] != "gif" and len(step_clips) > 1 else []
+    cut_together = step_clips if spec.format != "gif" and len(step_clips) > 1 else []
     written = []
     for clip in clips:
         if clip in cut_together:
             continue
         selected, total = _select(frames, clip)
-        with VideoWriter(paths[clip], overwrite=overwrite, **options) as writer:
+        with VideoWriter.from_spec(paths[clip], spec) as writer:
             for offset, frame in enumerate(progress(selected, total, writer.path.name)):
                 duration = None if durations is None else durations[clip.start + offset]
                 writer.write(frame, duration=duration)
         written.append(writer.path)
     if cut_together:
         assert isinstance(frames, Sequence)  # step clips made frames a sequence
-        written += _encode_once_and_cut(
-            frames, cut_together, paths, durations, progress, options, overwrite
+        clip_paths = {clip: paths[clip] for clip in cut_together}
+        written += encode_once_and_cut(
+            frames, clip_paths, spec, durations=durations, progress=progress
         )
     return written
 
@@ -246,75 +238,6 @@ def _publish_all(
             f"{len(errors)} of {len(written)} videos could not be uploaded; the first: {errors[0]}"
         ) from errors[0]
     return cast("list[Path] | list[str]", saved)
-
-
-def _encode_once_and_cut(
-    frames: Sequence[Any],
-    clips: list[Clip],
-    paths: dict[Clip, Path],
-    durations: Sequence[float | None] | None,
-    progress: ProgressFactory,
-    options: dict[str, Any],
-    overwrite: bool,
-) -> list[Path]:
-    """Encode the frames the step clips span once, a keyframe at every clip boundary, then cut.
-
-    Overlapping clips then cost one encode instead of one per clip. If the frames fail midway
-    (a bad frame, Ctrl-C), the clips already complete are still saved, and the clip in progress
-    is kept as ``<name>.incomplete.<ext>``.
-    """
-    first = clips[0].start
-    last = max(clip.stop or len(frames) for clip in clips)
-    boundaries = {clip.start for clip in clips} | {clip.stop or len(frames) for clip in clips}
-    folder = paths[clips[0]].parent
-    source = folder / f".{paths[clips[0]].stem}.steps-{secrets.token_hex(4)}.{options['format']}"
-    writer = VideoWriter(source, **options)
-    try:
-        selected = (frames[i] for i in range(first, last))
-        for index, frame in enumerate(progress(selected, last - first, "step clips"), first):
-            duration = None if durations is None else durations[index]
-            writer.write(frame, duration=duration, keyframe=index in boundaries)
-    except BaseException:
-        kept = writer.abort()
-        if kept is not None:
-            _save_what_was_recorded(
-                kept, clips, paths, first, first + writer.frames_written, options, overwrite
-            )
-        raise
-    writer.close()
-    try:
-        segments = [
-            Segment(c.start - first, (c.stop or len(frames)) - first, paths[c]) for c in clips
-        ]
-        return cut_segments(
-            source, segments, container_format=options["format"], overwrite=overwrite
-        )
-    finally:
-        source.unlink(missing_ok=True)
-
-
-def _save_what_was_recorded(
-    recorded: Path,
-    clips: list[Clip],
-    paths: dict[Clip, Path],
-    first: int,
-    end: int,
-    options: dict[str, Any],
-    overwrite: bool,
-) -> None:
-    """After a failure at frame ``end``: complete clips to their names, the rest as incomplete."""
-    try:
-        complete = [c for c in clips if c.stop is not None and c.stop <= end]
-        started = [c for c in clips if c.start < end and c not in complete]
-        staging = {c: partial_name(paths[c], "cutting-incomplete") for c in started}
-        segments = [Segment(c.start - first, (c.stop or end) - first, paths[c]) for c in complete]
-        segments += [Segment(c.start - first, end - first, staging[c]) for c in started]
-        cut_segments(recorded, segments, container_format=options["format"], overwrite=overwrite)
-        for clip, staged in staging.items():
-            kept = keep_as_incomplete(staged, paths[clip])
-            logger.warning("recording stopped early: kept %s as %s", paths[clip].name, kept)
-    finally:
-        recorded.unlink(missing_ok=True)
 
 
 def _select(frames: Iterable[Any], clip: Clip) -> tuple[Iterable[Any], int | None]:
@@ -365,10 +288,7 @@ def _check_index(name: str, value: Any) -> int:
     return int(value)
 
 
-ProgressFactory = Callable[[Iterable[Any], "int | None", str], Iterator[Any]]
-
-
-def _progress_factory(save_logger: Any) -> ProgressFactory:
+def _progress_factory(save_logger: Any) -> Progress:
     if save_logger is None:
         return lambda frames, total, name: iter(frames)
     if save_logger != "bar":
