@@ -25,10 +25,10 @@ from rlvideo.clips import (
 )
 from rlvideo.cutting import Progress, encode_once_and_cut
 from rlvideo.encoder import VideoWriter
-from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError, StorageError
+from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError
 from rlvideo.naming import check_name_prefix, clip_file_name
 from rlvideo.spec import WriterSpec, check_duration
-from rlvideo.storage import Destination, open_destination
+from rlvideo.storage import Destination, open_destination, publish_all
 
 __all__ = ["save_video"]
 
@@ -168,7 +168,9 @@ def save_video(
             if destination.remote:
                 _salvage(destination, list(paths.values()), overwrite)
             raise
-        return _publish_all(destination, written, overwrite)
+        return cast(
+            "list[Path] | list[str]", publish_all(destination, written, overwrite=overwrite)
+        )
 
 
 def _encode(
@@ -210,34 +212,9 @@ def _salvage(destination: Destination, paths: list[Path], overwrite: bool) -> No
     folder = paths[0].parent
     recorded = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     try:
-        _publish_all(destination, recorded, overwrite)
+        publish_all(destination, recorded, overwrite=overwrite)
     except RLVideoError as exc:
         logger.error("after the failure, some videos could not be uploaded either: %s", exc)
-
-
-def _publish_all(
-    destination: Destination, written: list[Path], overwrite: bool
-) -> list[Path] | list[str]:
-    """Move each file to its destination (a no-op locally); raise the first failure at the end.
-
-    A failed upload does not stop the others: every video that can reach the destination does,
-    and the ones that cannot stay in the local staging folder, named in the error.
-    """
-    saved: list[Any] = []
-    errors: list[StorageError] = []
-    for path in written:
-        try:
-            saved.append(destination.publish(path, path.name, overwrite=overwrite))
-        except StorageError as exc:  # VideoExistsError is raised at once, like a local one
-            logger.error("%s", exc)
-            errors.append(exc)
-    if errors:
-        if len(errors) == 1:
-            raise errors[0]
-        raise StorageError(
-            f"{len(errors)} of {len(written)} videos could not be uploaded; the first: {errors[0]}"
-        ) from errors[0]
-    return cast("list[Path] | list[str]", saved)
 
 
 def _select(frames: Iterable[Any], clip: Clip) -> tuple[Iterable[Any], int | None]:

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.metadata import VideoMetadata, sidecar_path
 from rlvideo.naming import check_name_prefix
 from rlvideo.spec import WriterSpec
-from rlvideo.storage import SavedPath, open_destination
+from rlvideo.storage import SavedPath, Uploader, open_destination
 
 __all__ = ["Recorder"]
 
@@ -110,7 +110,7 @@ class Recorder:
         self._open: set[int] = set()  # started and not yet stopped
         self._staged: dict[int, Path] = {}  # where each open video is written locally
         self._uploads: list[tuple[Future[SavedPath], VideoMetadata | None]] = []
-        self._uploader: ThreadPoolExecutor | None = None
+        self._uploader = Uploader(self.destination)
         self._next_id = 0
         self._errors: list[BaseException] = []
 
@@ -259,36 +259,24 @@ class Recorder:
                 self._upload(result.path, None)
             return
         meta.frames = result.frames
-        if self.destination.remote:
-            self._upload(result.path, meta)
-            return
-        logger.info("saved %s (%d frames)", result.path, result.frames)
-        if self.metadata:
-            self.destination.write_text(sidecar_path(result.path).name, meta.to_json())
-        self._saved(result.path, meta)
+        self._upload(result.path, meta)
+        self._collect_uploads(wait=False)  # a local destination has published it already
 
     def _saved(self, where: SavedPath, meta: VideoMetadata) -> None:
         self.saved.append(where)
         if self.on_video_saved is not None:
             self.on_video_saved(where, meta)
 
-    # -- uploads (remote destinations) -----------------------------------------------------------
+    # -- publishing (an upload, for remote destinations) ----------------------------------------
     def _upload(self, local: Path, meta: VideoMetadata | None) -> None:
-        """Queue the upload of a finished video (``meta`` None: an incomplete one, no sidecar)."""
-        if self._uploader is None:
-            self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlvideo-upload")
-        sidecar = meta.to_json() if meta is not None and self.metadata else None
-        future = self._uploader.submit(self._publish, local, sidecar, meta is not None)
-        self._uploads.append((future, meta))
-
-    def _publish(self, local: Path, sidecar: str | None, final: bool) -> SavedPath:
-        """In the upload thread: the video, then its sidecar."""
-        where = self.destination.publish(
-            local, local.name, overwrite=final and self.spec.overwrite
+        """Publish a finished video (``meta`` None: an incomplete one, no sidecar)."""
+        sidecar = None
+        if meta is not None and self.metadata:
+            sidecar = (sidecar_path(local).name, meta.to_json())
+        overwrite = meta is not None and self.spec.overwrite
+        self._uploads.append(
+            (self._uploader.submit(local, overwrite=overwrite, sidecar=sidecar), meta)
         )
-        if sidecar is not None:
-            self.destination.write_text(sidecar_path(local).name, sidecar)
-        return where
 
     def _collect_uploads(self, *, wait: bool) -> None:
         """Report finished uploads, in the order they were queued."""
@@ -313,7 +301,5 @@ class Recorder:
         try:
             self._collect_uploads(wait=True)
         finally:
-            if self._uploader is not None:
-                self._uploader.shutdown(wait=True)
-                self._uploader = None
+            self._uploader.close()
             self.destination.close()

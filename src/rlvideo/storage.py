@@ -46,6 +46,7 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias
@@ -64,9 +65,11 @@ __all__ = [
     "LocalDestination",
     "RemoteDestination",
     "SavedPath",
+    "Uploader",
     "check_storage_options",
     "is_url",
     "open_destination",
+    "publish_all",
     "resolve_location",
 ]
 
@@ -584,3 +587,83 @@ def _reason(exc: BaseException) -> str:
     """An exception as one line: its type and message."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Uploader:
+    """Moves finished files to their :class:`Destination`: the one way rlvideo publishes them.
+
+    On a local destination a file is published at once (a rename at most) and its future is
+    done when :meth:`submit` returns. On a remote one it is uploaded by one background thread,
+    in the order submitted, so a caller that must not wait (the recorder under the wrappers)
+    collects the futures later, and ``save_video`` waits for them (:func:`publish_all`). A
+    file's sidecar, when given, is written after the file.
+
+    Args:
+        destination: Where the files go.
+    """
+
+    def __init__(self, destination: Destination) -> None:
+        self.destination = destination
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(
+        self, local: Path, *, overwrite: bool, sidecar: tuple[str, str] | None = None
+    ) -> Future[SavedPath]:
+        """Publish ``local`` under its own name; ``sidecar`` is ``(name, text)`` to write after.
+
+        The future holds where the file ended up, or the :class:`StorageError` (or
+        :class:`VideoExistsError`) that kept it from getting there; the local file is then kept.
+        """
+        if not self.destination.remote:
+            done: Future[SavedPath] = Future()
+            try:
+                done.set_result(self._publish(local, overwrite, sidecar))
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlvideo-upload")
+        return self._pool.submit(self._publish, local, overwrite, sidecar)
+
+    def close(self) -> None:
+        """Wait for every upload and stop the upload thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _publish(self, local: Path, overwrite: bool, sidecar: tuple[str, str] | None) -> SavedPath:
+        where = self.destination.publish(local, local.name, overwrite=overwrite)
+        if sidecar is not None:
+            self.destination.write_text(*sidecar)
+        return where
+
+
+def publish_all(destination: Destination, files: list[Path], *, overwrite: bool) -> list[SavedPath]:
+    """Publish every file, waiting; raise the first failure once all were tried.
+
+    A failed upload does not stop the others: every file that can reach the destination does,
+    and the ones that cannot stay in the local staging folder, named in the error.
+
+    Raises:
+        StorageError: If a file could not be published (one error names it; several: a count).
+    """
+    uploader = Uploader(destination)
+    try:
+        futures = [uploader.submit(path, overwrite=overwrite) for path in files]
+        saved: list[SavedPath] = []
+        errors: list[StorageError] = []
+        for future in futures:
+            try:
+                saved.append(future.result())
+            except StorageError as exc:  # VideoExistsError too
+                logger.error("%s", exc)
+                errors.append(exc)
+    finally:
+        uploader.close()
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise StorageError(
+            f"{len(errors)} of {len(files)} videos could not be uploaded; the first: {errors[0]}"
+        ) from errors[0]
+    return saved
