@@ -26,6 +26,7 @@ from rlvideo.clips import (
 from rlvideo.cutting import Progress, encode_once_and_cut
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError
+from rlvideo.frames import frame_sequence, is_frame
 from rlvideo.naming import check_name_prefix, clip_file_name
 from rlvideo.spec import WriterSpec, check_duration
 from rlvideo.storage import Destination, open_destination, publish_all
@@ -130,16 +131,14 @@ def save_video(
     )
     progress = _progress_factory(save_logger)
 
-    if isinstance(frames, (str, bytes)) or not (
-        isinstance(frames, Iterable) or hasattr(frames, "__array__")
-    ):
+    if isinstance(frames, (str, bytes)) or not (isinstance(frames, Iterable) or is_frame(frames)):
         raise InvalidFrameError(
             "frames must be a list, an (N, H, W, C) array or an iterable of frames, "
             f"got {type(frames).__name__}"
         )
     streamed = step_trigger is None and durations is None
-    if not (streamed and not isinstance(frames, Sequence) and not hasattr(frames, "__array__")):
-        frames = _as_sequence(frames)
+    if not (streamed and not isinstance(frames, Sequence) and not is_frame(frames)):
+        frames = frame_sequence(frames)
     if durations is not None:
         durations = _check_durations(durations, len(frames))  # type: ignore[arg-type]
 
@@ -224,29 +223,6 @@ def _select(frames: Iterable[Any], clip: Clip) -> tuple[Iterable[Any], int | Non
         return (frames[i] for i in range(clip.start, stop)), stop - clip.start
     total = None if clip.stop is None else clip.stop - clip.start
     return islice(frames, clip.start, clip.stop), total
-
-
-def _as_sequence(frames: Iterable[Any]) -> Sequence[Any]:
-    if hasattr(frames, "__array__") and not isinstance(frames, Sequence):
-        import numpy as np
-
-        array = np.asarray(frames)
-        if array.ndim == 3 and array.shape[-1] in (3, 4):
-            raise InvalidFrameError(
-                f"frames is one image of shape {array.shape}, not a sequence of frames. Pass a "
-                "list of frames or an (N, height, width, 3) array."
-            )
-        if array.ndim not in (3, 4):
-            raise InvalidFrameError(
-                f"frames has shape {array.shape}; expected (N, height, width, 3) or a list of "
-                "frames"
-            )
-        frames = list(array)  # views, not copies: one per frame
-    elif not isinstance(frames, Sequence):
-        frames = list(frames)
-    if len(frames) == 0:
-        raise InvalidFrameError("frames is empty: there is nothing to record")
-    return frames
 
 
 def _check_durations(durations: Sequence[float | None], frame_count: int) -> Sequence[float | None]:

@@ -17,6 +17,7 @@ Pure NumPy, no I/O. The rules, applied to every frame:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,14 @@ import numpy.typing as npt
 
 from rlvideo.errors import InvalidFrameError
 
-__all__ = ["Frame", "FrameConverter", "PixelLayout", "layout_of_converted"]
+__all__ = [
+    "Frame",
+    "FrameConverter",
+    "PixelLayout",
+    "frame_sequence",
+    "is_frame",
+    "layout_of_converted",
+]
 
 Frame = npt.NDArray[np.uint8]
 """One RGB image, ``(height, width, 3)`` of ``uint8``."""
@@ -49,6 +57,74 @@ class PixelLayout:
 
 
 _FORMAT_BY_CHANNELS = {1: "gray", 3: "rgb24", 4: "rgba"}
+
+
+def is_frame(obj: Any) -> bool:
+    """Whether ``obj`` can be one image: an array, or anything with an array form.
+
+    What a wrapper asks of ``env.render()``'s result before recording it: a list (the
+    ``rgb_array_list`` render mode) or None is not a frame. Whether a frame's shape and values
+    can become video is :class:`FrameConverter`'s to say.
+
+    Example:
+        >>> is_frame(np.zeros((4, 4, 3), np.uint8)), is_frame([np.zeros((4, 4, 3))]), is_frame(None)
+        (True, False, False)
+    """
+    if isinstance(obj, (list, tuple, str, bytes, bytearray, memoryview)) or obj is None:
+        return False
+    return isinstance(obj, np.ndarray) or hasattr(obj, "__array__") or hasattr(obj, "__dlpack__")
+
+
+def frame_sequence(
+    frames: Any,
+    *,
+    caller: str = "frames",
+    empty: str = "frames is empty: there is nothing to record",
+) -> Sequence[Any]:
+    """The frames of a video as a sequence: a list as it is, an ``(N, H, W[, C])`` array as views.
+
+    Args:
+        frames: A list (or other sequence) of frames, an array of frames, or an iterable.
+        caller: Who asks, for the messages: ``"frames"`` (save_video), ``"show()"``.
+        empty: The message when there are no frames.
+
+    Raises:
+        InvalidFrameError: For one image instead of frames, an array of the wrong rank, or no
+            frames at all.
+
+    Example:
+        >>> len(frame_sequence(np.zeros((5, 4, 4, 3), np.uint8)))
+        5
+        >>> frame_sequence(np.zeros((4, 4, 3), np.uint8))
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidFrameError: frames is one image of shape (4, 4, 3), not a sequence of frames. Pass a list of frames or an (N, height, width, 3) array (image[None] for a one-frame video).
+    """  # noqa: E501 (doctest output stays on one line)
+    if is_frame(frames) and not isinstance(frames, Sequence):
+        array = np.asarray(frames)
+        if array.ndim == 3 and array.shape[-1] in (3, 4):
+            raise InvalidFrameError(
+                f"{caller} is one image of shape {array.shape}, not a sequence of frames. Pass "
+                "a list of frames or an (N, height, width, 3) array (image[None] for a "
+                "one-frame video)."
+            )
+        if array.ndim not in (3, 4):
+            raise InvalidFrameError(
+                f"{caller} has shape {array.shape}; expected (N, height, width, 3), "
+                "(N, height, width) or a list of frames"
+            )
+        frames = list(array)  # views, not copies: one per frame
+    elif not isinstance(frames, Sequence):
+        if not isinstance(frames, Iterable):
+            raise InvalidFrameError(
+                f"{caller} must be a list, an (N, H, W, C) array or an iterable of frames, "
+                f"got {type(frames).__name__}"
+            )
+        frames = list(frames)
+    if len(frames) == 0:
+        raise InvalidFrameError(empty)
+    sequence: Sequence[Any] = frames
+    return sequence
 
 
 def layout_of_converted(array: npt.NDArray[np.uint8]) -> PixelLayout:

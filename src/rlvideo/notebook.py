@@ -43,6 +43,7 @@ from rlvideo.errors import (
     RLVideoError,
     StorageError,
 )
+from rlvideo.frames import frame_sequence, is_frame
 from rlvideo.naming import FORMATS, VideoFormat, check_format, partial_name
 from rlvideo.recovery import publish
 
@@ -459,17 +460,10 @@ def _frames_of(video: Any) -> Iterable[tuple[Any, None]]:
             "show() got bytes; for an encoded file's bytes use Video(data, format=...), "
             "for frames pass arrays"
         )
-    if isinstance(video, np.ndarray):
-        if video.ndim == 3 and video.shape[-1] in (3, 4):
-            raise InvalidFrameError(
-                f"show() got one image of shape {video.shape}, not frames; "
-                "pass [image] or image[None] for a one-frame video"
-            )
-        if video.ndim not in (3, 4):
-            raise InvalidFrameError(
-                f"show() got an array of shape {video.shape}; expected frames "
-                "(N, H, W, C) or (N, H, W)"
-            )
+    if is_frame(video) or isinstance(video, Sequence):
+        video = frame_sequence(
+            video, caller="show()", empty="show() got no frames; pass at least one"
+        )
     elif not isinstance(video, Iterable):
         raise InvalidArgumentError(
             f"show() takes a video file's path or frames, got {_describe(video)}"
