@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from numbers import Integral
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from rlvideo._optional import import_optional
 from rlvideo.clips import (
@@ -36,6 +36,52 @@ __all__ = ["save_video"]
 logger = logging.getLogger(__name__)
 
 _MOVIEPY_ONLY = ("with_mask", "is_mask", "load_images")
+
+
+@overload
+def save_video(
+    frames: Iterable[Any],
+    video_folder: os.PathLike[str],
+    episode_trigger: Callable[[int], bool] | None = None,
+    step_trigger: Callable[[int], bool] | None = None,
+    video_length: int | None = None,
+    name_prefix: str = "rl-video",
+    episode_index: int = 0,
+    step_starting_index: int = 0,
+    save_logger: str | None = None,
+    *,
+    fps: float | None = None,
+    durations: Sequence[float | None] | None = None,
+    format: str = "mp4",  # the word users know from PyAV and mediapy
+    codec: str | None = None,
+    crf: int | None = None,
+    overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> list[Path]: ...
+
+
+@overload
+def save_video(
+    frames: Iterable[Any],
+    video_folder: str,
+    episode_trigger: Callable[[int], bool] | None = None,
+    step_trigger: Callable[[int], bool] | None = None,
+    video_length: int | None = None,
+    name_prefix: str = "rl-video",
+    episode_index: int = 0,
+    step_starting_index: int = 0,
+    save_logger: str | None = None,
+    *,
+    fps: float | None = None,
+    durations: Sequence[float | None] | None = None,
+    format: str = "mp4",  # the word users know from PyAV and mediapy
+    codec: str | None = None,
+    crf: int | None = None,
+    overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> list[Path] | list[str]: ...
 
 
 def save_video(
@@ -94,7 +140,8 @@ def save_video(
     Returns:
         Where the videos were saved, episode video first, then step videos in step order: for a
         folder, their absolute paths (:class:`~pathlib.Path`); for a URL, their URLs
-        (``str``, e.g. ``"s3://bucket/videos/rl-video-episode-0.mp4"``).
+        (``str``, e.g. ``"s3://bucket/videos/rl-video-episode-0.mp4"``). A type checker knows
+        a ``Path`` folder gives paths; a ``str`` may be either, until it is run.
 
     Raises:
         InvalidArgumentError: For a bad trigger, fps, durations, video_length, format, prefix

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
-__all__ = ["VideoMetadata", "sidecar_path"]
+__all__ = ["KeepIf", "OnVideoSaved", "SavedPath", "VideoMetadata", "sidecar_path"]
 
 
 @dataclass
@@ -76,6 +77,19 @@ class VideoMetadata:
         data = json.loads(text)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+SavedPath: TypeAlias = Path | str
+"""Where a video was saved: a :class:`~pathlib.Path` in a local folder, a URL string otherwise."""
+
+OnVideoSaved: TypeAlias = Callable[[SavedPath, VideoMetadata], object]
+"""``on_video_saved(where, metadata)``: called once a video is final, in the env's thread.
+
+``where`` is a :class:`~pathlib.Path` for a local folder and a URL string for an fsspec URL
+folder; a callback only ever used with local folders may take ``Path(where)``."""
+
+KeepIf: TypeAlias = Callable[[VideoMetadata], bool]
+"""``keep_if(metadata) -> bool``: asked when a video ends; False deletes it."""
 
 
 def sidecar_path(video: str | Path) -> Path:

@@ -15,27 +15,20 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from rlvideo.background import BackgroundEncoder, EncoderKind, VideoResult
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
-from rlvideo.metadata import VideoMetadata, sidecar_path
+from rlvideo.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
 from rlvideo.naming import check_name_prefix
 from rlvideo.spec import WriterSpec
 from rlvideo.storage import SavedPath, Uploader, open_destination
 
-__all__ = ["Recorder"]
+__all__ = ["KeepIf", "OnVideoSaved", "Recorder"]
 
 logger = logging.getLogger(__name__)
-
-KeepIf = Callable[[VideoMetadata], bool]
-OnVideoSaved = Callable[[Any, VideoMetadata], None]
-"""``(where, metadata) -> None``: ``where`` is a Path, or a URL string for an fsspec URL folder.
-
-Typed ``Any`` so that callbacks annotated ``path: Path`` keep type-checking."""
 
 
 def _exception_propagating() -> bool:

@@ -49,7 +49,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import Any
 
 from rlvideo._optional import import_optional
 from rlvideo.errors import (
@@ -59,6 +59,7 @@ from rlvideo.errors import (
     StorageError,
     VideoExistsError,
 )
+from rlvideo.metadata import SavedPath
 
 __all__ = [
     "Destination",
@@ -75,8 +76,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SavedPath: TypeAlias = Path | str
-"""Where a video was saved: a :class:`~pathlib.Path` in a local folder, a URL string otherwise."""
 
 # Protocols whose PUT is atomic and whose "rename" is a copy: upload straight to the final key.
 _ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss", "oci"})
