@@ -326,3 +326,18 @@ def test_frames_of_solid_video_give_solid_poster(tmp_path: Path) -> None:
         image = next(container.decode(video=0)).to_ndarray(format="rgb24")
     assert image.shape == (32, 48, 3)
     assert abs(float(image.mean()) - 128) < 3
+
+
+def test_cut_short_videos_are_shown_as_such(tmp_path: Path) -> None:
+    """Issue 9, defect 3: a video saved by a plain close() mid-episode says so in the gallery."""
+    from rlvideo.metadata import VideoMetadata
+
+    folder = tmp_path / "cut"
+    for name, cut_short in (("rl-video-episode-0.mp4", False), ("rl-video-episode-1.mp4", True)):
+        video = _video(folder / name)
+        meta = VideoMetadata(path=str(video), kind="episode", terminated=not cut_short)
+        meta.cut_short = cut_short
+        sidecar_path(video).write_text(meta.to_json(), encoding="utf-8")
+    rows = _parse(build_gallery(folder)).rows
+    assert "cut short" in rows["rl-video-episode-1.mp4"]["file"]
+    assert "cut short" not in rows["rl-video-episode-0.mp4"]["file"]

@@ -11,6 +11,7 @@ import pytest
 
 import rlvideo.background as background
 from rlvideo.background import BackgroundEncoder, EndVideo, OpenVideo, VideoResult, WriteFrame
+from rlvideo.manifest import merge_manifest
 from rlvideo.metadata import VideoMetadata
 from rlvideo.recorder import Recorder
 from rlvideo.spec import WriterSpec
@@ -131,6 +132,11 @@ def test_plain_close_mid_episode_saves_the_video_and_says_it_was_cut_short(tmp_p
     assert (sidecar["terminated"], sidecar["truncated"]) == (False, False)
     assert json.loads((tmp_path / "whole.json").read_text())["cut_short"] is False
     assert [m.cut_short for m in metas] == [False, True]
+    manifest = json.loads(Path(merge_manifest(tmp_path)).read_text())
+    assert {Path(v["path"]).name: v["cut_short"] for v in manifest["videos"]} == {
+        "cut.mp4": True,
+        "whole.mp4": False,
+    }
 
 
 def test_plain_close_after_the_last_step_ended_the_episode_is_not_cut_short(tmp_path):

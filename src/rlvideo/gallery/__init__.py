@@ -357,6 +357,8 @@ def _add_metadata(row: _Row, video: Path, meta: VideoMetadata | None) -> None:
         row.badges.append("terminated")
     if meta.truncated:
         row.badges.append("truncated")
+    if meta.cut_short:  # close() came mid-episode: the video stops before the episode did
+        row.badges.append("cut short")
     if meta.kind != "episode":
         row.badges.append(meta.kind)
 
