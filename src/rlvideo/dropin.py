@@ -38,49 +38,16 @@ logger = logging.getLogger(__name__)
 _MOVIEPY_ONLY = ("with_mask", "is_mask", "load_images")
 
 
+# Overloads say what a ``Path`` folder gives; the implementation's signature is the reference.
 @overload
 def save_video(
-    frames: Iterable[Any],
-    video_folder: os.PathLike[str],
-    episode_trigger: Callable[[int], bool] | None = None,
-    step_trigger: Callable[[int], bool] | None = None,
-    video_length: int | None = None,
-    name_prefix: str = "rl-video",
-    episode_index: int = 0,
-    step_starting_index: int = 0,
-    save_logger: str | None = None,
-    *,
-    fps: float | None = None,
-    durations: Sequence[float | None] | None = None,
-    format: str = "mp4",  # the word users know from PyAV and mediapy
-    codec: str | None = None,
-    crf: int | None = None,
-    overwrite: bool = False,
-    storage_options: dict[str, Any] | None = None,
-    **kwargs: Any,
+    frames: Iterable[Any], video_folder: os.PathLike[str], *args: Any, **kwargs: Any
 ) -> list[Path]: ...
 
 
 @overload
 def save_video(
-    frames: Iterable[Any],
-    video_folder: str,
-    episode_trigger: Callable[[int], bool] | None = None,
-    step_trigger: Callable[[int], bool] | None = None,
-    video_length: int | None = None,
-    name_prefix: str = "rl-video",
-    episode_index: int = 0,
-    step_starting_index: int = 0,
-    save_logger: str | None = None,
-    *,
-    fps: float | None = None,
-    durations: Sequence[float | None] | None = None,
-    format: str = "mp4",  # the word users know from PyAV and mediapy
-    codec: str | None = None,
-    crf: int | None = None,
-    overwrite: bool = False,
-    storage_options: dict[str, Any] | None = None,
-    **kwargs: Any,
+    frames: Iterable[Any], video_folder: str, *args: Any, **kwargs: Any
 ) -> list[Path] | list[str]: ...
 
 
