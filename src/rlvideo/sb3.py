@@ -16,15 +16,16 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rlvideo._optional import import_optional
-from rlvideo.background import EncoderKind
 from rlvideo.clips import fires
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+from rlvideo.frames import is_frame
+from rlvideo.options import RecordingOptions, recorder_options
+from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.sb3.VecVideoRecorder")
@@ -37,6 +38,9 @@ from stable_baselines3.common.vec_env.base_vec_env import (  # noqa: E402 (after
 )
 from stable_baselines3.common.vec_env.dummy_vec_env import DummyVecEnv  # noqa: E402
 from stable_baselines3.common.vec_env.subproc_vec_env import SubprocVecEnv  # noqa: E402
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["VecVideoRecorder"]
 
@@ -78,25 +82,13 @@ class VecVideoRecorder(VecEnvWrapper):
         record_video_trigger: ``step_id -> bool``: start a video at that global step.
         video_length: Steps per video; a video holds ``video_length + 1`` frames.
         name_prefix: Start of every file name.
-        format: ``"mp4"``, ``"webm"`` or ``"gif"`` (the file names end in it).
-        codec: An FFmpeg encoder instead of the format's default.
-        crf: Quality, lower is better.
-        overwrite: Replace existing videos with the same names; by default a video whose name
-            is taken raises :class:`~rlvideo.errors.VideoExistsError` when it starts.
-        metadata: Write a JSON sidecar (:class:`~rlvideo.metadata.VideoMetadata`) per video:
-            there ``first_step`` is the step in the name, ``episode`` counts the episodes of
-            env 0, ``episode_return`` sums the rewards of all the envs over the recorded steps,
-            and ``terminated``/``truncated`` say whether any env's episode ended so at the last
-            recorded step.
-        on_video_saved: ``(path, metadata) -> None``, called (in the training thread) once a
-            video is final: the hand-off to wandb, TensorBoard or MLflow. ``path`` is a Path, or
-            the video's URL (a str) when ``video_folder`` is a URL.
-        keep_if: ``metadata -> bool``, asked when a video ends; False deletes it.
-        encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
-        encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
-            25% less encoding CPU for files about 3x larger (see the README's benchmark).
-        storage_options: fsspec options (credentials, endpoint, ...) for a URL
-            ``video_folder``.
+        **options: rlvideo's recording options, the same for every wrapper (format, codec,
+            crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
+            storage_options): see :class:`rlvideo.options.RecordingOptions`. Here, in the
+            metadata, ``first_step`` is the step in the name, ``episode`` counts the episodes
+            of env 0, ``episode_return`` sums the rewards of all the envs over the recorded
+            steps, and ``terminated``/``truncated`` say whether any env's episode ended so at
+            the last recorded step.
 
     Raises:
         RenderModeError: If the envs' render mode is not ``"rgb_array"`` (it is also an
@@ -139,17 +131,7 @@ class VecVideoRecorder(VecEnvWrapper):
         record_video_trigger: Callable[[int], bool],
         video_length: int = 200,
         name_prefix: str = "rl-video",
-        *,
-        format: str = "mp4",  # the word users know from PyAV and mediapy
-        codec: str | None = None,
-        crf: int | None = None,
-        overwrite: bool = False,
-        metadata: bool = False,
-        on_video_saved: OnVideoSaved | None = None,
-        keep_if: KeepIf | None = None,
-        encoder: EncoderKind = "process",
-        encoder_options: dict[str, str] | None = None,
-        storage_options: dict[str, Any] | None = None,
+        **options: Unpack[RecordingOptions],
     ) -> None:
         VecEnvWrapper.__init__(self, venv)
         self.env = venv
@@ -181,11 +163,8 @@ class VecVideoRecorder(VecEnvWrapper):
         self._episode = -1  # episodes of env 0 begun so far, counted from 0
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=30 if self.frames_per_sec is None else self.frames_per_sec, format=format,
-            codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
-            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
-            env_id=_env_id(venv),
-            encoder_options=encoder_options, storage_options=storage_options,
+            fps=30 if self.frames_per_sec is None else self.frames_per_sec, env_id=_env_id(venv),
+            **recorder_options("VecVideoRecorder", options),
         )  # fmt: skip
 
     @property
@@ -223,15 +202,17 @@ class VecVideoRecorder(VecEnvWrapper):
         return obs, rewards, dones, infos
 
     def close(self) -> None:
-        """Close the envs, then end the video in progress and wait for every video."""
+        """Close the envs, then end the video in progress and wait for every video.
+
+        The video in progress is saved, shorter, its metadata saying ``cut_short`` unless an
+        episode ended at its last step; while an exception propagates it is kept as
+        ``<name>.incomplete.<ext>`` instead.
+        """
         try:
             VecEnvWrapper.close(self)
         finally:
-            try:
-                if self.recording:
-                    self._stop_recording()
-            finally:
-                self._recorder.close()
+            self.recording, self._video_id = False, None
+            self._recorder.close()
 
     # -- SB3's helpers, same names -------------------------------------------------------------
     def _video_enabled(self) -> bool:
@@ -259,7 +240,7 @@ class VecVideoRecorder(VecEnvWrapper):
     def _capture_frame(self) -> None:
         assert self._video_id is not None, "Cannot capture a frame, recording wasn't started."
         frame = self.env.render()
-        if isinstance(frame, np.ndarray):
+        if is_frame(frame):
             self._recorder.frame(self._video_id, frame)
         else:
             self._stop_recording()

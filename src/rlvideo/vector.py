@@ -15,15 +15,13 @@ import gc
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-
-from rlvideo.background import EncoderKind
 from rlvideo.clips import fires, resolve_triggers
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError
 from rlvideo.grid import Tiler
-from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+from rlvideo.options import RecordingOptions, constructor_args, recorder_options
+from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers import check_render_mode, check_wrapper_video_length
 
@@ -34,6 +32,9 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the e
     raise MissingDependencyError(
         'rlvideo.vector.RecordVideo needs gymnasium: pip install "rlvideo[gymnasium]"'
     ) from exc
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RecordVideo"]
 
@@ -74,18 +75,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         gc_trigger: ``episode_id -> bool``: ``gc.collect()`` after a video of that episode.
         per_env: One video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with its own
             episode boundaries and counting.
-        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
-        codec: An FFmpeg encoder instead of the format's default.
-        crf: Quality, lower is better.
-        overwrite: Replace existing videos with the same names.
-        metadata: Write a JSON sidecar per video.
-        on_video_saved: ``(path, metadata) -> None`` once a video is final (``path``: a URL
-            string when ``video_folder`` is a URL).
-        keep_if: ``metadata -> bool`` when a video ends; False deletes it.
-        encoder: ``"process"`` (default) or ``"thread"``.
-        encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``.
-        storage_options: fsspec options (credentials, endpoint, ...) for a URL
-            ``video_folder``; not recorded in the env's spec.
+        **options: rlvideo's recording options, the same for every wrapper (format, codec,
+            crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
+            storage_options): see :class:`rlvideo.options.RecordingOptions`.
 
     Example:
         >>> import os
@@ -115,26 +107,17 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         gc_trigger: Callable[[int], bool] | None = lambda episode: True,
         *,
         per_env: bool = False,
-        format: str = "mp4",  # the word users know from PyAV and mediapy
-        codec: str | None = None,
-        crf: int | None = None,
-        overwrite: bool = False,
-        metadata: bool = False,
-        on_video_saved: OnVideoSaved | None = None,
-        keep_if: KeepIf | None = None,
-        encoder: EncoderKind = "process",
-        encoder_options: dict[str, str] | None = None,
-        storage_options: dict[str, Any] | None = None,
+        **options: Unpack[RecordingOptions],
     ) -> None:
         VectorWrapper.__init__(self, env)
         gym.utils.RecordConstructorArgs.__init__(
-            self, video_folder=video_folder, video_aspect_ratio=video_aspect_ratio,
-            record_first_only=record_first_only, episode_trigger=episode_trigger,
-            step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
-            fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, per_env=per_env,
-            format=format, codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
-            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
-            encoder_options=encoder_options,
+            self, _disable_deepcopy=True, **constructor_args(
+                video_folder=video_folder, video_aspect_ratio=video_aspect_ratio,
+                record_first_only=record_first_only, episode_trigger=episode_trigger,
+                step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
+                fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, per_env=per_env,
+                **options,
+            ),
         )  # fmt: skip
         check_render_mode(env.render_mode)
         if (
@@ -178,10 +161,8 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix, fps=30 if fps is None else fps,
-            format=format, codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
-            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
             env_id=getattr(spec, "id", None),
-            encoder_options=encoder_options, storage_options=storage_options,
+            **recorder_options("rlvideo.vector.RecordVideo", options),
         )  # fmt: skip
 
     # -- Gymnasium's attributes ------------------------------------------------------------------
@@ -264,23 +245,31 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         return obs, rewards, terminations, truncations, info
 
     def close(self, **kwargs: Any) -> None:
-        """Close the env, then finish every video (waiting for the encoder)."""
+        """Close the env, then finish every video (waiting for the encoder).
+
+        Videos in progress end as in :meth:`rlvideo.RecordVideo.close`: saved, with
+        ``cut_short`` in their metadata, or kept as ``.incomplete`` while an exception
+        propagates.
+        """
         try:
             super().close(**kwargs)
         finally:
             for track in self._tracks:
-                if track.video_id is not None:
-                    self._stop(track)
+                track.video_id = None
             self._recorder.close()
 
     def start_recording(self, video_name: str) -> None:
-        """Start a tiled video named ``video_name`` (not available with ``per_env=True``)."""
+        """Start a tiled video named ``video_name`` (not available with ``per_env=True``).
+
+        Its metadata's ``kind`` is ``"manual"``; the triggers start ``"episode"`` and
+        ``"step"`` videos.
+        """
         track = self._only_track()
         if track.video_id is not None:
             self._stop(track)
         track.video_id = self._recorder.start(
-            video_name, kind="step" if "-step-" in video_name else "episode",
-            episode=max(track.episode_id, 0), first_step=self.step_id + 1, seed=track.seed,
+            video_name, kind="manual", episode=max(track.episode_id, 0),
+            first_step=self.step_id + 1, seed=track.seed,
         )  # fmt: skip
 
     def stop_recording(self) -> None:
@@ -303,9 +292,12 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
     def _start(self, track: _Track, kind: str, index: int) -> None:
         if track.video_id is not None:
             self._stop(track)
+        # a step video starts with the frame of the step that fired (step_id), an episode
+        # video with its reset frame, before its first step (step_id + 1)
+        first_step = self.step_id if kind == "step" else self.step_id + 1
         track.video_id = self._recorder.start(
             f"{self.name_prefix}-{track.label}{kind}-{index}", kind=kind,
-            episode=max(track.episode_id, 0), first_step=self.step_id + 1, seed=track.seed,
+            episode=max(track.episode_id, 0), first_step=first_step, seed=track.seed,
             env_index=track.env_index if self.per_env else None,
         )  # fmt: skip
 
@@ -335,8 +327,17 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 frame = frames[track.env_index]
             else:
                 frame = self._tiler(frames[:1] if self.record_first_only else frames)
-            if self._recorder.frame(track.video_id, np.asarray(frame)) >= self.video_length:
+            if self._recorder.frame(track.video_id, frame) >= self.video_length:
                 self._stop(track)
+
+    def __del__(self) -> None:
+        # Gymnasium's tests call __del__ on an object whose __init__ never ran
+        tracks = self.__dict__.get("_tracks", [])
+        if any(track.video_id is not None for track in tracks):
+            logger.warning(
+                "rlvideo.vector.RecordVideo was not closed: the videos in progress are kept as "
+                ".incomplete. Call envs.close() to finish them."
+            )
 
     def _only_track(self) -> _Track:
         if self.per_env:

@@ -12,14 +12,13 @@ import gc
 import logging
 from collections.abc import Callable
 from numbers import Integral
-from typing import Any, SupportsFloat
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
-import numpy as np
-
-from rlvideo.background import EncoderKind
 from rlvideo.clips import fires, resolve_triggers
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RenderModeError
-from rlvideo.recorder import KeepIf, OnVideoSaved, Recorder
+from rlvideo.frames import is_frame
+from rlvideo.options import RecordingOptions, constructor_args, recorder_options
+from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 
 try:
@@ -28,6 +27,9 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the e
     raise MissingDependencyError(
         'RecordVideo needs gymnasium: pip install "rlvideo[gymnasium]"'
     ) from exc
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RecordVideo"]
 
@@ -81,22 +83,9 @@ class RecordVideo(
         fps: Frames per second; else ``env.metadata["render_fps"]``; else 30.
         disable_logger: Accepted for compatibility (it silenced moviepy's progress bar).
         gc_trigger: ``episode_id -> bool``: run ``gc.collect()`` after a video of that episode.
-        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
-        codec: An FFmpeg encoder instead of the format's default.
-        crf: Quality, lower is better.
-        overwrite: Replace existing videos with the same names.
-        metadata: Write a JSON sidecar (:class:`~rlvideo.metadata.VideoMetadata`) per video.
-        on_video_saved: ``(path, metadata) -> None``, called (in the env's thread) once a video
-            is final: the hand-off to wandb, TensorBoard or MLflow. ``path`` is a Path, or the
-            video's URL (a str) when ``video_folder`` is a URL.
-        keep_if: ``metadata -> bool``, asked when a video ends; False deletes it (e.g. keep
-            only failures: ``keep_if=lambda m: m.terminated``).
-        encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
-        encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
-            25% less encoding CPU for files about 3x larger (see the README's benchmark).
-        storage_options: fsspec options (credentials, endpoint, ...) for a URL
-            ``video_folder``, e.g. ``{"client_kwargs": {"endpoint_url": ...}}``. Not recorded
-            in the env's spec, since they may hold secrets.
+        **options: rlvideo's recording options, the same for every wrapper (format, codec,
+            crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
+            storage_options): see :class:`rlvideo.options.RecordingOptions`.
 
     Raises:
         RenderModeError: If the env's render mode yields no image.
@@ -129,25 +118,14 @@ class RecordVideo(
         fps: int | None = None,
         disable_logger: bool = True,
         gc_trigger: Callable[[int], bool] | None = lambda episode: True,
-        *,
-        format: str = "mp4",  # the word users know from PyAV and mediapy
-        codec: str | None = None,
-        crf: int | None = None,
-        overwrite: bool = False,
-        metadata: bool = False,
-        on_video_saved: OnVideoSaved | None = None,
-        keep_if: KeepIf | None = None,
-        encoder: EncoderKind = "process",
-        encoder_options: dict[str, str] | None = None,
-        storage_options: dict[str, Any] | None = None,
+        **options: Unpack[RecordingOptions],
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(
-            self, video_folder=video_folder, episode_trigger=episode_trigger,
-            step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
-            fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, format=format,
-            codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
-            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
-            encoder_options=encoder_options,
+            self, _disable_deepcopy=True, **constructor_args(
+                video_folder=video_folder, episode_trigger=episode_trigger,
+                step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
+                fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, **options,
+            ),
         )  # fmt: skip
         gym.Wrapper.__init__(self, env)
         check_render_mode(env.render_mode)
@@ -170,11 +148,8 @@ class RecordVideo(
         spec = getattr(env, "spec", None)
         fps = 30 if fps is None else fps
         self._recorder = Recorder(
-            self.video_folder, name_prefix=name_prefix, fps=fps, format=format,
-            codec=codec, crf=crf, overwrite=overwrite, metadata=metadata,
-            on_video_saved=on_video_saved, keep_if=keep_if, encoder=encoder,
-            env_id=getattr(spec, "id", None),
-            encoder_options=encoder_options, storage_options=storage_options,
+            self.video_folder, name_prefix=name_prefix, fps=fps,
+            env_id=getattr(spec, "id", None), **recorder_options("RecordVideo", options),
         )  # fmt: skip
 
     @property
@@ -193,7 +168,7 @@ class RecordVideo(
         if self.recording and self.video_length == float("inf"):
             self.stop_recording()
         if self.episode_trigger and fires(self.episode_trigger, self.episode_id, "episode_trigger"):
-            self.start_recording(f"{self.name_prefix}-episode-{self.episode_id}")
+            self._start(f"{self.name_prefix}-episode-{self.episode_id}", "episode")
         if self.recording:
             self._capture_frame()
             self._stop_if_full()
@@ -205,7 +180,7 @@ class RecordVideo(
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.step_id += 1
         if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
-            self.start_recording(f"{self.name_prefix}-step-{self.step_id}")
+            self._start(f"{self.name_prefix}-step-{self.step_id}", "step")
         if self.recording:
             assert self._video_id is not None  # recording implies a video
             self._recorder.step(self._video_id, reward, terminated, truncated)
@@ -226,21 +201,35 @@ class RecordVideo(
         return render_out
 
     def close(self) -> None:
-        """Close the env, then finish every video (waiting for the encoder)."""
+        """Close the env, then finish every video (waiting for the encoder).
+
+        A video in progress is saved, its metadata saying ``cut_short`` unless its episode
+        had ended; if ``close()`` runs while an exception propagates (Ctrl-C in a ``try``
+        whose ``finally`` closes the env), it is kept as ``<name>.incomplete.<ext>`` instead.
+        """
         try:
             super().close()
         finally:
-            if self.recording:
-                self.stop_recording()
+            self.recording, self._video_id, self._video_name = False, None, None
             self._recorder.close()
 
     def start_recording(self, video_name: str) -> None:
-        """Start a video named ``video_name`` (stopping the current one first)."""
+        """Start a video named ``video_name`` by hand (stopping the current one first).
+
+        Its metadata's ``kind`` is ``"manual"``; the triggers start ``"episode"`` and
+        ``"step"`` videos.
+        """
+        self._start(video_name, "manual")
+
+    def _start(self, video_name: str, kind: str) -> None:
         if self.recording:
             self.stop_recording()
+        # a step video starts with the frame of the step that fired (step_id), an episode
+        # video with the reset frame, before the next step (step_id + 1)
+        first_step = self.step_id if kind == "step" else self.step_id + 1
         self._video_id = self._recorder.start(
-            video_name, kind="step" if "-step-" in video_name else "episode",
-            episode=max(self.episode_id, 0), first_step=self.step_id + 1, seed=self._seed,
+            video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
+            seed=self._seed,
         )  # fmt: skip
         self.recording = True
         self._video_name = video_name
@@ -268,7 +257,7 @@ class RecordVideo(
                 return
             self.render_history += frame
             frame = frame[-1]
-        if isinstance(frame, np.ndarray):
+        if is_frame(frame):
             self._add(frame)
         else:
             self.stop_recording()
