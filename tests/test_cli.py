@@ -6,7 +6,9 @@ import json
 import shutil
 import subprocess
 import sys
+from typing import ClassVar
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -195,3 +197,91 @@ def test_gallery_command(tmp_path):
     empty = CliRunner().invoke(cli, ["gallery", str(tmp_path / "none")])
     assert empty.exit_code == 2
     assert "rlvideo: error:" in empty.output
+
+
+# -- issue 9, defect 6: batched observations of any space are split per sub-env -----------------
+class _DictObsEnv(gym.Env):
+    """A tiny env with a Dict observation space and rgb_array frames."""
+
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+        self.observation_space = gym.spaces.Dict(
+            {"position": gym.spaces.Box(-1, 1, (2,)), "count": gym.spaces.Discrete(100)}
+        )
+        self.action_space = gym.spaces.Discrete(2)
+        self._count = 0
+
+    def _obs(self):
+        return {"position": np.zeros(2, np.float32), "count": self._count}
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._count = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self._count += 1
+        return self._obs(), 1.0, self._count >= 4, False, {}
+
+    def render(self):
+        return np.full((16, 16, 3), 20 * self._count, np.uint8)
+
+
+@pytest.fixture
+def dict_obs_env():
+    gym.register("RLVideoDictObs-v0", entry_point=_DictObsEnv)
+    yield "RLVideoDictObs-v0"
+    del gym.registry["RLVideoDictObs-v0"]
+
+
+def test_vector_policy_gets_one_dict_observation_per_sub_env(tmp_path, dict_obs_env):
+    policy = tmp_path / "dict_policy.py"
+    policy.write_text(
+        "def act(observation):\n"
+        "    assert isinstance(observation, dict), type(observation)\n"
+        "    assert set(observation) == {'position', 'count'}, observation\n"
+        "    assert observation['position'].shape == (2,)\n"
+        "    return 1\n"
+    )
+    result = invoke(
+        "record", dict_obs_env, "--episodes", 1, "--every", 1, "--num-envs", 2,
+        "--policy", f"{policy}:act", "--out", tmp_path / "v",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert decode(tmp_path / "v" / "rl-video-env-1-episode-0.mp4").count == 5  # reset + 4 steps
+
+
+# -- issue 9, defect 3: Ctrl-C tells the truth ---------------------------------------------------
+def test_ctrl_c_keeps_the_cut_episode_as_incomplete_and_says_so(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "v"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rlvideo", "record", "CartPole-v1", "--episodes", "20",
+         "--every", "1", "--policy", "rlvideo.demo:balancing_policy", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / "rl-video-episode-0.json").exists():  # episode 0 is saved: 1 is recording
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "episode 0 was never saved"
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into episode 1 (500 steps at ~1-2 ms each)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2, (stdout, stderr)
+    assert "Traceback" not in stderr
+    names = folder_names(out)
+    assert "rl-video-episode-1.mp4" not in names  # the cut episode never gets its final name
+    assert "rl-video-episode-1.incomplete.mp4" in names
+    assert "rl-video-episode-1.incomplete.mp4" in stderr  # and the message names it
+    assert "interrupted:" in stderr
+    assert decode(out / "rl-video-episode-1.incomplete.mp4").count > 0
+    assert decode(out / "rl-video-episode-0.mp4").count == 501  # balanced: 500 steps + reset
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = sorted(v["path"].rsplit("/", 1)[-1] for v in manifest["videos"])
+    assert listed[0] == "rl-video-episode-0.mp4"
+    assert all(not name.startswith("rl-video-episode-1") for name in listed)

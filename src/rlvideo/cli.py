@@ -22,6 +22,8 @@ import click
 
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
 from rlvideo.manifest import merge_into
+from rlvideo.metadata import VideoMetadata
+from rlvideo.naming import is_incomplete_name
 from rlvideo.rollout import run_episodes
 from rlvideo.storage import Destination, LocalDestination, is_url, open_destination
 
@@ -49,7 +51,10 @@ def _user_errors() -> Iterator[None]:
     except RLVideoError as exc:
         raise _UserError(str(exc)) from exc
     except KeyboardInterrupt as exc:
-        raise _UserError("interrupted; videos in progress were kept as .incomplete files") from exc
+        raise _UserError(
+            "interrupted; videos finished before were saved, and any video in progress was "
+            "kept as <name>.incomplete.<ext>"
+        ) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,21 +157,36 @@ def record(
         act = _load_policy(policy)
         trigger = None if every is None else (lambda episode: episode % every == 0)
         keep_if = (lambda meta: meta.terminated) if keep == "failures" else None
+        saved: list[tuple[Any, VideoMetadata]] = []  # (where, metadata), as each video is final
         options: dict[str, Any] = {
             "episode_trigger": trigger, "video_length": video_length, "fps": fps,
             "format": video_format, "overwrite": overwrite, "metadata": True, "keep_if": keep_if,
             "storage_options": storage,
+            "on_video_saved": lambda where, meta: saved.append((where, meta)),
         }  # fmt: skip
-        if num_envs == 1:
-            saved = _record_single(env_id, kwargs, act, episodes, seed, out, options)
-        else:
-            saved = _record_vector(env_id, kwargs, act, episodes, seed, out, num_envs, per_env,
-                                   options)  # fmt: skip
+        before = set(destination.list_names())
+        try:
+            if num_envs == 1:
+                _record_single(env_id, kwargs, act, episodes, seed, out, options)
+            else:
+                _record_vector(env_id, kwargs, act, episodes, seed, out, num_envs, per_env,
+                               options)  # fmt: skip
+        except KeyboardInterrupt:
+            merge_into(destination, [meta for _, meta in saved])
+            kept = sorted(
+                name for name in set(destination.list_names()) - before
+                if is_incomplete_name(name)
+            )  # fmt: skip
+            cut = f"; cut off by the interrupt, kept as: {', '.join(kept)}" if kept else ""
+            raise _UserError(
+                f"interrupted: {len(saved)} finished video(s) saved in {destination.location} "
+                f"with their manifest{cut}"
+            ) from None
         if keep == "best":
             saved = _keep_best(saved, destination)
-        metas = _read_sidecars(saved, destination)
+        metas = [meta for _, meta in saved]
         manifest = merge_into(destination, metas)
-        _print_summary(metas)
+        _print_summary([meta.to_dict() for meta in metas])
         click.echo(f"{len(metas)} video(s) in {destination.location}; manifest: {manifest}")
 
 
@@ -278,6 +298,7 @@ def _record_vector(
 ) -> list[Any]:  # fmt: skip
     gym = _gymnasium()
     import numpy as np
+    from gymnasium.vector.utils import iterate
 
     from rlvideo.vector import RecordVideo
 
@@ -302,8 +323,9 @@ def _record_vector(
         while finished.min() < episodes:
             if act is None:
                 actions = envs.action_space.sample()
-            else:
-                actions = np.array([act(observation) for observation in observations])
+            else:  # one observation per sub-env, whatever the space (Box, Dict, Tuple, ...)
+                per_env_observations = iterate(envs.observation_space, observations)
+                actions = np.array([act(observation) for observation in per_env_observations])
             observations, _, terminated, truncated, _ = envs.step(actions)
             ended = np.logical_or(terminated, truncated)
             if bar is not None:
@@ -329,19 +351,20 @@ def _sidecar_name(saved: Path | str) -> str:
     return sidecar_path(_name(saved)).name
 
 
-def _keep_best(saved: list[Any], destination: Destination) -> list[Any]:
+def _keep_best(
+    saved: list[tuple[Any, VideoMetadata]], destination: Destination
+) -> list[tuple[Any, VideoMetadata]]:
     """Keep the video(s) with the highest return; delete the others and their sidecars."""
-    metas = _read_sidecars(saved, destination)
-    if not metas:
+    if not saved:
         return saved
-    best = max(meta["episode_return"] for meta in metas)
+    best = max(meta.episode_return for _, meta in saved)
     kept = []
-    for path, meta in zip(saved, metas, strict=True):
-        if meta["episode_return"] == best:
-            kept.append(path)
+    for where, meta in saved:
+        if meta.episode_return == best:
+            kept.append((where, meta))
         else:
-            destination.remove(_name(path))
-            destination.remove(_sidecar_name(path))
+            destination.remove(_name(where))
+            destination.remove(_sidecar_name(where))
     return kept
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.metadata import VideoMetadata, sidecar_path
+from rlvideo.naming import is_finished_video_name
 from rlvideo.storage import Destination, open_destination
 
 __all__ = ["MANIFEST", "merge_into", "merge_manifest"]
@@ -27,9 +27,6 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 """The manifest's file name, in the video folder."""
-
-_VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
-_INCOMPLETE = re.compile(r"\.incomplete(-\d+)?$")  # a video kept after an error
 
 
 def merge_manifest(
@@ -115,12 +112,9 @@ def _sidecars(names: set[str]) -> list[str]:
     """The sidecars of the finished videos among ``names``."""
     found = []
     for name in sorted(names):
-        path = Path(name)
-        if path.suffix.lower() not in _VIDEO_SUFFIXES or name.startswith("."):
+        if not is_finished_video_name(name):
             continue
-        if _INCOMPLETE.search(path.stem):
-            continue
-        sidecar = sidecar_path(path).name
+        sidecar = sidecar_path(name).name
         if sidecar in names:
             found.append(sidecar)
     return found

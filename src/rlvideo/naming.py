@@ -6,8 +6,10 @@ Pure string logic, no file access.
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePath
 from typing import Literal
 
 from rlvideo.errors import InvalidArgumentError
@@ -15,15 +17,29 @@ from rlvideo.errors import InvalidArgumentError
 __all__ = [
     "FORMATS",
     "MAX_FILE_NAME_BYTES",
+    "MIME_TYPES",
+    "VIDEO_SUFFIXES",
     "VideoFormat",
     "check_file_name",
     "clip_file_name",
     "format_from_path",
     "incomplete_name",
+    "is_finished_video_name",
+    "is_incomplete_name",
+    "strip_incomplete",
 ]
 
 VideoFormat = Literal["mp4", "webm", "gif"]
 FORMATS: tuple[VideoFormat, ...] = ("mp4", "webm", "gif")
+"""The formats rlvideo writes."""
+VIDEO_SUFFIXES: tuple[str, ...] = tuple(f".{video_format}" for video_format in FORMATS)
+"""Their file suffixes: what the gallery, the manifest and ``info`` count as videos."""
+MIME_TYPES: Mapping[VideoFormat, str] = {
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "gif": "image/gif",
+}
+"""The MIME type of each format (HTML ``<video>`` sources, notebooks)."""
 
 
 def check_format(video_format: str) -> VideoFormat:
@@ -175,6 +191,46 @@ def incomplete_name(final: Path, attempt: int = 0) -> Path:
     """
     tag = "incomplete" if attempt == 0 else f"incomplete-{attempt}"
     return final.with_name(f"{final.stem}.{tag}{final.suffix}")
+
+
+_INCOMPLETE_STEM = re.compile(r"\.incomplete(-\d+)?$")  # what incomplete_name() appends
+
+
+def is_incomplete_name(name: str | PurePath) -> bool:
+    """True for a video kept after an error (see :func:`incomplete_name`).
+
+    Example:
+        >>> is_incomplete_name("run.incomplete.mp4"), is_incomplete_name("run.incomplete-2.webm")
+        (True, True)
+        >>> is_incomplete_name("run.mp4"), is_incomplete_name("incomplete.mp4")
+        (False, False)
+    """
+    return bool(_INCOMPLETE_STEM.search(PurePath(name).stem))
+
+
+def strip_incomplete(stem: str) -> str:
+    """The stem a video kept after an error would have had when finished.
+
+    Example:
+        >>> strip_incomplete("rl-video-episode-3.incomplete-1")
+        'rl-video-episode-3'
+    """
+    return _INCOMPLETE_STEM.sub("", stem)
+
+
+def is_finished_video_name(name: str | PurePath) -> bool:
+    """True for the name of a finished video: a video suffix, not hidden, not incomplete.
+
+    Example:
+        >>> [is_finished_video_name(n) for n in ("a.mp4", "a.MP4", ".a.mp4", "a.incomplete.gif", "a.json")]
+        [True, True, False, False, False]
+    """  # noqa: E501 (doctest output stays on one line)
+    path = PurePath(name)
+    return (
+        path.suffix.lower() in VIDEO_SUFFIXES
+        and not path.name.startswith(".")
+        and not is_incomplete_name(path)
+    )
 
 
 PARTIAL_TAG = ".partial"

@@ -44,7 +44,7 @@ from rlvideo.errors import (
     StorageError,
 )
 from rlvideo.frames import frame_sequence, is_frame
-from rlvideo.naming import FORMATS, VideoFormat, check_format, partial_name
+from rlvideo.naming import FORMATS, MIME_TYPES, VideoFormat, check_format, partial_name
 from rlvideo.recovery import publish
 
 __all__ = ["EMBED_WARN_BYTES", "MIME_TYPES", "Grid", "Video", "show", "show_grid"]
@@ -54,12 +54,6 @@ logger = logging.getLogger(__name__)
 EMBED_WARN_BYTES: Final = 50_000_000
 """Embedded video bytes above which :func:`show` and :func:`show_grid` log a warning."""
 
-MIME_TYPES: Final[dict[VideoFormat, str]] = {
-    "mp4": "video/mp4",
-    "webm": "video/webm",
-    "gif": "image/gif",
-}
-"""The MIME type embedded for each format."""
 
 VideoSource = str | os.PathLike[str] | Iterable[Any]
 """What :func:`show` takes: a video file's path, or frames."""

@@ -39,6 +39,13 @@ import av.video.frame
 from rlvideo._optional import import_optional
 from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
 from rlvideo.metadata import VideoMetadata, sidecar_path
+from rlvideo.naming import (
+    MIME_TYPES,
+    VIDEO_SUFFIXES,
+    check_format,
+    is_incomplete_name,
+    strip_incomplete,
+)
 from rlvideo.reader import VideoInfo, probe
 from rlvideo.storage import RemoteDestination, open_destination
 
@@ -49,15 +56,12 @@ __all__ = ["POSTER_FOLDER", "VIDEO_SUFFIXES", "build_gallery", "build_remote_gal
 
 logger = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
 """The files :func:`build_gallery` shows (matched case-insensitively)."""
 POSTER_FOLDER = "posters"
 """The sub-folder of the gallery's folder that holds the poster images."""
 
 _TEMPLATE = "template.html.jinja"
-_INCOMPLETE = re.compile(r"\.incomplete(-\d+)?$")  # stem of naming.incomplete_name()
 _EPISODE_IN_NAME = re.compile(r"-episode-(\d+)$")  # gym's names, for videos without a sidecar
-_MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".gif": "image/gif"}
 
 
 @dataclass(frozen=True)
@@ -316,11 +320,11 @@ def _row(video: Path, posters: Path) -> _Row:
     row = _Row(
         name=video.name,
         href=quote(video.name),
-        mime=_MIME[suffix],
+        mime=MIME_TYPES[check_format(suffix.lstrip("."))],
         is_gif=suffix == ".gif",
     )
     row.cells["file"] = _Cell(video.name, video.name.lower())
-    if _INCOMPLETE.search(video.stem):
+    if is_incomplete_name(video):
         row.badges.append("incomplete")
     meta = _read_sidecar(video)
     _add_metadata(row, video, meta)
@@ -341,7 +345,7 @@ def _row(video: Path, posters: Path) -> _Row:
 def _add_metadata(row: _Row, video: Path, meta: VideoMetadata | None) -> None:
     if meta is None:
         row.badges.append("no metadata")
-        match = _EPISODE_IN_NAME.search(_INCOMPLETE.sub("", video.stem))
+        match = _EPISODE_IN_NAME.search(strip_incomplete(video.stem))
         if match:
             row.cells["episode"] = _Cell(match.group(1), match.group(1))
         return
