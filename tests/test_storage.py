@@ -39,7 +39,7 @@ from rlvideo.storage import (
     resolve_location,
 )
 from rlvideo.vector import RecordVideo as VectorRecordVideo
-from tests.helpers import decode, gradient_frames, rms
+from tests.helpers import decode, folder_names, gradient_frames, rms
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -532,3 +532,26 @@ def test_cli_storage_option_errors(args, message, tmp_path):
     assert result.exit_code == 2
     assert message in result.output
     assert "secret" not in result.output  # storage options may hold credentials: never echoed
+
+
+def test_file_urls_are_percent_decoded(tmp_path):
+    """Issue 9, defect 5: file:///tmp/my%20videos is the folder '/tmp/my videos'."""
+    url = (tmp_path / "my videos").as_uri()
+    assert "%20" in url
+    saved = save_video(gradient_frames(3), url, fps=10)
+    assert saved == [tmp_path / "my videos" / "rl-video-episode-0.mp4"]
+    assert decode(saved[0]).count == 3
+    assert folder_names(tmp_path) == {"my videos"}
+    assert resolve_location(url) == str(tmp_path / "my videos")
+    env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=3)
+    env = RecordVideo(env, url, name_prefix="wrapped")
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(0)
+    env.close()
+    assert decode(tmp_path / "my videos" / "wrapped-episode-0.mp4").count == 4
+
+
+def test_a_file_url_with_a_remote_host_is_refused(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="must be local"):
+        save_video(gradient_frames(1), "file://elsewhere/videos")

@@ -44,6 +44,8 @@ import re
 import secrets
 import shutil
 import tempfile
+import urllib.parse
+import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -100,12 +102,23 @@ def _strip_slashes(url: str) -> str:
 
 
 def _local_path(location: str) -> str:
-    """A plain path, or the path of a ``file://`` URL."""
-    if location.startswith("file://"):
-        location = location[len("file://") :]
-        if location.startswith("localhost/"):
-            location = location[len("localhost") :]
-    return location
+    """A plain path, or the path of a ``file://`` URL, percent-decoded (``%20`` is a space).
+
+    Example:
+        >>> _local_path("file:///tmp/my%20videos"), _local_path("file://localhost/tmp/v")
+        ('/tmp/my videos', '/tmp/v')
+        >>> _local_path("runs/my%20videos")  # a plain path is taken as written
+        'runs/my%20videos'
+    """
+    if not location.startswith("file://"):
+        return location
+    parts = urllib.parse.urlsplit(location)
+    if parts.netloc not in ("", "localhost"):
+        raise InvalidArgumentError(
+            f"{location} names the host {parts.netloc!r}; a file:// URL must be local "
+            "(file:///path or file://localhost/path)"
+        )
+    return urllib.request.url2pathname(parts.path)
 
 
 def resolve_location(video_folder: str | os.PathLike[str]) -> str:
