@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,10 +15,74 @@ import rlvideo
 from rlvideo import errors
 
 
-def test_every_public_name_is_exported_and_resolves():
+def _public_names_of_package() -> set[str]:
+    """What ``rlvideo/__init__.py`` really defines: its imports, its lazy names, its own defs.
+
+    Read from the module itself, not from ``__all__`` or ``dir()`` (which returns ``__all__``),
+    so a name added without exporting it, or exported without existing, fails the test.
+    """
+    tree = ast.parse(Path(rlvideo.__file__).read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rlvideo."):
+            names.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.If):  # if TYPE_CHECKING: the lazy names, for type checkers
+            for inner in node.body:
+                if isinstance(inner, ast.ImportFrom):
+                    names.update(alias.asname or alias.name for alias in inner.names)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    names |= set(rlvideo._LAZY)
+    return {name for name in names if not name.startswith("_")} | {"__version__"}
+
+
+def test_exported_members_are_exactly_the_public_names():
+    """Modelled on httpx's tests/test_exported_members.py."""
+    assert set(rlvideo.__all__) == _public_names_of_package()
+    assert len(rlvideo.__all__) == len(set(rlvideo.__all__)), "a name listed twice"
+
+
+def test_every_exported_name_resolves_to_what_its_module_defines():
     for name in rlvideo.__all__:
-        assert getattr(rlvideo, name) is not None, name
-    assert sorted(dir(rlvideo)) == sorted(rlvideo.__all__)
+        value = getattr(rlvideo, name)
+        assert value is not None, name
+        if name in rlvideo._LAZY:
+            module = importlib.import_module(rlvideo._LAZY[name])
+            assert getattr(module, name) is value, name
+
+
+def _submodules() -> list[str]:
+    package = Path(rlvideo.__file__).parent
+    names = [p.stem for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")]
+    return sorted(names + [p.parent.name for p in package.glob("*/__init__.py")])
+
+
+@pytest.mark.parametrize("name", _submodules())
+def test_each_module_exports_what_it_defines(name):
+    """Every name in a module's __all__ exists; every public class or function it defines is
+    in its __all__ (internal ones start with an underscore)."""
+    if name == "sb3":
+        pytest.importorskip("stable_baselines3")
+    module = importlib.import_module(f"rlvideo.{name}")
+    exported = set(getattr(module, "__all__", ()))
+    assert exported, f"rlvideo.{name} has no __all__"
+    missing = {n for n in exported if not hasattr(module, n)}
+    assert not missing, f"rlvideo.{name}.__all__ names what it lacks: {missing}"
+    defined = {
+        n
+        for n, value in vars(module).items()
+        if not n.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and getattr(value, "__module__", None) == module.__name__
+    }
+    assert defined <= exported, f"rlvideo.{name} defines but does not export {defined - exported}"
+
+
+def test_the_exported_members_check_can_fail(monkeypatch):
+    monkeypatch.setattr(rlvideo, "__all__", [*rlvideo.__all__, "not_there"])
+    assert set(rlvideo.__all__) != _public_names_of_package()
 
 
 def test_unknown_attribute():

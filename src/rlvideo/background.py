@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
+from rlvideo.files import check_target
 from rlvideo.frames import FrameConverter
 from rlvideo.spec import WriterSpec, check_duration
 
@@ -317,8 +318,6 @@ class BackgroundEncoder:
 
         The name is checked here, in the caller's thread: a taken one raises at once.
         """
-        from rlvideo.encoder import check_target
-
         check_target(Path(path).absolute(), overwrite=spec.overwrite)
         transport = self._start()
         self._converters[video_id] = FrameConverter(pad_to_even=spec.pad_to_even)

@@ -22,7 +22,15 @@ import numpy as np
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.schedules import capped_cubic_video_schedule
 
-__all__ = ["Clip", "Trigger", "check_video_length", "plan_episode_clip", "plan_step_clips"]
+__all__ = [
+    "Clip",
+    "Trigger",
+    "check_video_length",
+    "fires",
+    "plan_episode_clip",
+    "plan_step_clips",
+    "resolve_triggers",
+]
 
 Trigger = Callable[[int], bool]
 

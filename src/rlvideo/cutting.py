@@ -25,8 +25,8 @@ import av.stream
 from rlvideo.clips import Clip
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import EncoderError
+from rlvideo.files import keep_as_incomplete, publish
 from rlvideo.naming import partial_name
-from rlvideo.recovery import keep_as_incomplete, publish
 from rlvideo.spec import WriterSpec
 
 __all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut"]

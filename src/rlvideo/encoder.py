@@ -39,17 +39,16 @@ from rlvideo.errors import (
     InvalidFrameError,
     RLVideoError,
     StorageError,
-    VideoExistsError,
     WriterClosedError,
 )
+from rlvideo.files import check_target, claim, exists_error, keep_as_incomplete, publish
 from rlvideo.frames import FrameConverter, PixelLayout, layout_of_converted
 from rlvideo.naming import (
     VideoFormat,
-    check_file_name,
     format_from_path,
     partial_name,
 )
-from rlvideo.recovery import claim, keep_as_incomplete, publish, remux, salvage
+from rlvideo.recovery import remux, salvage
 from rlvideo.spec import MAX_FPS, MAX_FRAME_SECONDS, MIN_FPS, WriterSpec, check_duration, check_fps
 
 __all__ = [
@@ -75,37 +74,6 @@ _GIF_TICKS_PER_SECOND = 100  # GIF delays are in centiseconds
 _GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
 _PIPELINE_DEPTH = 4  # converted frames waiting for the encoder thread
 _T = TypeVar("_T")
-
-
-def check_target(path: Path, *, overwrite: bool) -> None:
-    """Raise unless a video may be written at ``path``.
-
-    The name must fit (see :func:`~rlvideo.naming.check_file_name`), ``path`` must not be a
-    folder nor, unless overwriting, an existing file, and its folder, if it exists already,
-    must be writable. (A folder still to be made is checked when it is made.)
-
-    Raises:
-        InvalidArgumentError: If ``path`` does not end in a usable file name (too long, a NUL).
-        StorageError: If ``path`` is a folder, or its folder cannot be written.
-        VideoExistsError: If ``path`` exists and ``overwrite`` is False.
-    """
-    check_file_name(path.name)
-    if "\0" in str(path):
-        raise InvalidArgumentError(f"the path {str(path)!r} holds a NUL character")
-    try:
-        is_dir, exists, folder_exists = path.is_dir(), path.exists(), path.parent.is_dir()
-    except OSError as exc:  # a path too long for the OS, no permission to look
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    if is_dir:
-        raise StorageError(f"{path} is a folder; give the video file's path")
-    if exists and not overwrite:
-        raise _exists_error(path)
-    if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
-        raise StorageError(
-            f"cannot write {path.name} in {path.parent}: the folder is not writable (a "
-            "read-only file system or no permission); choose another folder or fix its "
-            "permissions"
-        )
 
 
 class VideoWriter:
@@ -321,7 +289,7 @@ class VideoWriter:
             publish(finished, self.path, overwrite=self.overwrite)
         except FileExistsError:
             kept = keep_as_incomplete(finished, self.path)
-            raise _exists_error(self.path, kept_as=kept) from None
+            raise exists_error(self.path, kept_as=kept) from None
         logger.info(
             "wrote %s (%d frames, %.2f s of video, %.2f s to encode)",
             self.path, self.frames_written, self.duration, time.perf_counter() - self._started,
@@ -674,10 +642,3 @@ def _absolute(path: str | os.PathLike[str]) -> Path:
         raise InvalidArgumentError(
             f"path must be a str or os.PathLike naming the video file, got {path!r}"
         ) from None
-
-
-def _exists_error(path: Path, kept_as: Path | None = None) -> VideoExistsError:
-    message = f"{path} already exists. Pass overwrite=True to replace it, or choose another name."
-    if kept_as is not None:
-        message += f" The new video was kept as {kept_as}."
-    return VideoExistsError(message)

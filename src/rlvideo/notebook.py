@@ -35,7 +35,7 @@ import av
 import numpy as np
 
 from rlvideo._optional import import_optional
-from rlvideo.encoder import VideoWriter, check_fps, check_target
+from rlvideo.encoder import VideoWriter
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -43,9 +43,10 @@ from rlvideo.errors import (
     RLVideoError,
     StorageError,
 )
+from rlvideo.files import check_target, exists_error, write_file
 from rlvideo.frames import frame_sequence, is_frame
-from rlvideo.naming import FORMATS, MIME_TYPES, VideoFormat, check_format, partial_name
-from rlvideo.recovery import publish
+from rlvideo.naming import FORMATS, MIME_TYPES, VideoFormat, check_format
+from rlvideo.spec import check_fps
 
 __all__ = ["EMBED_WARN_BYTES", "MIME_TYPES", "Grid", "Video", "show", "show_grid"]
 
@@ -164,23 +165,15 @@ class Video:
                 f"it; end the name in .{self.format}"
             )
         check_target(target, overwrite=overwrite)
-        partial = partial_name(target)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(self.data)
+            return write_file(target, self.data, overwrite=overwrite)
+        except FileExistsError:  # taken meanwhile
+            raise exists_error(target) from None
         except OSError as exc:
-            partial.unlink(missing_ok=True)
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        try:
-            publish(partial, target, overwrite=overwrite)
-        except FileExistsError:
-            partial.unlink(missing_ok=True)
-            check_target(target, overwrite=False)  # raises VideoExistsError with the fix
-            raise
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return target
 
     def display(self) -> None:
         """Show the video now, e.g. from inside a loop; needs IPython (the ``notebook`` extra).

@@ -15,20 +15,22 @@ import contextlib
 import logging
 import os
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
 
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; recover() then trusts its caller
-    fcntl = None  # type: ignore[assignment]
-
 from rlvideo.errors import EncoderError, RLVideoError, StorageError
-from rlvideo.naming import final_name_of_partial, incomplete_name, is_partial_name
+from rlvideo.files import claimed_by_us, in_use, keep_as_incomplete
+from rlvideo.naming import final_name_of_partial, is_partial_name
 
-__all__ = ["claim", "find_partials", "publish", "recover", "remux", "salvage"]
+__all__ = [
+    "cut_to_complete_fragments",
+    "cut_to_complete_gif_frames",
+    "find_partials",
+    "recover",
+    "remux",
+    "salvage",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -79,102 +81,6 @@ def remux(
     return copied
 
 
-def publish(source: Path, target: Path, *, overwrite: bool) -> None:
-    """Move a finished file to its final name atomically, never replacing a file unless asked.
-
-    Without ``overwrite`` the move is a hard link plus unlink, which fails if ``target``
-    appeared meanwhile (another process), so nothing is replaced silently.
-
-    Raises:
-        FileExistsError: If ``target`` exists and ``overwrite`` is False (``source`` is kept).
-        StorageError: If the file cannot be moved.
-    """
-    try:
-        if overwrite:
-            os.replace(source, target)
-            return
-        try:
-            os.link(source, target)
-        except FileExistsError:
-            raise
-        except OSError:  # a filesystem without hard links: check, then rename
-            if target.exists():
-                raise FileExistsError(str(target)) from None
-            os.rename(source, target)
-            return
-        os.unlink(source)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        raise StorageError(f"cannot move {source} to {target}: {exc.strerror or exc}") from exc
-
-
-def keep_as_incomplete(source: Path, final: Path) -> Path:
-    """Move ``source`` to the first free ``<name>.incomplete[-N].<ext>`` beside ``final``."""
-    for attempt in range(1000):
-        candidate = incomplete_name(final, attempt)
-        try:
-            publish(source, candidate, overwrite=False)
-        except FileExistsError:
-            continue
-        return candidate
-    raise StorageError(f"no free '.incomplete' name for {final} after 1000 tries")
-
-
-def claim(path: Path) -> int | None:
-    """Create the partial file ``path`` and lock it for as long as its writer lives.
-
-    The lock (``flock``, advisory) tells :func:`recover` that a live process still writes the
-    file; the system drops it when the writer closes it or dies, killed or not.
-
-    Returns:
-        The descriptor that holds the lock (close it to release), or None where the platform
-        or file system has no locks (the file is still created).
-
-    Raises:
-        OSError: If the file cannot be created (an unwritable folder, a full disk).
-    """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    if fcntl is None:
-        os.close(fd)
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # a file system without locks
-        os.close(fd)
-        return None
-    return fd
-
-
-@contextlib.contextmanager
-def _claimed_by_us(path: Path) -> Iterator[bool]:
-    """Hold ``path``'s lock for the block; False if a live writer holds it."""
-    if fcntl is None:
-        yield True
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        except OSError:  # a file system without locks: nothing to tell
-            pass
-        yield True
-    finally:
-        os.close(fd)
-
-
-def in_use(path: Path) -> bool:
-    """True if a live process is still writing the partial file ``path``."""
-    try:
-        with _claimed_by_us(path) as ours:
-            return not ours
-    except OSError:  # gone meanwhile
-        return False
-
-
 def recover(path: str | os.PathLike[str]) -> Path:
     """Make a playable video from a partial file left by a killed process.
 
@@ -193,7 +99,7 @@ def recover(path: str | os.PathLike[str]) -> Path:
     final = final_name_of_partial(source)
     staging = source.with_name(source.name.replace(".partial", ".recovering"))
     try:
-        with _claimed_by_us(source) as ours:
+        with claimed_by_us(source) as ours:
             if not ours:
                 raise StorageError(
                     f"{source} is still being written by a running process; it is not left "

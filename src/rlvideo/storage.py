@@ -60,6 +60,7 @@ from rlvideo.errors import (
     StorageError,
     VideoExistsError,
 )
+from rlvideo.files import check_target, publish, write_file
 from rlvideo.metadata import SavedPath
 
 __all__ = [
@@ -336,8 +337,6 @@ class LocalDestination(Destination):
 
     def check_free(self, name: str, *, overwrite: bool) -> None:
         """Raise unless ``folder/name`` is free (or ``overwrite``) and not a folder."""
-        from rlvideo.encoder import check_target  # the writer's own check, message and all
-
         check_target(self.final(name), overwrite=overwrite)
 
     def publish(self, local: Path, name: str, *, overwrite: bool) -> Path:
@@ -346,31 +345,17 @@ class LocalDestination(Destination):
         if Path(local).absolute() == target:
             return target
         try:
-            if overwrite:
-                os.replace(local, target)
-            else:
-                os.link(local, target)  # fails if the name is taken: nothing is replaced
-                os.unlink(local)
+            publish(local, target, overwrite=overwrite)
         except FileExistsError:
             raise VideoExistsError(
                 f"{target} already exists. Pass overwrite=True to replace it, or choose another "
                 f"name. The new file is kept at {local}."
             ) from None
-        except OSError as exc:
-            raise StorageError(f"cannot move {local} to {target}: {exc.strerror or exc}") from exc
         return target
 
     def write_text(self, name: str, text: str) -> Path:
         """Write to a hidden temporary file, then rename it over ``folder/name``."""
-        target = self.final(name)
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, target)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise StorageError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        return target
+        return write_file(self.final(name), text)
 
     def read_text(self, name: str) -> str | None:
         """The file's text, or None if there is no such file."""

@@ -31,7 +31,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the e
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["RecordVideo"]
+__all__ = ["RecordVideo", "check_render_mode", "check_wrapper_video_length"]
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ import logging
 import math
 import os
 import re
-import secrets
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ import av.video.frame
 
 from rlvideo._optional import import_optional
 from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
+from rlvideo.files import write_file
 from rlvideo.metadata import VideoMetadata, sidecar_path
 from rlvideo.naming import (
     MIME_TYPES,
@@ -473,10 +473,4 @@ def _render(environment: jinja2.Environment, title: str, rows: list[_Row]) -> st
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to a hidden temporary file beside ``path``, then rename it to ``path``."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise StorageError(f"cannot write {path}: {exc}") from exc
+    write_file(path, data)

@@ -1,0 +1,214 @@
+"""The life of a file rlvideo writes: checked, claimed, written hidden, published, or kept.
+
+One module owns it, for videos, sidecars, manifests, galleries and notebook files alike:
+
+- :func:`check_target`: may a video be written at this path (name, folder, taken)?
+- :func:`claim`: create a hidden partial file and lock it for as long as its writer lives
+  (:func:`in_use` tells a crash's leftover from a file still being written);
+- :func:`publish`: move a finished file to its final name atomically, never replacing one
+  unless asked (a hard link, with a check-then-rename fallback where there are none);
+- :func:`keep_as_incomplete`: keep a cut-off file as ``<name>.incomplete[-N].<ext>``;
+- :func:`write_file`: write bytes or text under a hidden name, then publish them.
+
+No half-written file is ever left under a final name. Crash *recovery* (remuxing what a killed
+writer left) is :mod:`rlvideo.recovery`'s job, built on this one. Standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; recover() then trusts its caller
+    fcntl = None  # type: ignore[assignment]
+
+from rlvideo.errors import InvalidArgumentError, StorageError, VideoExistsError
+from rlvideo.naming import check_file_name, incomplete_name
+
+__all__ = [
+    "check_target",
+    "claim",
+    "claimed_by_us",
+    "exists_error",
+    "in_use",
+    "keep_as_incomplete",
+    "publish",
+    "write_file",
+]
+
+
+def check_target(path: Path, *, overwrite: bool) -> None:
+    """Raise unless a video may be written at ``path``.
+
+    The name must fit (see :func:`~rlvideo.naming.check_file_name`), ``path`` must not be a
+    folder nor, unless overwriting, an existing file, and its folder, if it exists already,
+    must be writable. (A folder still to be made is checked when it is made.)
+
+    Raises:
+        InvalidArgumentError: If ``path`` does not end in a usable file name (too long, a NUL).
+        StorageError: If ``path`` is a folder, or its folder cannot be written.
+        VideoExistsError: If ``path`` exists and ``overwrite`` is False.
+    """
+    check_file_name(path.name)
+    if "\0" in str(path):
+        raise InvalidArgumentError(f"the path {str(path)!r} holds a NUL character")
+    try:
+        is_dir, exists, folder_exists = path.is_dir(), path.exists(), path.parent.is_dir()
+    except OSError as exc:  # a path too long for the OS, no permission to look
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if is_dir:
+        raise StorageError(f"{path} is a folder; give the video file's path")
+    if exists and not overwrite:
+        raise exists_error(path)
+    if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StorageError(
+            f"cannot write {path.name} in {path.parent}: the folder is not writable (a "
+            "read-only file system or no permission); choose another folder or fix its "
+            "permissions"
+        )
+
+
+def publish(source: Path, target: Path, *, overwrite: bool) -> None:
+    """Move a finished file to its final name atomically, never replacing a file unless asked.
+
+    Without ``overwrite`` the move is a hard link plus unlink, which fails if ``target``
+    appeared meanwhile (another process), so nothing is replaced silently.
+
+    Raises:
+        FileExistsError: If ``target`` exists and ``overwrite`` is False (``source`` is kept).
+        StorageError: If the file cannot be moved.
+    """
+    try:
+        if overwrite:
+            os.replace(source, target)
+            return
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            raise
+        except OSError:  # a filesystem without hard links: check, then rename
+            if target.exists():
+                raise FileExistsError(str(target)) from None
+            os.rename(source, target)
+            return
+        os.unlink(source)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise StorageError(f"cannot move {source} to {target}: {exc.strerror or exc}") from exc
+
+
+def keep_as_incomplete(source: Path, final: Path) -> Path:
+    """Move ``source`` to the first free ``<name>.incomplete[-N].<ext>`` beside ``final``."""
+    for attempt in range(1000):
+        candidate = incomplete_name(final, attempt)
+        try:
+            publish(source, candidate, overwrite=False)
+        except FileExistsError:
+            continue
+        return candidate
+    raise StorageError(f"no free '.incomplete' name for {final} after 1000 tries")
+
+
+def claim(path: Path) -> int | None:
+    """Create the partial file ``path`` and lock it for as long as its writer lives.
+
+    The lock (``flock``, advisory) tells :func:`recover` that a live process still writes the
+    file; the system drops it when the writer closes it or dies, killed or not.
+
+    Returns:
+        The descriptor that holds the lock (close it to release), or None where the platform
+        or file system has no locks (the file is still created).
+
+    Raises:
+        OSError: If the file cannot be created (an unwritable folder, a full disk).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    if fcntl is None:
+        os.close(fd)
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks
+        os.close(fd)
+        return None
+    return fd
+
+
+@contextlib.contextmanager
+def claimed_by_us(path: Path) -> Iterator[bool]:
+    """Hold ``path``'s lock for the block; False if a live writer holds it."""
+    if fcntl is None:
+        yield True
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        except OSError:  # a file system without locks: nothing to tell
+            pass
+        yield True
+    finally:
+        os.close(fd)
+
+
+def in_use(path: Path) -> bool:
+    """True if a live process is still writing the partial file ``path``."""
+    try:
+        with claimed_by_us(path) as ours:
+            return not ours
+    except OSError:  # gone meanwhile
+        return False
+
+
+def write_file(path: Path, data: bytes | str, *, overwrite: bool = True) -> Path:
+    """Write ``data`` to a hidden file beside ``path``, then publish it under ``path``.
+
+    Readers see the old file or the new one, never half of one. With ``overwrite=False`` an
+    existing file is never replaced.
+
+    Raises:
+        FileExistsError: If ``path`` exists and ``overwrite`` is False (nothing is left behind).
+        StorageError: If the file cannot be written (nothing is left behind).
+
+    Example:
+        >>> write_file(Path("note.txt"), "hello").read_text()
+        'hello'
+        >>> write_file(Path("note.txt"), "again", overwrite=False)
+        Traceback (most recent call last):
+        ...
+        FileExistsError: [Errno 17] File exists: ... -> 'note.txt'
+        >>> Path("note.txt").read_text()
+        'hello'
+    """
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        if isinstance(data, str):
+            temporary.write_text(data, encoding="utf-8")
+        else:
+            temporary.write_bytes(data)
+        publish(temporary, path, overwrite=overwrite)
+    except FileExistsError:
+        temporary.unlink(missing_ok=True)
+        raise
+    except OSError as exc:  # StorageError too: it names the temporary file, this names the path
+        temporary.unlink(missing_ok=True)
+        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        raise StorageError(f"cannot write {path}: {cause.strerror or cause}") from exc
+    return path
+
+
+def exists_error(path: Path, kept_as: Path | None = None) -> VideoExistsError:
+    """The error for a taken name, saying how to fix it (and where the new file went)."""
+    message = f"{path} already exists. Pass overwrite=True to replace it, or choose another name."
+    if kept_as is not None:
+        message += f" The new video was kept as {kept_as}."
+    return VideoExistsError(message)

@@ -1,0 +1,83 @@
+"""The file lifecycle: publish never replaces, also where the file system has no hard links."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from rlvideo.errors import StorageError, VideoExistsError
+from rlvideo.files import check_target, keep_as_incomplete, publish, write_file
+from rlvideo.storage import LocalDestination
+from tests.helpers import folder_names
+
+
+@pytest.fixture(params=["hard links", "no hard links"])
+def links(request, monkeypatch):
+    if request.param == "no hard links":  # FAT, some network and FUSE file systems
+
+        def refuse(*args, **kwargs):
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", refuse)
+    return request.param
+
+
+def test_publish_moves_a_finished_file(tmp_path, links):
+    source = tmp_path / ".a.tmp"
+    source.write_text("new")
+    publish(source, tmp_path / "a.txt", overwrite=False)
+    assert folder_names(tmp_path) == {"a.txt"}
+    assert (tmp_path / "a.txt").read_text() == "new"
+
+
+def test_publish_never_replaces_a_file_unless_asked(tmp_path, links):
+    (tmp_path / "a.txt").write_text("old")
+    source = tmp_path / ".a.tmp"
+    source.write_text("new")
+    with pytest.raises(FileExistsError):
+        publish(source, tmp_path / "a.txt", overwrite=False)
+    assert (tmp_path / "a.txt").read_text() == "old"
+    assert source.read_text() == "new"  # kept: nothing is lost
+    publish(source, tmp_path / "a.txt", overwrite=True)
+    assert (tmp_path / "a.txt").read_text() == "new"
+
+
+def test_the_local_destination_publishes_through_the_same_path(tmp_path, links):
+    folder = LocalDestination(tmp_path / "v")
+    folder.prepare()
+    (tmp_path / "v" / "a.mp4").write_text("old")
+    staged = tmp_path / "staged.mp4"
+    staged.write_text("new")
+    with pytest.raises(VideoExistsError, match="The new file is kept at"):
+        folder.publish(staged, "a.mp4", overwrite=False)
+    assert (tmp_path / "v" / "a.mp4").read_text() == "old"
+    assert staged.exists()
+
+
+def test_keep_as_incomplete_takes_the_next_free_name(tmp_path, links):
+    final = tmp_path / "run.mp4"
+    for expected in ("run.incomplete.mp4", "run.incomplete-1.mp4"):
+        source = tmp_path / ".run.tmp"
+        source.write_text(expected)
+        assert keep_as_incomplete(source, final).name == expected
+    assert folder_names(tmp_path) == {"run.incomplete.mp4", "run.incomplete-1.mp4"}
+
+
+def test_write_file_leaves_no_temporary_behind(tmp_path, links):
+    write_file(tmp_path / "a.json", "{}")
+    with pytest.raises(FileExistsError):
+        write_file(tmp_path / "a.json", "[]", overwrite=False)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(StorageError, match=r"cannot write .*folder"):
+        write_file(tmp_path / "folder", "x")
+    assert folder_names(tmp_path) == {"a.json", "folder"}
+    assert (tmp_path / "a.json").read_text() == "{}"
+
+
+def test_check_target_names_the_fix(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"")
+    with pytest.raises(VideoExistsError, match="Pass overwrite=True"):
+        check_target(tmp_path / "a.mp4", overwrite=False)
+    check_target(tmp_path / "a.mp4", overwrite=True)
