@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
-from rlvideo.manifest import merge_into
+from rlvideo.manifest import merge_into, read_sidecar
 from rlvideo.metadata import VideoMetadata
 from rlvideo.naming import is_incomplete_name
 from rlvideo.rollout import run_episodes
@@ -369,12 +369,8 @@ def _keep_best(
 
 
 def _read_sidecars(paths: Sequence[Path | str], destination: Destination) -> list[dict[str, Any]]:
-    metas = []
-    for path in paths:
-        text = destination.read_text(_sidecar_name(path))
-        if text is not None:
-            metas.append(json.loads(text))
-    return metas
+    found = (read_sidecar(destination, _name(path)) for path in paths)
+    return [fields for fields in found if fields is not None]
 
 
 def _print_summary(metas: list[dict[str, Any]]) -> None:
@@ -404,9 +400,10 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
             if not path.is_file():
                 raise InvalidArgumentError(f"{name}: no such file")
             entry: dict[str, Any] = probe(path).to_dict()
-            sidecar = sidecar_path(path)
-            if sidecar.exists() and sidecar != path:
-                entry["metadata"] = json.loads(sidecar.read_text(encoding="utf-8"))
+            if sidecar_path(path) != path:
+                fields = read_sidecar(LocalDestination(path.parent), path.name)
+                if fields is not None:
+                    entry["metadata"] = fields
             results.append(entry)
     if as_json:
         click.echo(json.dumps(results, indent=2))

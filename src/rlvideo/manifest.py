@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.metadata import VideoMetadata, sidecar_path
+from rlvideo.metadata import VideoMetadata, parse_sidecar, sidecar_path
 from rlvideo.naming import is_finished_video_name
 from rlvideo.storage import Destination, open_destination
 
-__all__ = ["MANIFEST", "merge_into", "merge_manifest"]
+__all__ = ["MANIFEST", "merge_into", "merge_manifest", "read_sidecar"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def merge_into(
                 "and rerun"
             ) from exc
     if metas is None:
-        new = [_read_sidecar(folder, sidecar) for sidecar in _sidecars(names)]
+        new = [read_sidecar(folder, video) for video in _videos_with_sidecars(names)]
     else:
         new = [m.to_dict() if isinstance(m, VideoMetadata) else dict(m) for m in metas]
     for entry in new:
@@ -98,23 +98,25 @@ def merge_into(
     return str(folder.write_text(MANIFEST, json.dumps({"videos": kept}, indent=2)))
 
 
-def _read_sidecar(folder: Any, name: str) -> dict[str, Any]:
-    """A sidecar's fields; empty (and a warning) for one that is not JSON."""
+def read_sidecar(folder: Destination, video_name: str) -> dict[str, Any] | None:
+    """The fields of the sidecar of ``video_name`` in ``folder``; None if it has none.
+
+    A sidecar that cannot be read or is not JSON is skipped with a warning (see
+    :func:`~rlvideo.metadata.parse_sidecar`).
+    """
+    name = sidecar_path(video_name).name
     try:
-        value = json.loads(folder.read_text(name) or "{}")
-    except json.JSONDecodeError as exc:
-        logger.warning("skipped %s: not a JSON sidecar (%s)", folder.final(name), exc)
-        return {}
-    return value if isinstance(value, dict) else {}
+        text = folder.read_text(name)
+    except (OSError, UnicodeDecodeError) as exc:
+        logger.warning("skipped %s: cannot be read (%s)", folder.final(name), exc)
+        return None
+    return None if text is None else parse_sidecar(text, folder.final(name))
 
 
-def _sidecars(names: set[str]) -> list[str]:
-    """The sidecars of the finished videos among ``names``."""
-    found = []
-    for name in sorted(names):
-        if not is_finished_video_name(name):
-            continue
-        sidecar = sidecar_path(name).name
-        if sidecar in names:
-            found.append(sidecar)
-    return found
+def _videos_with_sidecars(names: set[str]) -> list[str]:
+    """The finished videos among ``names`` that have a sidecar there."""
+    return [
+        name
+        for name in sorted(names)
+        if is_finished_video_name(name) and sidecar_path(name).name in names
+    ]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeAlias
 
-__all__ = ["KeepIf", "OnVideoSaved", "SavedPath", "VideoMetadata", "sidecar_path"]
+__all__ = [
+    "KeepIf",
+    "OnVideoSaved",
+    "SavedPath",
+    "VideoMetadata",
+    "parse_sidecar",
+    "sidecar_path",
+]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,7 +30,8 @@ class VideoMetadata:
 
     Attributes:
         path: The video file (its final name).
-        kind: ``"episode"`` or ``"step"``: which trigger started it.
+        kind: ``"episode"`` or ``"step"``: which trigger started it; ``"manual"`` for a video
+            started by calling ``start_recording`` by hand.
         env_id: The env's registered id (``env.spec.id``), if it has one.
         episode: The episode index when the video started.
         first_step: The global step index of the first frame after the start (the frame after a
@@ -74,7 +85,11 @@ class VideoMetadata:
     @classmethod
     def from_json(cls, text: str) -> VideoMetadata:
         """Read a sidecar back; unknown keys (from a newer rlvideo) are ignored."""
-        data = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoMetadata:
+        """The metadata from a sidecar's fields; unknown keys (a newer rlvideo's) are ignored."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -90,6 +105,28 @@ folder; a callback only ever used with local folders may take ``Path(where)``.""
 
 KeepIf: TypeAlias = Callable[[VideoMetadata], bool]
 """``keep_if(metadata) -> bool``: asked when a video ends; False deletes it."""
+
+
+def parse_sidecar(text: str, where: object) -> dict[str, Any] | None:
+    """A sidecar's fields, all of them; None, and a warning naming ``where``, if it is not one.
+
+    The one reader of sidecars: the manifest, the gallery and ``rlvideo info`` use it.
+
+    Example:
+        >>> parse_sidecar('{"path": "a.mp4", "kind": "episode"}', "a.json")["kind"]
+        'episode'
+        >>> parse_sidecar("{not json", "a.json") is None
+        True
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        logger.warning("skipped %s: not a JSON sidecar (%s); ignoring the sidecar", where, exc)
+        return None
+    if not isinstance(value, dict) or "path" not in value:
+        logger.warning("skipped %s: not an rlvideo sidecar (no path); ignoring the sidecar", where)
+        return None
+    return value
 
 
 def sidecar_path(video: str | Path) -> Path:

@@ -38,6 +38,7 @@ import av.video.frame
 from rlvideo._optional import import_optional
 from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
 from rlvideo.files import write_file
+from rlvideo.manifest import read_sidecar
 from rlvideo.metadata import VideoMetadata, sidecar_path
 from rlvideo.naming import (
     MIME_TYPES,
@@ -47,7 +48,7 @@ from rlvideo.naming import (
     strip_incomplete,
 )
 from rlvideo.reader import VideoInfo, probe
-from rlvideo.storage import RemoteDestination, open_destination
+from rlvideo.storage import LocalDestination, RemoteDestination, open_destination
 
 if TYPE_CHECKING:
     import jinja2
@@ -305,13 +306,13 @@ def _find_videos(root: Path) -> list[Path]:
 
 
 def _read_sidecar(video: Path) -> VideoMetadata | None:
-    sidecar = sidecar_path(video)
-    if not sidecar.is_file():
+    fields = read_sidecar(LocalDestination(video.parent), video.name)
+    if fields is None:
         return None
     try:
-        return VideoMetadata.from_json(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-        logger.warning("ignoring the sidecar %s, which cannot be read: %s", sidecar, exc)
+        return VideoMetadata.from_dict(fields)
+    except TypeError as exc:  # a field of the wrong kind
+        logger.warning("ignoring the sidecar of %s, which cannot be read: %s", video, exc)
         return None
 
 
