@@ -15,8 +15,8 @@ demo: $(STAMP)
 	$(VENV)/bin/rlvideo demo --out videos
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks conftest.py
-	$(VENV)/bin/ruff format --check src tests benchmarks conftest.py
+	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
+	$(VENV)/bin/ruff format --check src tests benchmarks examples conftest.py
 	$(VENV)/bin/mypy --strict src
 
 test: lint

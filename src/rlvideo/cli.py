@@ -23,7 +23,7 @@ import click
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
 from rlvideo.manifest import merge_into, read_sidecar
 from rlvideo.metadata import VideoMetadata
-from rlvideo.naming import is_incomplete_name
+from rlvideo.naming import FORMATS, is_incomplete_name
 from rlvideo.rollout import run_episodes
 from rlvideo.storage import Destination, LocalDestination, is_url, open_destination
 
@@ -102,7 +102,7 @@ def cli(verbose: int) -> None:
     "video_format",
     default="mp4",
     show_default=True,
-    type=click.Choice(["mp4", "webm", "gif"]),
+    type=click.Choice(list(FORMATS)),
 )
 @click.option("--fps", type=float, default=None, help="Default: the env's render_fps, else 30.")
 @click.option(

@@ -118,8 +118,8 @@ def keep_as_incomplete(source: Path, final: Path) -> Path:
 def claim(path: Path) -> int | None:
     """Create the partial file ``path`` and lock it for as long as its writer lives.
 
-    The lock (``flock``, advisory) tells :func:`recover` that a live process still writes the
-    file; the system drops it when the writer closes it or dies, killed or not.
+    The lock (``flock``, advisory) tells :func:`~rlvideo.recovery.recover` that a live process
+    still writes the file; the system drops it when the writer closes it or dies, killed or not.
 
     Returns:
         The descriptor that holds the lock (close it to release), or None where the platform

@@ -2,11 +2,11 @@
 
 While a :class:`~rlvideo.VideoWriter` records MP4, it writes a *fragmented* MP4 to a hidden
 ``.<name>.<token>.partial.mp4`` beside the final name, flushing each fragment (at most one
-second of video) to disk, and holds an advisory lock on it (:func:`claim`). A process killed
-mid-video therefore leaves a file whose complete fragments can still be read, and whose lock
-the system has dropped; :func:`recover` copies them into ``<name>.incomplete.mp4``, and leaves
-alone a file whose writer is still alive. A writer that fails (a full disk, an encoder error)
-keeps what it recorded with :func:`salvage`.
+second of video) to disk, and holds an advisory lock on it (:func:`~rlvideo.files.claim`). A
+process killed mid-video therefore leaves a file whose complete fragments can still be read, and
+whose lock the system has dropped; :func:`recover` copies them into ``<name>.incomplete.mp4``,
+and leaves alone a file whose writer is still alive. A writer that fails (a full disk, an
+encoder error) keeps what it recorded with :func:`salvage`.
 """
 
 from __future__ import annotations

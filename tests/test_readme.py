@@ -1,0 +1,189 @@
+"""The README runs: every Python block, and every shell line, as written.
+
+Conventions, in the README's source right before a block:
+``<!-- readme-test: continues -->`` runs the block after the one above, in the same interpreter
+and folder (the README reads top to bottom); ``needs ...`` states the one completion a block
+cannot contain, which the test provides and nothing else:
+
+- ``wandb.init()``: a stand-in ``wandb`` module (``log`` and ``Video``) on the path;
+- ``an S3-compatible server at 127.0.0.1:9000``: moto's server there, with the bucket;
+- ``RLlib's EnvContext``: ``ctx`` with ``worker_index=1`` and ``vector_index=0``;
+- ``run from the repository's root``: a copy of ``examples/`` in the folder.
+
+Every other block runs in a fresh interpreter in an empty folder. Lines that install or set up
+(``pip install``, ``make``) are not run here, but the extras they name must exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BIN = Path(sys.executable).parent
+MARKER = re.compile(r"<!--\s*readme-test:(.*?)-->")
+KNOWN_NEEDS = {
+    "wandb.init()": "wandb",
+    "S3-compatible server at 127.0.0.1:9000": "s3",
+    "RLlib's EnvContext": "ctx",
+    "run from the repository's root": "examples",
+}
+
+
+@dataclass
+class Block:
+    line: int
+    language: str
+    code: str
+    continues: bool = False
+    needs: set[str] = field(default_factory=set)
+
+
+def _blocks() -> list[Block]:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    blocks: list[Block] = []
+    index = 0
+    while index < len(lines):
+        fence = re.match(r"^```(\w+)\s*$", lines[index])
+        if not fence:
+            index += 1
+            continue
+        end = next(i for i in range(index + 1, len(lines)) if lines[i].startswith("```"))
+        block = Block(index + 1, fence.group(1), "\n".join(lines[index + 1 : end]))
+        marker = MARKER.search(lines[index - 1]) if index else None
+        if marker:
+            text = marker.group(1)
+            block.continues = "continues" in text
+            for phrase, need in KNOWN_NEEDS.items():
+                if phrase in text:
+                    block.needs.add(need)
+            assert "needs" not in text or block.needs, f"README line {index}: unknown need"
+        blocks.append(block)
+        index = end + 1
+    return blocks
+
+
+def _python_chains() -> list[list[Block]]:
+    """Python blocks grouped so that each group runs in one interpreter, in order."""
+    chains: list[list[Block]] = []
+    for block in (b for b in _blocks() if b.language == "python"):
+        if block.continues:
+            assert chains, f"README line {block.line} continues nothing"
+            chains[-1].append(block)
+        else:
+            chains.append([block])
+    return chains
+
+
+def _shell_blocks() -> list[Block]:
+    return [b for b in _blocks() if b.language in ("bash", "sh", "console")]
+
+
+@pytest.fixture
+def s3_server(monkeypatch):
+    """Moto's S3 server at 127.0.0.1:9000 with the bucket my-bucket (the README's MinIO)."""
+    moto_server = pytest.importorskip("moto.server")
+    import boto3
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=9000)
+    server.start()
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }  # fmt: skip
+    for key, value in credentials.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3", endpoint_url="http://127.0.0.1:9000").create_bucket(Bucket="my-bucket")
+    yield
+    server.stop()
+
+
+def _completions(needs: set[str], folder: Path, request: pytest.FixtureRequest) -> str:
+    prelude = ""
+    if "wandb" in needs:
+        (folder / "wandb.py").write_text(
+            "logged = []\n"
+            "def log(data, **kwargs):\n    logged.append(data)\n"
+            "class Video:\n    def __init__(self, path, **kwargs):\n        self.path = path\n"
+        )
+    if "s3" in needs:
+        request.getfixturevalue("s3_server")
+    if "ctx" in needs:
+        prelude += "import types\nctx = types.SimpleNamespace(worker_index=1, vector_index=0)\n"
+    if "examples" in needs:
+        shutil.copytree(ROOT / "examples", folder / "examples")
+    return prelude
+
+
+def _environment(folder: Path) -> dict[str, str]:
+    path = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
+    python_path = os.pathsep.join([str(folder), str(ROOT / "src")])
+    return {**os.environ, "PATH": path, "PYTHONPATH": python_path, "MPLBACKEND": "Agg"}
+
+
+@pytest.mark.parametrize(
+    "chain", _python_chains(), ids=lambda chain: "-".join(f"line{b.line}" for b in chain)
+)
+def test_python_blocks_run(chain, tmp_path, request):
+    needs = set().union(*(block.needs for block in chain))
+    code = _completions(needs, tmp_path, request) + "\n".join(
+        textwrap.dedent(block.code) for block in chain
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning:rlvideo", "-c", code],
+        cwd=tmp_path, env=_environment(tmp_path), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, f"README lines {chain[0].line}+:\n{done.stderr[-3000:]}"
+
+
+def _commands(block: Block) -> list[str]:
+    commands = []
+    for line in block.code.splitlines():
+        line = line.removeprefix("$ ").strip()
+        if line and not line.startswith("#"):
+            commands.append(line)
+    return commands
+
+
+def _extras() -> set[str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return set(pyproject["project"]["optional-dependencies"])
+
+
+@pytest.mark.parametrize("block", _shell_blocks(), ids=lambda block: f"line{block.line}")
+def test_shell_lines_work_as_written(block, tmp_path, request):
+    _completions(block.needs, tmp_path, request)
+    for command in _commands(block):
+        words = shlex.split(command, comments=True)
+        if words[:2] == ["pip", "install"]:
+            for extra in re.findall(r"rlvideo\[([\w,-]+)\]", command):
+                assert set(extra.split(",")) <= _extras(), f"{command}: no such extra"
+            continue
+        if words[0] == "make":  # the set-up commands: CI runs them itself
+            assert words[1] in ("demo", "test"), command
+            continue
+        assert words[0] in ("rlvideo", "python"), f"README line {block.line}: {command}"
+        done = subprocess.run(
+            words, cwd=tmp_path, env=_environment(tmp_path), capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+
+
+def test_every_block_is_run_by_a_test():
+    blocks = _blocks()
+    assert {b.language for b in blocks} <= {"python", "bash", "sh", "console"}
+    assert sum(len(chain) for chain in _python_chains()) == sum(
+        b.language == "python" for b in blocks
+    )
