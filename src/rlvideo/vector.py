@@ -17,21 +17,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from rlvideo._optional import import_optional
 from rlvideo.clips import fires, resolve_triggers
-from rlvideo.errors import InvalidArgumentError, MissingDependencyError
+from rlvideo.errors import InvalidArgumentError
 from rlvideo.grid import Tiler
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers import check_render_mode, check_wrapper_video_length
 
-try:
-    import gymnasium as gym
-    from gymnasium.vector import AutoresetMode, VectorWrapper
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the extra
-    raise MissingDependencyError(
-        'rlvideo.vector.RecordVideo needs gymnasium: pip install "rlvideo[gymnasium]"'
-    ) from exc
+import_optional("gymnasium", "gymnasium", feature="rlvideo.vector.RecordVideo")
+
+import gymnasium as gym  # noqa: E402 (after the check, which names the extra)
+from gymnasium.vector import AutoresetMode, VectorWrapper  # noqa: E402
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -14,19 +14,17 @@ from collections.abc import Callable
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
+from rlvideo._optional import import_optional
 from rlvideo.clips import fires, resolve_triggers
-from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RenderModeError
+from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 
-try:
-    import gymnasium as gym
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the extra
-    raise MissingDependencyError(
-        'RecordVideo needs gymnasium: pip install "rlvideo[gymnasium]"'
-    ) from exc
+import_optional("gymnasium", "gymnasium", feature="RecordVideo")
+
+import gymnasium as gym  # noqa: E402 (after the check, which names the extra)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
