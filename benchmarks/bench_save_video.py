@@ -9,7 +9,7 @@ What it measures, all in one run on this machine:
    - ``gymnasium.utils.save_video.save_video`` with the same arguments (moviepy piping raw
      frames to an ffmpeg process, libx264 preset medium);
    - a bare PyAV loop at rlvideo's own encoder settings: a plain (non-fragmented) MP4, libx264
-     with ``rlvideo.codecs.encoder_settings("mp4")`` options, thread_type AUTO, yuv420p,
+     with ``rlvideo._codecs.encoder_settings("mp4")`` options, thread_type AUTO, yuv420p,
      ``VideoFrame.from_numpy_buffer(frame, format="rgb24")``. This is the floor.
 
    For each: wall seconds (until the file is finalized), frames per second, CPU seconds (the
@@ -110,7 +110,7 @@ def write_bare_pyav(frames: list[Any], path: Path, fps: int) -> None:
     """The floor: rlvideo's encoder settings, a plain MP4, no checks, no remux."""
     import av
 
-    from rlvideo.codecs import encoder_settings
+    from rlvideo._codecs import encoder_settings
 
     settings = encoder_settings("mp4")
     height, width = frames[0].shape[:2]
@@ -143,7 +143,7 @@ def run_child(contender: str, frames_path: Path, out_dir: Path, result_path: Pat
     else:
         import av  # noqa: F401
 
-        import rlvideo.codecs  # noqa: F401
+        import rlvideo._codecs  # noqa: F401
     steps = {"step_trigger": lambda s: s % STEP_EVERY == 0, "video_length": STEP_LENGTH}
     out_dir.mkdir(parents=True)
 

@@ -123,8 +123,8 @@ def test_import_loads_no_optional_dependency():
 
 def test_pure_modules_stay_away_from_av():
     loaded = _modules_after(
-        "import rlvideo.schedules, rlvideo.clips, rlvideo.naming, rlvideo.frames, rlvideo.errors, "
-        "rlvideo.grid, rlvideo.metadata, rlvideo.rollout"
+        "import rlvideo.schedules, rlvideo._clips, rlvideo.naming, rlvideo.frames, rlvideo.errors, "
+        "rlvideo._grid, rlvideo.metadata, rlvideo._rollout"
     )
     assert "av" not in loaded
     assert "rlvideo.encoder" not in loaded

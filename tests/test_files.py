@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from rlvideo._files import check_target, keep_as_incomplete, publish, write_file
 from rlvideo.errors import StorageError, VideoExistsError
-from rlvideo.files import check_target, keep_as_incomplete, publish, write_file
 from rlvideo.storage import LocalDestination
 from tests.helpers import folder_names
 

@@ -20,14 +20,14 @@ PACKAGE = Path(rlvideo.__file__).parent
 LAYERS = ("pure", "io", "recording", "integration")
 LAYER_OF = {
     # pure: checks, plans and names; NumPy and the standard library only
-    "errors": "pure", "_optional": "pure", "schedules": "pure", "clips": "pure",
-    "naming": "pure", "frames": "pure", "metadata": "pure", "grid": "pure", "codecs": "pure",
-    "spec": "pure", "rollout": "pure", "options": "pure",
+    "errors": "pure", "_optional": "pure", "schedules": "pure", "_clips": "pure",
+    "naming": "pure", "frames": "pure", "metadata": "pure", "_grid": "pure", "_codecs": "pure",
+    "spec": "pure", "_rollout": "pure", "options": "pure",
     # io: files and PyAV
-    "files": "io", "encoder": "io", "reader": "io", "recovery": "io", "cutting": "io",
+    "_files": "io", "encoder": "io", "reader": "io", "recovery": "io", "_cutting": "io",
     "storage": "io", "manifest": "io", "dropin": "io",
     # recording: videos encoded off the env's thread
-    "background": "recording", "recorder": "recording",
+    "_background": "recording", "_recorder": "recording",
     # integration: what users hold
     "wrappers": "integration", "vector": "integration", "sb3": "integration",
     "notebook": "integration", "gallery": "integration", "distributed": "integration",
@@ -35,7 +35,7 @@ LAYER_OF = {
     "__init__": "integration",
 }  # fmt: skip
 # Imports that pure modules may not make at import time (they may inside a function that
-# needs them: codecs checks an unknown encoder's name with PyAV, only when one is asked for).
+# needs them: _codecs checks an unknown encoder's name with PyAV, only when one is asked for).
 IO_PACKAGES = {"av", "gymnasium", "fsspec", "ray", "jinja2", "tqdm", "stable_baselines3"}
 
 
@@ -71,6 +71,14 @@ def _top_level_imports(path: Path) -> set[str]:
 
 def test_every_module_has_a_layer():
     assert set(_modules()) == set(LAYER_OF), "classify new modules in LAYER_OF and the README"
+
+
+def test_the_file_list_says_what_is_internal():
+    """A module whose names the package does not document for users starts with ``_``."""
+    internal = {"_optional", "_background", "_recorder", "_clips", "_grid", "_codecs",
+                "_cutting", "_rollout", "_files"}  # fmt: skip
+    assert {name for name in _modules() if name.startswith("_") and name not in
+            ("__init__", "__main__")} == internal  # fmt: skip
 
 
 @pytest.mark.parametrize("module", sorted(LAYER_OF))

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rlvideo.background as background
-from rlvideo.background import BackgroundEncoder, EndVideo, OpenVideo, VideoResult, WriteFrame
+import rlvideo._background as background
+from rlvideo._background import BackgroundEncoder, EndVideo, OpenVideo, VideoResult, WriteFrame
+from rlvideo._recorder import Recorder
 from rlvideo.manifest import merge_manifest
 from rlvideo.metadata import VideoMetadata
-from rlvideo.recorder import Recorder
 from rlvideo.spec import WriterSpec
 from tests.helpers import decode, folder_names, solid
 

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from rlvideo import RecordVideo, save_video
+from rlvideo._recorder import Recorder
 from rlvideo.cli import cli
 from rlvideo.demo import balancing_policy
 from rlvideo.errors import (
@@ -30,7 +31,6 @@ from rlvideo.errors import (
     StorageError,
     VideoExistsError,
 )
-from rlvideo.recorder import Recorder
 from rlvideo.storage import (
     LocalDestination,
     RemoteDestination,

@@ -20,11 +20,11 @@ from typing import Any
 
 import click
 
+from rlvideo._rollout import run_episodes
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
 from rlvideo.manifest import merge_into, read_sidecar
 from rlvideo.metadata import VideoMetadata
 from rlvideo.naming import FORMATS, is_incomplete_name
-from rlvideo.rollout import run_episodes
 from rlvideo.storage import Destination, LocalDestination, is_url, open_destination
 
 __all__ = ["main"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rlvideo._optional import import_optional
-from rlvideo.rollout import Policy, run_episodes
+from rlvideo._rollout import Policy, run_episodes
 
 __all__ = ["balancing_policy", "main", "record_demo"]
 

@@ -59,11 +59,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rlvideo._optional import import_optional
+from rlvideo._rollout import Policy, run_episodes
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.manifest import MANIFEST, merge_manifest
 from rlvideo.metadata import VideoMetadata
 from rlvideo.naming import check_format, check_name_prefix
-from rlvideo.rollout import Policy, run_episodes
 from rlvideo.storage import check_storage_options, open_destination, resolve_location
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The drop-in ``save_video``: gym's and Gymnasium's function, on rlvideo's streaming writer.
 
-Clip planning lives in :mod:`rlvideo.clips`, file names in :mod:`rlvideo.naming`, where the
+Clip planning lives in :mod:`rlvideo._clips`, file names in :mod:`rlvideo.naming`, where the
 files go (a folder, or an fsspec URL) in :mod:`rlvideo.storage`; this module only connects them
 to :class:`~rlvideo.VideoWriter`.
 """
@@ -15,15 +15,15 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any, cast, overload
 
-from rlvideo._optional import import_optional
-from rlvideo.clips import (
+from rlvideo._clips import (
     Clip,
     check_video_length,
     plan_episode_clip,
     plan_step_clips,
     resolve_triggers,
 )
-from rlvideo.cutting import Progress, encode_once_and_cut
+from rlvideo._cutting import Progress, encode_once_and_cut
+from rlvideo._optional import import_optional
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError
 from rlvideo.frames import frame_sequence, is_frame

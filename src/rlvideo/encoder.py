@@ -32,7 +32,8 @@ import av.video.stream
 import numpy as np
 import numpy.typing as npt
 
-from rlvideo.codecs import THREADED_MIN_PIXELS, EncoderSettings
+from rlvideo._codecs import THREADED_MIN_PIXELS, EncoderSettings
+from rlvideo._files import check_target, claim, exists_error, keep_as_incomplete, publish
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -41,7 +42,6 @@ from rlvideo.errors import (
     StorageError,
     WriterClosedError,
 )
-from rlvideo.files import check_target, claim, exists_error, keep_as_incomplete, publish
 from rlvideo.frames import FrameConverter, PixelLayout, layout_of_converted
 from rlvideo.naming import (
     VideoFormat,

@@ -34,6 +34,7 @@ from typing import Any, Final
 import av
 import numpy as np
 
+from rlvideo._files import check_target, exists_error, write_file
 from rlvideo._optional import import_optional
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import (
@@ -43,7 +44,6 @@ from rlvideo.errors import (
     RLVideoError,
     StorageError,
 )
-from rlvideo.files import check_target, exists_error, write_file
 from rlvideo.frames import frame_sequence, is_frame
 from rlvideo.naming import FORMATS, MIME_TYPES, VideoFormat, check_format
 from rlvideo.spec import check_fps

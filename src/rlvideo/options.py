@@ -64,7 +64,7 @@ _SECRET = frozenset({"storage_options"})  # never recorded in an env's spec
 
 
 def recorder_options(wrapper: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Every option, defaults filled in, as :class:`~rlvideo.recorder.Recorder` takes them.
+    """Every option, defaults filled in, as :class:`~rlvideo._recorder.Recorder` takes them.
 
     Raises:
         InvalidArgumentError: For an option no wrapper takes; the message lists them.

@@ -2,7 +2,7 @@
 
 While a :class:`~rlvideo.VideoWriter` records MP4, it writes a *fragmented* MP4 to a hidden
 ``.<name>.<token>.partial.mp4`` beside the final name, flushing each fragment (at most one
-second of video) to disk, and holds an advisory lock on it (:func:`~rlvideo.files.claim`). A
+second of video) to disk, and holds an advisory lock on it (:func:`~rlvideo._files.claim`). A
 process killed mid-video therefore leaves a file whose complete fragments can still be read, and
 whose lock the system has dropped; :func:`recover` copies them into ``<name>.incomplete.mp4``,
 and leaves alone a file whose writer is still alive. A writer that fails (a full disk, an
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import av
 
+from rlvideo._files import claimed_by_us, in_use, keep_as_incomplete
 from rlvideo.errors import EncoderError, RLVideoError, StorageError
-from rlvideo.files import claimed_by_us, in_use, keep_as_incomplete
 from rlvideo.naming import final_name_of_partial, is_partial_name
 
 __all__ = [

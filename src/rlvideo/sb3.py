@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rlvideo._clips import fires
 from rlvideo._optional import import_optional
-from rlvideo.clips import fires
+from rlvideo._recorder import Recorder
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, recorder_options
-from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.sb3.VecVideoRecorder")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rlvideo.codecs import EncoderSettings, encoder_settings
+from rlvideo._codecs import EncoderSettings, encoder_settings
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.naming import VideoFormat, check_format
 
@@ -106,7 +106,7 @@ class WriterSpec:
     Attributes:
         format: ``"mp4"``, ``"webm"`` or ``"gif"``.
         fps: Frames per second, exact.
-        encoder: The codec, its pixel format and options (:mod:`rlvideo.codecs`).
+        encoder: The codec, its pixel format and options (:mod:`rlvideo._codecs`).
         overwrite: Whether an existing file may be replaced.
         threads: None: use the machine's cores; 1: encode on one thread.
 

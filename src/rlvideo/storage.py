@@ -52,6 +52,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from rlvideo._files import check_target, publish, write_file
 from rlvideo._optional import import_optional
 from rlvideo.errors import (
     InvalidArgumentError,
@@ -60,7 +61,6 @@ from rlvideo.errors import (
     StorageError,
     VideoExistsError,
 )
-from rlvideo.files import check_target, publish, write_file
 from rlvideo.metadata import SavedPath
 
 __all__ = [

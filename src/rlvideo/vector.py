@@ -2,7 +2,7 @@
 
 Tiled (the default) follows ``gymnasium.wrappers.vector.RecordVideo``: one video of every
 sub-env's frame tiled into a grid, episodes counted on sub-env 0, both autoreset modes. The grid
-pads prime env counts (5, 7) instead of collapsing to one strip (:func:`rlvideo.grid.grid_shape`).
+pads prime env counts (5, 7) instead of collapsing to one strip (:func:`rlvideo._grid.grid_shape`).
 
 With ``per_env=True`` each sub-env gets its own videos, with its own episode boundaries and
 counting: ``{name_prefix}-env-{k}-episode-{i}.mp4`` (and ``-env-{k}-step-{s}`` for step
@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from rlvideo._clips import fires, resolve_triggers
+from rlvideo._grid import Tiler
 from rlvideo._optional import import_optional
-from rlvideo.clips import fires, resolve_triggers
+from rlvideo._recorder import Recorder
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.grid import Tiler
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
-from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers import check_render_mode, check_wrapper_video_length
 

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
+from rlvideo._clips import fires, resolve_triggers
 from rlvideo._optional import import_optional
-from rlvideo.clips import fires, resolve_triggers
+from rlvideo._recorder import Recorder
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
-from rlvideo.recorder import Recorder
 from rlvideo.storage import resolve_location
 
 import_optional("gymnasium", "gymnasium", feature="RecordVideo")

@@ -35,9 +35,9 @@ from urllib.parse import quote
 import av
 import av.video.frame
 
+from rlvideo._files import write_file
 from rlvideo._optional import import_optional
 from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
-from rlvideo.files import write_file
 from rlvideo.manifest import read_sidecar
 from rlvideo.metadata import VideoMetadata, sidecar_path
 from rlvideo.naming import (

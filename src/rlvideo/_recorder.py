@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from rlvideo.background import BackgroundEncoder, EncoderKind, VideoResult
+from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
 from rlvideo.naming import check_name_prefix
@@ -28,7 +28,7 @@ from rlvideo.storage import SavedPath, Uploader, open_destination
 
 __all__ = ["KeepIf", "OnVideoSaved", "Recorder"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rlvideo.recorder")  # the documented name (README, Logging)
 
 
 def _exception_propagating() -> bool:
@@ -41,7 +41,7 @@ def _exception_propagating() -> bool:
 
 
 class Recorder:
-    """Start, feed and finish videos in a :class:`~rlvideo.background.BackgroundEncoder`.
+    """Start, feed and finish videos in a :class:`~rlvideo._background.BackgroundEncoder`.
 
     Args:
         video_folder: Where videos go: a folder, created if needed, or an fsspec URL.

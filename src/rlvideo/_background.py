@@ -43,8 +43,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from rlvideo._files import check_target
 from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
-from rlvideo.files import check_target
 from rlvideo.frames import FrameConverter
 from rlvideo.spec import WriterSpec, check_duration
 
@@ -62,7 +62,7 @@ __all__ = [
     "WriteFrame",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 
 EncoderKind = Literal["process", "thread"]
 Ending = Literal["close", "abort", "discard"]
@@ -505,7 +505,7 @@ class _ProcessTransport(_Transport):
     def __init__(self) -> None:
         super().__init__()
         ours, theirs = socket.socketpair()
-        code = f"from rlvideo.background import _serve_fd; _serve_fd({theirs.fileno()})"
+        code = f"from rlvideo._background import _serve_fd; _serve_fd({theirs.fileno()})"
         # the worker must import this very rlvideo, even one put on sys.path by hand
         package_root = str(Path(__file__).resolve().parent.parent)
         paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]

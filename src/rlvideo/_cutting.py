@@ -22,16 +22,16 @@ import av.container
 import av.packet
 import av.stream
 
-from rlvideo.clips import Clip
+from rlvideo._clips import Clip
+from rlvideo._files import keep_as_incomplete, publish
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import EncoderError
-from rlvideo.files import keep_as_incomplete, publish
 from rlvideo.naming import partial_name
 from rlvideo.spec import WriterSpec
 
 __all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rlvideo.cutting")  # the documented name (README, Logging)
 
 Progress = Callable[[Iterable[Any], "int | None", str], Iterator[Any]]
 """``(frames, total, label) -> frames``: wraps the frames in a progress bar (or does nothing)."""
