@@ -16,10 +16,12 @@ Every other block runs in a fresh interpreter in an empty folder. Lines that ins
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -96,6 +98,9 @@ def s3_server(monkeypatch):
     moto_server = pytest.importorskip("moto.server")
     import boto3
 
+    with socket.socket() as probe:  # another server there would answer in moto's place
+        assert probe.connect_ex(("127.0.0.1", 9000)) != 0, "port 9000 is taken; free it first"
+
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=9000)
     server.start()
     credentials = {
@@ -112,9 +117,12 @@ def s3_server(monkeypatch):
 def _completions(needs: set[str], folder: Path, request: pytest.FixtureRequest) -> str:
     prelude = ""
     if "wandb" in needs:
-        (folder / "wandb.py").write_text(
-            "logged = []\n"
-            "def log(data, **kwargs):\n    logged.append(data)\n"
+        (folder / "wandb.py").write_text(  # wandb.init() done: log() records what it got
+            "import json\n"
+            "def init(**kwargs):\n    pass\n"
+            "def log(data, **kwargs):\n"
+            "    with open('wandb-log.jsonl', 'a') as f:\n"
+            "        f.write(json.dumps({k: v.path for k, v in data.items()}) + '\\n')\n"
             "class Video:\n    def __init__(self, path, **kwargs):\n        self.path = path\n"
         )
     if "s3" in needs:
@@ -145,6 +153,12 @@ def test_python_blocks_run(chain, tmp_path, request):
         cwd=tmp_path, env=_environment(tmp_path), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, f"README lines {chain[0].line}+:\n{done.stderr[-3000:]}"
+    if "wandb" in needs:  # the hand-off happened, with a real file
+        logged = [
+            json.loads(line) for line in (tmp_path / "wandb-log.jsonl").read_text().splitlines()
+        ]
+        assert logged, "the README's wandb example logged nothing"
+        assert all((tmp_path / path).is_file() for entry in logged for path in entry.values())
 
 
 def _commands(block: Block) -> list[str]:
