@@ -23,8 +23,7 @@ from rlvideo._optional import import_optional
 from rlvideo._recorder import Recorder
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
-from rlvideo.storage import resolve_location
-from rlvideo.wrappers import check_render_mode, check_wrapper_video_length
+from rlvideo.wrappers import check_render_mode, gymnasium_settings
 
 import_optional("gymnasium", "gymnasium", feature="rlvideo.vector.RecordVideo")
 
@@ -146,19 +145,18 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.record_first_only = record_first_only
         self.video_aspect_ratio = video_aspect_ratio
         self.per_env = per_env
-        self.video_folder = resolve_location(video_folder)
-        if fps is None:
-            fps = self.metadata.get("render_fps", 30)
-        self.frames_per_sec = fps
+        self.video_folder, self.frames_per_sec, self.video_length = gymnasium_settings(
+            self.metadata, video_folder, fps, video_length
+        )
         self.name_prefix = name_prefix
-        self.video_length: float = check_wrapper_video_length(video_length) or float("inf")
         self.step_id = -1
         recorded = 1 if record_first_only or not per_env else self.num_envs
         self._tracks = [_Track(k, f"env-{k}-" if per_env else "") for k in range(recorded)]
         self._tiler = Tiler(video_aspect_ratio)
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
-            self.video_folder, name_prefix=name_prefix, fps=30 if fps is None else fps,
+            self.video_folder, name_prefix=name_prefix,
+            fps=30 if self.frames_per_sec is None else self.frames_per_sec,
             env_id=getattr(spec, "id", None),
             **recorder_options("rlvideo.vector.RecordVideo", options),
         )  # fmt: skip

@@ -29,7 +29,7 @@ import gymnasium as gym  # noqa: E402 (after the check, which names the extra)
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["RecordVideo", "check_render_mode", "check_wrapper_video_length"]
+__all__ = ["RecordVideo", "check_render_mode", "check_wrapper_video_length", "gymnasium_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,24 @@ def check_wrapper_video_length(video_length: Any) -> int:
             f"got {video_length!r}"
         )
     return int(video_length)
+
+
+def gymnasium_settings(
+    metadata: dict[str, Any], video_folder: str, fps: Any, video_length: Any
+) -> tuple[str, Any, float]:
+    """``video_folder``, ``frames_per_sec`` and ``video_length`` as Gymnasium's wrappers set them.
+
+    The fps is the argument, else ``metadata["render_fps"]``, else 30 (None when the env says
+    ``render_fps: None``, as in Gymnasium; the video then gets 30). A ``video_length`` of 0 means
+    whole episodes: ``inf``.
+
+    Example:
+        >>> gymnasium_settings({"render_fps": 50}, "/tmp/v", None, 0)
+        ('/tmp/v', 50, inf)
+    """
+    frames_per_sec = metadata.get("render_fps", 30) if fps is None else fps
+    length = check_wrapper_video_length(video_length) or float("inf")
+    return resolve_location(video_folder), frames_per_sec, length
 
 
 class RecordVideo(
@@ -130,12 +148,10 @@ class RecordVideo(
         self.episode_trigger, self.step_trigger = resolve_triggers(episode_trigger, step_trigger)
         self.disable_logger = disable_logger
         self.gc_trigger = gc_trigger
-        self.video_folder = resolve_location(video_folder)
-        if fps is None:
-            fps = self.metadata.get("render_fps", 30)
-        self.frames_per_sec = fps
+        self.video_folder, self.frames_per_sec, self.video_length = gymnasium_settings(
+            self.metadata, video_folder, fps, video_length
+        )
         self.name_prefix = name_prefix
-        self.video_length: float = check_wrapper_video_length(video_length) or float("inf")
         self.recording = False
         self.render_history: list[Any] = []
         self.step_id = -1
@@ -144,9 +160,9 @@ class RecordVideo(
         self._video_id: int | None = None
         self._seed: int | None = None
         spec = getattr(env, "spec", None)
-        fps = 30 if fps is None else fps
         self._recorder = Recorder(
-            self.video_folder, name_prefix=name_prefix, fps=fps,
+            self.video_folder, name_prefix=name_prefix,
+            fps=30 if self.frames_per_sec is None else self.frames_per_sec,
             env_id=getattr(spec, "id", None), **recorder_options("RecordVideo", options),
         )  # fmt: skip
 
