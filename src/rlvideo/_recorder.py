@@ -84,9 +84,6 @@ class Recorder:
             overwrite=overwrite,
         )  # fmt: skip
         """Every video's settings, checked here once and passed down to the worker."""
-        self.format = self.spec.format
-        self.fps = self.spec.fps
-        self.settings = self.spec.encoder
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):
             if hook is not None and not callable(hook):
                 raise InvalidArgumentError(f"{name} must be a callable or None, got {hook!r}")
@@ -109,7 +106,7 @@ class Recorder:
 
     def start(self, name: str, *, kind: str, episode: int, first_step: int, **extra: Any) -> int:
         """Open ``<folder>/<name>.<format>``; return its id. A taken name raises here."""
-        file_name = f"{name}.{self.format}"
+        file_name = f"{name}.{self.spec.format}"
         self.destination.check_free(file_name, overwrite=self.spec.overwrite)
         video_id = self._next_id
         self._next_id += 1
@@ -119,8 +116,8 @@ class Recorder:
         self._open.add(video_id)
         self._videos[video_id] = VideoMetadata(
             path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
-            episode=episode, first_step=first_step, fps=float(self.fps),
-            codec=self.settings.codec, **extra,
+            episode=episode, first_step=first_step, fps=float(self.spec.fps),
+            codec=self.spec.codec, **extra,
         )  # fmt: skip
         return video_id
 

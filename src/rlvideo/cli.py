@@ -272,7 +272,7 @@ def _progress(total: int, unit: str) -> Any:
 def _record_single(
     env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
     seed: int, out: str, options: dict[str, Any],
-) -> list[Any]:  # fmt: skip
+) -> None:  # fmt: skip
     gym = _gymnasium()
     from rlvideo.wrappers import RecordVideo
 
@@ -289,13 +289,12 @@ def _record_single(
         if bar is not None:
             bar.close()
         env.close()
-    return list(env.saved_videos)
 
 
 def _record_vector(
     env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
     seed: int, out: str, num_envs: int, per_env: bool, options: dict[str, Any],
-) -> list[Any]:  # fmt: skip
+) -> None:  # fmt: skip
     gym = _gymnasium()
     import numpy as np
     from gymnasium.vector.utils import iterate
@@ -335,7 +334,6 @@ def _record_vector(
         if bar is not None:
             bar.close()
         envs.close()
-    return list(envs.saved_videos)
 
 
 def _name(saved: Path | str) -> str:

@@ -149,11 +149,6 @@ class VideoWriter:
         self.path = path
         self.spec = spec
         """Every setting, checked (:class:`~rlvideo.spec.WriterSpec`)."""
-        self.format: VideoFormat = spec.format
-        self.fps = spec.fps
-        self.settings: EncoderSettings = spec.encoder
-        self.overwrite = spec.overwrite
-        self.threads = spec.threads
         self._closed = True  # until checked: __del__ of a writer that failed here does nothing
         check_target(self.path, overwrite=self.overwrite)
         self.frames_written = 0
@@ -171,6 +166,32 @@ class VideoWriter:
         else:  # a tick rate that divides every frame of this fps exactly, fine for any duration
             self._ticks_per_second = self.fps.numerator * ceil(90_000 / self.fps.numerator)
             self._min_step = 1
+
+    # -- the settings, from the spec -----------------------------------------------------
+    @property
+    def format(self) -> VideoFormat:
+        """``"mp4"``, ``"webm"`` or ``"gif"``."""
+        return self.spec.format
+
+    @property
+    def fps(self) -> Fraction:
+        """Frames per second, exact."""
+        return self.spec.fps
+
+    @property
+    def settings(self) -> EncoderSettings:
+        """The codec, its pixel format and options."""
+        return self.spec.encoder
+
+    @property
+    def overwrite(self) -> bool:
+        """Whether an existing file at :attr:`path` may be replaced."""
+        return self.spec.overwrite
+
+    @property
+    def threads(self) -> int | None:
+        """None: the machine's cores; 1: one thread."""
+        return self.spec.threads
 
     # -- context manager -------------------------------------------------------------
     def __enter__(self) -> VideoWriter:
@@ -209,11 +230,10 @@ class VideoWriter:
             WriterClosedError: If the writer was closed.
             EncoderError: If FFmpeg fails.
         """
-        if self._closed:
-            raise WriterClosedError(f"write() on the closed writer of {self.path}; open a new one")
-        ticks = self._ticks_for(duration)
+        self._check_open()
+        seconds = None if duration is None else check_duration(duration, self.frames_written)
         array = self._convert(frame)
-        self._encode_array(array, self._convert.layout, ticks, keyframe)
+        self._encode_array(array, self._convert.layout, seconds, keyframe)
 
     def write_converted(
         self, array: npt.NDArray[np.uint8], *, duration: float | None = None
@@ -224,18 +244,20 @@ class VideoWriter:
         ``FrameConverter(pad_to_even=spec.pad_to_even)``): the frame is not checked again.
         ``duration`` must have been checked too (:func:`~rlvideo.spec.check_duration`).
         """
-        if self._closed:
-            raise WriterClosedError(f"write() on the closed writer of {self.path}; open a new one")
-        ticks = (
-            self._ticks_per_second / self.fps if duration is None
-            else duration * self._ticks_per_second
-        )  # fmt: skip
+        self._check_open()
         layout = self._out.layout if self._out is not None else layout_of_converted(array)
-        self._encode_array(array, layout, float(ticks), keyframe=False)
+        self._encode_array(array, layout, duration, keyframe=False)
 
     def _encode_array(
-        self, array: npt.NDArray[np.uint8], layout: PixelLayout, ticks: float, keyframe: bool
+        self,
+        array: npt.NDArray[np.uint8],
+        layout: PixelLayout,
+        seconds: float | None,
+        keyframe: bool,
     ) -> None:
+        """Encode a converted frame shown for ``seconds`` (checked; ``1 / fps`` when None)."""
+        per_frame = 1 / self.fps if seconds is None else seconds
+        ticks = float(per_frame * self._ticks_per_second)
         out = self._out or self._open(layout)
         video_frame = self._check(out.convert, array)
         pts = max(round(self._elapsed_ticks), self._next_pts)
@@ -343,10 +365,9 @@ class VideoWriter:
                 logger.exception("could not keep the frames of %s", self.path)
 
     # -- internals ---------------------------------------------------------------------
-    def _ticks_for(self, duration: float | None) -> float:
-        if duration is None:
-            return float(self._ticks_per_second / self.fps)
-        return check_duration(duration, self.frames_written) * self._ticks_per_second
+    def _check_open(self) -> None:
+        if self._closed:
+            raise WriterClosedError(f"write() on the closed writer of {self.path}; open a new one")
 
     def _check(self, action: Callable[..., _T], *args: Any) -> _T:
         """Run an encoder step, turning FFmpeg and OS errors into rlvideo's."""

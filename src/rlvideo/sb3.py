@@ -229,7 +229,7 @@ class VecVideoRecorder(VecEnvWrapper):
             # The same name means no step since it started: SB3's file ends up holding the new
             # video, so the old one (a single frame) is dropped rather than saved and replaced.
             self._stop_recording(discard=stem == Path(self.video_name).stem)
-        name = f"{stem}.{self._recorder.format}"
+        name = f"{stem}.{self._recorder.spec.format}"
         self._video_id = self._recorder.start(
             stem, kind="step", episode=max(self._episode, 0), first_step=self.step_id
         )
