@@ -320,7 +320,7 @@ class BackgroundEncoder:
         """
         check_target(Path(path).absolute(), overwrite=spec.overwrite)
         transport = self._start()
-        self._converters[video_id] = FrameConverter(pad_to_even=spec.pad_to_even)
+        self._converters[video_id] = spec.frame_converter()
         self._pending.add(video_id)
         transport.send(OpenVideo(video_id, str(path), spec))
 

@@ -77,11 +77,12 @@ class Recorder:
         env_id: str | None,
         encoder_options: dict[str, str] | None = None,
         storage_options: dict[str, Any] | None = None,
+        float_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         check_name_prefix(name_prefix)
         self.spec = WriterSpec.build(
             format=format, fps=fps, codec=codec, crf=crf, options=encoder_options,
-            overwrite=overwrite,
+            overwrite=overwrite, float_range=float_range,
         )  # fmt: skip
         """Every video's settings, checked here once and passed down to the worker."""
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):

@@ -69,6 +69,7 @@ def save_video(
     crf: int | None = None,
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
+    float_range: tuple[float, float] = (0.0, 1.0),
     **kwargs: Any,
 ) -> list[Path] | list[str]:
     """Save the videos gym's ``save_video`` would save, streaming and exact.
@@ -102,6 +103,8 @@ def save_video(
             before anything is written.
         storage_options: fsspec options for a URL ``video_folder``: credentials, endpoint, ...
             (e.g. ``{"key": ..., "secret": ..., "client_kwargs": {"endpoint_url": ...}}``).
+        float_range: The values of black and white in float frames: ``(0, 1)`` (default), or
+            ``(0, 255)`` for floats holding 0-255 data.
         **kwargs: Only so that moviepy-style calls get a clear error rather than a TypeError.
 
     Returns:
@@ -131,7 +134,8 @@ def save_video(
         hint = " (moviepy-only; rlvideo does not need it)" if key in _MOVIEPY_ONLY else ""
         raise InvalidArgumentError(
             f"save_video got an unexpected keyword argument {key!r}{hint}. It takes gym's "
-            "arguments plus fps, durations, format, codec, crf, overwrite and storage_options."
+            "arguments plus fps, durations, format, codec, crf, overwrite, storage_options and "
+            "float_range."
         )
     episode_trigger, step_trigger = resolve_triggers(episode_trigger, step_trigger)
     video_length = check_video_length(video_length)
@@ -141,8 +145,9 @@ def save_video(
     if fps is not None and durations is not None:
         raise InvalidArgumentError("pass fps or durations, not both (durations set every frame)")
     spec = WriterSpec.build(
-        format=format, fps=30 if fps is None else fps, codec=codec, crf=crf, overwrite=overwrite
-    )
+        format=format, fps=30 if fps is None else fps, codec=codec, crf=crf, overwrite=overwrite,
+        float_range=float_range,
+    )  # fmt: skip
     progress = _progress_factory(save_logger)
 
     if isinstance(frames, (str, bytes)) or not (isinstance(frames, Iterable) or is_frame(frames)):

@@ -42,7 +42,7 @@ from rlvideo.errors import (
     StorageError,
     WriterClosedError,
 )
-from rlvideo.frames import FrameConverter, PixelLayout, layout_of_converted
+from rlvideo.frames import DEFAULT_FLOAT_RANGE, PixelLayout, layout_of_converted
 from rlvideo.naming import (
     VideoFormat,
     format_from_path,
@@ -92,6 +92,8 @@ class VideoWriter:
         threads: None (default) spreads the work over the machine's cores: FFmpeg's threads,
             plus colour conversion beside encoding for frames of 320x240 and more. 1 keeps it
             on one thread, for the least CPU when something else needs the other cores.
+        float_range: The values of black and white in float frames: ``(0, 1)`` (default), or
+            ``(0, 255)`` for floats holding 0-255 data.
 
     Raises:
         InvalidArgumentError: For a bad fps, format, codec or crf.
@@ -121,11 +123,13 @@ class VideoWriter:
         options: Mapping[str, str] | None = None,
         overwrite: bool = False,
         threads: int | None = None,
+        float_range: tuple[float, float] = DEFAULT_FLOAT_RANGE,
     ) -> None:
         absolute = _absolute(path)
         spec = WriterSpec.build(
             format=format_from_path(absolute) if format is None else format, fps=fps,
             codec=codec, crf=crf, options=options, overwrite=overwrite, threads=threads,
+            float_range=float_range,
         )  # fmt: skip
         self._setup(absolute, spec)
 
@@ -155,7 +159,7 @@ class VideoWriter:
         """How many frames went into the encoder."""
         self.duration = 0.0
         """Seconds of video written so far."""
-        self._convert = FrameConverter(pad_to_even=spec.pad_to_even)
+        self._convert = spec.frame_converter()
         self._out: _Output | None = None
         self._closed = False
         self._started = 0.0
@@ -241,7 +245,7 @@ class VideoWriter:
         """Encode a frame that a :class:`~rlvideo.frames.FrameConverter` converted already.
 
         For the background encoder, whose caller converts each frame where it was given (with
-        ``FrameConverter(pad_to_even=spec.pad_to_even)``): the frame is not checked again.
+        ``spec.frame_converter()``): the frame is not checked again.
         ``duration`` must have been checked too (:func:`~rlvideo.spec.check_duration`).
         """
         self._check_open()

@@ -36,6 +36,8 @@ class RecordingOptions(TypedDict, total=False):
         encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
         encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
             25% less encoding CPU for files about 3x larger (see the README's benchmark).
+        float_range: The values of black and white in float frames: ``(0, 1)`` (default), or
+            ``(0, 255)`` for float renders holding 0-255 data (:mod:`rlvideo.frames`).
         storage_options: fsspec options (credentials, endpoint, ...) for a URL
             ``video_folder``, e.g. ``{"client_kwargs": {"endpoint_url": ...}}``. Not recorded
             in the env's spec, since they may hold secrets.
@@ -50,13 +52,14 @@ class RecordingOptions(TypedDict, total=False):
     keep_if: KeepIf | None
     encoder: str
     encoder_options: dict[str, str] | None
+    float_range: tuple[float, float]
     storage_options: dict[str, Any] | None
 
 
 DEFAULTS: RecordingOptions = {
     "format": "mp4", "codec": None, "crf": None, "overwrite": False, "metadata": False,
     "on_video_saved": None, "keep_if": None, "encoder": "process", "encoder_options": None,
-    "storage_options": None,
+    "float_range": (0.0, 1.0), "storage_options": None,
 }  # fmt: skip
 """Each option's value when it is not given."""
 
@@ -75,7 +78,7 @@ def recorder_options(wrapper: str, options: Mapping[str, Any]) -> dict[str, Any]
         >>> recorder_options("RecordVideo", {"fromat": "gif"})
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat'; its recording options are codec, crf, encoder, encoder_options, format, keep_if, metadata, on_video_saved, overwrite, storage_options
+        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat'; its recording options are codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overwrite, storage_options
     """  # noqa: E501 (doctest output stays on one line)
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:

@@ -20,6 +20,7 @@ import numpy as np
 
 from rlvideo._codecs import EncoderSettings, encoder_settings
 from rlvideo.errors import InvalidArgumentError
+from rlvideo.frames import DEFAULT_FLOAT_RANGE, FrameConverter, check_float_range
 from rlvideo.naming import VideoFormat, check_format
 
 __all__ = [
@@ -109,6 +110,8 @@ class WriterSpec:
         encoder: The codec, its pixel format and options (:mod:`rlvideo._codecs`).
         overwrite: Whether an existing file may be replaced.
         threads: None: use the machine's cores; 1: encode on one thread.
+        float_range: The values of black and white in float frames, ``(0.0, 1.0)`` by
+            default (:mod:`rlvideo.frames`).
 
     Example:
         >>> spec = WriterSpec.build(format="mp4", fps=29.97, crf=20)
@@ -127,6 +130,7 @@ class WriterSpec:
     encoder: EncoderSettings
     overwrite: bool = False
     threads: int | None = None
+    float_range: tuple[float, float] = DEFAULT_FLOAT_RANGE
 
     @classmethod
     def build(
@@ -139,11 +143,12 @@ class WriterSpec:
         options: Mapping[str, str] | None = None,
         overwrite: bool = False,
         threads: int | None = None,
+        float_range: Any = DEFAULT_FLOAT_RANGE,
     ) -> WriterSpec:
         """Check the settings and return the spec.
 
         Raises:
-            InvalidArgumentError: For a bad format, fps, codec, crf or threads.
+            InvalidArgumentError: For a bad format, fps, codec, crf, threads or float_range.
             EncoderError: If this PyAV build has no such encoder.
         """
         video_format = check_format(format)
@@ -151,12 +156,19 @@ class WriterSpec:
         settings = encoder_settings(video_format, codec=codec, crf=crf, options=options)
         if threads not in (None, 1):
             raise InvalidArgumentError(f"threads must be None (all cores) or 1, got {threads!r}")
-        return cls(video_format, exact_fps, settings, bool(overwrite), threads)
+        return cls(
+            video_format, exact_fps, settings, bool(overwrite), threads,
+            check_float_range(float_range),
+        )  # fmt: skip
 
     @property
     def pad_to_even(self) -> bool:
         """Whether frames are padded to even sizes (yuv420p needs them; GIF does not)."""
         return self.format != "gif"
+
+    def frame_converter(self) -> FrameConverter:
+        """A converter for one video's frames, padding and float range as this spec says."""
+        return FrameConverter(pad_to_even=self.pad_to_even, float_range=self.float_range)
 
     @property
     def codec(self) -> str:
