@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-# sb3.py's doctest needs Stable-Baselines3 (the "sb3" extra); tests/test_sb3.py skips without it
-collect_ignore = [] if importlib.util.find_spec("stable_baselines3") else ["src/rlvideo/sb3.py"]
+# sb3.py and pettingzoo.py have doctests that need their extras ("sb3", "pettingzoo")
+collect_ignore = [
+    f"src/rlvideo/{module}.py"
+    for module, package in (("sb3", "stable_baselines3"), ("pettingzoo", "pettingzoo"))
+    if importlib.util.find_spec(package) is None
+]
 
 
 @pytest.fixture(autouse=True)

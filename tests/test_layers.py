@@ -36,7 +36,10 @@ LAYER_OF = {
 }  # fmt: skip
 # Imports that pure modules may not make at import time (they may inside a function that
 # needs them: _codecs checks an unknown encoder's name with PyAV, only when one is asked for).
-IO_PACKAGES = {"av", "gymnasium", "fsspec", "ray", "jinja2", "tqdm", "stable_baselines3"}
+IO_PACKAGES = {
+    "av", "gymnasium", "fsspec", "ray", "jinja2", "tqdm", "stable_baselines3", "pettingzoo",
+    "torch", "jax",
+}  # fmt: skip
 
 
 def _modules() -> dict[str, Path]:

@@ -10,7 +10,8 @@ benchmark section):
 - WebM: libvpx-vp9 in realtime mode (``deadline=realtime``, ``cpu-used=8``, ``row-mt=1``),
   constant quality ``crf=32`` with ``b=0``.
 - GIF: FFmpeg's own gif encoder, fed by ``palettegen``/``paletteuse`` with a fresh palette per
-  frame (exact colours per frame, memory flat).
+  frame (exact colours per frame, memory flat), with ``gifflags=-transdiff``: each frame is
+  drawn whole, since "same as the last frame" is wrong when the palette changed.
 
 Frames of at least :data:`THREADED_MIN_PIXELS` pixels encode with FFmpeg's automatic
 threading; smaller ones (84x84 Atari crops) run faster on one thread.
@@ -53,6 +54,9 @@ _BASE_OPTIONS: Mapping[str, Mapping[str, str]] = {
     "libsvtav1": {"preset": "10"},
     "h264_nvenc": {"preset": "p4"},
     "hevc_nvenc": {"preset": "p4"},
+    # transdiff (on by default) marks pixels "unchanged" against the previous frame's palette,
+    # which is wrong with a fresh palette per frame: MiniGrid frames kept parts of the last one
+    "gif": {"gifflags": "-transdiff"},
 }
 
 

@@ -111,7 +111,7 @@ def to_host(frame: Any, index: int) -> HostFrame:
         True
     """
     if isinstance(frame, np.ndarray):
-        return HostFrame(frame)
+        return _checked(frame)
     library = library_of(frame)
     try:
         if library == "torch":

@@ -12,9 +12,12 @@ import importlib
 import importlib.util
 import json
 import logging
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,17 +147,31 @@ def cli(verbose: int) -> None:
     help="Keep every video, only failures (terminated episodes), or only the best return.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace videos with the same names.")
+@click.option(
+    "--import",
+    "import_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Import MODULE before making the env (repeatable): for packages that register envs.",
+)
 def record(
     env_id: str, episodes: int, policy: str, seed: int, out: str, storage_options: str | None,
     video_format: str, fps: float | None, video_length: int, every: int | None,
     env_kwargs: str, num_envs: int, per_env: bool, keep: str, overwrite: bool,
+    import_modules: tuple[str, ...],
 ) -> None:  # fmt: skip
-    """Run ENV_ID (any installed Gymnasium env) and record its episodes."""
-    with _user_errors():
+    """Run ENV_ID (any installed Gymnasium env) and record its episodes.
+
+    The packages of well-known ids are imported for you (ALE/... ale-py, MiniGrid-... and
+    BabyAI-... minigrid, dm_control/... shimmy); MODULE:ID imports MODULE first. Modules in
+    the current folder can be named (MODULE:ID, --import, --policy).
+    """
+    with _user_errors(), _current_folder_importable():
         kwargs = _parse_env_kwargs(env_kwargs)
         storage = _parse_storage_options(storage_options)
         destination = open_destination(out, storage)  # a bad URL fails before the env starts
         act = _load_policy(policy)
+        fix = _register_env(env_id, import_modules)
         trigger = None if every is None else (lambda episode: episode % every == 0)
         keep_if = (lambda meta: meta.terminated) if keep == "failures" else None
         saved: list[tuple[Any, VideoMetadata]] = []  # (where, metadata), as each video is final
@@ -167,10 +184,10 @@ def record(
         before = set(destination.list_names())
         try:
             if num_envs == 1:
-                _record_single(env_id, kwargs, act, episodes, seed, out, options)
+                _record_single(env_id, kwargs, act, episodes, seed, out, options, fix)
             else:
                 _record_vector(env_id, kwargs, act, episodes, seed, out, num_envs, per_env,
-                               options)  # fmt: skip
+                               options, fix)  # fmt: skip
         except KeyboardInterrupt:
             merge_into(destination, [meta for _, meta in saved])
             kept = sorted(
@@ -247,18 +264,182 @@ def _gymnasium() -> Any:
     return import_optional("gymnasium", "gymnasium", feature="rlvideo record")
 
 
-def _make(gym: Any, env_id: str, factory: Callable[[], Any]) -> Any:
-    """Create the env, turning Gymnasium's unknown-id errors into one line with close matches."""
+# -- third-party envs -----------------------------------------------------------------------------
+@contextmanager
+def _current_folder_importable() -> Iterator[None]:
+    """Let the modules of the current folder be imported, as ``python -m rlvideo`` does.
+
+    The console script's ``sys.path`` starts with its own folder, not the current one. The current
+    folder goes last: an installed package of the same name wins. ``sys.path`` is restored after.
+    """
+    try:
+        here = os.getcwd()
+    except OSError:  # the folder was removed under us: nothing to add
+        yield
+        return
+    if "" in sys.path or here in sys.path:
+        yield
+        return
+    sys.path.append(here)
+    try:
+        yield
+    finally:
+        if here in sys.path:
+            sys.path.remove(here)
+
+
+@dataclass(frozen=True)
+class _EnvPackage:
+    """A package that registers Gymnasium envs when imported, and the ids it registers.
+
+    Attributes:
+        modules: The module to import, then any other module it needs to register these envs.
+        install: What to ``pip install``.
+        namespace: The ids' namespace (``ALE`` in ``ALE/Pong-v5``), or None.
+        prefixes: Starts of the ids without a namespace (``MiniGrid-``).
+        names: Whole names without a namespace or version (``highway`` in ``highway-v0``).
+    """
+
+    modules: tuple[str, ...]
+    install: str
+    namespace: str | None = None
+    prefixes: tuple[str, ...] = ()
+    names: frozenset[str] = frozenset()
+
+    def registers(self, env_id: str) -> bool:
+        """Whether ``env_id`` (without a ``module:`` part) is one of this package's ids."""
+        namespace, slash, name = env_id.rpartition("/")
+        if slash:
+            return namespace == self.namespace
+        return name.startswith(self.prefixes) or re.sub(r"-v\d+$", "", name) in self.names
+
+
+_HIGHWAY_NAMES = frozenset({
+    "exit", "highway", "highway-fast", "intersection", "intersection-multi-agent",
+    "lane-keeping", "merge", "merge-generic", "parking", "parking-ActionRepeat",
+    "parking-parked", "racetrack", "racetrack-large", "racetrack-oval", "roundabout",
+    "roundabout-generic", "two-way", "u-turn", "random-road",
+})  # fmt: skip
+_ROBOTICS_PREFIXES = ("Fetch", "HandReach", "HandManipulate", "AdroitHand", "PointMaze_",
+                      "AntMaze_", "FrankaKitchen")  # fmt: skip
+ENV_PACKAGES = (
+    _EnvPackage(("ale_py",), "ale-py", namespace="ALE"),
+    _EnvPackage(("minigrid",), "minigrid", prefixes=("MiniGrid-", "BabyAI-")),
+    _EnvPackage(("shimmy", "dm_control"), '"shimmy[dm-control]"', namespace="dm_control"),
+    _EnvPackage(("shimmy", "bsuite"), '"shimmy[bsuite]"', namespace="bsuite"),
+    _EnvPackage(("miniworld",), "miniworld", prefixes=("MiniWorld-",)),
+    _EnvPackage(("highway_env",), "highway-env", names=_HIGHWAY_NAMES),
+    _EnvPackage(("gymnasium_robotics",), "gymnasium-robotics", prefixes=_ROBOTICS_PREFIXES),
+    _EnvPackage(("panda_gym",), "panda-gym", prefixes=("Panda",)),
+)
+"""The packages ``rlvideo record`` imports for an id that is not registered yet."""
+
+
+def _env_package(env_id: str) -> _EnvPackage | None:
+    """The package that registers ``env_id`` (``module:`` part removed), if it is a known one.
+
+    Examples:
+        >>> _env_package("ALE/Pong-v5").modules
+        ('ale_py',)
+        >>> _env_package("BabyAI-GoToRedBall-v0").install
+        'minigrid'
+        >>> _env_package("dm_control/cartpole-swingup-v0").install
+        '"shimmy[dm-control]"'
+        >>> _env_package("highway-fast-v0").modules
+        ('highway_env',)
+        >>> _env_package("CartPole-v1") is None
+        True
+    """
+    return next((package for package in ENV_PACKAGES if package.registers(env_id)), None)
+
+
+def _installed(module: str) -> bool:
+    """Whether the top-level ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _import_module(name: str, what: str) -> None:
+    """Import ``name`` for ``what`` (an option); any failure is one line for the user."""
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        raise InvalidArgumentError(f"{what}: cannot import {name} ({exc})") from exc
+    except Exception as exc:  # it failed as it ran: say how, in one line, without its traceback
+        first = (str(exc).splitlines() or [""])[0]
+        raise InvalidArgumentError(
+            f"{what}: importing {name} failed ({type(exc).__name__}: {first})"
+        ) from exc
+
+
+def _is_registered(gym: Any, env_id: str) -> bool:
+    """Whether Gymnasium knows ``env_id``'s namespace and name (any version)."""
+    try:
+        namespace, name, _ = gym.envs.registration.parse_env_id(env_id)
+    except gym.error.Error:  # malformed: gym.make says so
+        return True
+    return any(spec.namespace == namespace and spec.name == name for spec in gym.registry.values())
+
+
+def _register_env(env_id: str, import_modules: Sequence[str]) -> str | None:
+    """Import what registers ``env_id``, before Gymnasium looks it up.
+
+    In order: the ``--import`` modules, MODULE of MODULE:ID, then (for an id still unknown) the
+    known package of its id, or a namespace that names an installed module (``gym_pusht/...``).
+
+    Returns:
+        The fix to add to an unknown-id error: a known package that is not installed; else None.
+    """
+    for module in import_modules:
+        _import_module(module, f"--import {module}")
+    module, colon, bare_id = env_id.partition(":")
+    if not colon:
+        bare_id = env_id
+    elif module:
+        _import_module(module, f"env id {env_id!r}")
+    gym = _gymnasium()
+    if _is_registered(gym, bare_id):
+        return None
+    package = _env_package(bare_id)
+    if package is None:
+        namespace, slash, _ = bare_id.rpartition("/")
+        if slash and namespace.isidentifier() and _installed(namespace):  # gym_pusht/PushT-v0
+            _import_module(namespace, f"env id {env_id!r}")
+        return None
+    missing = [name for name in package.modules if not _installed(name)]
+    if missing:
+        return (
+            f"It needs {' and '.join(missing)}: pip install {package.install} "
+            "(or, if another module registers it, add --import MODULE)."
+        )
+    _import_module(package.modules[0], f"env id {env_id!r}")
+    return None
+
+
+def _make(gym: Any, env_id: str, factory: Callable[[], Any], fix: str | None = None) -> Any:
+    """Create the env, turning Gymnasium's unknown-id errors into one line with close matches.
+
+    ``fix`` (a package to install) follows Gymnasium's own message; an unknown namespace gets
+    Gymnasium's message and the ``--import`` hint.
+    """
     try:
         return factory()
     except gym.error.UnregisteredEnv as exc:
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise InvalidArgumentError(f"unknown env id {env_id!r}.{hint}") from exc
+        if fix is None and not isinstance(exc, gym.error.NamespaceNotFound):
+            close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise InvalidArgumentError(f"unknown env id {env_id!r}.{hint}") from exc
+        if fix is None:
+            fix = "If a module registers it, add --import MODULE."
+        raise InvalidArgumentError(f"unknown env id {env_id!r}: {exc} {fix}") from exc
     except (gym.error.DependencyNotInstalled, ModuleNotFoundError) as exc:
         raise MissingDependencyError(f"{env_id} needs a package that is missing: {exc}") from exc
     except TypeError as exc:
         raise InvalidArgumentError(f"{env_id} rejected --env-kwargs: {exc}") from exc
+    except gym.error.Error as exc:  # a malformed or deprecated id, a spec without entry point
+        raise InvalidArgumentError(f"cannot make {env_id!r}: {exc}") from exc
 
 
 def _progress(total: int, unit: str) -> Any:
@@ -271,12 +452,12 @@ def _progress(total: int, unit: str) -> Any:
 
 def _record_single(
     env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
-    seed: int, out: str, options: dict[str, Any],
+    seed: int, out: str, options: dict[str, Any], fix: str | None = None,
 ) -> None:  # fmt: skip
     gym = _gymnasium()
     from rlvideo.wrappers import RecordVideo
 
-    env = _make(gym, env_id, lambda: gym.make(env_id, render_mode="rgb_array", **kwargs))
+    env = _make(gym, env_id, lambda: gym.make(env_id, render_mode="rgb_array", **kwargs), fix)
     env = RecordVideo(env, out, **options)
     env.action_space.seed(seed)
     bar = _progress(episodes, "episode")
@@ -294,6 +475,7 @@ def _record_single(
 def _record_vector(
     env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
     seed: int, out: str, num_envs: int, per_env: bool, options: dict[str, Any],
+    fix: str | None = None,
 ) -> None:  # fmt: skip
     gym = _gymnasium()
     import numpy as np
@@ -312,7 +494,7 @@ def _record_vector(
     def keep_if(meta: Any) -> bool:  # an episode past the count was cut short by the stop
         return meta.episode < episodes and (user_keep is None or user_keep(meta))
 
-    envs = RecordVideo(_make(gym, env_id, factory), out, per_env=per_env, keep_if=keep_if,
+    envs = RecordVideo(_make(gym, env_id, factory, fix), out, per_env=per_env, keep_if=keep_if,
                        **options)  # fmt: skip
     envs.action_space.seed(seed)
     bar = _progress(episodes * num_envs, "episode")

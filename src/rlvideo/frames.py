@@ -460,7 +460,8 @@ def _scale_floats(
     """
     black, white = float_range
     scale = 255.0 / (white - black)
-    rows = max(1, _BLOCK_ITEMS // max(1, prod(view.shape[1:])))
+    block = min(_BLOCK_ITEMS, max(1, view.size // 8))  # the scratch: at most half the output
+    rows = max(1, block // max(1, prod(view.shape[1:])))
     scratch = np.empty((min(rows, view.shape[0]), *view.shape[1:]), np.float32)
     for start in range(0, view.shape[0], rows):
         part = view[start : start + rows]
@@ -527,7 +528,10 @@ def _half_to_uint8(
                 f"{float_range[1]:g}]: use np.nan_to_num(frame) first."
             )
         _check_values(float(values.min()), float(values.max()), dtype, index, True, float_range)
-    pixels: Frame = table.pixels.take(bits)
+    pixels: Frame = np.empty(bits.shape, np.uint8)
+    rows = max(1, min(_BLOCK_ITEMS, max(1, bits.size // 32)) // max(1, prod(bits.shape[1:])))
+    for start in range(0, bits.shape[0], rows):  # by blocks: take() widens indices to int64
+        np.take(table.pixels, bits[start : start + rows], out=pixels[start : start + rows])
     return pixels
 
 

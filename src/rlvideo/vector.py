@@ -7,6 +7,11 @@ pads prime env counts (5, 7) instead of collapsing to one strip (:func:`rlvideo.
 With ``per_env=True`` each sub-env gets its own videos, with its own episode boundaries and
 counting: ``{name_prefix}-env-{k}-episode-{i}.mp4`` (and ``-env-{k}-step-{s}`` for step
 triggers, ``s`` being the vector step).
+
+``render()`` may return one frame per sub-env (Gymnasium's tuple) or one batch for all of them:
+an ``(N, H, W, C)`` or ``(N, C, H, W)`` array or tensor, as GPU simulators render (IsaacLab,
+ManiSkill, Brax, MuJoCo Playground). ``envs_to_record=[0, 3]`` (or ``k -> bool``) records only
+those sub-envs: the frames of the others are never read, copied or sent off the device.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rlvideo._grid import Tiler
 from rlvideo._optional import import_optional
 from rlvideo._recorder import Recorder
 from rlvideo.errors import InvalidArgumentError
+from rlvideo.frames import FrameConverter, is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.wrappers import check_render_mode, gymnasium_settings
 
@@ -72,6 +78,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         gc_trigger: ``episode_id -> bool``: ``gc.collect()`` after a video of that episode.
         per_env: One video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with its own
             episode boundaries and counting.
+        envs_to_record: The sub-envs to record, as indices (``[0, 3]``) or a predicate
+            (``lambda k: k % 8 == 0``); all by default. Tiled, their frames are tiled and
+            episodes are counted on the first of them. The others cost nothing.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
             crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
             storage_options): see :class:`rlvideo.options.RecordingOptions`.
@@ -104,6 +113,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         gc_trigger: Callable[[int], bool] | None = lambda episode: True,
         *,
         per_env: bool = False,
+        envs_to_record: Sequence[int] | Callable[[int], bool] | None = None,
         **options: Unpack[RecordingOptions],
     ) -> None:
         VectorWrapper.__init__(self, env)
@@ -113,7 +123,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 record_first_only=record_first_only, episode_trigger=episode_trigger,
                 step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
                 fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, per_env=per_env,
-                **options,
+                envs_to_record=envs_to_record, **options,
             ),
         )  # fmt: skip
         check_render_mode(env.render_mode)
@@ -150,9 +160,12 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         )
         self.name_prefix = name_prefix
         self.step_id = -1
-        recorded = 1 if record_first_only or not per_env else self.num_envs
-        self._tracks = [_Track(k, f"env-{k}-" if per_env else "") for k in range(recorded)]
+        self.envs_to_record = _selected_envs(envs_to_record, record_first_only, self.num_envs)
+        """The sub-envs recorded, in order."""
+        recorded = self.envs_to_record if per_env else self.envs_to_record[:1]
+        self._tracks = [_Track(k, f"env-{k}-" if per_env else "") for k in recorded]
         self._tiler = Tiler(video_aspect_ratio)
+        self._tile_converters = {k: FrameConverter() for k in self.envs_to_record}
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
@@ -310,19 +323,16 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 self._recorder.step(track.video_id, *outcome)
         if not self.recording:
             return
-        frames: Any = self.env.render()
-        if not isinstance(frames, Sequence) or len(frames) != self.num_envs:
-            raise InvalidArgumentError(
-                f"render() of the vector env returned {type(frames).__name__}; expected one "
-                f"frame per sub-env ({self.num_envs}). Make it with render_mode='rgb_array'."
-            )
+        frames = _frames_by_env(self.env.render(), self.num_envs)
         for track in self._tracks:
             if track.video_id is None:
                 continue
             if self.per_env:
-                frame = frames[track.env_index]
+                frame = frames[track.env_index]  # a view: a tensor stays on its device
             else:
-                frame = self._tiler(frames[:1] if self.record_first_only else frames)
+                frame = self._tiler(
+                    [self._tile_converters[k](frames[k]) for k in self.envs_to_record]
+                )
             if self._recorder.frame(track.video_id, frame) >= self.video_length:
                 self._stop(track)
 
@@ -342,6 +352,57 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 "triggers start and stop each sub-env's videos"
             )
         return self._tracks[0]
+
+
+def _selected_envs(
+    envs_to_record: Sequence[int] | Callable[[int], bool] | None,
+    record_first_only: bool,
+    num_envs: int,
+) -> list[int]:
+    """The sub-envs to record: all, the first, the listed ones, or those a predicate picks.
+
+    Example:
+        >>> _selected_envs(None, False, 4), _selected_envs([3, 0], False, 4)
+        ([0, 1, 2, 3], [0, 3])
+        >>> _selected_envs(lambda k: k % 2 == 1, False, 4), _selected_envs(None, True, 4)
+        ([1, 3], [0])
+    """
+    if envs_to_record is None:
+        return [0] if record_first_only else list(range(num_envs))
+    if record_first_only:
+        raise InvalidArgumentError(
+            "pass record_first_only=True or envs_to_record, not both (envs_to_record=[0] is "
+            "record_first_only)"
+        )
+    if callable(envs_to_record):
+        chosen = [k for k in range(num_envs) if envs_to_record(k)]
+    elif isinstance(envs_to_record, (str, bytes)) or not isinstance(envs_to_record, Sequence):
+        chosen = None
+    else:
+        chosen = sorted(set(envs_to_record))
+    if not chosen or any(
+        isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < num_envs for k in chosen
+    ):
+        raise InvalidArgumentError(
+            f"envs_to_record must pick at least one sub-env: indices in [0, {num_envs - 1}] "
+            f"or a predicate k -> bool; got {envs_to_record!r}"
+        )
+    return chosen
+
+
+def _frames_by_env(frames: Any, num_envs: int) -> Any:
+    """What ``render()`` gave, indexable by sub-env: one frame each, or one batch for all."""
+    if isinstance(frames, Sequence) and not isinstance(frames, str) and len(frames) == num_envs:
+        return frames
+    shape = getattr(frames, "shape", None)
+    if is_frame(frames) and shape is not None and len(shape) == 4 and shape[0] == num_envs:
+        return frames  # (N, H, W, C) or (N, C, H, W), NumPy or a tensor: indexed, not copied
+    got = type(frames).__name__ + ("" if shape is None else f" of shape {tuple(shape)}")
+    raise InvalidArgumentError(
+        f"render() of the vector env returned {got}; expected one frame per sub-env "
+        f"({num_envs}): a sequence of {num_envs} frames, or one ({num_envs}, H, W, C) or "
+        f"({num_envs}, C, H, W) batch. Make it with render_mode='rgb_array'."
+    )
 
 
 def _seed_of(seed: int | list[int] | None, index: int) -> int | None:

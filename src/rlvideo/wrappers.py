@@ -74,6 +74,46 @@ def gymnasium_settings(
     return resolve_location(video_folder), frames_per_sec, length
 
 
+def _attribute(env: Any, name: str) -> bool:
+    """``hasattr`` that survives envs whose attributes raise before ``reset``."""
+    try:
+        return hasattr(env, name)
+    except Exception:
+        return True  # it exists: it only refused to be read yet
+
+
+def _check_gymnasium_env(env: Any) -> None:
+    """Name the right rlvideo path for a PettingZoo or old gym env (Gymnasium's TypeError doesn't).
+
+    Duck typing: neither PettingZoo nor gym is imported.
+
+    Example:
+        >>> class ParallelEnv:
+        ...     possible_agents = ["a", "b"]
+        >>> _check_gymnasium_env(ParallelEnv())
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: ParallelEnv is a PettingZoo env; record it with rlvideo.pettingzoo.RecordVideo(env, video_folder, ...), which takes the same arguments
+    """  # noqa: E501 (doctest output stays on one line)
+    if isinstance(env, gym.Env):
+        return
+    name = type(env).__name__
+    if any(_attribute(env, attr) for attr in ("possible_agents", "agent_iter", "agents")):
+        raise InvalidArgumentError(
+            f"{name} is a PettingZoo env; record it with rlvideo.pettingzoo.RecordVideo(env, "
+            "video_folder, ...), which takes the same arguments"
+        )
+    modules = [getattr(cls, "__module__", "") or "" for cls in type(env).__mro__]
+    is_gym = any(module == "gym" or module.startswith("gym.") for module in modules)
+    if is_gym and all(_attribute(env, attr) for attr in ("step", "reset", "render")):
+        raise InvalidArgumentError(
+            f"{name} is an env of the old gym package, not Gymnasium; rlvideo.RecordVideo "
+            "wraps Gymnasium envs. With gym, collect the frames of env.render() and save them "
+            "with rlvideo.save_video(frames, video_folder, ...), gym's save_video (or move to "
+            "Gymnasium: pip install gymnasium)"
+        )
+
+
 class RecordVideo(
     gym.Wrapper,
     gym.utils.RecordConstructorArgs,
@@ -105,7 +145,9 @@ class RecordVideo(
 
     Raises:
         RenderModeError: If the env's render mode yields no image.
-        InvalidArgumentError: For a bad trigger, video_length, fps, format, codec or prefix.
+        InvalidArgumentError: For a bad trigger, video_length, fps, format, codec or prefix;
+            for a PettingZoo env (it names :class:`rlvideo.pettingzoo.RecordVideo`) or an old
+            gym env (it names :func:`rlvideo.save_video`).
 
     Example:
         >>> import os
@@ -136,6 +178,7 @@ class RecordVideo(
         gc_trigger: Callable[[int], bool] | None = lambda episode: True,
         **options: Unpack[RecordingOptions],
     ) -> None:
+        _check_gymnasium_env(env)  # before Gymnasium's TypeError, which names no way out
         gym.utils.RecordConstructorArgs.__init__(
             self, _disable_deepcopy=True, **constructor_args(
                 video_folder=video_folder, episode_trigger=episode_trigger,
