@@ -86,3 +86,45 @@ def test_record_video_on_mujoco(tmp_path, render_mode):
     )
     decoded = decode(tmp_path / "rl-video-episode-0.mp4")
     assert (decoded.count, decoded.width, decoded.height) == (6, 96, 64)
+
+
+def test_vector_record_video_per_env_on_mujoco(tmp_path):
+    answer = _run(
+        """
+        import rlvideo.vector
+        envs = gym.make_vec("InvertedPendulum-v5", num_envs=2, vectorization_mode="sync",
+                            render_mode="rgb_array", width=96, height=64)
+        fps = envs.metadata["render_fps"]
+        envs = rlvideo.vector.RecordVideo(envs, folder, per_env=True, envs_to_record=[1],
+                                          episode_trigger=lambda e: e == 0, video_length=7)
+        envs.reset(seed=0)
+        for _ in range(9):
+            envs.step(envs.action_space.sample())
+        envs.close()
+        print(json.dumps({"fps": fps}))
+        """,
+        tmp_path,
+    )
+    assert folder_names(tmp_path) == {"rl-video-env-1-episode-0.mp4"}
+    decoded = decode(tmp_path / "rl-video-env-1-episode-0.mp4")
+    assert (decoded.count, decoded.width, decoded.height) == (7, 96, 64)
+    assert decoded.fps == answer["fps"]
+
+
+def test_cli_records_mujoco(tmp_path):
+    answer = _run(
+        """
+        from rlvideo.cli import main
+        fps = gym.make("InvertedPendulum-v5").metadata["render_fps"]
+        try:
+            main(["record", "InvertedPendulum-v5", "--episodes", "1", "--video-length", "4",
+                  "--env-kwargs", '{"width": 96, "height": 64}', "--out", folder])
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        print(json.dumps({"fps": fps}))
+        """,
+        tmp_path,
+    )
+    decoded = decode(tmp_path / "rl-video-episode-0.mp4")
+    assert (decoded.count, decoded.width, decoded.height) == (4, 96, 64)
+    assert decoded.fps == answer["fps"]
