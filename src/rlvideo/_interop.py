@@ -154,14 +154,8 @@ def torch_device_to_uint8(
 
     Values are checked as on the host (``check_values(low, high, dtype, index, is_float)``
     raises for NaN, infinities and values out of range), so a frame gets the same error
-    wherever its data lives.
-
-    Example:
-        >>> import torch  # doctest: +SKIP
-        >>> frame = torch.full((3, 2, 2), 0.5)  # doctest: +SKIP
-        >>> torch_device_to_uint8(frame, channels_first=True, float_range=(0.0, 1.0), index=0,
-        ...     check_values=lambda *a: None)[0, 0].tolist()  # doctest: +SKIP
-        [128, 128, 128]
+    wherever its data lives. (Tested on a tensor that reports a CUDA device:
+    ``tests/test_frame_kinds.py``.)
     """
     torch = sys.modules["torch"]
     _check_torch(tensor, index)
