@@ -1,7 +1,13 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# Each has its own environment: the demo installs only what it runs (rlvideo with its gymnasium,
+# gallery and progress extras) into $(DEMO_VENV); the tests and lint tools (the dev extra) go
+# into $(VENV).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEMO_VENV ?= .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+DEMO_EXTRAS := gymnasium,gallery,progress
 
 .PHONY: demo test lint bench clean
 
@@ -11,8 +17,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/rlvideo demo --out videos
+$(DEMO_STAMP): pyproject.toml
+	python3 -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$(DEMO_EXTRAS)]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/rlvideo demo --out videos
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
@@ -26,4 +37,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_save_video.py
 
 clean:
-	rm -rf $(VENV) videos build dist
+	rm -rf $(VENV) $(DEMO_VENV) videos build dist

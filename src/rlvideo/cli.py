@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -676,9 +677,46 @@ def demo(out: str, episodes: int) -> None:
         merge_into(destination, metas)
         _print_summary(metas)
         page = build_gallery(out, title="rlvideo demo: CartPole-v1")
-    click.echo(f"gallery: {page}\nopen file://{page.absolute()}")
+    folder = Path(out)
+    click.echo(
+        f"\nmade {len(saved)} videos of CartPole-v1 (a balancing and a random policy) "
+        f"in {folder}/,\n"
+        f"  a JSON sidecar each, {folder / 'manifest.json'} and the gallery {page}\n"
+        f"next: open file://{page.absolute()} in a browser to watch them\n"
+        f"record your own env: {_command()} record YOUR_ENV_ID --out runs"
+        "  (a policy: --policy my_policy.py:policy)\n"
+        '  or in your script: env = rlvideo.RecordVideo(env, "videos")'
+        '  (env made with render_mode="rgb_array")'
+    )
+
+
+def _command() -> str:
+    """How to run this ``rlvideo`` from the current folder: its name if on PATH, else its path."""
+    script = Path(sys.executable).parent / "rlvideo"
+    if not script.is_file():
+        return "python -m rlvideo"
+    found = shutil.which("rlvideo")
+    if found and Path(found).resolve() == script.resolve():
+        return "rlvideo"
+    absolute = script.absolute()
+    return os.path.relpath(absolute) if absolute.is_relative_to(Path.cwd()) else str(absolute)
+
+
+def _headless_sdl() -> None:
+    """Make SDL (pygame) render off screen and stay quiet, unless the user chose its drivers.
+
+    Gymnasium's classic-control envs (and PettingZoo's pygame envs) start pygame's display even
+    for ``render_mode="rgb_array"``; without a display SDL then prints ``error: XDG_RUNTIME_DIR is
+    invalid or not set in the environment.`` (libwayland's probe) and ALSA's lines about a missing
+    sound card. The dummy drivers render the same frames and probe nothing. Only rlvideo's own
+    entry points (the command, ``python -m rlvideo.demo``) call this: the library never changes
+    a user's environment.
+    """
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rlvideo`` console script and ``python -m rlvideo``."""
+    _headless_sdl()
     cli.main(args=list(argv) if argv is not None else None, prog_name="rlvideo")

@@ -1,7 +1,9 @@
 """Record CartPole-v1 with a balancing policy and a random one, with JSON sidecars.
 
-Run it with ``python -m rlvideo.demo --out videos`` (``make demo`` does). It needs Gymnasium's
-classic-control envs: ``pip install "rlvideo[gymnasium]" "gymnasium[classic-control]"``.
+``rlvideo demo`` (what ``make demo`` runs) records it, then builds the gallery; ``python -m
+rlvideo.demo --out videos`` only records, printing each video's path. Both need Gymnasium's
+classic-control envs: ``pip install "rlvideo[gymnasium]"``, and ``rlvideo demo`` Jinja2 too:
+``pip install "rlvideo[gymnasium,gallery]"``.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="videos", help="folder for the videos (default: videos)")
     parser.add_argument("--episodes", type=int, default=2, help="episodes per policy (default: 2)")
     args = parser.parse_args(argv)
+    from rlvideo.cli import _headless_sdl
+
+    _headless_sdl()  # pygame renders off screen without SDL's error lines (unless SDL_* are set)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for path in record_demo(args.out, episodes=args.episodes):
         print(path)  # noqa: T201 (a demo's output)
