@@ -105,7 +105,8 @@ def test_headless_sdl_keeps_what_the_user_set(monkeypatch):
 def test_make_demo_installs_only_the_demo_extras_in_its_own_environment(tmp_path):
     demo_venv, test_venv = tmp_path / "demo-venv", tmp_path / "test-venv"
     plan = subprocess.run(
-        ["make", "-n", "-B", "demo", f"DEMO_VENV={demo_venv}", f"VENV={test_venv}"],
+        ["make", "--no-print-directory", "-n", "-B", "demo", f"DEMO_VENV={demo_venv}",
+         f"VENV={test_venv}"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     installs = [line for line in plan.splitlines() if "pip install" in line]
