@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
-# sb3.py and pettingzoo.py have doctests that need their extras ("sb3", "pettingzoo")
+# sb3.py, pettingzoo.py and loggers.py have doctests that need their extras
+_NEEDS = {
+    "sb3": ("stable_baselines3",), "pettingzoo": ("pettingzoo",),
+    "loggers": ("wandb", "mlflow", "tensorboard"),
+}  # fmt: skip
 collect_ignore = [
     f"src/rlvideo/{module}.py"
-    for module, package in (("sb3", "stable_baselines3"), ("pettingzoo", "pettingzoo"))
-    if importlib.util.find_spec(package) is None
+    for module, packages in _NEEDS.items()
+    if any(importlib.util.find_spec(package) is None for package in packages)
 ]
 
 

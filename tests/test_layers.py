@@ -25,20 +25,20 @@ LAYER_OF = {
     "spec": "pure", "_rollout": "pure", "options": "pure", "_interop": "pure",
     # io: files and PyAV
     "_files": "io", "encoder": "io", "reader": "io", "recovery": "io", "_cutting": "io",
-    "storage": "io", "manifest": "io", "dropin": "io",
+    "storage": "io", "manifest": "io", "dropin": "io", "_preview": "io",
     # recording: videos encoded off the env's thread
     "_background": "recording", "_recorder": "recording",
     # integration: what users hold
     "wrappers": "integration", "vector": "integration", "sb3": "integration",
     "notebook": "integration", "gallery": "integration", "distributed": "integration",
     "demo": "integration", "cli": "integration", "__main__": "integration",
-    "__init__": "integration", "pettingzoo": "integration",
+    "__init__": "integration", "pettingzoo": "integration", "loggers": "integration",
 }  # fmt: skip
 # Imports that pure modules may not make at import time (they may inside a function that
 # needs them: _codecs checks an unknown encoder's name with PyAV, only when one is asked for).
 IO_PACKAGES = {
     "av", "gymnasium", "fsspec", "ray", "jinja2", "tqdm", "stable_baselines3", "pettingzoo",
-    "torch", "jax",
+    "torch", "jax", "wandb", "tensorboard", "tensorboardX", "mlflow",
 }  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def test_every_module_has_a_layer():
 def test_the_file_list_says_what_is_internal():
     """A module whose names the package does not document for users starts with ``_``."""
     internal = {"_optional", "_background", "_recorder", "_clips", "_grid", "_codecs",
-                "_cutting", "_rollout", "_files", "_interop"}  # fmt: skip
+                "_cutting", "_rollout", "_files", "_interop", "_preview"}  # fmt: skip
     assert {name for name in _modules() if name.startswith("_") and name not in
             ("__init__", "__main__")} == internal  # fmt: skip
 

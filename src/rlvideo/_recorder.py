@@ -6,6 +6,14 @@ When a video ends, ``keep_if`` decides whether it stays, its JSON sidecar is wri
 waits neither for the encoder nor for the network; the sidecar and the callback follow the
 upload, in the caller's thread, from :meth:`Recorder.poll` or :meth:`Recorder.close`.
 
+The hand-off (``on_video_saved``) gets a final, readable video: a local path, or for a URL
+folder the URL, with the uploaded local file kept until the callback returns
+(:func:`rlvideo.storage.local_file` finds it). A callback that raises loses no video: the video
+is saved, later videos are still handed off, and the exception is raised, as it was, from the
+next call (``step``, ``reset`` or ``close``). If the callback has a ``flush()`` method (the
+:mod:`rlvideo.loggers` do), :meth:`Recorder.close` calls it last, so ``close()`` returns once
+every hand-off is done.
+
 Wrappers decide *when* a video starts and stops (gym's trigger rules); a :class:`Recorder`
 does the rest, so the single-env, vector and SB3 wrappers share one implementation.
 """
@@ -24,7 +32,7 @@ from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
 from rlvideo.naming import check_name_prefix
 from rlvideo.spec import WriterSpec
-from rlvideo.storage import SavedPath, Uploader, open_destination
+from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destination
 
 __all__ = ["KeepIf", "OnVideoSaved", "Recorder"]
 
@@ -52,7 +60,8 @@ class Recorder:
         crf: Quality, or None for the codec's default.
         overwrite: Replace videos whose names are taken (else: an error when one starts).
         metadata: Write a JSON sidecar beside each video.
-        on_video_saved: ``(path, metadata) -> None``, called when a video is final.
+        on_video_saved: ``(path, metadata) -> None``, called when a video is final (see the
+            module's docstring for URLs, errors and ``flush()``).
         keep_if: ``metadata -> bool``, asked when a video ends; False deletes it.
         encoder: ``"process"`` or ``"thread"``.
         env_id: Recorded in every video's metadata.
@@ -100,10 +109,11 @@ class Recorder:
         self._videos: dict[int, VideoMetadata] = {}  # open, or ended and not yet reported
         self._open: set[int] = set()  # started and not yet stopped
         self._staged: dict[int, Path] = {}  # where each open video is written locally
-        self._uploads: list[tuple[Future[SavedPath], VideoMetadata | None]] = []
+        self._uploads: list[tuple[Future[SavedPath], VideoMetadata | None, Path]] = []
         self._uploader = Uploader(self.destination)
         self._next_id = 0
         self._errors: list[BaseException] = []
+        self._hand_off_errors: list[BaseException] = []  # raised as they are, not wrapped
 
     def start(self, name: str, *, kind: str, episode: int, first_step: int, **extra: Any) -> int:
         """Open ``<folder>/<name>.<format>``; return its id. A taken name raises here."""
@@ -217,7 +227,10 @@ class Recorder:
                     self.stop(video_id)
             self._encoder.shutdown()
         finally:
-            self._finish_uploads()
+            try:
+                self._finish_uploads()
+            finally:
+                self._flush_hand_off()
         if not unwinding:  # else the exception on its way out is the one that matters
             self.raise_errors()
 
@@ -233,8 +246,8 @@ class Recorder:
         """Raise the first error a background video hit, once."""
         if self._errors:
             error = self._errors.pop(0)
-            if isinstance(error, RLVideoError):  # its message names the file and the fix
-                raise error
+            if isinstance(error, RLVideoError) or error in self._hand_off_errors:
+                raise error  # its message names the file and the fix; or the callback's own
             raise EncoderError(f"a video could not be saved: {error!r}") from error
 
     def _on_done(self, result: VideoResult) -> None:
@@ -253,10 +266,30 @@ class Recorder:
         self._upload(result.path, meta)
         self._collect_uploads(wait=False)  # a local destination has published it already
 
-    def _saved(self, where: SavedPath, meta: VideoMetadata) -> None:
+    def _saved(self, where: SavedPath, meta: VideoMetadata, local: Path | None) -> None:
+        """Report a published video; ``local`` is its uploaded staging file, None when local."""
         self.saved.append(where)
-        if self.on_video_saved is not None:
-            self.on_video_saved(where, meta)
+        if self.on_video_saved is None:
+            return
+        try:
+            with lend_local_file(where, local):
+                self.on_video_saved(where, meta)
+        except Exception as exc:
+            self._hand_off_failed(f"on_video_saved raised {exc!r} for {where}", exc)
+
+    def _hand_off_failed(self, what: str, exc: Exception) -> None:
+        logger.error("%s; the video is saved, the error is raised by the next call", what)
+        self._errors.append(exc)
+        self._hand_off_errors.append(exc)
+
+    def _flush_hand_off(self) -> None:
+        """Wait for a hand-off that works in the background (its ``flush()``), if it has one."""
+        flush = getattr(self.on_video_saved, "flush", None)
+        if callable(flush):
+            try:
+                flush()
+            except Exception as exc:
+                self._hand_off_failed(f"on_video_saved.flush() raised {exc!r}", exc)
 
     # -- publishing (an upload, for remote destinations) ----------------------------------------
     def _upload(self, local: Path, meta: VideoMetadata | None) -> None:
@@ -265,14 +298,14 @@ class Recorder:
         if meta is not None and self.metadata:
             sidecar = (sidecar_path(local).name, meta.to_json())
         overwrite = meta is not None and self.spec.overwrite
-        self._uploads.append(
-            (self._uploader.submit(local, overwrite=overwrite, sidecar=sidecar), meta)
-        )
+        keep = meta is not None and self.on_video_saved is not None  # for the hand-off to read
+        future = self._uploader.submit(local, overwrite=overwrite, sidecar=sidecar, keep_local=keep)
+        self._uploads.append((future, meta, local))
 
     def _collect_uploads(self, *, wait: bool) -> None:
         """Report finished uploads, in the order they were queued."""
         while self._uploads and (wait or self._uploads[0][0].done()):
-            future, meta = self._uploads.pop(0)
+            future, meta, local = self._uploads.pop(0)
             try:
                 where = future.result()
             except Exception as exc:
@@ -285,7 +318,12 @@ class Recorder:
                 logger.warning("uploaded the incomplete video %s", where)
             else:
                 logger.info("saved %s (%d frames)", where, meta.frames)
-                self._saved(where, meta)
+                kept = self.destination.remote and self.on_video_saved is not None
+                try:
+                    self._saved(where, meta, local if kept else None)
+                finally:
+                    if kept:  # the upload kept it for the hand-off: done with it now
+                        self.destination.remove_staged(local)
 
     def _finish_uploads(self) -> None:
         """Wait for every upload, report them, and clean the staging folder."""

@@ -1,4 +1,4 @@
-"""``VecVideoRecorder`` for Stable-Baselines3 vector envs: SB3's wrapper, streaming.
+"""Stable-Baselines3: ``VecVideoRecorder``, SB3's wrapper, streaming; ``EvalVideoCallback``.
 
 Same signature, trigger rule, frame count, file names, fps and render-mode check as
 ``stable_baselines3.common.vec_env.VecVideoRecorder`` (SB3 2.x), and like it a
@@ -7,14 +7,20 @@ every frame is ``venv.render()``, all the envs tiled into one image. But each fr
 background encoder as it is rendered instead of into a list, so memory stays flat, training
 never stops to encode a video, and no moviepy is needed.
 
+:class:`EvalVideoCallback` is an SB3 callback that plays evaluation episodes on an env of its
+own every N training steps, records each into a folder and hands it to the trackers of
+:mod:`rlvideo.loggers` at the training step it started at (SB3's own ``Video`` logger object
+needs moviepy, and TensorBoard's video path is broken on moviepy 2).
+
 Needs the ``sb3`` extra: ``pip install "rlvideo[sb3]"``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +31,15 @@ from rlvideo._optional import import_optional
 from rlvideo._recorder import Recorder
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
+from rlvideo.metadata import OnVideoSaved, SavedPath, VideoMetadata
 from rlvideo.options import RecordingOptions, recorder_options
 from rlvideo.storage import resolve_location
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.sb3.VecVideoRecorder")
 
-from stable_baselines3.common.vec_env.base_vec_env import (  # noqa: E402 (after the check)
+from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402 (after the check)
+from stable_baselines3.common.vec_env import sync_envs_normalization  # noqa: E402
+from stable_baselines3.common.vec_env.base_vec_env import (  # noqa: E402
     VecEnv,
     VecEnvObs,
     VecEnvStepReturn,
@@ -42,7 +51,7 @@ from stable_baselines3.common.vec_env.subproc_vec_env import SubprocVecEnv  # no
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["VecVideoRecorder"]
+__all__ = ["EvalVideoCallback", "VecVideoRecorder"]
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +276,250 @@ class VecVideoRecorder(VecEnvWrapper):
                 "VecVideoRecorder was not closed: the video in progress is kept as .incomplete. "
                 "Call venv.close() to finish it."
             )
+
+
+class EvalVideoCallback(BaseCallback):
+    """Record evaluation episodes every ``every`` training steps and hand them to trackers.
+
+    At each multiple of ``every`` training timesteps (``model.num_timesteps``, all envs
+    counted) the callback plays ``n_eval_episodes`` episodes of ``eval_env`` with
+    ``model.predict`` and records each as ``{name_prefix}-step-{t}-episode-{k}.mp4`` in
+    ``video_folder``. Frames go to rlvideo's background encoder as they are rendered, so memory
+    stays flat and training goes on while the videos are encoded; each video, once final, goes
+    to ``loggers`` (and ``on_video_saved``), at step ``t``: its metadata says ``first_step=t``,
+    ``kind="episode"`` and ``episode=k``. When training ends, the callback waits for its videos
+    and their hand-offs (and starts afresh on the next ``learn()``).
+
+    Args:
+        eval_env: A Gymnasium env made with ``render_mode="rgb_array"``: each video is its
+            ``render()`` after ``reset`` and after every step, as ``rlvideo.RecordVideo``
+            records. Or an SB3 ``VecEnv`` of one env (e.g. with ``VecNormalize``, whose
+            statistics are synced from the training env as SB3's ``EvalCallback`` does): its
+            ``render()`` after ``reset`` and after every step but the last, which the
+            ``VecEnv``'s automatic reset hides.
+        video_folder: Where videos go: a folder, or an fsspec URL (see :mod:`rlvideo.storage`).
+        every: Training timesteps between evaluations.
+        n_eval_episodes: Episodes, and videos, per evaluation.
+        deterministic: Whether the policy acts deterministically.
+        name_prefix: Start of every file name.
+        loggers: A logger of :mod:`rlvideo.loggers` or any ``(path, meta)`` callable, or a
+            list of them; each gets every video (one that raises does not keep the video from
+            the others; its error is raised once they all had it).
+        max_episode_steps: End an evaluation episode after this many steps (None: when the
+            env ends it).
+        verbose: SB3's verbosity: 1 logs each evaluation.
+        **options: rlvideo's recording options (format, codec, crf, overwrite, metadata,
+            on_video_saved, keep_if, encoder, encoder_options, storage_options): see
+            :class:`rlvideo.options.RecordingOptions`.
+
+    Raises:
+        RenderModeError: If ``eval_env`` does not render RGB images.
+        InvalidArgumentError: For a bad ``every``, ``n_eval_episodes`` or option.
+
+    Example:
+        >>> import os
+        >>> import gymnasium as gym
+        >>> from stable_baselines3 import PPO
+        >>> from rlvideo.loggers import TensorBoardLogger
+        >>> eval_env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=50)
+        >>> callback = EvalVideoCallback(
+        ...     eval_env, "videos", every=256, loggers=TensorBoardLogger("runs/ppo")
+        ... )
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=256, seed=0)
+        >>> model = model.learn(total_timesteps=512, callback=callback)
+        >>> sorted(os.listdir("videos"))
+        ['eval-step-256-episode-0.mp4', 'eval-step-512-episode-0.mp4']
+    """
+
+    def __init__(
+        self,
+        eval_env: Any,
+        video_folder: str | os.PathLike[str],
+        *,
+        every: int = 10_000,
+        n_eval_episodes: int = 1,
+        deterministic: bool = True,
+        name_prefix: str = "eval",
+        loggers: OnVideoSaved | Sequence[OnVideoSaved] = (),
+        max_episode_steps: int | None = None,
+        verbose: int = 0,
+        **options: Unpack[RecordingOptions],
+    ) -> None:
+        super().__init__(verbose)
+        for name, value in (("every", every), ("n_eval_episodes", n_eval_episodes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, int)
+            or max_episode_steps < 1
+        ):
+            raise InvalidArgumentError(
+                f"max_episode_steps must be a positive int or None, got {max_episode_steps!r}"
+            )
+        self.vectorized = isinstance(eval_env, VecEnv)
+        if self.vectorized and eval_env.num_envs != 1:
+            raise InvalidArgumentError(
+                f"eval_env must be one env (or a VecEnv of one), got {eval_env.num_envs} envs"
+            )
+        if eval_env.render_mode != "rgb_array":
+            raise RenderModeError(
+                f"eval_env's render_mode must be 'rgb_array', not {eval_env.render_mode!r}: make "
+                'it with gymnasium.make(env_id, render_mode="rgb_array")'
+            )
+        self.eval_env = eval_env
+        self.video_folder = resolve_location(video_folder)
+        self.every = every
+        self.n_eval_episodes = n_eval_episodes
+        self.deterministic = deterministic
+        self.name_prefix = name_prefix
+        self.max_episode_steps = max_episode_steps
+        hand_offs = [loggers] if callable(loggers) else list(loggers)
+        user_hook = options.pop("on_video_saved", None)
+        if user_hook is not None:
+            hand_offs.append(user_hook)
+        if not all(callable(hand_off) for hand_off in hand_offs):
+            raise InvalidArgumentError(
+                f"loggers must be a (path, meta) callable or a list of them, got {loggers!r}"
+            )
+        self.hand_off = _FanOut(hand_offs)
+        """Every video goes to each of ``loggers`` (and ``on_video_saved``) through this."""
+        self._options = recorder_options("EvalVideoCallback", options)
+        self._options["on_video_saved"] = self.hand_off if hand_offs else None
+        metadata = _env_metadata(eval_env) if self.vectorized else eval_env.metadata
+        self._fps = metadata.get("render_fps") or 30
+        self._env_id = _env_id(eval_env) if self.vectorized else _gym_env_id(eval_env)
+        self._recorder: Recorder | None = None
+        self._next = every
+        self.evaluations = 0
+        """Evaluations recorded so far."""
+
+    @property
+    def saved_videos(self) -> list[SavedPath]:
+        """Paths (URLs when remote) of the videos finished so far, in this ``learn()``."""
+        return [] if self._recorder is None else list(self._recorder.saved)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            while self._next <= self.num_timesteps:
+                self._next += self.every
+            self._evaluate()
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self._recorder is not None:
+            self._recorder.poll()  # hand finished videos off, between rollouts
+
+    def _on_training_end(self) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.close()  # waits for the videos and their hand-offs (their flush())
+
+    def _evaluate(self) -> None:
+        if self._recorder is None:
+            self._recorder = Recorder(
+                self.video_folder, name_prefix=self.name_prefix, fps=self._fps,
+                env_id=self._env_id, **self._options,
+            )  # fmt: skip
+        if self.vectorized:
+            with contextlib.suppress(AttributeError):  # as SB3's EvalCallback does
+                sync_envs_normalization(self.training_env, self.eval_env)
+        step = self.num_timesteps
+        returns = []
+        for episode in range(self.n_eval_episodes):
+            name = f"{self.name_prefix}-step-{step}-episode-{episode}"
+            video_id = self._recorder.start(name, kind="episode", episode=episode, first_step=step)
+            try:
+                returns.append(self._play(video_id))
+            except BaseException:
+                self._recorder.discard(video_id)
+                raise
+            self._recorder.stop(video_id)
+        self._recorder.poll()
+        self.evaluations += 1
+        if self.verbose >= 1:
+            logger.info(
+                "evaluation at step %d: %d episode(s), mean return %.3g, videos in %s",
+                step, len(returns), float(np.mean(returns)), self.video_folder,
+            )  # fmt: skip
+
+    def _play(self, video_id: int) -> float:
+        """Play one episode, recording it; return its return."""
+        assert self._recorder is not None
+        assert self.model is not None
+        recorder, env = self._recorder, self.eval_env
+        if self.vectorized:
+            observation = env.reset()
+        else:
+            observation, _ = env.reset()
+        self._frame(video_id, env.render())
+        state, start, total, steps = None, np.ones((1,), dtype=bool), 0.0, 0
+        while True:
+            action, state = self.model.predict(
+                observation, state=state, episode_start=start, deterministic=self.deterministic
+            )
+            steps += 1
+            if self.vectorized:
+                observation, rewards, dones, infos = env.step(action)
+                truncated = bool(infos[0].get("TimeLimit.truncated", False))
+                reward, terminated = float(rewards[0]), bool(dones[0]) and not truncated
+                start = np.asarray(dones, dtype=bool)
+            else:
+                observation, reward, terminated, truncated, _ = env.step(action)
+                start = np.zeros((1,), dtype=bool)
+            total += float(reward)
+            recorder.step(video_id, reward, terminated, truncated)
+            ended = bool(terminated or truncated)
+            if not (ended and self.vectorized):  # a VecEnv has reset already
+                self._frame(video_id, env.render())
+            if ended or (self.max_episode_steps is not None and steps >= self.max_episode_steps):
+                return total
+
+    def _frame(self, video_id: int, frame: Any) -> None:
+        assert self._recorder is not None
+        if not is_frame(frame):
+            raise RenderModeError(
+                f"eval_env.render() returned {type(frame).__name__}, not an image: make it with "
+                'render_mode="rgb_array"'
+            )
+        self._recorder.frame(video_id, frame)
+
+
+class _FanOut:
+    """``(path, meta)`` to each hand-off; ``flush()`` to each that has one.
+
+    One failing does not keep the video from the others: the first error is raised once every
+    one was tried.
+    """
+
+    def __init__(self, hand_offs: list[OnVideoSaved]) -> None:
+        self.hand_offs = hand_offs
+
+    def __call__(self, where: SavedPath, meta: VideoMetadata) -> None:
+        self._each(lambda hand_off: hand_off(where, meta))
+
+    def flush(self) -> None:
+        def flush(hand_off: OnVideoSaved) -> None:
+            method = getattr(hand_off, "flush", None)
+            if callable(method):
+                method()
+
+        self._each(flush)
+
+    def _each(self, action: Callable[[OnVideoSaved], object]) -> None:
+        errors = []
+        for hand_off in self.hand_offs:
+            try:
+                action(hand_off)
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+def _gym_env_id(env: Any) -> str | None:
+    env_id = getattr(getattr(env, "spec", None), "id", None)
+    return env_id if isinstance(env_id, str) else None
 
 
 def _env_metadata(venv: VecEnv) -> dict[str, Any]:

@@ -13,7 +13,8 @@ ends up:
   filesystems it is uploaded under a hidden temporary name and renamed. A key that exists is an
   error (:class:`~rlvideo.errors.VideoExistsError`) before a video starts and again just before
   its upload, unless ``overwrite=True``. If an upload fails, the local file is kept and the
-  :class:`~rlvideo.errors.StorageError` names it; after a successful upload it is deleted.
+  :class:`~rlvideo.errors.StorageError` names it; after a successful upload it is deleted
+  (by the wrappers, once ``on_video_saved`` has returned: see :func:`local_file`).
 
 Credentials and endpoints are fsspec's ``storage_options``, e.g.
 ``{"key": ..., "secret": ..., "client_kwargs": {"endpoint_url": ...}}`` for S3; without them
@@ -47,7 +48,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ __all__ = [
     "Uploader",
     "check_storage_options",
     "is_url",
+    "lend_local_file",
+    "local_file",
     "open_destination",
     "publish_all",
     "resolve_location",
@@ -95,6 +98,54 @@ def is_url(location: str | os.PathLike[str]) -> bool:
         (False, True)
     """
     return bool(_URL.match(os.fspath(location)))
+
+
+_LENT: dict[str, Path] = {}  # URL -> its local copy, while on_video_saved runs
+
+
+def local_file(where: SavedPath) -> Path | None:
+    """A readable local file holding the video saved at ``where``, or None if there is none here.
+
+    For a local folder that is ``where`` itself. For a URL (``video_folder="s3://..."``), the
+    wrappers upload the video from a local staging file; they keep that file until
+    ``on_video_saved`` returns, and while it runs this returns it, so a hand-off (a tracker,
+    :mod:`rlvideo.loggers`) reads the video without downloading it. Afterwards, and for a URL
+    rlvideo did not just upload (one ``save_video`` returned), it returns None: download the
+    URL instead.
+
+    Example:
+        >>> local_file(Path("videos/rl-video-episode-0.mp4")).as_posix()
+        'videos/rl-video-episode-0.mp4'
+        >>> local_file("file:///tmp/videos/a.mp4").as_posix()
+        '/tmp/videos/a.mp4'
+        >>> with lend_local_file("s3://bucket/v/a.mp4", Path("/tmp/staging/a.mp4")):
+        ...     local_file("s3://bucket/v/a.mp4").as_posix()
+        '/tmp/staging/a.mp4'
+        >>> local_file("s3://bucket/v/a.mp4") is None  # after the callback: gone
+        True
+    """
+    text = os.fspath(where)
+    if isinstance(where, Path) or not is_url(text) or text.startswith("file://"):
+        return Path(_local_path(text))
+    return _LENT.get(text)
+
+
+@contextlib.contextmanager
+def lend_local_file(where: SavedPath, local: Path | None) -> Iterator[None]:
+    """Make :func:`local_file` return ``local`` for the URL ``where`` inside the ``with`` block.
+
+    The recorder wraps each ``on_video_saved`` call in it, for remote destinations; ``local``
+    None (or a local ``where``) lends nothing. The caller deletes ``local`` afterwards.
+    """
+    text = os.fspath(where)
+    if local is None or not is_url(text) or text.startswith("file://"):
+        yield
+        return
+    _LENT[text] = local
+    try:
+        yield
+    finally:
+        _LENT.pop(text, None)
 
 
 def _strip_slashes(url: str) -> str:
@@ -263,8 +314,13 @@ class Destination(ABC):
         """
 
     @abstractmethod
-    def publish(self, local: Path, name: str, *, overwrite: bool) -> SavedPath:
+    def publish(
+        self, local: Path, name: str, *, overwrite: bool, keep_local: bool = False
+    ) -> SavedPath:
         """Move the finished local file to its final place; return :meth:`final` of ``name``.
+
+        ``keep_local`` (remote only) keeps the staged file after its upload, for a hand-off to
+        read; :meth:`RemoteDestination.remove_staged` deletes it then.
 
         Raises:
             VideoExistsError: If the name was taken meanwhile and ``overwrite`` is False
@@ -291,6 +347,9 @@ class Destination(ABC):
     @abstractmethod
     def list_names(self) -> list[str]:
         """The names of the files directly in the folder, sorted (none if it does not exist)."""
+
+    def remove_staged(self, local: Path) -> None:  # noqa: B027 (local: nothing is staged)
+        """Delete a file published with ``keep_local=True``, once its hand-off is done."""
 
     def close(self) -> None:  # noqa: B027 (a local destination has nothing to clean)
         """Remove what staging left behind, if it is empty (failed uploads are kept)."""
@@ -339,7 +398,7 @@ class LocalDestination(Destination):
         """Raise unless ``folder/name`` is free (or ``overwrite``) and not a folder."""
         check_target(self.final(name), overwrite=overwrite)
 
-    def publish(self, local: Path, name: str, *, overwrite: bool) -> Path:
+    def publish(self, local: Path, name: str, *, overwrite: bool, keep_local: bool = False) -> Path:
         """Nothing to do when ``local`` is ``folder/name`` already; else move it there."""
         target = self.final(name)
         if Path(local).absolute() == target:
@@ -440,21 +499,28 @@ class RemoteDestination(Destination):
                 "choose another name."
             )
 
-    def publish(self, local: Path, name: str, *, overwrite: bool) -> str:
-        """Check the key again, upload ``local``, then delete it (and its staging sub-folder)."""
+    def publish(self, local: Path, name: str, *, overwrite: bool, keep_local: bool = False) -> str:
+        """Check the key again, upload ``local``, then delete it (and its staging sub-folder).
+
+        With ``keep_local`` the staged file stays, for :meth:`remove_staged` to delete later.
+        """
         if not overwrite and self.exists(name):
             raise VideoExistsError(
                 f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
                 f"choose another name. The new file is kept at {local}."
             )
         url = self.upload(local, name)
-        size = local.stat().st_size
-        local.unlink()
+        logger.info("uploaded %s (%d bytes)", url, local.stat().st_size)
+        if not keep_local:
+            self.remove_staged(local)
+        return url
+
+    def remove_staged(self, local: Path) -> None:
+        """Delete an uploaded staging file, and its unique sub-folder once empty."""
+        local.unlink(missing_ok=True)
         if self._staging is not None and local.parent != self._staging:
             with contextlib.suppress(OSError):  # a unique sub-folder, empty now
                 local.parent.rmdir()
-        logger.info("uploaded %s (%d bytes)", url, size)
-        return url
 
     def upload(self, local: Path, name: str) -> str:
         """Copy ``local`` to ``name`` (replacing it), keeping ``local``; return the URL.
@@ -598,23 +664,29 @@ class Uploader:
         self._pool: ThreadPoolExecutor | None = None
 
     def submit(
-        self, local: Path, *, overwrite: bool, sidecar: tuple[str, str] | None = None
+        self,
+        local: Path,
+        *,
+        overwrite: bool,
+        sidecar: tuple[str, str] | None = None,
+        keep_local: bool = False,
     ) -> Future[SavedPath]:
         """Publish ``local`` under its own name; ``sidecar`` is ``(name, text)`` to write after.
 
         The future holds where the file ended up, or the :class:`StorageError` (or
         :class:`VideoExistsError`) that kept it from getting there; the local file is then kept.
+        ``keep_local`` keeps an uploaded file too (see :meth:`Destination.publish`).
         """
         if not self.destination.remote:
             done: Future[SavedPath] = Future()
             try:
-                done.set_result(self._publish(local, overwrite, sidecar))
+                done.set_result(self._publish(local, overwrite, sidecar, keep_local))
             except Exception as exc:
                 done.set_exception(exc)
             return done
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlvideo-upload")
-        return self._pool.submit(self._publish, local, overwrite, sidecar)
+        return self._pool.submit(self._publish, local, overwrite, sidecar, keep_local)
 
     def close(self) -> None:
         """Wait for every upload and stop the upload thread."""
@@ -622,8 +694,12 @@ class Uploader:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def _publish(self, local: Path, overwrite: bool, sidecar: tuple[str, str] | None) -> SavedPath:
-        where = self.destination.publish(local, local.name, overwrite=overwrite)
+    def _publish(
+        self, local: Path, overwrite: bool, sidecar: tuple[str, str] | None, keep_local: bool
+    ) -> SavedPath:
+        where = self.destination.publish(
+            local, local.name, overwrite=overwrite, keep_local=keep_local
+        )
         if sidecar is not None:
             self.destination.write_text(*sidecar)
         return where
