@@ -35,6 +35,8 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_save_video.py
+	$(PY) benchmarks/bench_handoff.py
+	$(PY) benchmarks/bench_frames.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) videos build dist
