@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_save_video.py
 	$(PY) benchmarks/bench_handoff.py
 	$(PY) benchmarks/bench_frames.py
+	$(PY) benchmarks/bench_colour.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) videos build dist
