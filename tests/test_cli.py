@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import ClassVar
 
 import gymnasium as gym
@@ -149,6 +150,40 @@ def test_info_text_and_json(tmp_path):
     assert data[0]["frames"] == 12
     assert data[0]["fps"] == 24.0
     assert data[0]["pixel_format"] == "yuv420p"
+
+
+def test_info_of_a_folder_lists_its_videos(tmp_path):
+    for name, count in (("b.mp4", 5), ("a.mp4", 3)):
+        with VideoWriter(tmp_path / name, fps=24) as writer:
+            writer.write_batch(gradient_frames(count))
+    (tmp_path / "notes.txt").write_text("not a video")
+    data = json.loads(invoke("info", "--json", tmp_path).output)
+    assert [(Path(entry["path"]).name, entry["frames"]) for entry in data] == [
+        ("a.mp4", 3),
+        ("b.mp4", 5),
+    ]
+
+
+def test_info_says_what_is_wrong_in_one_line(tmp_path):
+    (tmp_path / "text.mp4").write_text("hello")
+    result = invoke("info", tmp_path / "text.mp4")
+    assert result.exit_code == 2
+    assert "text.mp4 is not a video file: FFmpeg found no video data in it" in result.output
+    assert "Errno" not in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "empty: no videos in this folder" in invoke("info", empty).output
+    crashed = tmp_path / "crashed"
+    writer = VideoWriter(crashed / "run.mp4", fps=30)
+    writer.write_batch(gradient_frames(30, 64, 64))
+    partial = writer._out.partial  # what a killed process leaves behind
+    shutil.copy(partial, tmp_path / "kept.bin")
+    writer.discard()
+    shutil.move(tmp_path / "kept.bin", partial)
+    result = invoke("info", crashed)
+    assert result.exit_code == 2
+    assert "1 partial file(s) a crash left: `rlvideo recover" in result.output
+    assert "missing: no such file or folder" in invoke("info", tmp_path / "missing").output
 
 
 def test_recover_partial_files(tmp_path):

@@ -570,16 +570,13 @@ def _print_summary(metas: list[dict[str, Any]]) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one object per file).")
 def info(paths: tuple[str, ...], as_json: bool) -> None:
-    """Describe videos: codec, size, fps, frames, duration, pixel format, sidecar metadata."""
+    """Describe videos (files, or every video in a folder): codec, size, fps, frames, sidecar."""
     from rlvideo.metadata import sidecar_path
     from rlvideo.reader import probe
 
     with _user_errors():
         results = []
-        for name in paths:
-            path = Path(name)
-            if not path.is_file():
-                raise InvalidArgumentError(f"{name}: no such file")
+        for path in _videos_named(paths):
             entry: dict[str, Any] = probe(path).to_dict()
             if sidecar_path(path) != path:
                 fields = read_sidecar(LocalDestination(path.parent), path.name)
@@ -596,6 +593,32 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"  {key:<15} {entry[key]}")
         for key, value in entry.get("metadata", {}).items():
             click.echo(f"  {key:<15} {value}")
+
+
+def _videos_named(paths: Sequence[str]) -> list[Path]:
+    """The files named, and the finished videos in each folder named (by name)."""
+    from rlvideo.naming import is_finished_video_name, is_partial_name
+
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            videos = sorted(p for p in path.iterdir() if is_finished_video_name(p.name))
+            if not videos:
+                leftovers = [p for p in path.iterdir() if is_partial_name(p)]
+                hint = (
+                    f"; it holds {len(leftovers)} partial file(s) a crash left: "
+                    f"`rlvideo recover {name}` makes them playable"
+                    if leftovers
+                    else ""
+                )
+                raise InvalidArgumentError(f"{name}: no videos in this folder{hint}")
+            found += videos
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InvalidArgumentError(f"{name}: no such file or folder")
+    return found
 
 
 # -- gallery, recover, demo ------------------------------------------------------------------

@@ -81,8 +81,13 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
                 pixel_format=str(stream.codec_context.pix_fmt),
                 size_bytes=Path(path).stat().st_size,
             )
+    except av.error.InvalidDataError as exc:  # FFmpeg found no container it knows
+        raise EncoderError(
+            f"{path} is not a video file: FFmpeg found no video data in it (it may be empty, "
+            "truncated or another kind of file)"
+        ) from exc
     except av.error.FFmpegError as exc:
-        raise EncoderError(f"cannot read {path} as video: {exc}") from exc
+        raise EncoderError(f"cannot read {path} as video: {exc.strerror or exc}") from exc
 
 
 def read_frames(path: str | os.PathLike[str]) -> Iterator[npt.NDArray[np.uint8]]:
