@@ -536,16 +536,11 @@ def _checked_half_table(
     """The table for a float16 or bfloat16 frame (as its bits), once its values are checked."""
     table = _half_table(bfloat16, float_range)
     if int(bits.max()) >= table.valid_below and table.invalid.take(bits).any():
-        values = table.values.take(bits)
-        finite = np.isfinite(values)
+        values = table.values.take(bits)  # NaN and infinities propagate to the min or max
+        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
         dtype = "bfloat16" if bfloat16 else "float16"
-        if not finite.all():
-            raise InvalidFrameError(
-                f"frame {index} ({dtype}) holds {int(values.size - np.count_nonzero(finite))} "
-                f"NaN or infinite values. Float frames must be finite, in [{float_range[0]:g}, "
-                f"{float_range[1]:g}]: use np.nan_to_num(frame) first."
-            )
-        _check_values(float(values.min()), float(values.max()), dtype, index, True, float_range)
+        low, high = float(values.min()), float(values.max())
+        _check_values(low, high, dtype, index, True, float_range, bad)
     return table
 
 

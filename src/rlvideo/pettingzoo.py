@@ -65,10 +65,10 @@ from typing import TYPE_CHECKING, Any
 from rlvideo._clips import fires, resolve_triggers
 from rlvideo._optional import import_optional
 from rlvideo._recorder import Recorder
-from rlvideo.errors import InvalidArgumentError, RenderModeError
+from rlvideo.errors import InvalidArgumentError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, recorder_options
-from rlvideo.wrappers import gymnasium_settings
+from rlvideo.wrappers import check_render_mode, gymnasium_settings
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -94,8 +94,6 @@ else:
 __all__ = ["AECRecordVideo", "ParallelRecordVideo", "RecordVideo"]
 
 logger = logging.getLogger(__name__)
-
-_NO_IMAGE_MODES = {None, "human", "ansi"}
 
 
 def _is_aec(env: Any) -> bool:
@@ -181,12 +179,7 @@ class RecordVideo(_Wrapper):
         **options: Unpack[RecordingOptions],
     ) -> None:
         super().__init__(env)  # the PettingZoo wrapper's: self.env
-        render_mode = getattr(env, "render_mode", None)
-        if render_mode in _NO_IMAGE_MODES:
-            raise RenderModeError(
-                f"Render mode is {render_mode}, which is incompatible with RecordVideo. Make the "
-                'env with a render_mode that returns an image: env(render_mode="rgb_array").'
-            )
+        check_render_mode(getattr(env, "render_mode", None), 'env(render_mode="rgb_array")')
         self.episode_trigger, self.step_trigger = resolve_triggers(episode_trigger, step_trigger)
         self.disable_logger = disable_logger
         self.gc_trigger = gc_trigger

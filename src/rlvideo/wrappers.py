@@ -36,13 +36,18 @@ logger = logging.getLogger(__name__)
 _NO_IMAGE_MODES = {None, "human", "ansi"}
 
 
-def check_render_mode(render_mode: str | None) -> None:
-    """Raise :class:`RenderModeError` for render modes that yield no image."""
+def check_render_mode(
+    render_mode: str | None, make: str = 'gymnasium.make(env_id, render_mode="rgb_array")'
+) -> None:
+    """Raise :class:`RenderModeError` for render modes that yield no image.
+
+    ``make`` shows how the env is made with an image mode, in the env's own API.
+    """
     if render_mode in _NO_IMAGE_MODES:
         raise RenderModeError(
             f"Render mode is {render_mode}, which is incompatible with RecordVideo. "
             "Initialize your environment with a render_mode that returns an image, such as "
-            'rgb_array: gymnasium.make(env_id, render_mode="rgb_array").'
+            f"rgb_array: {make}."
         )
 
 
