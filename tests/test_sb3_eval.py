@@ -98,8 +98,12 @@ def test_a_failing_logger_does_not_keep_the_video_from_the_others(tmp_path):
     )  # fmt: skip
     with pytest.raises(ConnectionError, match="down"):
         train(callback)  # a plain callable's error is raised by the next call, as it was
-    assert got == [128]  # the other logger had the video all the same
-    assert [p.name for p in (tmp_path / "videos").glob("*.mp4")] == ["eval-step-128-episode-0.mp4"]
+    # The error reaches SB3 at the rollout's end (step 192) or, when the encoder answers later,
+    # at the end of the evaluation at 256: the videos ended by then are finished all the same.
+    assert got in ([128], [128, 256])  # the other logger had every video
+    names = sorted(p.name for p in (tmp_path / "videos").iterdir())
+    assert names == [f"eval-step-{step}-episode-0.mp4" for step in got]  # no partial file
+    assert callback.saved_videos == []  # the recorder was closed, as at the end of training
 
 
 def test_bad_arguments(tmp_path):

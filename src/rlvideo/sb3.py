@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -403,12 +403,26 @@ class EvalVideoCallback(BaseCallback):
         if self.num_timesteps >= self._next:
             while self._next <= self.num_timesteps:
                 self._next += self.every
-            self._evaluate()
+            with self._finished_on_error():
+                self._evaluate()
         return True
 
     def _on_rollout_end(self) -> None:
         if self._recorder is not None:
-            self._recorder.poll()  # hand finished videos off, between rollouts
+            with self._finished_on_error():
+                self._recorder.poll()  # hand finished videos off, between rollouts
+
+    @contextlib.contextmanager
+    def _finished_on_error(self) -> Iterator[None]:
+        """Finish the videos already ended (and hand them off) before an error propagates.
+
+        An error out of a callback ends ``learn()``, and SB3 then calls no ``_on_training_end``.
+        """
+        try:
+            yield
+        except BaseException:
+            self._on_training_end()  # while unwinding: no error of its own hides this one
+            raise
 
     def _on_training_end(self) -> None:
         recorder, self._recorder = self._recorder, None
