@@ -8,9 +8,16 @@ What it measures, all in one run on this machine:
    - ``rlvideo.save_video(frames, folder, episode_trigger=lambda i: True, fps=30)``;
    - ``gymnasium.utils.save_video.save_video`` with the same arguments (moviepy piping raw
      frames to an ffmpeg process, libx264 preset medium);
+   - ``mediapy.write_video(path, frames, fps=30)`` at mediapy's defaults (h264 through an
+     ffmpeg process: imageio-ffmpeg's binary, as this machine has no system ffmpeg);
+   - ``imageio.v3.imwrite(path, frames, plugin="pyav", codec="libx264", fps=30)``;
+   - OpenCV's ``cv2.VideoWriter`` with ``mp4v`` (MPEG-4 Part 2: the pip wheel has no H.264
+     encoder), RGB frames converted to BGR as it wants them;
    - a bare PyAV loop at rlvideo's own encoder settings: a plain (non-fragmented) MP4, libx264
      with ``rlvideo._codecs.encoder_settings("mp4")`` options, thread_type AUTO, yuv420p,
-     ``VideoFrame.from_numpy_buffer(frame, format="rgb24")``. This is the floor.
+     ``VideoFrame.from_numpy_buffer(frame, format="rgb24")``;
+   - x264 alone: the same encoder and settings fed frames converted to yuv420p before the
+     clock starts. This is the floor: what encoding costs when nothing else does.
 
    For each: wall seconds (until the file is finalized), frames per second, CPU seconds (the
    process and its ffmpeg children), file size, peak RSS, and how many frames PyAV decodes back.
@@ -63,12 +70,16 @@ WIDTH, HEIGHT = 600, 400
 STEP_EVERY = 10
 STEP_LENGTH = 50
 
-EPISODE = ("rlvideo", "gymnasium", "pyav")
+EPISODE = ("rlvideo", "gymnasium", "mediapy", "imageio", "opencv", "pyav", "x264")
 STEPS = ("rlvideo-steps", "gymnasium-steps")
 LABELS = {
     "rlvideo": "rlvideo save_video",
     "gymnasium": "Gymnasium save_video (moviepy)",
-    "pyav": "bare PyAV loop (floor)",
+    "mediapy": "mediapy write_video (ffmpeg process)",
+    "imageio": "imageio v3 imwrite, pyav plugin",
+    "opencv": "OpenCV VideoWriter (mp4v: no H.264 in the wheel)",
+    "pyav": "bare PyAV loop",
+    "x264": "x264 alone on pre-converted YUV (floor)",
     "rlvideo-steps": "rlvideo save_video",
     "gymnasium-steps": "Gymnasium save_video (moviepy)",
 }
@@ -77,6 +88,7 @@ LABELS = {
 TARGETS = (
     ("rlvideo >= 2x faster than Gymnasium (episode video)", ("gymnasium", "rlvideo"), 2.0, True),
     ("rlvideo time <= 1.05x bare PyAV (episode video)", ("rlvideo", "pyav"), 1.05, False),
+    ("rlvideo CPU <= 1.3x x264 alone (episode video)", ("rlvideo", "x264"), 1.3, False),
     ("step clips >= 5x faster than Gymnasium", ("gymnasium-steps", "rlvideo-steps"), 5.0, True),
 )
 SIZE_TARGET = ("rlvideo file size <= 1.1x Gymnasium's (episode video)", 1.1)
@@ -129,6 +141,67 @@ def write_bare_pyav(frames: list[Any], path: Path, fps: int) -> None:
             container.mux(packet)
 
 
+def write_x264_alone(frames: list[Any], path: Path, fps: int) -> Any:
+    """Prepare the floor: every frame converted to yuv420p before the clock; returns the run."""
+    import av
+
+    from rlvideo._codecs import encoder_settings
+
+    settings = encoder_settings("mp4")
+    height, width = frames[0].shape[:2]
+    converted = [
+        av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p")
+        for frame in frames
+    ]
+
+    def run() -> None:
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream(settings.codec, rate=fps)
+            stream.width, stream.height = width, height
+            stream.pix_fmt = settings.pixel_format
+            stream.codec_context.thread_type = "AUTO"
+            stream.codec_context.options = dict(settings.options)
+            for index, video_frame in enumerate(converted):
+                video_frame.pts = index
+                for packet in stream.encode(video_frame):
+                    container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+
+    return run
+
+
+def write_mediapy(frames: list[Any], path: Path, fps: int) -> None:
+    """mediapy's own defaults (h264 through an ffmpeg process; imageio-ffmpeg's binary)."""
+    import mediapy
+
+    mediapy.write_video(path, frames, fps=fps)
+
+
+def write_imageio(frames: list[Any], path: Path, fps: int) -> None:
+    """imageio's pyav plugin, libx264 at its defaults (preset medium, crf 23)."""
+    import imageio.v3 as iio
+
+    iio.imwrite(path, frames, plugin="pyav", codec="libx264", fps=fps)
+
+
+def write_opencv(frames: list[Any], path: Path, fps: int) -> None:
+    """OpenCV's VideoWriter: BGR frames in, mp4v (MPEG-4 Part 2), the pip wheel's only MP4 codec."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError("cv2.VideoWriter could not open an mp4v writer")
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def _episode(out_dir: Path) -> Path:
+    return out_dir / "rl-video-episode-0.mp4"
+
+
 def run_child(contender: str, frames_path: Path, out_dir: Path, result_path: Path) -> None:
     import numpy as np
 
@@ -140,10 +213,22 @@ def run_child(contender: str, frames_path: Path, out_dir: Path, result_path: Pat
         from rlvideo import save_video as rlvideo_save_video
     elif contender.startswith("gymnasium"):
         from gymnasium.utils.save_video import save_video as gym_save_video
+    elif contender == "mediapy":
+        import imageio_ffmpeg
+        import mediapy
+
+        mediapy.set_ffmpeg(imageio_ffmpeg.get_ffmpeg_exe())  # no system ffmpeg here
+    elif contender == "imageio":
+        import imageio.v3  # noqa: F401
+    elif contender == "opencv":
+        import cv2  # noqa: F401
     else:
         import av  # noqa: F401
 
         import rlvideo._codecs  # noqa: F401
+    floor = None
+    if contender == "x264":  # the conversion is done before the clock, so it is not counted
+        floor = write_x264_alone(frames, _episode(out_dir), FPS)
     steps = {"step_trigger": lambda s: s % STEP_EVERY == 0, "video_length": STEP_LENGTH}
     out_dir.mkdir(parents=True)
 
@@ -155,7 +240,16 @@ def run_child(contender: str, frames_path: Path, out_dir: Path, result_path: Pat
     elif contender == "gymnasium":
         gym_save_video(frames, str(out_dir), episode_trigger=lambda i: True, fps=FPS)
     elif contender == "pyav":
-        write_bare_pyav(frames, out_dir / "rl-video-episode-0.mp4", FPS)
+        write_bare_pyav(frames, _episode(out_dir), FPS)
+    elif contender == "x264":
+        assert floor is not None
+        floor()
+    elif contender == "mediapy":
+        write_mediapy(frames, _episode(out_dir), FPS)
+    elif contender == "imageio":
+        write_imageio(frames, _episode(out_dir), FPS)
+    elif contender == "opencv":
+        write_opencv(frames, _episode(out_dir), FPS)
     elif contender == "rlvideo-steps":
         rlvideo_save_video(frames, out_dir, fps=FPS, **steps)
     elif contender == "gymnasium-steps":
