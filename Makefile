@@ -1,13 +1,13 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 # Each has its own environment: the demo installs only what it runs (rlvideo with its gymnasium,
-# gallery and progress extras) into $(DEMO_VENV); the tests and lint tools (the dev extra) go
+# gallery, progress and overlay extras) into $(DEMO_VENV); the tests and lint tools (the dev extra) go
 # into $(VENV).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_VENV ?= .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
-DEMO_EXTRAS := gymnasium,gallery,progress
+DEMO_EXTRAS := gymnasium,gallery,progress,overlay
 
 .PHONY: demo test lint bench clean
 
@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_handoff.py
 	$(PY) benchmarks/bench_frames.py
 	$(PY) benchmarks/bench_colour.py
+	$(PY) benchmarks/bench_record_video.py
+	$(PY) benchmarks/bench_overlay.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) videos build dist

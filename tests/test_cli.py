@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -40,10 +41,13 @@ def test_record_single_env(tmp_path):
         "--policy", "rlvideo.demo:balancing_policy", "--env-kwargs", '{"max_episode_steps": 40}',
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert folder_names(out) == {
-        "rl-video-episode-0.mp4", "rl-video-episode-0.json",
-        "rl-video-episode-1.mp4", "rl-video-episode-1.json", "manifest.json",
-    }  # fmt: skip
+    assert {name for name in folder_names(out) if not name.endswith(".track.jsonl")} == {
+        "rl-video-episode-0.mp4",
+        "rl-video-episode-0.json",
+        "rl-video-episode-1.mp4",
+        "rl-video-episode-1.json",
+        "manifest.json",
+    }  # fmt: skip (the per-frame .track.jsonl files are tested with the track)
     assert decode(out / "rl-video-episode-1.mp4").count == 41
     lines = [line.split() for line in result.stdout.splitlines()]  # the bar is on stderr
     header = lines.index(["episode", "return", "length", "file"])
@@ -100,12 +104,21 @@ def test_keep_failures_and_best(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert folder_names(tmp_path / "f") == {"manifest.json"}  # all truncated: no failure kept
+    assert result.stdout.splitlines()[-1] == (
+        "0 videos kept: --keep failures keeps episodes that terminated, and none of the 3 "
+        "recorded did (they were truncated, e.g. by the time limit)"
+    )
     result = invoke(*args, "--out", tmp_path / "b", "--keep", "best", "--seed", 3)
     assert result.exit_code == 0, result.output
     kept = [json.loads(p.read_text()) for p in (tmp_path / "b").glob("rl-video-*.json")]
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())["videos"]
     assert len(kept) >= 1
     assert {m["episode_return"] for m in kept} == {max(m["episode_return"] for m in manifest)}
+    names = folder_names(tmp_path / "b")
+    for name in names:  # a deleted video's sidecar and per-frame track went with it
+        assert name in ("manifest.json", "index.html") or (name.split(".")[0] + ".mp4" in names), (
+            names
+        )
 
 
 @pytest.mark.parametrize(
@@ -114,7 +127,7 @@ def test_keep_failures_and_best(tmp_path):
         (["record", "CartPol-v1"], "unknown env id 'CartPol-v1'. Did you mean: CartPole-v1"),
         (["record", "CartPole-v1", "--policy", "nosuch.module:fn"], "cannot import nosuch.module"),
         (["record", "CartPole-v1", "--policy", "json:nope"], "json has no callable 'nope'"),
-        (["record", "CartPole-v1", "--policy", "oops"], 'use "random" or MODULE:CALLABLE'),
+        (["record", "CartPole-v1", "--policy", "oops"], 'use "random", path/to/model.zip'),
         (["record", "CartPole-v1", "--env-kwargs", "{bad"], "--env-kwargs is not valid JSON"),
         (["record", "CartPole-v1", "--env-kwargs", "[1]"], "--env-kwargs must be a JSON object"),
         (["record", "CartPole-v1", "--env-kwargs", '{"nope": 1}'], "rejected --env-kwargs"),
@@ -220,7 +233,7 @@ def test_demo_records_and_builds_the_gallery(tmp_path):
     assert f"open file://{tmp_path / 'index.html'}" in result.output
     assert decode(tmp_path / "cartpole-balancing-episode-0.mp4").count == 501
     page = (tmp_path / "index.html").read_text()
-    assert 'src="cartpole-random-episode-0.mp4"' in page
+    assert 'href="cartpole-random-episode-0.mp4"' in page  # a relative link to the video
 
 
 def test_gallery_command(tmp_path):
@@ -324,3 +337,211 @@ def test_ctrl_c_keeps_the_cut_episode_as_incomplete_and_says_so(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     listed = sorted(v["path"].rsplit("/", 1)[-1] for v in manifest["videos"])
     assert listed == finished
+
+
+# -- issue 14: the summary covers every episode run; clips say so -------------------------------
+def _summary_line(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("all "))
+
+
+def test_the_summary_covers_every_episode_not_only_the_recorded_ones(tmp_path):
+    policy = tmp_path / "lengths.py"  # episode i falls at a step that depends on its seed
+    policy.write_text("def act(observation):\n    return 1\n")
+    result = invoke(
+        "record", "CartPole-v1", "--episodes", 4, "--every", 3, "--policy", f"{policy}:act",
+        "--out", tmp_path / "v",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    env = gym.make("CartPole-v1")
+    lengths = []
+    for seed in range(4):  # pushing right always: the pole falls in a few steps
+        env.reset(seed=seed)
+        steps, done = 0, False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(1)
+            steps, done = steps + 1, terminated or truncated
+        lengths.append(steps)
+    mean = f"{np.mean(lengths):.2f}".rstrip("0").rstrip(".")
+    std = f"{np.std(lengths):.2f}".rstrip("0").rstrip(".")
+    assert _summary_line(result.output) == (
+        f"all 4 episodes: return {mean} ± {std} (min {min(lengths)}, max {max(lengths)}), "
+        f"length {mean} ± {std}"
+    )
+    assert "2 video(s) in" in result.output  # episodes 0 and 3 recorded, all 4 summarised
+
+
+def test_clip_returns_are_labelled_as_clip_returns(tmp_path):
+    result = invoke(
+        "record", "CartPole-v1", "--episodes", 1, "--video-length", 10, "--out", tmp_path,
+        "--policy", "rlvideo.demo:balancing_policy", "--env-kwargs", '{"max_episode_steps": 50}',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines()]
+    assert ["0", "9", "(clip)", "9", "rl-video-episode-0.mp4"] in lines  # 10 frames: reset + 9
+    assert "(clip): the return and length of the video's own steps (--video-length 10)" in (
+        result.output
+    )
+    assert _summary_line(result.output).startswith("all 1 episode: return 50 ± 0")
+
+
+def test_the_vector_summary_covers_every_sub_env(tmp_path):
+    result = invoke(
+        "record", "CartPole-v1", "--episodes", 2, "--every", 1, "--num-envs", 3, "--seed", 4,
+        "--out", tmp_path, "--env-kwargs", '{"max_episode_steps": 15}',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())["videos"]
+    assert len(manifest) == 6
+    returns = [m["episode_return"] for m in manifest]  # whole episodes: every one is recorded
+    mean = f"{np.mean(returns):.2f}".rstrip("0").rstrip(".")
+    assert _summary_line(result.output).startswith(
+        f"all 6 episodes (2 on each of 3 sub-envs): return {mean} ± "
+    )
+    for k in range(3):
+        mine = [m["episode_return"] for m in manifest if m["env_index"] == k]
+        assert f"  sub-env {k}: return {np.mean(mine):g} ± " in result.output
+    header = next(line.split() for line in result.stdout.splitlines() if "file" in line)
+    assert header == ["env", "episode", "return", "length", "file"]
+
+
+# -- issue 14: progress by steps; -v logs above the bar ------------------------------------------
+def test_progress_counts_steps_and_logs_print_above_the_bar(tmp_path):
+    pytest.importorskip("tqdm")
+    done = subprocess.run(
+        [sys.executable, "-m", "rlvideo", "-v", "record", "CartPole-v1", "--episodes", "2",
+         "--every", "1", "--policy", "rlvideo.demo:balancing_policy", "--out", str(tmp_path),
+         "--env-kwargs", '{"max_episode_steps": 200}'],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    segments = re.split(r"[\r\n]", done.stderr)
+    logs = [s for s in segments if "rlvideo.recorder: saved" in s]
+    assert len(logs) == 2
+    assert all(s.startswith("INFO rlvideo.recorder: saved") for s in logs), logs  # own lines
+    bars = [s for s in segments if re.match(r"episode \d/2: \d+ steps", s)]
+    assert bars[-1].startswith("episode 2/2: 400 steps")  # steps, not episodes, are counted
+
+
+# -- issue 14: mistakes in the command's terms, before the bar ------------------------------------
+def test_a_taken_name_says_overwrite_before_the_run_starts(tmp_path):
+    args = ["record", "CartPole-v1", "--episodes", 2, "--out", tmp_path,
+            "--env-kwargs", '{"max_episode_steps": 10}']  # fmt: skip
+    assert invoke(*args).exit_code == 0
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"rlvideo: error: {tmp_path} already holds rl-video-episode-0.mp4, rl-video-episode-1.mp4,"
+        " which this run would write. Pass --overwrite to replace them, or choose another --out\n"
+    )  # one line: no bar was drawn, no env stepped
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+    assert invoke(*args, "--overwrite").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "library_term"),
+    [
+        (["--fps", "0"], "--fps must be a finite number above 0", "fps must"),
+        (["--fps", "5000"], "--fps must be a finite number above 0", "fps must"),
+        (["--out", "/proc/rlvideo-nowhere"], "cannot create --out /proc/rlvideo-nowhere",
+         "video_folder"),
+    ],
+)  # fmt: skip
+def test_library_messages_use_the_options_names(args, message, library_term):
+    result = CliRunner().invoke(cli, ["record", "CartPole-v1", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.count("\n") == 1, result.output  # raised before the bar appeared
+    if library_term != "fps must":
+        assert library_term not in result.output
+    assert "rlvideo: error: fps" not in result.output
+
+
+# -- issue 14: info keeps the file's facts apart from the sidecar's --------------------------------
+def test_info_separates_the_file_from_its_sidecar_and_prints_sizes_for_people(tmp_path):
+    result = invoke(
+        "record", "CartPole-v1", "--episodes", 1, "--out", tmp_path,
+        "--env-kwargs", '{"max_episode_steps": 20}', "--policy", "rlvideo.demo:balancing_policy",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    video = tmp_path / "rl-video-episode-0.mp4"
+    lines = invoke("info", video).output.splitlines()
+    assert lines[0] == str(video)
+    file_at, sidecar_at = (
+        lines.index("  file (read by decoding it)"),
+        lines.index("  sidecar (rl-video-episode-0.json)"),
+    )
+    file_facts = dict(line.split(None, 1) for line in lines[file_at + 1 : sidecar_at]
+                      if not line.strip().startswith(("file size", "pixel format")))  # fmt: skip
+    assert file_facts["codec"] == "h264"
+    assert file_facts["frames"] == "21"
+    assert file_facts["size"] == "600 x 400 pixels"
+    size = next(line for line in lines[file_at:sidecar_at] if "file size" in line).split()[-2:]
+    assert size[1] == "kB"
+    assert float(size[0]) == pytest.approx(video.stat().st_size / 1000, 0.05)
+    sidecar_facts = [line.split() for line in lines[sidecar_at + 1 :]]
+    assert ["return", "20"] in sidecar_facts
+    assert ["steps", "20"] in sidecar_facts
+    assert ["encoder", "libx264"] in sidecar_facts
+    assert not any(line.strip().startswith("path") for line in lines)
+    (tmp_path / "rl-video-episode-0.json").unlink()
+    assert "  sidecar: none (rl-video-episode-0.json not found)" in invoke("info", video).output
+
+
+# -- issue 13: info summarises the data track beside the video -----------------------------------
+def test_info_summarises_the_data_track(tmp_path):
+    result = invoke(
+        "record", "MountainCar-v0", "--episodes", 1, "--out", tmp_path,
+        "--env-kwargs", '{"max_episode_steps": 12}',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    video = tmp_path / "rl-video-episode-0.mp4"
+    lines = invoke("info", video).output.splitlines()
+    at = lines.index("  data track (rl-video-episode-0.track.jsonl)")
+    facts = dict(line.split(None, 1) for line in lines[at + 1 :])
+    assert facts["frames"] == "13 (one per decoded frame)"  # the reset frame and 12 steps
+    assert facts["reward"] == "min -1, max -1, mean -1 over 12 steps"  # MountainCar: -1 a step
+    assert facts["return"] == "-12 at the end"
+    assert facts["last"].split() == ["frame", "truncated"]  # by max_episode_steps
+    entry = json.loads(invoke("info", video, "--json").output)[0]
+    assert entry["track"]["frames"] == entry["frames"] == 13
+    assert entry["track"]["final_return"] == [-12.0]
+
+    track = tmp_path / "rl-video-episode-0.track.jsonl"
+    track.write_text(track.read_text().replace('"frame":5,', '"frame":7,'))
+    output = invoke("info", video).output
+    assert "    unreadable      line 6 has frame 7; expected 5 (one line per frame, in order)" in (
+        output
+    )
+
+
+# -- issue 14: sidecars and the manifest hold paths relative to their folder ----------------------
+def test_sidecars_hold_relative_paths_so_a_moved_folder_stays_valid(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("record", "CartPole-v1", "--episodes", 1, "--out", out,
+                    "--env-kwargs", '{"max_episode_steps": 10}')  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "rl-video-episode-0.json").read_text())["path"] == (
+        "rl-video-episode-0.mp4"
+    )
+    manifest = json.loads((out / "manifest.json").read_text())["videos"]
+    assert [entry["path"] for entry in manifest] == ["rl-video-episode-0.mp4"]
+    moved = tmp_path / "elsewhere"
+    shutil.move(out, moved)
+    (info_json,) = json.loads(invoke("info", "--json", moved / "rl-video-episode-0.mp4").output)
+    assert info_json["metadata"]["path"] == str(moved / "rl-video-episode-0.mp4")
+    assert decode(info_json["metadata"]["path"]).count == 11
+
+
+def test_old_sidecars_with_absolute_paths_still_read(tmp_path):
+    from rlvideo.manifest import merge_manifest
+
+    with VideoWriter(tmp_path / "old.mp4") as writer:
+        writer.write_batch(gradient_frames(3))
+    absolute = {"path": str(tmp_path / "old.mp4"), "kind": "episode", "episode_return": 7.0}
+    (tmp_path / "old.json").write_text(json.dumps(absolute))
+    (entry,) = json.loads(invoke("info", "--json", tmp_path / "old.mp4").output)
+    assert entry["metadata"]["path"] == str(tmp_path / "old.mp4")
+    assert entry["metadata"]["episode_return"] == 7.0
+    manifest = json.loads(Path(merge_manifest(tmp_path)).read_text())["videos"]
+    assert [e["path"] for e in manifest] == ["old.mp4"]  # rewritten relative

@@ -1,12 +1,15 @@
 """The demo as a new user meets it: ``make demo`` in a subprocess, on a machine with no display.
 
 Checks what it prints (no error line, the closing lines saying what was made and what to do next),
-what it makes, that its "record your own env" line works as printed, and that ``make demo``
-installs only the demo's extras into its own environment.
+what it makes (videos with the overlay burnt in, a data track each, same-seed pairs of the two
+policies), that its "record your own env" line works as printed, and that ``make demo`` installs
+only the demo's extras into its own environment.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import shlex
@@ -15,9 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rlvideo.cli import _headless_sdl
+from tests.helpers import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -52,8 +57,9 @@ def test_demo_prints_no_error_and_says_what_it_made_and_what_next(tmp_path):
         assert (videos / f"{name}.json").is_file()
         assert (videos / "posters" / f"{name}.mp4.png").is_file()
     assert (videos / "manifest.json").is_file()
+    _check_pairs_tracks_and_overlay(videos, episodes=1)
     page = videos / "index.html"
-    assert all(f'src="{name}.mp4"' in page.read_text(encoding="utf-8") for name in names)
+    assert all(f'href="{name}.mp4"' in page.read_text(encoding="utf-8") for name in names)
 
     last = done.stdout.splitlines()[-5:]
     record_line = last.pop(3)
@@ -72,6 +78,51 @@ def test_demo_prints_no_error_and_says_what_it_made_and_what_next(tmp_path):
     assert words[1:] == ["record", "CartPole-v1", "--out", "runs"]
     _run([*words, "--episodes", "1", "--env-kwargs", '{"max_episode_steps": 20}'], tmp_path)
     assert (tmp_path / "runs" / "rl-video-episode-0.mp4").stat().st_size > 0
+
+
+def _check_pairs_tracks_and_overlay(videos: Path, *, episodes: int) -> None:
+    """Same seeds for both policies, a track line per frame, the overlay's box top left."""
+    for episode in range(episodes):
+        seeds = set()
+        for policy in ("balancing", "random"):
+            stem = videos / f"cartpole-{policy}-episode-{episode}"
+            seeds.add(json.loads(stem.with_suffix(".json").read_text())["seed"])
+            decoded = decode(stem.with_suffix(".mp4"))
+            lines = [
+                json.loads(x) for x in stem.with_suffix(".track.jsonl").read_text().splitlines()
+            ]
+            assert len(lines) == decoded.count
+            assert lines[-1]["return"] == decoded.count - 1  # CartPole: 1 per step
+            box = decoded.frames[-1][8:16, 8:60].astype(int)  # CartPole's sky is white
+            assert (box < 200).mean() > 0.5, "the overlay's box is burnt in"
+        assert seeds == {episode}
+
+
+def test_the_two_policies_play_the_same_seeds_with_overlay_and_tracks(tmp_path):
+    done = _run([sys.executable, "-m", "rlvideo.demo", "--out", "v", "--episodes", "2"], tmp_path)
+    assert len(done.stdout.splitlines()) == 4
+    _check_pairs_tracks_and_overlay(tmp_path / "v", episodes=2)
+
+
+def test_without_pillow_the_demo_records_without_overlay_and_says_how_to_get_it(
+    tmp_path, monkeypatch, caplog
+):
+    pytest.importorskip("gymnasium")
+    from rlvideo.demo import record_demo
+
+    for name in [m for m in sys.modules if m == "PIL" or m.startswith("PIL.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with caplog.at_level(logging.WARNING, logger="rlvideo.demo"):
+        paths = record_demo(tmp_path, episodes=1)
+    assert [p.name for p in paths] == [
+        "cartpole-balancing-episode-0.mp4", "cartpole-random-episode-0.mp4",
+    ]  # fmt: skip
+    assert 'pip install "rlvideo[overlay]"' in caplog.text
+    frame = decode(paths[1]).frames[-1]
+    assert (frame[8:16, 8:60] > 240).all()  # no box: the white sky
+    assert np.asarray(frame).shape == (400, 600, 3)
+    assert (tmp_path / "cartpole-random-episode-0.track.jsonl").is_file()
 
 
 def test_python_module_demo_is_quiet_too(tmp_path):
@@ -112,6 +163,6 @@ def test_make_demo_installs_only_the_demo_extras_in_its_own_environment(tmp_path
     installs = [line for line in plan.splitlines() if "pip install" in line]
     assert len(installs) == 1, plan
     assert installs[0].startswith(f"{demo_venv}/bin/python -m pip install ")
-    assert installs[0].endswith('-e ".[gymnasium,gallery,progress]"')
+    assert installs[0].endswith('-e ".[gymnasium,gallery,progress,overlay]"')
     assert str(test_venv) not in plan  # the test environment (the dev extra) is left alone
     assert plan.splitlines()[-1] == f"{demo_venv}/bin/rlvideo demo --out videos"

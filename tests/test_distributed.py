@@ -78,7 +78,8 @@ def test_every_worker_records_every_episode_into_one_folder(recorded):
 def test_each_video_decodes_to_its_steps_plus_one_frames(recorded):
     _, metas = recorded
     for meta in metas:
-        sidecar = VideoMetadata.from_json(sidecar_path(meta.path).read_text(encoding="utf-8"))
+        text = sidecar_path(meta.path).read_text(encoding="utf-8")
+        sidecar = VideoMetadata.from_json(text, folder=Path(meta.path).parent)
         assert sidecar == meta
         video = decode(meta.path)
         assert video.count == sidecar.steps + 1 == sidecar.frames == STEPS + 1, meta.path
@@ -94,11 +95,11 @@ def test_manifest_merges_every_workers_sidecars(recorded):
     entries = manifest["videos"]
     assert len(entries) == WORKERS * EPISODES
     assert len({entry["path"] for entry in entries}) == len(entries)
-    assert all(Path(entry["path"]).is_file() for entry in entries)
-    by_path = {entry["path"]: entry for entry in entries}
+    assert all((folder / entry["path"]).is_file() for entry in entries)  # relative paths
+    by_path = {str(folder / entry["path"]): entry for entry in entries}
     for meta in metas:  # each entry is the video's sidecar, as `rlvideo record` writes them
         assert by_path[meta.path] == json.loads(sidecar_path(meta.path).read_text("utf-8"))
-    assert [entry["path"] for entry in entries] == sorted(by_path)
+    assert [entry["path"] for entry in entries] == sorted(entry["path"] for entry in entries)
 
 
 def test_gallery_shows_every_worker(recorded):
@@ -134,8 +135,10 @@ def test_a_second_run_into_the_folder_is_refused_and_the_manifest_kept(ray_sessi
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
         "again-w0-episode-0.json",
         "again-w0-episode-0.mp4",
+        "again-w0-episode-0.track.jsonl",
         "again-w1-episode-0.json",
         "again-w1-episode-0.mp4",
+        "again-w1-episode-0.track.jsonl",
         MANIFEST,
     ]
 
@@ -274,10 +277,7 @@ def test_merge_manifest_on_an_fsspec_url():
         manifest = merge_manifest(root)
         assert manifest == f"{root}/{MANIFEST}"
         entries = json.loads(fs.cat_file(manifest))["videos"]
-        assert [entry["path"] for entry in entries] == [
-            f"{root}/b-w0-episode-0.mp4",
-            f"{root}/b-w1-episode-0.mp4",
-        ]
+        assert [entry["path"] for entry in entries] == ["b-w0-episode-0.mp4", "b-w1-episode-0.mp4"]
     finally:
         fs.rm(root.split("/videos")[0], recursive=True)
 
@@ -336,7 +336,7 @@ def test_workers_upload_to_an_s3_url_and_the_manifest_lands_beside(ray_session, 
     assert [meta.path for meta in metas] == expected
     fs = s3fs.S3FileSystem(**s3_server)
     entries = json.loads(fs.cat_file("rlvideo-bucket/videos/manifest.json"))["videos"]
-    assert [entry["path"] for entry in entries] == expected
+    assert [entry["path"] for entry in entries] == [p.rsplit("/", 1)[1] for p in expected]
     for meta in metas:
         local = Path(f"{Path(meta.path).stem}.mp4")
         fs.get(meta.path, str(local))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,9 +25,11 @@ from rlvideo import (
     VideoWriter,
     probe,
 )
+from rlvideo._track import track_path
 from rlvideo.demo import record_demo
 from rlvideo.gallery import build_gallery
 from rlvideo.metadata import sidecar_path
+from tests.gallery_fixtures import track_lines, write_clip
 from tests.helpers import decode, gradient_frames, rms
 
 LINK_ATTRIBUTES = {"src", "href", "poster", "data-gif", "data-poster"}
@@ -72,6 +76,7 @@ def _local_files(page: Path) -> list[Path]:
     for link in _parse(page).links:
         if link.startswith("data:"):
             continue  # the empty favicon, which stops browsers asking for /favicon.ico
+        assert not link.startswith("#"), link  # in-page links are made by the script
         parts = urlsplit(link)
         assert not parts.scheme, link
         assert not parts.netloc, link
@@ -124,7 +129,12 @@ def test_page_is_self_contained(demo: Path) -> None:
     assert "<script>" in html
     assert '<link rel="stylesheet"' not in html
     assert "<script src" not in html
-    assert '<video controls preload="metadata"' in html
+    assert "fetch(" not in html  # Chromium refuses fetch() from file://: the data is inline
+    assert "<video" not in html  # players are made when asked for: 1,000 videos open fast
+    posters = re.findall(r"<img [^>]*>", html)
+    assert len(posters) == 4  # a card and a table row per video
+    assert all('loading="lazy"' in img for img in posters)
+    assert 'preload: "none"' in html  # hover previews load nothing until played
 
 
 def test_posters_are_pngs_of_the_frame_a_third_in(demo: Path) -> None:
@@ -229,7 +239,9 @@ def test_odd_file_names_are_url_quoted(tmp_path: Path) -> None:
 
     page = build_gallery(tmp_path)
 
-    assert 'src="run%20%231%2050%25.mp4"' in page.read_text(encoding="utf-8")
+    html = page.read_text(encoding="utf-8")
+    assert 'href="run%20%231%2050%25.mp4"' in html
+    assert '"href":"run%20%231%2050%25.mp4"' in html  # what the player loads
     assert all(path.is_file() for path in _local_files(page))
 
 
@@ -249,12 +261,12 @@ def test_posters_are_reused_until_the_video_changes(tmp_path: Path) -> None:
 
 
 def test_rebuild_replaces_the_page(demo: Path) -> None:
-    page = build_gallery(demo, title="first")
-    build_gallery(demo, title="second")
+    page = build_gallery(demo, title="first build")
+    build_gallery(demo, title="second build")
 
     html = page.read_text(encoding="utf-8")
-    assert "<title>second</title>" in html
-    assert "first" not in html
+    assert "<title>second build</title>" in html
+    assert "first build" not in html
 
 
 def test_missing_folder_is_a_storage_error(tmp_path: Path) -> None:
@@ -341,3 +353,211 @@ def test_cut_short_videos_are_shown_as_such(tmp_path: Path) -> None:
     rows = _parse(build_gallery(folder)).rows
     assert "cut short" in rows["rl-video-episode-1.mp4"]["file"]
     assert "cut short" not in rows["rl-video-episode-0.mp4"]["file"]
+
+
+# -- the page's data: what the script filters, sorts, plots and plays ---------------------------
+def _data(page: Path) -> dict[str, dict[str, object]]:
+    """The videos embedded in the page (``<script type="application/json">``), by file name."""
+    html = page.read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="gallery-data">(.*?)</script>', html)
+    assert match, "no embedded data"
+    return {video["file"]: video for video in json.loads(match.group(1))["videos"]}
+
+
+def _columns(page: Path) -> list[str]:
+    return re.findall(r'<th scope="col" data-key="([a-z_]+)"', page.read_text(encoding="utf-8"))
+
+
+def test_data_holds_sidecar_probe_and_name_fields(tmp_path: Path) -> None:
+    write_clip(
+        tmp_path, "ppo-w2-episode-4.mp4", episode=4, first_step=4096, seed=7,
+        extra={"checkpoint": "ckpt-200"},
+    )  # fmt: skip
+    write_clip(tmp_path, "sac-env-3-episode-0.webm", env_index=3, seed=7, terminated=True)
+    write_clip(
+        tmp_path, "eval-episode-1.mp4", track=False, cut_short=True,
+        extra={"run": "my run", "worker": 5},
+    )  # fmt: skip
+
+    page = build_gallery(tmp_path)
+    data = _data(page)
+
+    ppo = data["ppo-w2-episode-4.mp4"]
+    assert (ppo["run"], ppo["worker"], ppo["checkpoint"]) == ("ppo", 2, "ckpt-200")
+    assert (ppo["episode"], ppo["step"], ppo["seed"], ppo["return"]) == (4, 4096, 7, 11.0)
+    assert (ppo["frames"], ppo["fps"], ppo["sidecar_fps"], ppo["env"]) == (
+        12,
+        20.0,
+        20.0,
+        "Grid-v0",
+    )
+    assert ppo["poster"] == "posters/ppo-w2-episode-4.mp4.png"
+    assert ppo["terminated"] is False
+    assert ppo["cut_short"] is False
+    sac = data["sac-env-3-episode-0.webm"]
+    assert (sac["run"], sac["env_index"], sac["worker"], sac["terminated"]) == (
+        "sac",
+        3,
+        None,
+        True,
+    )
+    assert sac["mime"] == "video/webm"
+    evaluation = data["eval-episode-1.mp4"]
+    assert (evaluation["run"], evaluation["worker"], evaluation["cut_short"]) == ("my run", 5, True)
+    assert "track" not in evaluation
+    rows = _parse(page).rows
+    assert rows["ppo-w2-episode-4.mp4"]["step"] == "4096"
+    assert rows["ppo-w2-episode-4.mp4"]["checkpoint"] == "ckpt-200"
+    assert rows["eval-episode-1.mp4"]["worker"] == "5"
+    assert rows["sac-env-3-episode-0.webm"]["env_index"] == "3"
+    assert _columns(page) == [
+        "file", "run", "worker", "checkpoint", "episode", "step", "return", "length",
+        "frames", "duration", "fps", "size", "codec", "env", "env_index", "seed",
+    ]  # fmt: skip
+
+
+def test_columns_nobody_has_are_left_out(tmp_path: Path) -> None:
+    _video(tmp_path / "clip.mp4")  # no sidecar: no step, worker, checkpoint or env index
+
+    columns = _columns(build_gallery(tmp_path))
+
+    assert columns == [
+        "file", "run", "episode", "return", "length", "frames", "duration", "fps", "size",
+        "codec", "env", "seed",
+    ]  # fmt: skip
+
+
+def test_track_is_embedded_as_columns(tmp_path: Path) -> None:
+    write_clip(tmp_path, "rl-video-episode-0.mp4", frames=9, reward_per_step=0.5)
+
+    data = _data(build_gallery(tmp_path))
+
+    track = data["rl-video-episode-0.mp4"]["track"]
+    lines = track_lines(9, reward=0.5)
+    assert isinstance(track, dict)
+    assert track["frames"] == 9 == decode(tmp_path / "rl-video-episode-0.mp4").count
+    assert track["step"] == [line["step"] for line in lines] == list(range(9))
+    assert track["reward"] == [None] + [0.5] * 8
+    assert track["return"] == [0.5 * i for i in range(9)]
+    assert track["action"] == [None] + [i % 2 for i in range(1, 9)]
+    assert track["info"] == {"x": [None] + [round(i * 0.1, 3) for i in range(1, 9)]}
+    assert "track" in data["rl-video-episode-0.mp4"]["badges"]  # type: ignore[operator]
+
+
+def test_track_values_are_compact_and_strict_json(tmp_path: Path) -> None:
+    video = write_clip(tmp_path, "clip.mp4", frames=3, track=False)
+    lines = [
+        '{"frame": 0, "episode": 0, "step": 0, "reward": null, "return": 0.0}',
+        '{"frame": 1, "episode": 0, "step": 1, "reward": 0.1234567891, "return": NaN, '
+        '"action": [0.333333333, 1], "future_key": {"ignored": true}}',
+        '{"frame": 2, "episode": 0, "step": 2, "reward": Infinity, "return": 1e300}',
+    ]
+    track_path(video).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    track = _data(build_gallery(tmp_path))["clip.mp4"]["track"]
+
+    assert isinstance(track, dict)
+    assert track["reward"] == [None, 0.123457, None]
+    assert track["return"] == [0.0, None, 1e300]
+    assert track["action"] == [None, [0.333333, 1], None]
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("{not json", r"line 2 is not JSON"),
+        ("[1, 2]", r"line 2 is not a JSON object"),
+        ('{"frame": 5, "step": 1}', r"line 2 has frame 5; expected 1 \(one line per frame"),
+    ],
+)
+def test_a_bad_track_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, line: str, problem: str
+) -> None:
+    video = write_clip(tmp_path, "clip.mp4", frames=3, track=False)
+    good = '{"frame": 0, "episode": 0, "step": 0, "reward": null, "return": 0.0}'
+    track_path(video).write_text(f"{good}\n{line}\n", encoding="utf-8")
+
+    with caplog.at_level(logging.WARNING, logger="rlvideo.gallery"):
+        data = _data(build_gallery(tmp_path))
+
+    assert "track" not in data["clip.mp4"]
+    assert re.search(rf"skipped the track .*clip\.track\.jsonl: {problem}", caplog.text)
+
+
+def test_a_track_of_another_length_is_kept_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    video = write_clip(tmp_path, "clip.mp4", frames=6, track=False)
+    track_path(video).write_text(
+        "".join(json.dumps(line) + "\n" for line in track_lines(4)), encoding="utf-8"
+    )
+
+    with caplog.at_level(logging.WARNING, logger="rlvideo.gallery"):
+        data = _data(build_gallery(tmp_path))
+
+    track = data["clip.mp4"]["track"]
+    assert isinstance(track, dict)
+    assert track["frames"] == 4
+    assert "clip.track.jsonl has 4 lines for 6 decoded frames" in caplog.text
+
+
+@pytest.mark.parametrize("absolute_path", [False, True])
+def test_relative_and_absolute_sidecar_paths_are_both_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, absolute_path: bool
+) -> None:
+    write_clip(tmp_path / "run", "clip.mp4", seed=3, absolute_path=absolute_path)
+    moved = Path(shutil.move(tmp_path / "run", tmp_path / "moved"))  # old absolute paths go stale
+
+    with caplog.at_level(logging.WARNING, logger="rlvideo.gallery"):
+        data = _data(build_gallery(moved))
+
+    assert data["clip.mp4"]["seed"] == 3
+    assert "badges" in data["clip.mp4"]
+    assert "no metadata" not in data["clip.mp4"]["badges"]
+    assert caplog.text == ""  # same file name: no complaint, wherever the folder went
+
+
+def test_a_sidecar_naming_another_video_is_shown_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    video = write_clip(tmp_path, "a.mp4", seed=4)
+    video.rename(tmp_path / "b.mp4")
+    sidecar_path(video).rename(tmp_path / "b.json")
+
+    with caplog.at_level(logging.WARNING, logger="rlvideo.gallery"):
+        data = _data(build_gallery(tmp_path))
+
+    assert data["b.mp4"]["seed"] == 4
+    assert re.search(r"the sidecar .*b\.json names a\.mp4, not b\.mp4; showing it", caplog.text)
+
+
+def test_text_from_sidecars_cannot_end_the_script(tmp_path: Path) -> None:
+    write_clip(tmp_path, "clip.mp4", extra={"run": "</script><script>alert(1)</script>"})
+
+    page = build_gallery(tmp_path)
+    html = page.read_text(encoding="utf-8")
+
+    assert "<script>alert(1)" not in html
+    assert _data(page)["clip.mp4"]["run"] == "</script><script>alert(1)</script>"
+
+
+def test_remote_gallery_embeds_the_tracks(tmp_path: Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    from rlvideo.gallery import build_remote_gallery
+
+    local = tmp_path / "local"
+    video = write_clip(local, "clip.mp4", frames=5)
+    memory = fsspec.filesystem("memory")
+    for path in (video, sidecar_path(video), track_path(video)):
+        memory.pipe(f"/gallery-track-test/{path.name}", path.read_bytes())
+    try:
+        url = build_remote_gallery("memory://gallery-track-test")
+        html = memory.cat(url.removeprefix("memory://")).decode("utf-8")
+    finally:
+        memory.rm("/gallery-track-test", recursive=True)
+
+    page = tmp_path / "page.html"
+    page.write_text(html, encoding="utf-8")
+    track = _data(page)["clip.mp4"]["track"]
+    assert isinstance(track, dict)
+    assert track["step"] == [0, 1, 2, 3, 4]

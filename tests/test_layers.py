@@ -33,6 +33,7 @@ LAYER_OF = {
     "notebook": "integration", "gallery": "integration", "distributed": "integration",
     "demo": "integration", "cli": "integration", "__main__": "integration",
     "__init__": "integration", "pettingzoo": "integration", "loggers": "integration",
+    "_policies": "integration", "_track": "pure", "overlay": "pure",
 }  # fmt: skip
 # Imports that pure modules may not make at import time (they may inside a function that
 # needs them: _codecs checks an unknown encoder's name with PyAV, only when one is asked for).
@@ -79,7 +80,8 @@ def test_every_module_has_a_layer():
 def test_the_file_list_says_what_is_internal():
     """A module whose names the package does not document for users starts with ``_``."""
     internal = {"_optional", "_background", "_recorder", "_clips", "_grid", "_codecs",
-                "_cutting", "_rollout", "_files", "_interop", "_preview"}  # fmt: skip
+                "_cutting", "_rollout", "_files", "_interop", "_preview", "_policies",
+                "_track"}  # fmt: skip
     assert {name for name in _modules() if name.startswith("_") and name not in
             ("__init__", "__main__")} == internal  # fmt: skip
 

@@ -106,10 +106,12 @@ def test_html_options():
     assert "max-width: 100%" in html
     assert "<video controls autoplay muted playsinline style=" in html
     assert " loop" not in html
-    html = show(frames)._repr_html_()
+    html = show(frames)._repr_html_()  # mediapy's show_video defaults: autoplay muted, loop
+    assert "<video controls autoplay muted playsinline loop style=" in html
+    assert "width:" not in html.replace("max-width:", "")
+    html = show(frames, autoplay=False)._repr_html_()
     assert "<video controls loop style=" in html
     assert "autoplay" not in html
-    assert "width:" not in html.replace("max-width:", "")
 
 
 def test_title_above_the_video_and_escaped():
@@ -191,7 +193,9 @@ def test_grid_holds_every_video_and_title(tmp_path):
     assert len(grid) == 3
     html = grid._repr_html_()
     assert html.count("<video ") == 3
-    assert "grid-template-columns: repeat(2, max-content)" in html
+    cell = "max(160px, calc((100% - 1 * 12px) / 2))"
+    assert f"grid-template-columns: repeat(auto-fill, minmax({cell}, 1fr))" in html
+    assert "max-content" not in html  # no fixed total width: the grid fits the page
     assert "seed &lt;0&gt;" in html
     assert "a &amp; b" in html
     assert "seed <0>" not in html
@@ -208,7 +212,7 @@ def test_grid_mixes_paths_frames_and_videos(tmp_path):
     html = grid._repr_html_()
     assert html.count("<img ") == 1
     assert html.count("<video ") == 2
-    assert "repeat(3, max-content)" in html  # never more columns than videos
+    assert "calc((100% - 2 * 12px) / 3)" in html  # never more columns than videos
     assert "kept" in html
     assert [v.title for v in grid.videos] == [None, None, "kept"]
     retitled = show_grid([made], titles=["new"])
@@ -219,6 +223,56 @@ def test_grid_mixes_paths_frames_and_videos(tmp_path):
 def test_grid_gif_fallback():
     html = show_grid([[solid(0)], [solid(255)]], format="gif")._repr_html_()
     assert html.count('src="data:image/gif;base64,') == 2
+
+
+def test_the_gif_fallback_is_scaled_down_to_a_sensible_width(tmp_path):
+    frames = gradient_frames(4, 400, 600)  # CartPole's size
+    gif = show(frames, format="gif")
+    decoded = decode_bytes(gif.data, tmp_path, "gif")
+    assert (decoded.width, decoded.height) == (nb_module.GIF_MAX_WIDTH, 320)
+    assert decoded.count == 4
+    assert len(gif.data) < len(show(frames, format="gif", width=600).data)  # smaller file
+    wide = decode_bytes(show(frames, format="gif", width=600).data, tmp_path, "gif")
+    assert (wide.width, wide.height) == (600, 400)  # width= asks for more: it gets it
+    small = decode_bytes(show(gradient_frames(2, 48, 64), format="gif").data, tmp_path, "gif")
+    assert (small.width, small.height) == (64, 48)  # never scaled up
+    video = write_video(tmp_path / "run.mp4", frames)
+    from_file = decode_bytes(show(video, format="gif").data, tmp_path, "gif")
+    assert from_file.width == nb_module.GIF_MAX_WIDTH
+    assert decode_bytes(show(video).data, tmp_path, "mp4").width == 600  # MP4 as it is
+
+
+def test_the_grid_fits_the_page_in_a_browser(tmp_path):
+    """Three 600-pixel videos: side by side on a wide page, wrapped and shrunk on a narrow one."""
+    chromium = Path("/usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not chromium.exists():
+        pytest.skip(f"{chromium} is missing: apt-get install chromium")
+    grid = show_grid([gradient_frames(3, 400, 600)] * 3, columns=3)
+    page_file = tmp_path / "grid.html"
+    page_file.write_text(f"<!doctype html><body style='margin: 8px'>{grid._repr_html_()}</body>")
+    layout = "() => [document.documentElement.scrollWidth, [...document.querySelectorAll('video')].map(v => [Math.round(v.getBoundingClientRect().left), Math.round(v.getBoundingClientRect().width)])]"  # noqa: E501
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            found = {}
+            for viewport in (2000, 900, 300):
+                page = browser.new_page(viewport={"width": viewport, "height": 800})
+                page.goto(page_file.as_uri())
+                found[viewport] = page.evaluate(layout)
+                page.close()
+        finally:
+            browser.close()
+    for viewport, (scroll_width, videos) in found.items():
+        assert scroll_width <= viewport, (viewport, videos)  # nothing sticks out of the page
+        assert all(left + width <= viewport for left, width in videos), (viewport, videos)
+    assert [w for _, w in found[2000][1]] == [600, 600, 600]  # own width, never stretched
+    assert len({left for left, _ in found[2000][1]}) == 3  # one row of three
+    assert len({left for left, _ in found[900][1]}) == 3  # three shrunk columns
+    assert all(w < 300 for _, w in found[900][1])
+    assert len({left for left, _ in found[300][1]}) == 1  # one column on a phone
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -447,7 +501,13 @@ def test_executed_notebook_embeds_playable_videos(tmp_path, kernel_name):
 
     html = html_of(2)
     assert "episode &lt;1&gt; &amp; more" in html
-    assert html.count('<video controls loop style="max-width: 100%; height: auto;" src="data:') == 1
+    assert (
+        html.count(
+            "<video controls autoplay muted playsinline loop "
+            'style="max-width: 100%; height: auto;" src="data:'
+        )
+        == 1
+    )
     [(mime, data)] = payloads(html)
     assert mime == "video/mp4"
     decoded = decode_bytes(data, tmp_path, "mp4")

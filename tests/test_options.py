@@ -209,10 +209,15 @@ def test_close_while_interrupted_keeps_the_video_as_incomplete(tmp_path, kind):
     with pytest.raises(KeyboardInterrupt):
         train()
     names = folder_names(tmp_path)
-    assert names
-    assert all(name.endswith(".incomplete.mp4") for name in names), names
-    for name in names:
+    videos = {name for name in names if name.endswith(".mp4")}
+    assert videos
+    assert all(name.endswith(".incomplete.mp4") for name in videos), names
+    # each keeps its data track beside it (metadata=True turns tracks on), as incomplete too
+    assert names - videos == {name.replace(".mp4", ".track.jsonl") for name in videos}
+    for name in videos:
         assert decode(tmp_path / name).count == 6
+        lines = (tmp_path / name.replace(".mp4", ".track.jsonl")).read_text().splitlines()
+        assert len(lines) == 6
 
 
 # -- defect 7: __del__ of a wrapper whose __init__ never ran (Gymnasium's own test) -------------

@@ -95,8 +95,8 @@ def test_aec_videos_hold_the_reset_frame_and_one_frame_per_move(tmp_path):
     games = [play(env, seed, rng) for seed in (3, 4)]
     env.close()
     assert folder_names(tmp_path) == {
-        "rl-video-episode-0.mp4", "rl-video-episode-0.json",
-        "rl-video-episode-1.mp4", "rl-video-episode-1.json",
+        "rl-video-episode-0.mp4", "rl-video-episode-0.json", "rl-video-episode-0.track.jsonl",
+        "rl-video-episode-1.mp4", "rl-video-episode-1.json", "rl-video-episode-1.track.jsonl",
     }  # fmt: skip
     assert len(spy.frames) == sum(moves + 1 for moves, _ in games)  # dead steps: no frame
     first = 0
@@ -143,7 +143,9 @@ def test_aec_step_trigger_counts_cycles_of_every_agent_moving(tmp_path):
     assert env.step_id == 4  # cycles 0..4
     assert not env.recording
     env.close()
-    assert folder_names(tmp_path) == {"rl-video-step-2.mp4", "rl-video-step-2.json"}
+    assert folder_names(tmp_path) == {
+        "rl-video-step-2.mp4", "rl-video-step-2.json", "rl-video-step-2.track.jsonl",
+    }  # fmt: skip
     video = decode(tmp_path / "rl-video-step-2.mp4")
     assert video.count == 3
     # cycle 2 ends with the sixth move (index 5): the video starts with the frame after it
@@ -253,7 +255,9 @@ def test_an_exception_keeps_the_video_as_incomplete(tmp_path, encoder):
 
     with pytest.raises(RuntimeError, match="boom"):
         train()
-    assert folder_names(tmp_path) == {"rl-video-episode-0.incomplete.mp4"}
+    assert folder_names(tmp_path) == {
+        "rl-video-episode-0.incomplete.mp4", "rl-video-episode-0.incomplete.track.jsonl",
+    }  # fmt: skip
     assert decode(tmp_path / "rl-video-episode-0.incomplete.mp4").count == 6
 
 

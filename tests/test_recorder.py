@@ -76,7 +76,7 @@ def test_a_discard_answered_at_once_is_no_key_error(tmp_path, why):
     kept = _record(recorder, "kept", 4)
     recorder.stop(kept)
     recorder.close()
-    assert folder_names(tmp_path) == {"kept.mp4", "kept.json"}
+    assert folder_names(tmp_path) == {"kept.mp4", "kept.json", "kept.track.jsonl"}
     assert decode(tmp_path / "kept.mp4").count == 4
 
 
@@ -95,7 +95,10 @@ def test_close_while_an_exception_propagates_keeps_the_video_as_incomplete(tmp_p
 
     with pytest.raises(KeyboardInterrupt):
         interrupted()
-    assert folder_names(tmp_path) == {"done.mp4", "done.json", "cut.incomplete.mp4"}
+    assert folder_names(tmp_path) == {
+        "done.mp4", "done.json", "done.track.jsonl",
+        "cut.incomplete.mp4", "cut.incomplete.track.jsonl",
+    }  # fmt: skip
     assert decode(tmp_path / "cut.incomplete.mp4").count == 5
     assert [Path(p).name for p in saved] == ["done.mp4"]
 
@@ -116,7 +119,7 @@ def test_close_in_a_with_block_that_fails_keeps_the_video_as_incomplete(tmp_path
     recorder = _recorder(tmp_path)
     with pytest.raises(ValueError, match="boom"):
         failing_session()
-    assert folder_names(tmp_path) == {"cut.incomplete.mp4"}
+    assert folder_names(tmp_path) == {"cut.incomplete.mp4", "cut.incomplete.track.jsonl"}
 
 
 def test_plain_close_mid_episode_saves_the_video_and_says_it_was_cut_short(tmp_path):
@@ -125,7 +128,9 @@ def test_plain_close_mid_episode_saves_the_video_and_says_it_was_cut_short(tmp_p
     recorder.stop(_record(recorder, "whole", 3, ended=True))
     _record(recorder, "cut", 4)
     recorder.close()
-    assert folder_names(tmp_path) == {"whole.mp4", "whole.json", "cut.mp4", "cut.json"}
+    assert folder_names(tmp_path) == {
+        "whole.mp4", "whole.json", "whole.track.jsonl", "cut.mp4", "cut.json", "cut.track.jsonl",
+    }  # fmt: skip
     assert decode(tmp_path / "cut.mp4").count == 4
     sidecar = json.loads((tmp_path / "cut.json").read_text())
     assert sidecar["cut_short"] is True

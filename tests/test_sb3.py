@@ -222,14 +222,16 @@ def test_metadata_sidecars_and_callback(tmp_path, encoder):
     run(venv, 40)
     assert folder_names(tmp_path) == {
         "rl-video-step-0-to-step-10.mp4", "rl-video-step-0-to-step-10.json",
+        "rl-video-step-0-to-step-10.track.jsonl",
         "rl-video-step-30-to-step-40.mp4", "rl-video-step-30-to-step-40.json",
+        "rl-video-step-30-to-step-40.track.jsonl",
     }  # fmt: skip
     assert [p.name for p, _ in saved] == [
         "rl-video-step-0-to-step-10.mp4", "rl-video-step-30-to-step-40.mp4",
     ]  # fmt: skip
     assert venv.saved_videos == [p for p, _ in saved]
     for (path, meta), first_step in zip(saved, (0, 30), strict=True):
-        side = VideoMetadata.from_json(path.with_suffix(".json").read_text())
+        side = VideoMetadata.from_json(path.with_suffix(".json").read_text(), folder=path.parent)
         assert side == meta
         assert (side.kind, side.first_step, side.steps) == ("step", first_step, 10)
         assert side.frames == decode(path).count == 11

@@ -313,7 +313,9 @@ def test_record_video_to_s3_with_sidecars(bucket, staging, tmp_path, encoder):
     run_episodes(env, 3)
     env.close()
     names = {"rl-video-episode-0.mp4", "rl-video-episode-0.json",
-             "rl-video-episode-1.mp4", "rl-video-episode-1.json"}  # fmt: skip
+             "rl-video-episode-0.track.jsonl",
+             "rl-video-episode-1.mp4", "rl-video-episode-1.json",
+             "rl-video-episode-1.track.jsonl"}  # fmt: skip
     assert bucket.names(f"wrapped-{encoder}") == names
     expected = [f"{url}/rl-video-episode-{i}.mp4" for i in range(2)]
     assert [path for path, _ in saved] == expected == env.saved_videos
@@ -322,7 +324,8 @@ def test_record_video_to_s3_with_sidecars(bucket, staging, tmp_path, encoder):
         video = decode_bytes(bucket.get(f"wrapped-{encoder}", name), tmp_path, name)
         assert (video.width, video.height, video.fps) == (600, 400, 50)
         sidecar = json.loads(bucket.get(f"wrapped-{encoder}", name.replace(".mp4", ".json")))
-        assert sidecar["path"] == meta.path == path
+        assert sidecar["path"] == name  # relative to its folder
+        assert meta.path == path
         assert sidecar["frames"] == meta.frames == video.count == meta.steps + 1
     assert_empty(staging)
 
@@ -443,7 +446,10 @@ def test_an_aborted_video_is_uploaded_as_incomplete(staging, tmp_path):
     fs = fsspec.filesystem("memory")
     root = url[len("memory://") :]
     try:
-        assert sorted(fs.find(f"/{root}")) == [f"/{root}/x-episode-0.incomplete.mp4"]
+        assert sorted(fs.find(f"/{root}")) == [
+            f"/{root}/x-episode-0.incomplete.mp4",
+            f"/{root}/x-episode-0.incomplete.track.jsonl",
+        ]
         data = fs.cat_file(f"/{root}/x-episode-0.incomplete.mp4")
         assert decode_bytes(data, tmp_path, "i.mp4").count == 6
         assert recorder.saved == []
@@ -467,22 +473,25 @@ def test_cli_record_and_gallery_on_s3(bucket, staging, tmp_path):
     assert f"2 video(s) in {url}; manifest: {url}/manifest.json" in result.output
     videos = {"rl-video-episode-0.mp4", "rl-video-episode-1.mp4"}
     sidecars = {"rl-video-episode-0.json", "rl-video-episode-1.json"}
-    assert bucket.names("cli") == videos | sidecars | {"manifest.json"}
+    tracks = {"rl-video-episode-0.track.jsonl", "rl-video-episode-1.track.jsonl"}
+    assert bucket.names("cli") == videos | sidecars | tracks | {"manifest.json"}
     manifest = json.loads(bucket.get("cli", "manifest.json"))
-    assert [entry["path"] for entry in manifest["videos"]] == [f"{url}/{v}" for v in sorted(videos)]
+    assert [entry["path"] for entry in manifest["videos"]] == sorted(videos)
     for entry in manifest["videos"]:
-        name = entry["path"].rsplit("/", 1)[1]
+        name = entry["path"]
         assert decode_bytes(bucket.get("cli", name), tmp_path, name).count == entry["frames"] > 1
 
     result = invoke("gallery", url, "--storage-options", options, "--title", "Remote")
     assert result.exit_code == 0, result.output
     assert f"gallery: {url}/index.html" in result.output
     posters = {f"posters/{v}.png" for v in videos}
-    assert bucket.names("cli") == videos | sidecars | {"manifest.json", "index.html"} | posters
+    assert bucket.names("cli") == (
+        videos | sidecars | tracks | {"manifest.json", "index.html"} | posters
+    )
     page = bucket.get("cli", "index.html").decode()
     assert "<title>Remote" in page
-    assert 'src="rl-video-episode-1.mp4"' in page
-    assert 'poster="posters/' in page
+    assert 'href="rl-video-episode-1.mp4"' in page
+    assert 'img src="posters/' in page
     for poster in posters:
         with av.open(str(decode_target(tmp_path, bucket.get("cli", poster)))) as container:
             frame = next(container.decode(video=0))

@@ -164,12 +164,12 @@ def test_metadata_sidecars_and_callback(tmp_path, encoder):
     )  # fmt: skip
     run(env, 2, seed=7)
     assert folder_names(tmp_path) == {
-        "rl-video-episode-0.mp4", "rl-video-episode-0.json",
-        "rl-video-episode-1.mp4", "rl-video-episode-1.json",
+        "rl-video-episode-0.mp4", "rl-video-episode-0.json", "rl-video-episode-0.track.jsonl",
+        "rl-video-episode-1.mp4", "rl-video-episode-1.json", "rl-video-episode-1.track.jsonl",
     }  # fmt: skip
     assert [p.name for p, _ in saved] == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"]
     for path, meta in saved:
-        side = VideoMetadata.from_json(path.with_suffix(".json").read_text())
+        side = VideoMetadata.from_json(path.with_suffix(".json").read_text(), folder=path.parent)
         assert side == meta
         assert side.frames == decode(path).count == side.steps + 1
         assert side.env_id == "CartPole-v1"
@@ -195,7 +195,9 @@ def test_keep_if_discards_leave_nothing(tmp_path):
             obs, _, terminated, truncated, _ = env.step(policy(obs))
             done = terminated or truncated
     env.close()
-    assert folder_names(tmp_path) == {"rl-video-episode-1.mp4", "rl-video-episode-1.json"}
+    assert folder_names(tmp_path) == {
+        "rl-video-episode-1.mp4", "rl-video-episode-1.json", "rl-video-episode-1.track.jsonl",
+    }  # fmt: skip
     assert env.saved_videos == [tmp_path / "rl-video-episode-1.mp4"]
 
 

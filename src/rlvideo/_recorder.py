@@ -16,19 +16,35 @@ every hand-off is done.
 
 Wrappers decide *when* a video starts and stops (gym's trigger rules); a :class:`Recorder`
 does the rest, so the single-env, vector and SB3 wrappers share one implementation.
+
+Each video's values (episode, step, reward, return, action, info: :class:`rlvideo._track.FrameLog`)
+feed the overlay, drawn on each frame here, in the env's process, before the frame is handed
+to the encoder, and the data track ``<stem>.track.jsonl`` (:mod:`rlvideo._track`). The track is
+streamed, a line per frame, to a hidden file beside the video's staging file, and shares the
+video's lifecycle: renamed to its final name (uploaded after the video, for a URL folder) when
+the video is final, kept as ``<stem>.incomplete.track.jsonl`` beside a video kept as
+incomplete, deleted with a discarded video. It holds one line per frame of the video, always.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
+from collections.abc import Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Literal
+
+import numpy as np
 
 from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult
+from rlvideo._files import publish
+from rlvideo._track import FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
+from rlvideo.frames import FrameConverter
 from rlvideo.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
 from rlvideo.naming import check_name_prefix
 from rlvideo.spec import WriterSpec
@@ -37,6 +53,64 @@ from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destinati
 __all__ = ["KeepIf", "OnVideoSaved", "Recorder"]
 
 logger = logging.getLogger("rlvideo.recorder")  # the documented name (README, Logging)
+
+
+class _TrackFile:
+    """A video's data track while it is written: a hidden file beside the video's staging file.
+
+    Lines are buffered (a few kB at a time), so memory stays flat whatever the video's length.
+    """
+
+    def __init__(self, staged: Path) -> None:
+        name = track_path(staged).name
+        self.path = staged.with_name(f".{name}.{secrets.token_hex(4)}.writing")
+        self._file: IO[str] = open(self.path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115
+        self.lines = 0
+
+    def write(self, line: str) -> None:
+        self._file.write(line)
+        self.lines += 1
+
+    def delete(self) -> None:
+        """Close and remove the hidden file: nothing is left behind."""
+        try:
+            self._file.close()
+        finally:
+            self.path.unlink(missing_ok=True)
+
+    def finish(self, video: Path, frames: int) -> Path:
+        """Close it, cut it to the video's ``frames`` and move it beside ``video``; the path.
+
+        Replaced like the sidecar if the name is taken (the video's name was free).
+        """
+        self._file.close()
+        if self.lines > frames:  # the encoder kept fewer frames (a failure it survived)
+            _keep_first_lines(self.path, frames)
+        target = track_path(video)
+        publish(self.path, target, overwrite=True)
+        return target
+
+
+def _keep_first_lines(path: Path, count: int) -> None:
+    """Cut the text file ``path`` to its first ``count`` lines, streaming."""
+    cut = path.with_name(path.name + ".cut")
+    with open(path, encoding="utf-8") as source, open(cut, "w", encoding="utf-8") as target:
+        for index, line in enumerate(source):
+            if index >= count:
+                break
+            target.write(line)
+    os.replace(cut, path)
+
+
+@dataclass
+class _Upload:
+    """A file on its way to a remote destination (or published already, when local)."""
+
+    future: Future[SavedPath]
+    what: Literal["video", "incomplete", "track"]
+    meta: VideoMetadata | None  # a video's, for its sidecar and hand-off
+    local: Path
+    track: Path | None = None  # the video's finished track, uploaded once the video is
 
 
 def _exception_propagating() -> bool:
@@ -67,6 +141,8 @@ class Recorder:
         env_id: Recorded in every video's metadata.
         encoder_options: Raw encoder options, e.g. ``{"preset": "ultrafast"}``.
         storage_options: fsspec options (credentials, endpoint) for a URL ``video_folder``.
+        overlay: What to draw on frames (:func:`rlvideo.overlay.overlay_from_option`).
+        track: Data tracks: None (when ``metadata``), True, False, or a list of info keys.
     """
 
     def __init__(
@@ -87,6 +163,8 @@ class Recorder:
         encoder_options: dict[str, str] | None = None,
         storage_options: dict[str, Any] | None = None,
         float_range: tuple[float, float] = (0.0, 1.0),
+        overlay: Any = None,
+        track: Any = None,
     ) -> None:
         check_name_prefix(name_prefix)
         self.spec = WriterSpec.build(
@@ -97,6 +175,13 @@ class Recorder:
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):
             if hook is not None and not callable(hook):
                 raise InvalidArgumentError(f"{name} must be a callable or None, got {hook!r}")
+        self.track, self.track_info = check_track(track, metadata=metadata)
+        """Whether each video gets a data track, and the info keys it holds."""
+        self.overlay = None
+        if overlay is not None and overlay is not False:
+            from rlvideo.overlay import overlay_from_option  # Pillow is loaded only if asked
+
+            self.overlay = overlay_from_option(overlay)
         self.destination = open_destination(video_folder, storage_options)
         self.destination.prepare()
         self.metadata = metadata
@@ -109,14 +194,33 @@ class Recorder:
         self._videos: dict[int, VideoMetadata] = {}  # open, or ended and not yet reported
         self._open: set[int] = set()  # started and not yet stopped
         self._staged: dict[int, Path] = {}  # where each open video is written locally
-        self._uploads: list[tuple[Future[SavedPath], VideoMetadata | None, Path]] = []
+        self._uploads: list[_Upload] = []
+        self._logs: dict[int, FrameLog] = {}  # each open video's values (overlay or track on)
+        self._tracks: dict[int, _TrackFile] = {}  # each open video's data track being written
+        self._converters: dict[int, FrameConverter] = {}  # to draw the overlay on
+        self._canvases: dict[int, Any] = {}  # each video's frame with the overlay, reused
         self._uploader = Uploader(self.destination)
         self._next_id = 0
         self._errors: list[BaseException] = []
         self._hand_off_errors: list[BaseException] = []  # raised as they are, not wrapped
 
-    def start(self, name: str, *, kind: str, episode: int, first_step: int, **extra: Any) -> int:
-        """Open ``<folder>/<name>.<format>``; return its id. A taken name raises here."""
+    def start(
+        self,
+        name: str,
+        *,
+        kind: str,
+        episode: int,
+        first_step: int,
+        episode_step: int = 0,
+        episode_return: float = 0.0,
+        **extra: Any,
+    ) -> int:
+        """Open ``<folder>/<name>.<format>``; return its id. A taken name raises here.
+
+        ``episode_step`` and ``episode_return`` are the steps and return of ``episode``
+        before the video's first frame (a step video starting mid-episode), for the overlay
+        and the track.
+        """
         file_name = f"{name}.{self.spec.format}"
         self.destination.check_free(file_name, overwrite=self.spec.overwrite)
         video_id = self._next_id
@@ -130,6 +234,17 @@ class Recorder:
             episode=episode, first_step=first_step, fps=float(self.spec.fps),
             codec=self.spec.codec, **extra,
         )  # fmt: skip
+        if self.track or self.overlay is not None:
+            self._logs[video_id] = FrameLog(
+                episode=episode, step=episode_step, episode_return=episode_return
+            )
+        if self.overlay is not None:
+            self._converters[video_id] = self.spec.frame_converter()
+        if self.track:
+            try:
+                self._tracks[video_id] = _TrackFile(path)
+            except OSError as exc:
+                logger.error("cannot write the data track of %s: %s; no track", file_name, exc)
         return video_id
 
     def final(self, file_name: str) -> SavedPath:
@@ -137,18 +252,71 @@ class Recorder:
         return self.destination.final(file_name)
 
     def frame(self, video_id: int, frame: Any) -> int:
-        """Add a frame; return the video's frame count so far."""
-        self._encoder.write(video_id, frame)
+        """Add a frame (with the overlay drawn on it); return the video's frame count so far."""
+        log = self._logs.get(video_id)
+        if log is None:
+            self._encoder.write(video_id, frame)
+        else:
+            values = log.values()
+            if self.overlay is not None:
+                frame = self._draw(video_id, frame, values)
+            self._encoder.write(video_id, frame)
+            log.count_frame()
+            track = self._tracks.get(video_id)
+            if track is not None:
+                self._write_track(video_id, track, values)
         meta = self._videos[video_id]
         meta.frames += 1
         return meta.frames
 
-    def step(self, video_id: int, reward: Any, terminated: Any, truncated: Any) -> None:
-        """Account one env step to the video (its reward and how the episode ended)."""
+    def _draw(self, video_id: int, frame: Any, values: dict[str, Any]) -> Any:
+        """The frame with the overlay drawn on a copy: one buffer per video, reused.
+
+        The encoder copies a frame out before the next one comes, so no memory is taken per
+        frame.
+        """
+        assert self.overlay is not None
+        array = self._converters[video_id](frame)
+        canvas = self._canvases.get(video_id)
+        if canvas is None or canvas.shape != array.shape:
+            canvas = self._canvases[video_id] = np.empty_like(array)
+        return self.overlay(array, values, out=canvas)
+
+    def _write_track(self, video_id: int, track: _TrackFile, values: dict[str, Any]) -> None:
+        try:
+            track.write(track_line(values, self.track_info))
+        except OSError as exc:  # a full disk: the video goes on, without its track
+            logger.error("cannot write the data track of video %s: %s; dropped it", video_id, exc)
+            self._drop_track(video_id)
+
+    def step(
+        self,
+        video_id: int,
+        reward: Any,
+        terminated: Any,
+        truncated: Any,
+        *,
+        action: Any = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Account one env step to the video (its reward and how the episode ended).
+
+        ``action`` and ``info`` go to the overlay and the data track (the track keeps the
+        info keys it was asked for, and small actions).
+        """
         meta = self._videos[video_id]
         meta.steps += 1
         meta.episode_return += float(reward)
         meta.terminated, meta.truncated = bool(terminated), bool(truncated)
+        log = self._logs.get(video_id)
+        if log is not None:
+            log.step(reward, terminated, truncated, action=action, info=info)
+
+    def reset(self, video_id: int, episode: int, info: Mapping[str, Any] | None = None) -> None:
+        """An episode began inside the video: its next frame is the episode's reset frame."""
+        log = self._logs.get(video_id)
+        if log is not None:
+            log.reset(episode, info)
 
     def frames(self, video_id: int) -> int:
         """Frames in the video so far."""
@@ -165,6 +333,7 @@ class Recorder:
             logger.info("keep_if rejected %s; it leaves nothing behind", Path(meta.path).name)
             self._drop(video_id)
         else:
+            self._forget(video_id)
             self._encoder.close_video(video_id)
         self.raise_errors()
 
@@ -181,7 +350,23 @@ class Recorder:
         is then a discarded video's (issue 9: a ``KeyError`` out of ``env.reset()``).
         """
         self._videos.pop(video_id, None)
+        self._forget(video_id)
+        self._drop_track(video_id)
         self._encoder.discard_video(video_id)
+
+    def _forget(self, video_id: int) -> None:
+        """Forget a video's values: it takes no more frames."""
+        self._logs.pop(video_id, None)
+        self._converters.pop(video_id, None)
+        self._canvases.pop(video_id, None)
+
+    def _drop_track(self, video_id: int) -> None:
+        track = self._tracks.pop(video_id, None)
+        if track is not None:
+            try:
+                track.delete()
+            except OSError as exc:
+                logger.error("cannot delete the data track %s: %s", track.path, exc)
 
     def _keep(self, meta: VideoMetadata) -> bool:
         """Ask ``keep_if``; if it raises, keep the video (never lose one to a callback's bug)."""
@@ -220,6 +405,7 @@ class Recorder:
             for video_id in sorted(self._open):
                 if unwinding:
                     self._open.discard(video_id)
+                    self._forget(video_id)
                     self._encoder.abort_video(video_id)
                 else:
                     meta = self._videos[video_id]
@@ -253,18 +439,32 @@ class Recorder:
     def _on_done(self, result: VideoResult) -> None:
         meta = self._videos.pop(result.video_id, None)
         staged = self._staged.pop(result.video_id, None)
-        if result.error is not None:
-            self._errors.append(result.error)
+        self._forget(result.video_id)
+        if result.error is not None or meta is None or result.path is None:
+            self._drop_track(result.video_id)  # failed or discarded: its track goes too
+            if result.error is not None:
+                self._errors.append(result.error)
             return
-        if meta is None or result.path is None:
-            return  # discarded
+        track = self._finish_track(result)
         if result.path != staged:  # kept as .incomplete (logged by the worker)
             if self.destination.remote:  # upload it too: the machine may not outlive the run
-                self._upload(result.path, None)
+                self._upload(result.path, None, track)
             return
         meta.frames = result.frames
-        self._upload(result.path, meta)
+        self._upload(result.path, meta, track)
         self._collect_uploads(wait=False)  # a local destination has published it already
+
+    def _finish_track(self, result: VideoResult) -> Path | None:
+        """Give a finished (or incomplete) video's track its name beside it; None if none."""
+        track = self._tracks.pop(result.video_id, None)
+        if track is None or result.path is None:
+            return None
+        try:
+            return track.finish(result.path, result.frames)
+        except OSError as exc:
+            logger.error("cannot finish the data track of %s: %s", result.path.name, exc)
+            track.delete()
+            return None
 
     def _saved(self, where: SavedPath, meta: VideoMetadata, local: Path | None) -> None:
         """Report a published video; ``local`` is its uploaded staging file, None when local."""
@@ -292,29 +492,43 @@ class Recorder:
                 self._hand_off_failed(f"on_video_saved.flush() raised {exc!r}", exc)
 
     # -- publishing (an upload, for remote destinations) ----------------------------------------
-    def _upload(self, local: Path, meta: VideoMetadata | None) -> None:
-        """Publish a finished video (``meta`` None: an incomplete one, no sidecar)."""
+    def _upload(self, local: Path, meta: VideoMetadata | None, track: Path | None = None) -> None:
+        """Publish a finished video (``meta`` None: an incomplete one, no sidecar).
+
+        Its ``track``, finished beside it already (locally), is uploaded after it, when the
+        destination is remote.
+        """
         sidecar = None
         if meta is not None and self.metadata:
             sidecar = (sidecar_path(local).name, meta.to_json())
         overwrite = meta is not None and self.spec.overwrite
         keep = meta is not None and self.on_video_saved is not None  # for the hand-off to read
         future = self._uploader.submit(local, overwrite=overwrite, sidecar=sidecar, keep_local=keep)
-        self._uploads.append((future, meta, local))
+        remote_track = track if self.destination.remote else None
+        what: Literal["video", "incomplete"] = "incomplete" if meta is None else "video"
+        self._uploads.append(_Upload(future, what, meta, local, remote_track))
 
     def _collect_uploads(self, *, wait: bool) -> None:
         """Report finished uploads, in the order they were queued."""
-        while self._uploads and (wait or self._uploads[0][0].done()):
-            future, meta, local = self._uploads.pop(0)
+        while self._uploads and (wait or self._uploads[0].future.done()):
+            upload = self._uploads.pop(0)
+            meta, local = upload.meta, upload.local
             try:
-                where = future.result()
+                where = upload.future.result()
             except Exception as exc:
-                if meta is None:
+                if upload.what == "track":
+                    logger.error("could not upload the data track %s: %s", local.name, exc)
+                elif meta is None:
                     logger.error("could not upload a video kept as incomplete: %s", exc)
                 else:
                     self._errors.append(exc)
-                continue
-            if meta is None:
+                continue  # a failed video's track stays in staging beside it
+            if upload.track is not None:  # the video is there: its track follows
+                future = self._uploader.submit(upload.track, overwrite=True)
+                self._uploads.append(_Upload(future, "track", None, upload.track))
+            if upload.what == "track":
+                logger.debug("uploaded the data track %s", where)
+            elif meta is None:
                 logger.warning("uploaded the incomplete video %s", where)
             else:
                 logger.info("saved %s (%d frames)", where, meta.frames)

@@ -24,8 +24,12 @@ from typing import Any
 
 import click
 
-from rlvideo._rollout import run_episodes
-from rlvideo.errors import InvalidArgumentError, MissingDependencyError, RLVideoError
+from rlvideo.errors import (
+    InvalidArgumentError,
+    MissingDependencyError,
+    RLVideoError,
+    VideoExistsError,
+)
 from rlvideo.manifest import merge_into, read_sidecar
 from rlvideo.metadata import VideoMetadata
 from rlvideo.naming import FORMATS, is_incomplete_name
@@ -47,13 +51,43 @@ class _UserError(click.ClickException):
         click.echo(f"rlvideo: error: {self.format_message()}", err=True)
 
 
+_CLI_TERMS = (
+    (re.compile(r"Pass overwrite=True to replace it, or choose another name"),
+     "Pass --overwrite to replace it, or choose another --out"),
+    (re.compile(r"\boverwrite=True\b"), "--overwrite"),
+    (re.compile(r"^fps must\b"), "--fps must"),
+    (re.compile(r"\bvideo_folder\b"), "--out"),
+    (re.compile(r"\bvideo_length\b"), "--video-length"),
+    (re.compile(r"\bepisode_trigger\b"), "--every"),
+)  # fmt: skip
+"""The library's argument names in its messages -> ``rlvideo record``'s options."""
+
+
+def _in_cli_terms(message: str) -> str:
+    """A library message with its argument names replaced by the command's options.
+
+    Example:
+        >>> _in_cli_terms("v/a.mp4 already exists. Pass overwrite=True to replace it, or "
+        ...               "choose another name.")
+        'v/a.mp4 already exists. Pass --overwrite to replace it, or choose another --out.'
+        >>> _in_cli_terms("fps must be a finite number above 0, got 0")
+        '--fps must be a finite number above 0, got 0'
+    """
+    for pattern, option in _CLI_TERMS:
+        message = pattern.sub(option, message)
+    return message
+
+
 @contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn rlvideo's (and Gymnasium's) user-facing errors into :class:`_UserError`."""
+def _user_errors(*, cli_terms: bool = False) -> Iterator[None]:
+    """Turn rlvideo's (and Gymnasium's) user-facing errors into :class:`_UserError`.
+
+    With ``cli_terms`` (``record``), the library's argument names become the options.
+    """
     try:
         yield
     except RLVideoError as exc:
-        raise _UserError(str(exc)) from exc
+        raise _UserError(_in_cli_terms(str(exc)) if cli_terms else str(exc)) from exc
     except KeyboardInterrupt as exc:
         raise _UserError(
             "interrupted; videos finished before were saved, and any video in progress was "
@@ -84,7 +118,29 @@ def cli(verbose: int) -> None:
     "--policy",
     default="random",
     show_default=True,
-    help='"random", or MODULE:CALLABLE taking an observation and returning an action.',
+    metavar="POLICY",
+    help='"random"; a trained agent: path/to/model.zip (Stable-Baselines3, sb3-contrib) or '
+    "path/to/policy.pt (TorchScript); or MODULE:CALLABLE (or path/to/file.py:NAME) taking an "
+    "observation and returning an action.",
+)
+@click.option(
+    "--algo",
+    default=None,
+    metavar="NAME",
+    help="The algorithm of a .zip model (ppo, a2c, dqn, sac, td3, ddpg, qrdqn, tqc, trpo, ars, "
+    "crossq, recurrentppo, maskableppo). Default: read from the checkpoint.",
+)
+@click.option(
+    "--deterministic/--stochastic",
+    default=None,
+    help="A .zip model's actions: its most likely (default) or sampled.",
+)
+@click.option(
+    "--vec-normalize",
+    default=None,
+    metavar="PATH|none",
+    help="The VecNormalize pickle the model was trained with. Default: vecnormalize.pkl beside "
+    "the model (or rl-baselines3-zoo's <folder>/<env id>/vecnormalize.pkl), if there.",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the first episode.")
 @click.option(
@@ -156,25 +212,33 @@ def cli(verbose: int) -> None:
     help="Import MODULE before making the env (repeatable): for packages that register envs.",
 )
 def record(
-    env_id: str, episodes: int, policy: str, seed: int, out: str, storage_options: str | None,
+    env_id: str, episodes: int, policy: str, algo: str | None, deterministic: bool | None,
+    vec_normalize: str | None, seed: int, out: str, storage_options: str | None,
     video_format: str, fps: float | None, video_length: int, every: int | None,
     env_kwargs: str, num_envs: int, per_env: bool, keep: str, overwrite: bool,
     import_modules: tuple[str, ...],
 ) -> None:  # fmt: skip
-    """Run ENV_ID (any installed Gymnasium env) and record its episodes.
+    """Run ENV_ID (any installed Gymnasium env) with a policy and record its episodes.
 
-    The packages of well-known ids are imported for you (ALE/... ale-py, MiniGrid-... and
-    BabyAI-... minigrid, dm_control/... shimmy); MODULE:ID imports MODULE first. Modules in
-    the current folder can be named (MODULE:ID, --import, --policy).
+    The policy is random by default; --policy takes a trained agent (a Stable-Baselines3 or
+    sb3-contrib .zip, with the VecNormalize saved beside it; a TorchScript .pt) or
+    MODULE:CALLABLE. The packages of well-known ids are imported for you (ALE/... ale-py,
+    MiniGrid-... and BabyAI-... minigrid, dm_control/... shimmy); MODULE:ID imports MODULE
+    first. Modules in the current folder can be named (MODULE:ID, --import, --policy).
     """
-    with _user_errors(), _current_folder_importable():
+    with _user_errors(cli_terms=True), _current_folder_importable():
         kwargs = _parse_env_kwargs(env_kwargs)
         storage = _parse_storage_options(storage_options)
         destination = open_destination(out, storage)  # a bad URL fails before the env starts
-        act = _load_policy(policy)
+        agent = _load_agent(policy, algo, deterministic, vec_normalize, env_id, seed)
         fix = _register_env(env_id, import_modules)
         trigger = None if every is None else (lambda episode: episode % every == 0)
-        keep_if = (lambda meta: meta.terminated) if keep == "failures" else None
+        ended: list[VideoMetadata] = []  # every video that ended, before --keep chose
+
+        def keep_if(meta: VideoMetadata) -> bool:
+            ended.append(meta)
+            return keep != "failures" or meta.terminated
+
         saved: list[tuple[Any, VideoMetadata]] = []  # (where, metadata), as each video is final
         options: dict[str, Any] = {
             "episode_trigger": trigger, "video_length": video_length, "fps": fps,
@@ -183,12 +247,15 @@ def record(
             "on_video_saved": lambda where, meta: saved.append((where, meta)),
         }  # fmt: skip
         before = set(destination.list_names())
+        planned = _planned_names(episodes, every, video_format, num_envs, per_env)
+        _check_names_free(destination, before, planned, overwrite)
+        run = _Episodes(num_envs, episodes)
         try:
             if num_envs == 1:
-                _record_single(env_id, kwargs, act, episodes, seed, out, options, fix)
+                _record_single(env_id, kwargs, agent, episodes, seed, out, options, run, fix)
             else:
-                _record_vector(env_id, kwargs, act, episodes, seed, out, num_envs, per_env,
-                               options, fix)  # fmt: skip
+                _record_vector(env_id, kwargs, agent, episodes, seed, out, num_envs, per_env,
+                               options, run, fix)  # fmt: skip
         except KeyboardInterrupt:
             merge_into(destination, [meta for _, meta in saved])
             kept = sorted(
@@ -204,8 +271,74 @@ def record(
             saved = _keep_best(saved, destination)
         metas = [meta for _, meta in saved]
         manifest = merge_into(destination, metas)
-        _print_summary([meta.to_dict() for meta in metas])
-        click.echo(f"{len(metas)} video(s) in {destination.location}; manifest: {manifest}")
+    if agent is not None:
+        click.echo(f"policy: {agent.description}")
+    _print_summary([meta.to_dict() for meta in metas], run, video_length=video_length)
+    click.echo(run.summary())
+    click.echo(f"{len(metas)} video(s) in {destination.location}; manifest: {manifest}")
+    if not metas:
+        click.echo(_why_no_videos(keep, ended))
+
+
+def _load_agent(
+    policy: str, algo: str | None, deterministic: bool | None, vec_normalize: str | None,
+    env_id: str, seed: int,
+) -> Any:  # fmt: skip
+    """The agent of ``--policy`` (None: random); models load through :mod:`rlvideo._policies`."""
+    from rlvideo._policies import load_agent
+
+    bare_id = env_id.partition(":")[2] or env_id
+    return load_agent(
+        policy, algo=algo, deterministic=deterministic, vecnormalize=vec_normalize,
+        env_id=bare_id, seed=seed,
+    )  # fmt: skip
+
+
+def _planned_names(
+    episodes: int, every: int | None, video_format: str, num_envs: int, per_env: bool
+) -> list[str]:
+    """The video names a run will write (the episodes the schedule picks, within the count).
+
+    Example:
+        >>> _planned_names(3, None, "mp4", 1, True)
+        ['rl-video-episode-0.mp4', 'rl-video-episode-1.mp4']
+        >>> _planned_names(1, 1, "gif", 2, True)
+        ['rl-video-env-0-episode-0.gif', 'rl-video-env-1-episode-0.gif']
+    """
+    from rlvideo.schedules import capped_cubic_video_schedule
+
+    picked = [
+        i for i in range(episodes)
+        if (capped_cubic_video_schedule(i) if every is None else i % every == 0)
+    ]  # fmt: skip
+    labels = [f"env-{k}-" for k in range(num_envs)] if num_envs > 1 and per_env else [""]
+    return [f"rl-video-{label}episode-{i}.{video_format}" for label in labels for i in picked]
+
+
+def _check_names_free(
+    destination: Destination, names: set[str], planned: list[str], overwrite: bool
+) -> None:
+    """Refuse, before the env runs, to write over videos already in ``--out``."""
+    taken = [name for name in planned if name in names]
+    if taken and not overwrite:
+        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
+        them = "it" if len(taken) == 1 else "them"
+        raise VideoExistsError(
+            f"{destination.location} already holds {shown}, which this run would write. Pass "
+            f"--overwrite to replace {them}, or choose another --out"
+        )
+
+
+def _why_no_videos(keep: str, ended: list[VideoMetadata]) -> str:
+    """Why a run kept no video, in the options' terms."""
+    if not ended:
+        return "no episode was recorded: the schedule (--every) picked none of them"
+    if keep == "failures":
+        return (
+            f"0 videos kept: --keep failures keeps episodes that terminated, and none of the "
+            f"{len(ended)} recorded did (they were truncated, e.g. by the time limit)"
+        )
+    return f"0 videos kept of the {len(ended)} recorded (each was empty or cut short)"
 
 
 def _parse_env_kwargs(text: str) -> dict[str, Any]:
@@ -226,37 +359,6 @@ def _json_object(option: str, text: str, *, secret: bool = False) -> dict[str, A
         got = type(value).__name__ if secret else text
         raise InvalidArgumentError(f"{option} must be a JSON object like {{}}, got {got}")
     return value
-
-
-def _load_policy(spec: str) -> Callable[[Any], Any] | None:
-    """None for "random"; else the callable named by MODULE:CALLABLE (or path/to/file.py:NAME)."""
-    if spec == "random":
-        return None
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise InvalidArgumentError(
-            f'--policy {spec!r}: use "random" or MODULE:CALLABLE, '
-            "e.g. rlvideo.demo:balancing_policy"
-        )
-    try:
-        if module_name.endswith(".py"):
-            location = importlib.util.spec_from_file_location("rlvideo_user_policy", module_name)
-            if location is None or location.loader is None or not Path(module_name).exists():
-                raise ModuleNotFoundError(f"no file {module_name}")
-            module = importlib.util.module_from_spec(location)
-            location.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise InvalidArgumentError(
-            f"--policy {spec!r}: cannot import {module_name} ({exc})"
-        ) from exc
-    function = getattr(module, attribute, None)
-    if not callable(function):
-        raise InvalidArgumentError(
-            f"--policy {spec!r}: {module_name} has no callable {attribute!r}"
-        )
-    return function  # type: ignore[no-any-return]
 
 
 def _gymnasium() -> Any:
@@ -443,44 +545,163 @@ def _make(gym: Any, env_id: str, factory: Callable[[], Any], fix: str | None = N
         raise InvalidArgumentError(f"cannot make {env_id!r}: {exc}") from exc
 
 
-def _progress(total: int, unit: str) -> Any:
-    try:
-        from tqdm import tqdm
-    except ModuleNotFoundError:  # the bar is a nicety: without the extra, run without it
-        return None
-    return tqdm(total=total, unit=unit, file=sys.stderr)
+class _Episodes:
+    """Every episode's return and length, per sub-env: what the summary reports.
+
+    Only the first ``episodes`` of each sub-env count (a vector env's faster sub-envs run on
+    until the slowest is done; those extra episodes are cut short and not kept).
+    """
+
+    def __init__(self, num_envs: int, episodes: int) -> None:
+        self.episodes = episodes
+        self.returns: list[list[float]] = [[] for _ in range(num_envs)]
+        self.lengths: list[list[int]] = [[] for _ in range(num_envs)]
+
+    def add(self, env: int, episode_return: float, length: int) -> bool:
+        """Count an episode of sub-env ``env``; False if it is past the count (ignored)."""
+        if len(self.returns[env]) >= self.episodes:
+            return False
+        self.returns[env].append(episode_return)
+        self.lengths[env].append(length)
+        return True
+
+    @property
+    def done(self) -> int:
+        """Episodes counted so far, over all sub-envs."""
+        return sum(len(r) for r in self.returns)
+
+    def length(self, env: int | None, episode: int) -> int | None:
+        """The length of a counted episode (sub-env 0 for a tiled video), if it finished."""
+        lengths = self.lengths[env or 0]
+        return lengths[episode] if 0 <= episode < len(lengths) else None
+
+    def summary(self) -> str:
+        """Mean +- std of return and length over every episode run, and per sub-env.
+
+        Example:
+            >>> run = _Episodes(2, 2)
+            >>> for env, ret, n in [(0, 10, 10), (1, 20, 20), (0, 30, 30), (1, 40, 40)]:
+            ...     _ = run.add(env, ret, n)
+            >>> print(run.summary())
+            all 4 episodes (2 on each of 2 sub-envs): return 25 ± 11.18 (min 10, max 40), length 25 ± 11.18
+              sub-env 0: return 20 ± 10, length 20 ± 10
+              sub-env 1: return 30 ± 10, length 30 ± 10
+        """  # noqa: E501 (the doctest shows whole lines)
+        returns = [r for env in self.returns for r in env]
+        lengths = [n for env in self.lengths for n in env]
+        if not returns:
+            return "no episode finished"
+        count = len(self.returns)
+        scope = f" ({self.episodes} on each of {count} sub-envs)" if count > 1 else ""
+        lines = [
+            f"all {len(returns)} episode(s){scope}: return {_mean_std(returns)} "
+            f"(min {_num(min(returns))}, max {_num(max(returns))}), length {_mean_std(lengths)}"
+        ]
+        if count > 1:
+            lines += [
+                f"  sub-env {k}: return {_mean_std(r)}, length {_mean_std(n)}"
+                for k, (r, n) in enumerate(zip(self.returns, self.lengths, strict=True)) if r
+            ]  # fmt: skip
+        return "\n".join(lines).replace("episode(s)", "episodes" if len(returns) > 1 else "episode")
+
+
+def _num(value: float) -> str:
+    """A number for people: at most two decimals, no trailing zeros (``40``, ``23.46``)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    import numpy as np
+
+    return f"{_num(float(np.mean(values)))} ± {_num(float(np.std(values)))}"
+
+
+class _Progress:
+    """A bar that counts steps (it moves during long episodes) and says which episode it is in.
+
+    Without tqdm (the ``progress`` extra) it does nothing. While it shows, log records are
+    written above it (tqdm.write), never onto its line.
+    """
+
+    def __init__(self, total_episodes: int) -> None:
+        self.total = total_episodes
+        self.bar: Any = None
+        self._redirect: Any = None
+        try:
+            from tqdm import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
+        except ModuleNotFoundError:  # the bar is a nicety: without the extra, run without it
+            return
+        self._redirect = logging_redirect_tqdm()
+        self._redirect.__enter__()
+        self.bar = tqdm(
+            unit="step", file=sys.stderr, desc=self._desc(0), mininterval=0.2,
+            bar_format="{desc}: {n_fmt} steps [{elapsed}, {rate_fmt}]",
+        )  # fmt: skip
+
+    def _desc(self, done: int) -> str:
+        return f"episode {min(done + 1, self.total)}/{self.total}" if self.total else ""
+
+    def steps(self, count: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def episodes(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(self._desc(done), refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self._redirect.__exit__(None, None, None)
 
 
 def _record_single(
-    env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
-    seed: int, out: str, options: dict[str, Any], fix: str | None = None,
+    env_id: str, kwargs: dict[str, Any], agent: Any, episodes: int, seed: int, out: str,
+    options: dict[str, Any], run: _Episodes, fix: str | None = None,
 ) -> None:  # fmt: skip
+    """Episode ``i`` resets with seed ``seed + i``, as :func:`rlvideo._rollout.run_episodes`."""
     gym = _gymnasium()
     from rlvideo.wrappers import RecordVideo
 
     env = _make(gym, env_id, lambda: gym.make(env_id, render_mode="rgb_array", **kwargs), fix)
-    env = RecordVideo(env, out, **options)
-    env.action_space.seed(seed)
-    bar = _progress(episodes, "episode")
     try:
-        run_episodes(
-            env, act, episodes, seed=seed,
-            on_episode_end=None if bar is None else lambda _episode: bar.update(),
-        )  # fmt: skip
+        if agent is not None:  # before the wrapper makes --out: a mismatch writes nothing
+            agent.bind(env)
+        env = RecordVideo(env, out, **options)
+        env.action_space.seed(seed)
+    except BaseException:
+        env.close()
+        raise
+    bar = _Progress(episodes)
+    try:
+        for episode in range(episodes):
+            observation, _ = env.reset(seed=seed + episode)
+            total, steps, done, start = 0.0, 0, False, True
+            while not done:
+                if agent is None:
+                    action = env.action_space.sample()
+                else:
+                    action = agent.act(observation, start)
+                observation, reward, terminated, truncated, _ = env.step(action)
+                total, steps, start = total + float(reward), steps + 1, False
+                done = bool(terminated or truncated)
+                bar.steps()
+            run.add(0, total, steps)
+            bar.episodes(run.done)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         env.close()
 
 
 def _record_vector(
-    env_id: str, kwargs: dict[str, Any], act: Callable[[Any], Any] | None, episodes: int,
-    seed: int, out: str, num_envs: int, per_env: bool, options: dict[str, Any],
+    env_id: str, kwargs: dict[str, Any], agent: Any, episodes: int, seed: int, out: str,
+    num_envs: int, per_env: bool, options: dict[str, Any], run: _Episodes,
     fix: str | None = None,
 ) -> None:  # fmt: skip
     gym = _gymnasium()
     import numpy as np
-    from gymnasium.vector.utils import iterate
 
     from rlvideo.vector import RecordVideo
 
@@ -495,27 +716,42 @@ def _record_vector(
     def keep_if(meta: Any) -> bool:  # an episode past the count was cut short by the stop
         return meta.episode < episodes and (user_keep is None or user_keep(meta))
 
-    envs = RecordVideo(_make(gym, env_id, factory, fix), out, per_env=per_env, keep_if=keep_if,
-                       **options)  # fmt: skip
-    envs.action_space.seed(seed)
-    bar = _progress(episodes * num_envs, "episode")
-    finished = np.zeros(num_envs, int)
+    raw = _make(gym, env_id, factory, fix)
+    try:
+        if agent is not None:
+            agent.bind(raw, vector=True)
+        envs = RecordVideo(raw, out, per_env=per_env, keep_if=keep_if, **options)
+        envs.action_space.seed(seed)
+    except BaseException:
+        raw.close()
+        raise
+    same_step = str(envs.metadata.get("autoreset_mode", "")).endswith("SAME_STEP")
+    bar = _Progress(episodes * num_envs)
+    returns, lengths = np.zeros(num_envs), np.zeros(num_envs, int)
     try:
         observations, _ = envs.reset(seed=seed)
-        while finished.min() < episodes:
-            if act is None:
+        starts = np.ones(num_envs, bool)  # the observation is an episode's first
+        resetting = np.zeros(num_envs, bool)  # next-step autoreset: this step only resets
+        while min(len(r) for r in run.returns) < episodes:
+            if agent is None:
                 actions = envs.action_space.sample()
-            else:  # one observation per sub-env, whatever the space (Box, Dict, Tuple, ...)
-                per_env_observations = iterate(envs.observation_space, observations)
-                actions = np.array([act(observation) for observation in per_env_observations])
-            observations, _, terminated, truncated, _ = envs.step(actions)
-            ended = np.logical_or(terminated, truncated)
-            if bar is not None:
-                bar.update(int(np.sum(ended & (finished < episodes))))
-            finished += ended
+            else:
+                actions = agent.act_batch(observations, starts)
+            observations, rewards, terminated, truncated, _ = envs.step(actions)
+            counted = ~resetting
+            returns += np.where(counted, rewards, 0.0)
+            lengths += counted
+            ended = np.logical_or(terminated, truncated) & counted
+            for k in np.flatnonzero(ended):
+                run.add(int(k), float(returns[k]), int(lengths[k]))
+            returns[ended], lengths[ended] = 0.0, 0
+            bar.steps(int(counted.sum()))
+            if ended.any():
+                bar.episodes(run.done)
+            starts = ended if same_step else resetting
+            resetting = np.zeros(num_envs, bool) if same_step else ended
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         envs.close()
 
 
@@ -535,7 +771,7 @@ def _sidecar_name(saved: Path | str) -> str:
 def _keep_best(
     saved: list[tuple[Any, VideoMetadata]], destination: Destination
 ) -> list[tuple[Any, VideoMetadata]]:
-    """Keep the video(s) with the highest return; delete the others and their sidecars."""
+    """Keep the video(s) with the highest return; delete the others, their sidecars and tracks."""
     if not saved:
         return saved
     best = max(meta.episode_return for _, meta in saved)
@@ -546,6 +782,7 @@ def _keep_best(
         else:
             destination.remove(_name(where))
             destination.remove(_sidecar_name(where))
+            destination.remove(f"{Path(_name(where)).stem}.track.jsonl")  # the per-frame data
     return kept
 
 
@@ -554,15 +791,35 @@ def _read_sidecars(paths: Sequence[Path | str], destination: Destination) -> lis
     return [fields for fields in found if fields is not None]
 
 
-def _print_summary(metas: list[dict[str, Any]]) -> None:
-    rows = [("episode", "return", "length", "file")] + [
-        (str(m.get("episode", "")), f"{m.get('episode_return', 0):g}", str(m.get("steps", "")),
-         Path(m["path"]).name)
-        for m in sorted(metas, key=lambda m: (m.get("env_index") or 0, m.get("episode", 0)))
-    ]  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+def _print_summary(
+    metas: list[dict[str, Any]], run: _Episodes | None = None, *, video_length: int = 0
+) -> None:
+    """The videos' table: episode, return, length, file (and sub-env, for per-env videos).
+
+    A video that holds only part of its episode (``--video-length``, a step trigger) shows the
+    return of its own steps, labelled ``(clip)``, with a note under the table.
+    """
+    if not metas:
+        return
+    with_env = any(m.get("env_index") is not None for m in metas)
+    clips = False
+    rows = [(["env"] if with_env else []) + ["episode", "return", "length", "file"]]
+    for m in sorted(metas, key=lambda m: (m.get("env_index") or 0, m.get("episode", 0))):
+        episode_return = _num(float(m.get("episode_return", 0)))
+        whole = run.length(m.get("env_index"), m.get("episode", 0)) if run is not None else None
+        if m.get("kind") == "step" or (whole is not None and m.get("steps", 0) < whole):
+            episode_return, clips = f"{episode_return} (clip)", True
+        row = [str(m.get("episode", "")), episode_return, str(m.get("steps", "")), _name(m["path"])]
+        rows.append(([str(m.get("env_index"))] if with_env else []) + row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    if clips:
+        limit = f" (--video-length {video_length})" if video_length else ""
+        click.echo(
+            f"(clip): the return and length of the video's own steps{limit}, not of its whole "
+            "episode"
+        )
 
 
 # -- info -----------------------------------------------------------------------------------------
@@ -570,7 +827,13 @@ def _print_summary(metas: list[dict[str, Any]]) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one object per file).")
 def info(paths: tuple[str, ...], as_json: bool) -> None:
-    """Describe videos (files, or every video in a folder): codec, size, fps, frames, sidecar."""
+    """Describe videos (files, or every video in a folder).
+
+    First what the file holds, read by decoding it (codec, size, fps, frames counted, duration,
+    file size), then what its JSON sidecar says (episode, return, steps, seed, ...), if it has one,
+    then what its data track holds (reward min/max/mean, return at the end), if it has one.
+    """
+    from rlvideo._track import track_path
     from rlvideo.metadata import sidecar_path
     from rlvideo.reader import probe
 
@@ -582,17 +845,113 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
                 fields = read_sidecar(LocalDestination(path.parent), path.name)
                 if fields is not None:
                     entry["metadata"] = fields
+            if track_path(path).is_file():
+                entry["track"] = _track_facts(track_path(path))
             results.append(entry)
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
     for entry in results:
         click.echo(entry["path"])
-        for key in ("codec", "width", "height", "fps", "frames", "duration", "pixel_format",
-                    "size_bytes"):  # fmt: skip
-            click.echo(f"  {key:<15} {entry[key]}")
-        for key, value in entry.get("metadata", {}).items():
-            click.echo(f"  {key:<15} {value}")
+        _print_file_facts(entry)
+        _print_sidecar_facts(Path(entry["path"]), entry.get("metadata"))
+        _print_track_facts(entry.get("track"), entry["frames"])
+
+
+def _print_file_facts(entry: dict[str, Any]) -> None:
+    """What decoding the file found (:func:`rlvideo.reader.probe`)."""
+    click.echo("  file (read by decoding it)")
+    facts = {
+        "codec": entry["codec"],
+        "size": f"{entry['width']} x {entry['height']} pixels",
+        "fps": _num(entry["fps"]),
+        "frames": entry["frames"],
+        "duration": f"{_num(entry['duration'])} s",
+        "pixel format": entry["pixel_format"],
+        "file size": _human_size(entry["size_bytes"]),
+    }
+    for key, value in facts.items():
+        click.echo(f"    {key:<15} {value}")
+
+
+def _print_sidecar_facts(video: Path, fields: dict[str, Any] | None) -> None:
+    """What the video's JSON sidecar says (what the recorder knew), or that it has none.
+
+    The place for more files beside the video (``<stem>.track.jsonl``): one section each.
+    """
+    from rlvideo.metadata import sidecar_path
+
+    sidecar = sidecar_path(video)
+    if fields is None:
+        click.echo(f"  sidecar: none ({sidecar.name} not found)")
+        return
+    click.echo(f"  sidecar ({sidecar.name})")
+    from dataclasses import fields as dataclass_fields
+
+    labels = {"episode_return": "return", "codec": "encoder", "fps": "fps (recorded)"}
+    known = [f.name for f in dataclass_fields(VideoMetadata)]  # its order: kind, env, episode...
+    for key in [*known, *sorted(set(fields) - set(known))]:
+        value = fields.get(key)
+        if key == "path" or value is None:
+            continue  # the video named above; the sidecar stores it relative to its folder
+        shown = _num(value) if isinstance(value, float) else value
+        click.echo(f"    {labels.get(key, key.replace('_', ' ')):<15} {shown}")
+
+
+def _track_facts(track: Path) -> dict[str, Any]:
+    """A data track's summary (:func:`rlvideo._track.summarize_track`), or what is wrong with it."""
+    from rlvideo._track import summarize_track
+
+    try:
+        with track.open(encoding="utf-8") as lines:
+            return {"file": track.name, **summarize_track(lines)}
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return {"file": track.name, "problem": str(exc)}
+
+
+def _print_track_facts(summary: dict[str, Any] | None, decoded_frames: int) -> None:
+    """The data track's numbers, beside the file's and the sidecar's, if the video has one."""
+    if summary is None:
+        return
+    click.echo(f"  data track ({summary['file']})")
+    if "problem" in summary:
+        click.echo(f"    unreadable      {summary['problem']}")
+        return
+    frames = summary["frames"]
+    agrees = (
+        "one per decoded frame" if frames == decoded_frames else f"the video has {decoded_frames}"
+    )
+    reward = summary["reward"]
+    ended = [flag for flag in ("terminated", "truncated") if summary[flag]]
+    facts = {
+        "frames": f"{frames} ({agrees})",
+        "episodes": summary["episodes"],
+        "reward": "none (no step recorded)" if reward is None else (
+            f"min {_num(reward['min'])}, max {_num(reward['max'])}, mean {_num(reward['mean'])} "
+            f"over {summary['steps']} steps"
+        ),
+        "return": ", ".join(_num(r) if isinstance(r, int | float) else "-"
+                            for r in summary["final_return"]) + " at the end",
+        "last frame": " and ".join(ended) if ended else "mid-episode",
+        "info keys": ", ".join(summary["info_keys"]) or "none",
+    }  # fmt: skip
+    for key, value in facts.items():
+        click.echo(f"    {key:<15} {value}")
+
+
+def _human_size(size: int) -> str:
+    """A file size for people, in decimal units as file managers show them.
+
+    Example:
+        >>> _human_size(999), _human_size(23_456), _human_size(1_234_567), _human_size(5 * 10**9)
+        ('999 B', '23.5 kB', '1.2 MB', '5.0 GB')
+    """
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _videos_named(paths: Sequence[str]) -> list[Path]:
@@ -707,7 +1066,7 @@ def demo(out: str, episodes: int) -> None:
         f"  a JSON sidecar each, {folder / 'manifest.json'} and the gallery {page}\n"
         f"next: open file://{page.absolute()} in a browser to watch them\n"
         f"record your own env: {_command()} record YOUR_ENV_ID --out runs"
-        "  (a policy: --policy my_policy.py:policy)\n"
+        "  (a trained agent: --policy model.zip; a function: --policy my_policy.py:policy)\n"
         '  or in your script: env = rlvideo.RecordVideo(env, "videos")'
         '  (env made with render_mode="rgb_array")'
     )

@@ -1,9 +1,15 @@
-"""Record CartPole-v1 with a balancing policy and a random one, with JSON sidecars.
+"""Record CartPole-v1 with a balancing policy and a random one, on the same seeds, to compare.
+
+Episode ``k`` of each policy starts from ``reset(seed=k)``, so ``cartpole-balancing-episode-k``
+and ``cartpole-random-episode-k`` are "same seed" pairs. Every video has a JSON sidecar (return,
+length, seed), a data track (``.track.jsonl``: step, reward and return per frame) and, with
+Pillow (``rlvideo[overlay]``), episode, step, reward and return burnt into its frames.
 
 ``rlvideo demo`` (what ``make demo`` runs) records it, then builds the gallery; ``python -m
 rlvideo.demo --out videos`` only records, printing each video's path. Both need Gymnasium's
 classic-control envs: ``pip install "rlvideo[gymnasium]"``, and ``rlvideo demo`` Jinja2 too:
-``pip install "rlvideo[gymnasium,gallery]"``.
+``pip install "rlvideo[gymnasium,gallery,overlay]"``. Without Pillow the videos are recorded
+without the overlay, and a warning says how to get it.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ import numpy as np
 
 from rlvideo._optional import import_optional
 from rlvideo._rollout import Policy, run_episodes
+from rlvideo.errors import MissingDependencyError
 
-__all__ = ["balancing_policy", "main", "record_demo"]
+__all__ = ["balancing_policy", "demo_overlay", "main", "record_demo"]
+
+logger = logging.getLogger(__name__)
 
 
 def balancing_policy(observation: Any) -> int:
@@ -35,14 +44,36 @@ def balancing_policy(observation: Any) -> int:
     return int(theta + theta_dot + 0.05 * x + 0.1 * x_dot > 0)
 
 
+def demo_overlay() -> bool:
+    """Whether the demo burns its overlay in: True with Pillow, else False and a warning.
+
+    Example:
+        >>> demo_overlay()  # Pillow comes with the dev extra
+        True
+    """
+    try:
+        import_optional("PIL.ImageDraw", "overlay", feature="the demo's overlay")
+    except MissingDependencyError:
+        logger.warning(
+            "recording the demo without its overlay (step and return on the frames): pip "
+            'install "rlvideo[overlay]" to get it'
+        )
+        return False
+    return True
+
+
 def record_demo(out: str | Path, *, episodes: int = 2, overwrite: bool = True) -> list[Path]:
     """Record ``episodes`` CartPole-v1 episodes per policy into ``out``; return the video paths.
 
     Each policy records through :class:`rlvideo.RecordVideo` with ``metadata=True``, so every
-    video gets a JSON sidecar (return, length, seed) for ``rlvideo gallery`` to show.
+    video gets a JSON sidecar (return, length, seed) and a data track for ``rlvideo gallery``
+    to show, and ``overlay=True`` (when Pillow is there: :func:`demo_overlay`). Episode ``k``
+    of both policies resets with ``seed=k``: same-seed pairs to compare.
     """
     gym = import_optional("gymnasium", "gymnasium", feature="the CartPole demo")
     from rlvideo.wrappers import RecordVideo
+
+    overlay = demo_overlay()
 
     rng = np.random.default_rng(0)
     policies: dict[str, Policy] = {
@@ -54,10 +85,10 @@ def record_demo(out: str | Path, *, episodes: int = 2, overwrite: bool = True) -
         env = RecordVideo(
             gym.make("CartPole-v1", render_mode="rgb_array"), str(out),
             episode_trigger=lambda _episode: True, name_prefix=f"cartpole-{name}",
-            metadata=True, overwrite=overwrite,
+            metadata=True, overlay=overlay, overwrite=overwrite,
         )  # fmt: skip
         try:
-            run_episodes(env, policy, episodes)
+            run_episodes(env, policy, episodes, seed=0)  # the same seeds for every policy
         finally:
             env.close()
         paths += env.saved_videos

@@ -2,9 +2,11 @@
 
 ``manifest.json`` is ``{"videos": [sidecar, ...]}``: each entry is a video's
 :class:`~rlvideo.metadata.VideoMetadata` sidecar, one per file name, sorted by path, and only
-for videos still in the folder. ``rlvideo record``, ``rlvideo demo`` and
-:func:`rlvideo.distributed.record_rollouts` keep it up to date; ``merge_manifest(folder)``
-rebuilds it from the sidecars at any time (after an RLlib run, or several runs into one folder).
+for videos still in the folder. As in the sidecars, each ``path`` is the video's name, relative
+to the folder (older manifests held absolute paths; they are rewritten when merged).
+``rlvideo record``, ``rlvideo demo`` and :func:`rlvideo.distributed.record_rollouts` keep it up
+to date; ``merge_manifest(folder)`` rebuilds it from the sidecars at any time (after an RLlib
+run, or several runs into one folder).
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.metadata import VideoMetadata, parse_sidecar, sidecar_path
+from rlvideo.metadata import (
+    VideoMetadata,
+    parse_sidecar,
+    resolve_video_path,
+    sidecar_path,
+    video_name,
+)
 from rlvideo.naming import is_finished_video_name
 from rlvideo.storage import Destination, open_destination
 
@@ -64,7 +71,7 @@ def merge_manifest(
         >>> meta = VideoMetadata(path=str(folder / "a-w0-episode-0.mp4"), kind="episode")
         >>> _ = (folder / "a-w0-episode-0.json").write_text(meta.to_json())
         >>> manifest = pathlib.Path(merge_manifest(folder))
-        >>> [pathlib.Path(v["path"]).name for v in json.loads(manifest.read_text())["videos"]]
+        >>> [v["path"] for v in json.loads(manifest.read_text())["videos"]]
         ['a-w0-episode-0.mp4']
     """
     with open_destination(video_folder, storage_options) as folder:
@@ -81,7 +88,7 @@ def merge_into(
     if text is not None:
         try:
             for entry in json.loads(text).get("videos", []):
-                entries[Path(entry["path"]).name] = entry
+                entries[video_name(entry["path"])] = entry
         except (json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
             raise InvalidArgumentError(
                 f"{folder.final(MANIFEST)} is not an rlvideo manifest ({exc}); move it away "
@@ -90,27 +97,34 @@ def merge_into(
     if metas is None:
         new = [read_sidecar(folder, video) for video in _videos_with_sidecars(names)]
     else:
-        new = [m.to_dict() if isinstance(m, VideoMetadata) else dict(m) for m in metas]
+        new = [m.to_sidecar_dict() if isinstance(m, VideoMetadata) else dict(m) for m in metas]
     for entry in new:
         if entry and "path" in entry:
-            entries[Path(entry["path"]).name] = entry
-    kept = sorted((e for name, e in entries.items() if name in names), key=lambda e: e["path"])
+            entries[video_name(entry["path"])] = entry
+    kept = [
+        {**entries[name], "path": name} for name in sorted(entries) if name in names
+    ]  # relative, as in the sidecars: the folder can move
     return str(folder.write_text(MANIFEST, json.dumps({"videos": kept}, indent=2)))
 
 
-def read_sidecar(folder: Destination, video_name: str) -> dict[str, Any] | None:
-    """The fields of the sidecar of ``video_name`` in ``folder``; None if it has none.
+def read_sidecar(folder: Destination, video: str) -> dict[str, Any] | None:
+    """The fields of the sidecar of ``video`` in ``folder``; None if it has none.
 
-    A sidecar that cannot be read or is not JSON is skipped with a warning (see
+    Its ``path`` comes back resolved: a relative one (what sidecars store) against ``folder``,
+    as a full path or URL; an absolute one (an older rlvideo's) as it is. A sidecar that cannot
+    be read or is not JSON is skipped with a warning (see
     :func:`~rlvideo.metadata.parse_sidecar`).
     """
-    name = sidecar_path(video_name).name
+    name = sidecar_path(video).name
     try:
         text = folder.read_text(name)
     except (OSError, UnicodeDecodeError) as exc:
         logger.warning("skipped %s: cannot be read (%s)", folder.final(name), exc)
         return None
-    return None if text is None else parse_sidecar(text, folder.final(name))
+    fields = None if text is None else parse_sidecar(text, folder.final(name))
+    if fields is not None and isinstance(fields["path"], str):
+        fields["path"] = resolve_video_path(fields["path"], folder.location)
+    return fields
 
 
 def _videos_with_sidecars(names: set[str]) -> list[str]:

@@ -1,4 +1,11 @@
-"""What a recorded video holds, as a dataclass and as its JSON sidecar. Pure: no files here."""
+"""What a recorded video holds, as a dataclass and as its JSON sidecar. Pure: no files here.
+
+In memory (``keep_if``, ``on_video_saved``) :attr:`VideoMetadata.path` is where the video is:
+a full path or URL. A sidecar (and the manifest) stores it relative to its own folder, as the
+file's name, so a folder that is moved or uploaded stays valid; readers resolve it against the
+sidecar's folder with :func:`resolve_video_path`, which keeps the absolute paths that rlvideo
+before 0.2 wrote.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, TypeAlias
 
 __all__ = [
@@ -15,7 +22,9 @@ __all__ = [
     "SavedPath",
     "VideoMetadata",
     "parse_sidecar",
+    "resolve_video_path",
     "sidecar_path",
+    "video_name",
 ]
 
 logger = logging.getLogger(__name__)
@@ -29,7 +38,8 @@ class VideoMetadata:
     ``<name>.json`` when a wrapper is given ``metadata=True``.
 
     Attributes:
-        path: The video file (its final name).
+        path: The video file (its final name): a full path or URL here; in the sidecar's JSON,
+            the name relative to the sidecar's folder.
         kind: ``"episode"`` or ``"step"``: which trigger started it; ``"manual"`` for a video
             started by calling ``start_recording`` by hand.
         env_id: The env's registered id (``env.spec.id``), if it has one.
@@ -51,7 +61,9 @@ class VideoMetadata:
 
     Example:
         >>> meta = VideoMetadata(path="v/rl-video-episode-0.mp4", kind="episode", episode=0)
-        >>> VideoMetadata.from_json(meta.to_json()) == meta
+        >>> json.loads(meta.to_json())["path"]
+        'rl-video-episode-0.mp4'
+        >>> VideoMetadata.from_json(meta.to_json(), folder="v") == meta
         True
         >>> sidecar_path("v/rl-video-episode-0.mp4").as_posix()
         'v/rl-video-episode-0.json'
@@ -75,23 +87,67 @@ class VideoMetadata:
     rlvideo_version: str = field(default_factory=lambda: _version())
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict."""
+        """The fields as a JSON-ready dict, ``path`` as it is here (full path or URL)."""
         return asdict(self)
 
+    def to_sidecar_dict(self) -> dict[str, Any]:
+        """The fields as a sidecar stores them: ``path`` relative to the sidecar's folder."""
+        return {**asdict(self), "path": video_name(self.path)}
+
     def to_json(self) -> str:
-        """The sidecar's text."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        """The sidecar's text (``path`` relative to the sidecar's folder)."""
+        return json.dumps(self.to_sidecar_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> VideoMetadata:
-        """Read a sidecar back; unknown keys (from a newer rlvideo) are ignored."""
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str, *, folder: str | Path | None = None) -> VideoMetadata:
+        """Read a sidecar back; unknown keys (from a newer rlvideo) are ignored.
+
+        Args:
+            text: The sidecar's JSON.
+            folder: The sidecar's folder (a path or URL), to resolve its relative ``path``
+                against; None keeps the path as stored.
+        """
+        data = json.loads(text)
+        if folder is not None and isinstance(data.get("path"), str):
+            data["path"] = resolve_video_path(data["path"], folder)
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoMetadata:
         """The metadata from a sidecar's fields; unknown keys (a newer rlvideo's) are ignored."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def video_name(path: str | Path) -> str:
+    """The file name of a video path or URL: what a sidecar stores as its ``path``.
+
+    Example:
+        >>> video_name("/runs/a/rl-video-episode-0.mp4"), video_name("s3://b/runs/x.webm")
+        ('rl-video-episode-0.mp4', 'x.webm')
+    """
+    return str(path).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def resolve_video_path(stored: str, folder: str | Path) -> str:
+    """A sidecar's ``path`` as a full path or URL: relative ones against the sidecar's folder.
+
+    Absolute paths and URLs (which rlvideo before 0.2 stored) are returned as they are.
+
+    Example:
+        >>> resolve_video_path("a.mp4", "runs/cp")
+        'runs/cp/a.mp4'
+        >>> resolve_video_path("a.mp4", "s3://bucket/runs/")
+        's3://bucket/runs/a.mp4'
+        >>> resolve_video_path("/old/place/a.mp4", "runs/cp")
+        '/old/place/a.mp4'
+    """
+    if "://" in stored or PurePosixPath(stored).is_absolute() or PureWindowsPath(stored).drive:
+        return stored
+    where = str(folder)
+    if "://" in where:
+        return f"{where.rstrip('/')}/{stored}"
+    return str(Path(where, stored))
 
 
 SavedPath: TypeAlias = Path | str

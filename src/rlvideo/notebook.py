@@ -48,12 +48,31 @@ from rlvideo.frames import frame_sequence, is_frame
 from rlvideo.naming import FORMATS, MIME_TYPES, VideoFormat, check_format
 from rlvideo.spec import check_fps
 
-__all__ = ["EMBED_WARN_BYTES", "MIME_TYPES", "Grid", "Video", "show", "show_grid"]
+__all__ = [
+    "EMBED_WARN_BYTES",
+    "GIF_MAX_WIDTH",
+    "GRID_MIN_CELL",
+    "MIME_TYPES",
+    "Grid",
+    "Video",
+    "show",
+    "show_grid",
+]
 
 logger = logging.getLogger(__name__)
 
 EMBED_WARN_BYTES: Final = 50_000_000
 """Embedded video bytes above which :func:`show` and :func:`show_grid` log a warning."""
+
+GIF_MAX_WIDTH: Final = 480
+"""The widest a GIF made by :func:`show` is, in pixels, unless ``width=`` asks for more.
+
+GIF stores every pixel of every frame with a 256-colour palette: a 600x400 CartPole episode is
+several MB as GIF against some 100 kB as MP4. Frames wider than this are scaled down (area
+averaging) before encoding; a ``.gif`` file is shown as it is."""
+
+GRID_MIN_CELL: Final = 160
+"""The narrowest a :func:`show_grid` cell gets, in CSS pixels, before the grid wraps."""
 
 
 VideoSource = str | os.PathLike[str] | Iterable[Any]
@@ -71,9 +90,9 @@ class Video:
         width: Display width in CSS pixels (the player keeps the aspect ratio and never grows
             past its cell); the video's own width when None.
         title: A caption shown above the video (HTML-escaped).
-        autoplay: Start playing at once (muted, as browsers require). Not for GIF, which
-            always plays.
-        loop: Start again at the end. Not for GIF, which always loops.
+        autoplay: Start playing at once, muted (browsers play only muted videos unasked), as
+            mediapy's ``show_video`` does. Not for GIF, which always plays.
+        loop: Start again at the end (mediapy's default too). Not for GIF, which always loops.
 
     Attributes:
         data: The encoded bytes.
@@ -91,7 +110,7 @@ class Video:
         *,
         width: int | None = None,
         title: str | None = None,
-        autoplay: bool = False,
+        autoplay: bool = True,
         loop: bool = True,
     ) -> None:
         if not isinstance(data, bytes | bytearray | memoryview) or not len(data):
@@ -216,11 +235,18 @@ class Grid:
         return len(self.videos)
 
     def _repr_html_(self) -> str:
-        """The HTML Jupyter shows: one grid cell per video."""
+        """The HTML Jupyter shows: one grid cell per video, fitting the page's width.
+
+        At most ``columns`` per row; the columns share the width the page has (no fixed total
+        width), and on a page too narrow for ``columns`` cells of 160 px they wrap to fewer
+        rows' worth. Each video shrinks to its cell, never past its own width.
+        """
         columns = min(self.columns, len(self.videos))
+        cell = f"max({GRID_MIN_CELL}px, calc((100% - {columns - 1} * 12px) / {columns}))"
         style = (
-            f"display: grid; grid-template-columns: repeat({columns}, max-content); "
-            "gap: 12px; align-items: start;"
+            f"display: grid; grid-template-columns: repeat(auto-fill, minmax({cell}, 1fr)); "
+            "gap: 12px; align-items: start; width: 100%; max-width: 100%; "
+            "box-sizing: border-box;"
         )
         cells = "".join(video._repr_html_() for video in self.videos)
         return f'<div class="rlvideo-grid" style="{style}">{cells}</div>'
@@ -241,7 +267,7 @@ def show(
     width: int | None = None,
     title: str | None = None,
     format: VideoFormat | None = None,  # the word users know from VideoWriter
-    autoplay: bool = False,
+    autoplay: bool = True,
     loop: bool = True,
 ) -> Video:
     """Show frames or a video file inline in a notebook: make it a cell's last expression.
@@ -257,8 +283,9 @@ def show(
         format: ``"mp4"`` (H.264, the default for frames), ``"webm"`` (VP9) or ``"gif"``
             (plays in every viewer). A file is embedded as it is when None or its own
             format, else re-encoded to ``format`` (e.g. ``show("run.mp4", format="gif")``).
-        autoplay: Start playing at once (muted). Not for GIF, which always plays.
-        loop: Play in a loop. Not for GIF, which always loops.
+        autoplay: Start playing at once, muted, as mediapy does (``False``: wait for a click).
+            Not for GIF, which always plays.
+        loop: Play in a loop, as mediapy does. Not for GIF, which always loops.
 
     Returns:
         A :class:`Video`; Jupyter renders it through ``_repr_html_``.
@@ -333,7 +360,7 @@ def show_grid(
         >>> grid
         <Grid of 4 videos in 2 columns, ...B>
         >>> html = grid._repr_html_()
-        >>> html.count("<video "), "repeat(2, max-content)" in html, "seed 3" in html
+        >>> html.count("<video "), "calc((100% - 1 * 12px) / 2)" in html, "seed 3" in html
         (4, True, True)
     """
     sources = list(items)
@@ -381,7 +408,7 @@ def _make_video(
     width: int | None,
     title: str | None,
     format: VideoFormat | None,
-    autoplay: bool = False,
+    autoplay: bool = True,
     loop: bool = True,
 ) -> Video:
     """Check every argument, then encode or read the video."""
@@ -390,14 +417,18 @@ def _make_video(
     title = _check_title(title)
     wanted = None if format is None else check_format(format)
     if isinstance(video, str | os.PathLike):
-        data, made_as = _from_file(Path(video), wanted)
+        data, made_as = _from_file(Path(video), wanted, display_width=width)
     else:
         made_as = wanted or "mp4"
-        data = _encode(_frames_of(video), fps=float(checked_fps), video_format=made_as)
+        data = _encode(
+            _frames_of(video), fps=float(checked_fps), video_format=made_as, display_width=width
+        )
     return Video(data, made_as, width=width, title=title, autoplay=autoplay, loop=loop)
 
 
-def _from_file(path: Path, wanted: VideoFormat | None) -> tuple[bytes, VideoFormat]:
+def _from_file(
+    path: Path, wanted: VideoFormat | None, *, display_width: int | None = None
+) -> tuple[bytes, VideoFormat]:
     """The bytes of a video file, re-encoded to ``wanted`` if it is another format."""
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in FORMATS:
@@ -420,7 +451,8 @@ def _from_file(path: Path, wanted: VideoFormat | None) -> tuple[bytes, VideoForm
             rate = stream.average_rate or stream.guessed_rate or 30
             logger.debug("re-encoding %s as %s for the notebook", path, wanted)
             frames = _timed_frames(container.decode(stream))
-            return _encode(frames, fps=rate, video_format=wanted), wanted
+            encoded = _encode(frames, fps=rate, video_format=wanted, display_width=display_width)
+            return encoded, wanted
     except av.error.FFmpegError as exc:
         raise EncoderError(f"cannot read {str(path)!r} as video: {exc}") from exc
     except OSError as exc:
@@ -459,9 +491,15 @@ def _frames_of(video: Any) -> Iterable[tuple[Any, None]]:
 
 
 def _encode(
-    frames: Iterable[tuple[Any, float | None]], *, fps: Any, video_format: VideoFormat
-) -> bytes:
-    """Encode frames in a temporary folder with :class:`VideoWriter`; return the file's bytes."""
+    frames: Iterable[tuple[Any, float | None]], *, fps: Any, video_format: VideoFormat,
+    display_width: int | None = None,
+) -> bytes:  # fmt: skip
+    """Encode frames in a temporary folder with :class:`VideoWriter`; return the file's bytes.
+
+    A GIF is scaled down to :data:`GIF_MAX_WIDTH` (or ``display_width`` if wider).
+    """
+    if video_format == "gif":
+        frames = _scaled_down(frames, max(GIF_MAX_WIDTH, display_width or 0))
     with tempfile.TemporaryDirectory(prefix="rlvideo-show-") as folder:
         writer = VideoWriter(Path(folder, f"video.{video_format}"), fps=fps, format=video_format)
         try:
@@ -474,6 +512,26 @@ def _encode(
             writer.discard()
             raise
         return path.read_bytes()
+
+
+def _scaled_down(
+    frames: Iterable[tuple[Any, float | None]], max_width: int
+) -> Iterable[tuple[Any, float | None]]:
+    """The frames, converted, and scaled (area averaging) to ``max_width`` if wider."""
+    from rlvideo.frames import FrameConverter
+
+    convert = FrameConverter()
+    for frame, seconds in frames:
+        array: Any = convert(frame)
+        height, width = array.shape[:2]
+        if width > max_width:
+            layout = convert.layout.pixel_format
+            scaled = av.VideoFrame.from_ndarray(array, format=layout).reformat(
+                width=max_width, height=max(1, round(height * max_width / width)),
+                interpolation="AREA",
+            )  # fmt: skip
+            array = scaled.to_ndarray(format=layout)
+        yield array, seconds
 
 
 def _ipython_display(obj: Video | Grid, *, feature: str) -> None:

@@ -28,6 +28,16 @@ class RecordingOptions(TypedDict, total=False):
         overwrite: Replace existing videos with the same names; by default a taken name raises
             :class:`~rlvideo.errors.VideoExistsError` when the video starts.
         metadata: Write a JSON sidecar (:class:`~rlvideo.metadata.VideoMetadata`) per video.
+        track: Write a data track ``<stem>.track.jsonl`` per video, one JSON line per frame
+            (episode, step, reward, return so far, flags, small actions: :mod:`rlvideo._track`
+            documents the format). None (default): wherever sidecars are written
+            (``metadata=True``); True or False; or a list of info keys to include as well,
+            e.g. ``track=["x_position"]`` (which turns it on).
+        overlay: Burn values into every frame, in a corner box (:mod:`rlvideo.overlay`,
+            needs ``rlvideo[overlay]``): True shows episode, step, reward and return; a list
+            names the fields (``["step", "reward", "action", "x_position"]``: info keys too);
+            a callable ``values -> str`` writes the text; an :class:`rlvideo.overlay.Overlay`
+            sets the corner and size too. None or False (default): none.
         on_video_saved: ``(path, metadata) -> None``, called in the env's thread once a video
             is final: the hand-off to a tracker. ``path`` is a Path, or the video's URL (a
             str) when ``video_folder`` is a URL. Kept as given, never copied.
@@ -48,6 +58,8 @@ class RecordingOptions(TypedDict, total=False):
     crf: int | None
     overwrite: bool
     metadata: bool
+    track: bool | list[str] | None
+    overlay: Any
     on_video_saved: OnVideoSaved | None
     keep_if: KeepIf | None
     encoder: str
@@ -58,7 +70,8 @@ class RecordingOptions(TypedDict, total=False):
 
 DEFAULTS: RecordingOptions = {
     "format": "mp4", "codec": None, "crf": None, "overwrite": False, "metadata": False,
-    "on_video_saved": None, "keep_if": None, "encoder": "process", "encoder_options": None,
+    "track": None, "overlay": None, "on_video_saved": None, "keep_if": None,
+    "encoder": "process", "encoder_options": None,
     "float_range": (0.0, 1.0), "storage_options": None,
 }  # fmt: skip
 """Each option's value when it is not given."""
@@ -78,7 +91,7 @@ def recorder_options(wrapper: str, options: Mapping[str, Any]) -> dict[str, Any]
         >>> recorder_options("RecordVideo", {"fromat": "gif"})
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat'; its recording options are codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overwrite, storage_options
+        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat'; its recording options are codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overlay, overwrite, storage_options, track
     """  # noqa: E501 (doctest output stays on one line)
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:

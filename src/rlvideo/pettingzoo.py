@@ -132,8 +132,8 @@ class RecordVideo(_Wrapper):
         disable_logger: Accepted for compatibility (it silenced moviepy's progress bar).
         gc_trigger: ``episode_id -> bool``: run ``gc.collect()`` after a video of that episode.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
-            crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
-            storage_options): see :class:`rlvideo.options.RecordingOptions`.
+            crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
+            encoder_options, storage_options): see :class:`rlvideo.options.RecordingOptions`.
 
     Raises:
         RenderModeError: If the env's render mode yields no image.

@@ -92,12 +92,13 @@ class VecVideoRecorder(VecEnvWrapper):
         video_length: Steps per video; a video holds ``video_length + 1`` frames.
         name_prefix: Start of every file name.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
-            crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
-            storage_options): see :class:`rlvideo.options.RecordingOptions`. Here, in the
-            metadata, ``first_step`` is the step in the name, ``episode`` counts the episodes
-            of env 0, ``episode_return`` sums the rewards of all the envs over the recorded
-            steps, and ``terminated``/``truncated`` say whether any env's episode ended so at
-            the last recorded step.
+            crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
+            encoder_options, storage_options): see :class:`rlvideo.options.RecordingOptions`.
+            Here, in the metadata, ``first_step`` is the step in the name, ``episode`` counts
+            the episodes of env 0, ``episode_return`` sums the rewards of all the envs over the
+            recorded steps, and ``terminated``/``truncated`` say whether any env's episode
+            ended so at the last recorded step; the overlay and the data track show the same
+            sums, their ``step`` and ``return`` counted from the video's first frame.
 
     Raises:
         RenderModeError: If the envs' render mode is not ``"rgb_array"`` (it is also an
@@ -309,8 +310,8 @@ class EvalVideoCallback(BaseCallback):
             env ends it).
         verbose: SB3's verbosity: 1 logs each evaluation.
         **options: rlvideo's recording options (format, codec, crf, overwrite, metadata,
-            on_video_saved, keep_if, encoder, encoder_options, storage_options): see
-            :class:`rlvideo.options.RecordingOptions`.
+            track, overlay, on_video_saved, keep_if, encoder, encoder_options,
+            storage_options): see :class:`rlvideo.options.RecordingOptions`.
 
     Raises:
         RenderModeError: If ``eval_env`` does not render RGB images.
@@ -475,14 +476,15 @@ class EvalVideoCallback(BaseCallback):
             steps += 1
             if self.vectorized:
                 observation, rewards, dones, infos = env.step(action)
-                truncated = bool(infos[0].get("TimeLimit.truncated", False))
+                info, taken = infos[0], action[0]
+                truncated = bool(info.get("TimeLimit.truncated", False))
                 reward, terminated = float(rewards[0]), bool(dones[0]) and not truncated
                 start = np.asarray(dones, dtype=bool)
             else:
-                observation, reward, terminated, truncated, _ = env.step(action)
-                start = np.zeros((1,), dtype=bool)
+                observation, reward, terminated, truncated, info = env.step(action)
+                start, taken = np.zeros((1,), dtype=bool), action
             total += float(reward)
-            recorder.step(video_id, reward, terminated, truncated)
+            recorder.step(video_id, reward, terminated, truncated, action=taken, info=info)
             ended = bool(terminated or truncated)
             if not (ended and self.vectorized):  # a VecEnv has reset already
                 self._frame(video_id, env.render())

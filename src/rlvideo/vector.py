@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,7 +29,7 @@ from rlvideo._recorder import Recorder
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.frames import FrameConverter, is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
-from rlvideo.wrappers import check_render_mode, gymnasium_settings
+from rlvideo.wrappers import _as_float, check_render_mode, gymnasium_settings
 
 import_optional("gymnasium", "gymnasium", feature="rlvideo.vector.RecordVideo")
 
@@ -54,6 +54,46 @@ class _Track:
     video_id: int | None = None
     has_autoreset: bool = False
     seed: int | None = None
+    episode_step: int = 0  # steps and return of the current episode (overlay and track)
+    episode_return: float = 0.0
+    reset_frame: bool = False  # the next frame is a reset frame
+
+
+class _SubEnvInfo(Mapping[str, Any]):
+    """Sub-env ``index``'s view of a vector env's info: ``info[key][index]``, read on demand.
+
+    Gymnasium's vector info holds an array per key and a mask ``"_key"`` saying which sub-envs
+    have it; nothing is copied unless the overlay or the track asks for a key.
+    """
+
+    def __init__(self, info: Mapping[str, Any], index: int) -> None:
+        self._info, self._index = info, index
+
+    def __getitem__(self, key: str) -> Any:
+        if key.startswith("_") or not self._has(key):
+            raise KeyError(key)
+        value = self._info[key]
+        if isinstance(value, Mapping):
+            return _SubEnvInfo(value, self._index)
+        try:
+            return value[self._index]
+        except (TypeError, IndexError, KeyError):
+            return value  # not per sub-env
+
+    def _has(self, key: str) -> bool:
+        if key not in self._info:
+            return False
+        mask = self._info.get(f"_{key}")
+        try:
+            return mask is None or bool(mask[self._index])
+        except (TypeError, IndexError, KeyError):
+            return True
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in self._info if not key.startswith("_") and self._has(key))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
@@ -82,8 +122,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             (``lambda k: k % 8 == 0``); all by default. Tiled, their frames are tiled and
             episodes are counted on the first of them. The others cost nothing.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
-            crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
-            storage_options): see :class:`rlvideo.options.RecordingOptions`.
+            crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
+            encoder_options, storage_options): see :class:`rlvideo.options.RecordingOptions`.
+            Tiled, the overlay and the data track show the first recorded sub-env's values.
 
     Example:
         >>> import os
@@ -216,7 +257,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 track.seed = _seed_of(seed, track.env_index)
                 self._new_episode(track)
         obs, info = super().reset(seed=cast(Any, seed), options=options)  # Gymnasium takes lists
-        self._capture([])
+        self._capture([], info, None)
         for track in self._tracks:
             if mask is None or mask[track.env_index]:
                 track.has_autoreset = False
@@ -241,7 +282,10 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
                 track.has_autoreset = done
             elif self.autoreset_mode == AutoresetMode.SAME_STEP and done:
                 if track.video_id is not None:  # the episode's last step, its frame is lost
-                    self._recorder.step(track.video_id, *outcome)
+                    self._recorder.step(
+                        track.video_id, *outcome, action=_action_of(actions, k),
+                        info=_SubEnvInfo(info, k),
+                    )  # fmt: skip
                 track.seed = None
                 self._new_episode(track)
             else:
@@ -249,7 +293,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
             for track in self._tracks:
                 self._start(track, "step", self.step_id)
-        self._capture(stepped)
+        self._capture(stepped, info, actions)
         self._recorder.poll()
         return obs, rewards, terminations, truncations, info
 
@@ -291,6 +335,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
     # -- internals ---------------------------------------------------------------------------------
     def _new_episode(self, track: _Track) -> None:
         track.episode_id += 1
+        track.episode_step, track.episode_return, track.reset_frame = 0, 0.0, True
         if track.video_id is not None and self.video_length == float("inf"):
             self._stop(track)
         if self.episode_trigger and fires(
@@ -307,6 +352,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         track.video_id = self._recorder.start(
             f"{self.name_prefix}-{track.label}{kind}-{index}", kind=kind,
             episode=max(track.episode_id, 0), first_step=first_step, seed=track.seed,
+            episode_step=track.episode_step, episode_return=track.episode_return,
             env_index=track.env_index if self.per_env else None,
         )  # fmt: skip
 
@@ -317,10 +363,23 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         if self.gc_trigger and self.gc_trigger(track.episode_id):
             gc.collect()
 
-    def _capture(self, stepped: list[tuple[_Track, tuple[Any, Any, Any]]]) -> None:
+    def _capture(
+        self, stepped: list[tuple[_Track, tuple[Any, Any, Any]]], info: Any, actions: Any
+    ) -> None:
         for track, outcome in stepped:
             if track.video_id is not None:
-                self._recorder.step(track.video_id, *outcome)
+                self._recorder.step(
+                    track.video_id, *outcome, action=_action_of(actions, track.env_index),
+                    info=_SubEnvInfo(info, track.env_index),
+                )  # fmt: skip
+            track.episode_step += 1
+            track.episode_return += _as_float(outcome[0])
+        for track in self._tracks:
+            if track.reset_frame and track.video_id is not None:
+                self._recorder.reset(
+                    track.video_id, max(track.episode_id, 0), _SubEnvInfo(info, track.env_index)
+                )
+            track.reset_frame = False
         if not self.recording:
             return
         frames = _frames_by_env(self.env.render(), self.num_envs)
@@ -403,6 +462,16 @@ def _frames_by_env(frames: Any, num_envs: int) -> Any:
         f"({num_envs}): a sequence of {num_envs} frames, or one ({num_envs}, H, W, C) or "
         f"({num_envs}, C, H, W) batch. Make it with render_mode='rgb_array'."
     )
+
+
+def _action_of(actions: Any, index: int) -> Any:
+    """Sub-env ``index``'s action, or None when it cannot be told apart."""
+    if actions is None:
+        return None
+    try:
+        return actions[index]
+    except (TypeError, IndexError, KeyError):
+        return None
 
 
 def _seed_of(seed: int | list[int] | None, index: int) -> int | None:

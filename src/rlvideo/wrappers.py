@@ -87,6 +87,14 @@ def _attribute(env: Any, name: str) -> bool:
         return True  # it exists: it only refused to be read yet
 
 
+def _as_float(reward: Any) -> float:
+    """A reward as a float; NaN for one that is none (a multi-objective env's vector)."""
+    try:
+        return float(reward)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def _check_gymnasium_env(env: Any) -> None:
     """Name the right rlvideo path for a PettingZoo or old gym env (Gymnasium's TypeError doesn't).
 
@@ -145,8 +153,8 @@ class RecordVideo(
         disable_logger: Accepted for compatibility (it silenced moviepy's progress bar).
         gc_trigger: ``episode_id -> bool``: run ``gc.collect()`` after a video of that episode.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
-            crf, overwrite, metadata, on_video_saved, keep_if, encoder, encoder_options,
-            storage_options): see :class:`rlvideo.options.RecordingOptions`.
+            crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
+            encoder_options, storage_options): see :class:`rlvideo.options.RecordingOptions`.
 
     Raises:
         RenderModeError: If the env's render mode yields no image.
@@ -207,6 +215,7 @@ class RecordVideo(
         self._video_name: str | None = None
         self._video_id: int | None = None
         self._seed: int | None = None
+        self._episode_step, self._episode_return = 0, 0.0  # for the overlay and the track
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
@@ -227,11 +236,14 @@ class RecordVideo(
         obs, info = super().reset(seed=seed, options=options)
         self.episode_id += 1
         self._seed = seed
+        self._episode_step, self._episode_return = 0, 0.0
         if self.recording and self.video_length == float("inf"):
             self.stop_recording()
         if self.episode_trigger and fires(self.episode_trigger, self.episode_id, "episode_trigger"):
             self._start(f"{self.name_prefix}-episode-{self.episode_id}", "episode")
         if self.recording:
+            assert self._video_id is not None  # recording implies a video
+            self._recorder.reset(self._video_id, max(self.episode_id, 0), info)
             self._capture_frame()
             self._stop_if_full()
         self._recorder.poll()
@@ -243,9 +255,13 @@ class RecordVideo(
         self.step_id += 1
         if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
             self._start(f"{self.name_prefix}-step-{self.step_id}", "step")
+        self._episode_step += 1
+        self._episode_return += _as_float(reward)
         if self.recording:
             assert self._video_id is not None  # recording implies a video
-            self._recorder.step(self._video_id, reward, terminated, truncated)
+            self._recorder.step(
+                self._video_id, reward, terminated, truncated, action=action, info=info
+            )
             self._capture_frame()
             self._stop_if_full()
         self._recorder.poll()
@@ -291,6 +307,7 @@ class RecordVideo(
         first_step = self.step_id if kind == "step" else self.step_id + 1
         self._video_id = self._recorder.start(
             video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
+            episode_step=self._episode_step, episode_return=self._episode_return,
             seed=self._seed,
         )  # fmt: skip
         self.recording = True

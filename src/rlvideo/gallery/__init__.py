@@ -1,25 +1,44 @@
-"""Build a self-contained HTML gallery of a folder of videos: posters, playback and metadata.
+"""Build a self-contained HTML gallery of a folder of videos: views, filters, compare, plots.
 
 :func:`build_gallery` writes ``<folder>/index.html`` and ``<folder>/posters/*.png``. The page
-holds its CSS and JavaScript inline and links only to files beside it by relative paths, so the
-folder can be moved, zipped or uploaded as it is and still works, opened from disk (``file://``)
-or served over HTTP. It fetches nothing from the network.
+holds its CSS, JavaScript and data inline and links only to files beside it by relative paths,
+so the folder can be moved, zipped or uploaded as it is and still works, opened from disk
+(``file://``) or served over HTTP. It fetches nothing, not even its own folder's files by
+``fetch()`` (Chromium refuses that from ``file://``): what the page needs is embedded in it.
 
-The page shows one row per video: an inline player (``<video preload="metadata">`` with the
-poster; GIFs play on click), and the video's metadata, from its JSON sidecar (written by the
-wrappers with ``metadata=True``) and from decoding the file (:func:`rlvideo.probe`). Column
-headers sort the rows, ascending then descending; a filter box hides the rows that do not match.
-A video the browser cannot decode keeps its poster and shows a download link instead.
+What the page shows, for each video: a poster (lazy-loaded: ``loading="lazy"``, players made
+only when asked for, so a thousand videos open fast), its metadata from the JSON sidecar
+(written by the wrappers with ``metadata=True``) and from decoding the file
+(:func:`rlvideo.probe`), and, when ``<video stem>.track.jsonl`` lies beside it, its per-frame data
+track (step, reward, return so far, action, info keys), read here and embedded compactly.
+
+On the page: a grid of posters (hover previews, click opens the player) or a table (sortable
+columns: run, worker, checkpoint, episode, training step, env, env index, seed, return, ...);
+a query box (``return>30 env=3 terminated -cut_short cartpole``, documented on the page);
+facets; a plot of return over episode or training step, a point per video; a player with
+speed (0.25x to 4x), loop, frame stepping, the track's reward and return curves under it with
+a playhead, and the track's values shown live over the video (not burnt in); a compare view
+playing 2 to 4 videos side by side in sync, with "same seed" pairs across runs suggested.
+Keyboard shortcuts are listed on the page. A video the browser cannot decode keeps its poster
+and offers a download link instead.
+
+A sidecar's ``"path"`` may be relative (to the sidecar's folder) or absolute (older sidecars):
+the gallery pairs sidecars with videos by file name, and warns when a sidecar names another
+video. Besides :class:`~rlvideo.metadata.VideoMetadata`'s fields, a sidecar may carry
+``"run"``, ``"worker"`` and ``"checkpoint"``; otherwise the run is the video's name prefix and
+the worker comes from :func:`rlvideo.distributed.worker_prefix`'s ``-w<k>`` part of it.
 
 :func:`build_remote_gallery` does the same for videos behind an fsspec URL (``s3://bucket/runs``):
-it downloads them to a temporary folder, builds the page there and uploads ``index.html`` and
-``posters/`` beside the videos, so the relative links work wherever the bucket is served from.
+it downloads them (and their sidecars and tracks) to a temporary folder, builds the page there
+and uploads ``index.html`` and ``posters/`` beside the videos, so the relative links work
+wherever the bucket is served from.
 
 Needs Jinja2: ``pip install "rlvideo[gallery]"``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -37,9 +56,10 @@ import av.video.frame
 
 from rlvideo._files import write_file
 from rlvideo._optional import import_optional
+from rlvideo._track import track_path, track_record  # the track's name and lines: shared
 from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
 from rlvideo.manifest import read_sidecar
-from rlvideo.metadata import VideoMetadata, sidecar_path
+from rlvideo.metadata import VideoMetadata, resolve_video_path, sidecar_path, video_name
 from rlvideo.naming import (
     MIME_TYPES,
     VIDEO_SUFFIXES,
@@ -53,16 +73,26 @@ from rlvideo.storage import LocalDestination, RemoteDestination, open_destinatio
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["POSTER_FOLDER", "VIDEO_SUFFIXES", "build_gallery", "build_remote_gallery"]
+__all__ = [
+    "POSTER_FOLDER",
+    "VIDEO_SUFFIXES",
+    "build_gallery",
+    "build_remote_gallery",
+]
 
 logger = logging.getLogger(__name__)
 
-"""The files :func:`build_gallery` shows (matched case-insensitively)."""
 POSTER_FOLDER = "posters"
 """The sub-folder of the gallery's folder that holds the poster images."""
 
 _TEMPLATE = "template.html.jinja"
 _EPISODE_IN_NAME = re.compile(r"-episode-(\d+)$")  # gym's names, for videos without a sidecar
+# What a clip name adds to its prefix: -episode-3, -step-120, -step-0-to-step-200 (SB3),
+# -env-2 (per-env vector videos) and -w1 / -w1-v0 (Ray workers, distributed.worker_prefix).
+_CLIP_IN_NAME = re.compile(r"-(?:episode-\d+|step-\d+(?:-to-step-\d+)?)$")
+_ENV_IN_NAME = re.compile(r"-env-(\d+)$")
+_WORKER_IN_NAME = re.compile(r"-w(\d+)(?:-v\d+)?$")
+_SIGNIFICANT = 6  # digits kept of a track's floats: the page stays small, the plot exact enough
 
 
 @dataclass(frozen=True)
@@ -71,12 +101,23 @@ class _Column:
     label: str
     numeric: bool
     title: str = ""
+    optional: bool = False  # shown only when some video has a value
 
 
 # The sortable columns, in page order. The first column (the player) does not sort.
 _COLUMNS = (
     _Column("file", "File", numeric=False, title="file name"),
+    _Column("run", "Run", numeric=False, title="run: the sidecar's run, else the name prefix"),
+    _Column("worker", "Worker", numeric=True, title="Ray worker index", optional=True),
+    _Column("checkpoint", "Checkpoint", numeric=False, title="checkpoint", optional=True),
     _Column("episode", "Episode", numeric=True, title="episode index when the video started"),
+    _Column(
+        "step",
+        "Step",
+        numeric=True,
+        title="training step: global step of the first frame",
+        optional=True,
+    ),
     _Column("return", "Return", numeric=True, title="sum of the rewards of the recorded steps"),
     _Column("length", "Length", numeric=True, title="env steps recorded"),
     _Column("frames", "Frames", numeric=True, title="frames in the file (decoded)"),
@@ -85,6 +126,7 @@ _COLUMNS = (
     _Column("size", "Size", numeric=True, title="file size"),
     _Column("codec", "Codec", numeric=False, title="codec and frame size"),
     _Column("env", "Env", numeric=False, title="environment id"),
+    _Column("env_index", "Env #", numeric=True, title="sub-env index", optional=True),
     _Column("seed", "Seed", numeric=True, title="seed given to reset()"),
 )
 
@@ -109,6 +151,8 @@ class _Row:
     badges: list[str] = field(default_factory=list)
     problem: str = ""
     cells: dict[str, _Cell] = field(default_factory=dict)
+    # What the page's script filters, sorts, plots and plays by: JSON-ready values, None unknown.
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def build_gallery(
@@ -124,7 +168,9 @@ def build_gallery(
     Videos kept after an error (``<name>.incomplete.<ext>``) are shown with an "incomplete"
     badge; a file that cannot be decoded is listed as "unreadable" with a link to it. A video's
     metadata comes from its sidecar ``<name>.json`` when there is one, and from decoding it
-    (frames, duration, fps, size, codec) always.
+    (frames, duration, fps, size, codec) always; its data track ``<name>.track.jsonl``, when
+    there is one, is embedded in the page (a track that cannot be read is skipped with a
+    warning naming the file and line).
 
     Posters are PNGs of the frame a third of the way in, written by PyAV to
     ``folder/posters/<video name>.png``; a poster newer than its video is reused. The page is
@@ -156,7 +202,7 @@ def build_gallery(
         >>> page.name, [p.name for p in Path("runs/posters").iterdir()]
         ('index.html', ['rl-video-episode-0.mp4.png'])
         >>> html = page.read_text(encoding="utf-8")
-        >>> 'src="rl-video-episode-0.mp4"' in html, "<title>My runs</title>" in html
+        >>> 'href="rl-video-episode-0.mp4"' in html, "<title>My runs</title>" in html
         (True, True)
         >>> build_gallery("nowhere")
         Traceback (most recent call last):
@@ -251,6 +297,7 @@ def build_remote_gallery(
             )
         _jinja()  # a missing extra fails before anything is downloaded
         sidecars = [s for s in (sidecar_path(v).name for v in videos) if s in names]
+        sidecars += [t for t in (track_path(v).name for v in videos) if t in names]
         with tempfile.TemporaryDirectory(prefix="rlvideo-gallery-") as temporary:
             folder = Path(temporary)
             for name in videos + sidecars:
@@ -305,15 +352,48 @@ def _find_videos(root: Path) -> list[Path]:
     return sorted(videos, key=lambda path: _natural_key(path.name))
 
 
-def _read_sidecar(video: Path) -> VideoMetadata | None:
+def _read_sidecar(video: Path) -> tuple[VideoMetadata, dict[str, Any]] | None:
+    """The video's sidecar: its metadata and all its fields (extra keys included), or None."""
     fields = read_sidecar(LocalDestination(video.parent), video.name)
     if fields is None:
         return None
     try:
-        return VideoMetadata.from_dict(fields)
+        meta = VideoMetadata.from_dict(fields)
     except TypeError as exc:  # a field of the wrong kind
         logger.warning("ignoring the sidecar of %s, which cannot be read: %s", video, exc)
         return None
+    described = video_name(resolve_video_path(meta.path, video.parent))  # old: absolute
+    if described != video.name:
+        logger.warning(
+            "the sidecar %s names %s, not %s; showing it with %s (renamed video?)",
+            sidecar_path(video), described, video.name, video.name,
+        )  # fmt: skip
+    return meta, fields
+
+
+def _name_parts(stem: str) -> tuple[str, int | None, int | None]:
+    """The run (name prefix), env index and worker index a clip's file name holds.
+
+    Example:
+        >>> _name_parts("ppo-w2-v0-episode-8")
+        ('ppo', None, 2)
+        >>> _name_parts("cartpole-env-3-step-120")
+        ('cartpole', 3, None)
+        >>> _name_parts("rl-video-step-0-to-step-200")
+        ('rl-video', None, None)
+    """
+    prefix = _CLIP_IN_NAME.sub("", strip_incomplete(stem))
+    env = _ENV_IN_NAME.search(prefix)
+    if env:
+        prefix = prefix[: env.start()]
+    worker = _WORKER_IN_NAME.search(prefix)
+    if worker:
+        prefix = prefix[: worker.start()]
+    return (
+        prefix or stem,
+        int(env.group(1)) if env else None,
+        int(worker.group(1)) if worker else None,
+    )
 
 
 def _row(video: Path, posters: Path) -> _Row:
@@ -325,10 +405,17 @@ def _row(video: Path, posters: Path) -> _Row:
         is_gif=suffix == ".gif",
     )
     row.cells["file"] = _Cell(video.name, video.name.lower())
+    run, env_index, worker = _name_parts(video.stem)
+    row.data.update(file=video.name, href=row.href, mime=row.mime, gif=row.is_gif, run=run)
+    row.data.update(env_index=env_index, worker=worker)
     if is_incomplete_name(video):
         row.badges.append("incomplete")
-    meta = _read_sidecar(video)
-    _add_metadata(row, video, meta)
+    sidecar = _read_sidecar(video)
+    _add_metadata(row, video, sidecar)
+    _set_text(row, "run", row.data.get("run"))
+    _set_number(row, "worker", row.data.get("worker"))
+    _set_text(row, "checkpoint", row.data.get("checkpoint"))
+    _set_number(row, "env_index", row.data.get("env_index"))
     try:
         info = probe(video)
     except EncoderError as exc:
@@ -336,21 +423,65 @@ def _row(video: Path, posters: Path) -> _Row:
         row.badges.append("unreadable")
         row.problem = str(exc)
         _add_size(row, video)
-        return row
+        return _finish(row)
     _add_info(row, info)
     if info.frames:
         row.poster = _poster(video, posters, frame_index=info.frames // 3)
+    track = _read_track(track_path(video), frames=info.frames)
+    if track is not None:
+        row.data["track"] = track
+        row.badges.append("track")
+    return _finish(row)
+
+
+def _finish(row: _Row) -> _Row:
+    row.data.update(
+        poster=row.poster, width=row.width or None, height=row.height or None,
+        codec=row.codec or None, badges=row.badges, problem=row.problem or None,
+    )  # fmt: skip
+    for key in ("terminated", "truncated", "incomplete", "unreadable"):
+        row.data[key] = key in row.badges
+    row.data["cut_short"] = "cut short" in row.badges
+    row.data = {key: _finite_or_none(value) for key, value in row.data.items()}
     return row
 
 
-def _add_metadata(row: _Row, video: Path, meta: VideoMetadata | None) -> None:
-    if meta is None:
+def _finite_or_none(value: Any) -> Any:
+    """NaN and infinities become None: the page's data must be strict JSON."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _set_text(row: _Row, key: str, value: Any) -> None:
+    if value is not None and str(value) != "":
+        row.cells[key] = _Cell(str(value), str(value).lower())
+
+
+def _set_number(row: _Row, key: str, value: Any) -> None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        row.cells[key] = _Cell(_number(value), repr(value))
+
+
+def _extra(fields: dict[str, Any], key: str, kinds: tuple[type, ...]) -> Any:
+    """An extra sidecar key (``run``, ``worker``, ``checkpoint``) when it has a usable value."""
+    value = fields.get(key)
+    if value is None or isinstance(value, bool) or not isinstance(value, kinds):
+        return None
+    return value
+
+
+def _add_metadata(
+    row: _Row, video: Path, sidecar: tuple[VideoMetadata, dict[str, Any]] | None
+) -> None:
+    if sidecar is None:
         row.badges.append("no metadata")
         match = _EPISODE_IN_NAME.search(strip_incomplete(video.stem))
         if match:
             row.cells["episode"] = _Cell(match.group(1), match.group(1))
+            row.data["episode"] = int(match.group(1))
         return
+    meta, fields = sidecar
     row.cells["episode"] = _Cell(str(meta.episode), str(meta.episode))
+    row.cells["step"] = _Cell(str(meta.first_step), str(meta.first_step))
     row.cells["return"] = _Cell(_number(meta.episode_return), repr(float(meta.episode_return)))
     row.cells["length"] = _Cell(str(meta.steps), str(meta.steps))
     if meta.env_id is not None:
@@ -366,10 +497,109 @@ def _add_metadata(row: _Row, video: Path, meta: VideoMetadata | None) -> None:
         row.badges.append("cut short")
     if meta.kind != "episode":
         row.badges.append(meta.kind)
+    row.data.update(
+        episode=meta.episode, step=meta.first_step, steps=meta.steps, env=meta.env_id,
+        seed=meta.seed, kind=meta.kind, sidecar_fps=meta.fps,
+    )  # fmt: skip
+    row.data["return"] = _finite(meta.episode_return)
+    if meta.env_index is not None:
+        row.data["env_index"] = meta.env_index
+    for key, kinds in (("run", (str,)), ("worker", (int,)), ("checkpoint", (str, int, float))):
+        value = _extra(fields, key, kinds)
+        if value is not None:
+            row.data[key] = value
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _compact(value: Any) -> Any:
+    """A track value for the page: floats to 6 significant digits, non-finite to None."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        return float(f"{value:.{_SIGNIFICANT}g}") if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_compact(item) for item in value]
+    return None  # nested objects: the page shows scalars and short lists only
+
+
+def _read_track(path: Path, *, frames: int) -> dict[str, Any] | None:
+    r"""A data track as columns (one list per field, one item per frame), or None.
+
+    Returns None when there is no track; a track that is not JSON Lines of frame objects in
+    frame order is skipped with a warning naming the file and the line. A track whose length
+    differs from the decoded frame count is kept, with a warning (the page clamps).
+
+    Example:
+        >>> _ = Path("a.track.jsonl").write_text(
+        ...     '{"frame": 0, "episode": 0, "step": 0, "reward": null, "return": 0.0}\n'
+        ...     '{"frame": 1, "episode": 0, "step": 1, "reward": 1.5, "return": 1.5, "action": 1}\n'
+        ... )
+        >>> _read_track(Path("a.track.jsonl"), frames=2)
+        {'frames': 2, 'episode': [0, 0], 'step': [0, 1], 'reward': [None, 1.5], 'return': [0.0, 1.5], 'action': [None, 1]}
+    """  # noqa: E501 (doctest output stays on one line)
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        logger.warning("skipped the track %s: cannot be read (%s)", path, exc)
+        return None
+    columns: dict[str, list[Any]] = {key: [] for key in ("episode", "step", "reward", "return")}
+    actions: list[Any] = []
+    info: dict[str, list[Any]] = {}
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            problem = _add_track_line(line, number - 1, columns, actions, info)
+            if problem:
+                logger.warning("skipped the track %s: line %d %s", path, number, problem)
+                return None
+    count = len(columns["step"])
+    if count != frames:
+        logger.warning(
+            "the track %s has %d lines for %d decoded frames; the page shows what it has",
+            path, count, frames,
+        )  # fmt: skip
+    track: dict[str, Any] = {"frames": count, **columns}
+    if any(action is not None for action in actions):
+        track["action"] = actions
+    if info:
+        track["info"] = {
+            key: values + [None] * (count - len(values)) for key, values in info.items()
+        }
+    return track
+
+
+def _add_track_line(
+    line: str,
+    index: int,
+    columns: dict[str, list[Any]],
+    actions: list[Any],
+    info: dict[str, list[Any]],
+) -> str:
+    """Append one track line's values; return what is wrong with it ("" when nothing)."""
+    try:
+        record = track_record(line, index)
+    except ValueError as exc:
+        return str(exc)
+    for key in columns:
+        value = record.get(key)
+        columns[key].append(_compact(value) if isinstance(value, int | float) else None)
+    actions.append(_compact(record.get("action")))
+    extra = record.get("info")
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            values = info.setdefault(str(key), [None] * index)
+            values += [None] * (index - len(values))
+            values.append(_compact(value))
+    return ""
 
 
 def _add_info(row: _Row, info: VideoInfo) -> None:
     row.width, row.height, row.codec = info.width, info.height, info.codec
+    row.data.update(frames=info.frames, duration=info.duration, fps=info.fps, size=info.size_bytes)
     row.cells["frames"] = _Cell(str(info.frames), str(info.frames))
     row.cells["duration"] = _Cell(f"{info.duration:.2f} s", repr(info.duration))
     row.cells["fps"] = _Cell(_number(info.fps), repr(info.fps))
@@ -385,6 +615,7 @@ def _add_size(row: _Row, video: Path) -> None:
     except OSError:
         return
     row.cells["size"] = _Cell(_size(size), str(size))
+    row.data["size"] = size
 
 
 def _number(value: float) -> str:
@@ -455,6 +686,8 @@ def _jinja() -> jinja2.Environment:
 
 
 def _render(environment: jinja2.Environment, title: str, rows: list[_Row]) -> str:
+    from markupsafe import Markup
+
     from rlvideo import __version__
 
     source = resources.files(__name__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
@@ -462,14 +695,32 @@ def _render(environment: jinja2.Environment, title: str, rows: list[_Row]) -> st
     total_seconds = sum(
         float(row.cells["duration"].sort) for row in rows if "duration" in row.cells
     )
+    columns = [
+        column
+        for column in _COLUMNS
+        if not column.optional or any(column.key in row.cells for row in rows)
+    ]
+    labels = {column.key: column.label for column in _COLUMNS}
     return environment.from_string(source).render(
         title=title,
         rows=rows,
-        columns=_COLUMNS,
+        columns=columns,
         total_size=_size(total_bytes),
         total_duration=f"{total_seconds:.1f} s",
         version=__version__,
+        data=Markup(_script_json({"videos": [row.data for row in rows], "labels": labels})),
     )
+
+
+def _script_json(value: Any) -> str:
+    r"""JSON safe inside ``<script type="application/json">``: no ``</script>``, no ``<!--``.
+
+    Example:
+        >>> print(_script_json({"file": "</script><b>&", "nan": None}))
+        {"file":"\u003c/script\u003e\u003cb\u003e\u0026","nan":null}
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

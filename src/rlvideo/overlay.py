@@ -1,0 +1,475 @@
+"""Burn episode, step, reward, return, action and info values into frames: the overlay.
+
+``overlay=`` on every wrapper (:class:`rlvideo.options.RecordingOptions`) draws, on each frame
+before it goes to the encoder, a small box of text in a corner: ``True`` shows episode, step,
+reward and return; a list names the fields (``["step", "reward", "x_position"]``: the values
+the recorder keeps, or keys of the step's info); a callable ``values -> str`` writes the text
+itself. The same :class:`Overlay` is a frame transform for :class:`rlvideo.VideoWriter` and
+:func:`rlvideo.save_video`: ``overlay(frame, values) -> frame``.
+
+The text is white on a semi-opaque black box, so it reads on any background, in Pillow's
+default font at a size taken from the frame (8 px at 84x84, 14 px at 600x400, 39 px at 1080p).
+Only the box is drawn: the frame is copied (it may be the env's read-only buffer) and the box's
+pixels changed, about 0.1 ms a frame at 600x400 (``benchmarks/bench_overlay.py``). Needs Pillow:
+``pip install "rlvideo[overlay]"`` (PyAV's FFmpeg has no ``drawtext``). No files, no PyAV.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, cast, get_args
+
+import numpy as np
+import numpy.typing as npt
+
+from rlvideo._optional import import_optional
+from rlvideo.errors import InvalidArgumentError
+from rlvideo.frames import FrameConverter
+
+__all__ = [
+    "DEFAULT_FIELDS",
+    "Overlay",
+    "OverlayOption",
+    "Position",
+    "font_size_for",
+    "format_value",
+    "overlay_from_option",
+    "wrap_widths",
+]
+
+Position = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+"""Where the box goes: a corner of the frame."""
+DEFAULT_FIELDS = ("episode", "step", "reward", "return")
+"""What ``overlay=True`` shows."""
+OverlayOption = Any
+"""What ``overlay=`` takes: None/False, True, a list of field names, a callable, an Overlay."""
+
+_POSITIONS: tuple[str, ...] = get_args(Position)
+_Box = tuple[int, int, int, int]
+_MIN_FONT = 8
+
+
+def format_value(value: Any) -> str:
+    """A value as the overlay shows it: floats with two decimals, short lists, ``-`` for none.
+
+    Example:
+        >>> format_value(1.0), format_value(None), format_value(np.int64(41)), format_value(3e7)
+        ('1.00', '-', '41', '3e+07')
+        >>> format_value(np.array([0.5, -1.0])), format_value(list(range(9)))
+        ('[0.50 -1.00]', '[0 1 2 3 4 5 ...]')
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int)):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.2f}" if abs(value) < 1e5 else f"{value:.4g}"
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+    ):
+        items = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
+        shown = [format_value(item) for item in items[:6]]
+        return "[" + " ".join(shown) + (" ...]" if len(items) > 6 else "]")
+    return str(value)[:40]
+
+
+def font_size_for(height: int, width: int) -> int:
+    """The font size, in pixels, for a frame: readable from 84x84 Atari to 1080p.
+
+    Example:
+        >>> font_size_for(84, 84), font_size_for(400, 600), font_size_for(1080, 1920)
+        (8, 14, 39)
+    """
+    return max(_MIN_FONT, round(min(height, 0.75 * width) / 28))
+
+
+def wrap_widths(widths: Sequence[int], gap: int, width: int) -> list[list[int]]:
+    """Group pieces of text, by their widths, into as few lines as fit in ``width``.
+
+    Pieces keep their order and are ``gap`` pixels apart; a piece wider than ``width`` gets a
+    line of its own (and is cut off by the frame's edge). Returns each line's piece indices.
+
+    Example:
+        >>> wrap_widths([90, 70, 110], gap=10, width=200)
+        [[0, 1], [2]]
+    """
+    lines: list[list[int]] = []
+    used = 0
+    for index, piece in enumerate(widths):
+        if lines and used + gap + piece <= width:
+            lines[-1].append(index)
+            used += gap + piece
+        else:
+            lines.append([index])
+            used = piece
+    return lines
+
+
+class _Glyphs:
+    """Pillow's default font at one size, each character rendered once and reused.
+
+    FreeType lays out and rasterizes a line in about 0.6 ms; pasting cached glyphs with NumPy
+    takes a few microseconds each, and a whole line seen before (``reward 1.00``) is reused.
+    Pen positions are rounded to whole pixels and kerning is left out: at these sizes the
+    text reads the same.
+    """
+
+    _LINES = 256  # rendered lines kept
+
+    def __init__(self, size: int) -> None:
+        image_font = import_optional("PIL.ImageFont", "overlay", feature="overlay")
+        self._image = import_optional("PIL.Image", "overlay", feature="overlay")
+        self._draw = import_optional("PIL.ImageDraw", "overlay", feature="overlay")
+        try:
+            self.font = image_font.load_default(size=size)
+        except TypeError:  # Pillow < 10.1: one bitmap size
+            self.font = image_font.load_default()
+        if hasattr(self.font, "getmetrics"):
+            ascent, descent = self.font.getmetrics()
+            self.height = int(ascent + descent)
+        else:
+            self.height = int(self.font.getbbox("Ag")[3])
+        self._word_gap = max(1, round(float(self.font.getlength(" "))))
+        self.space = 2 * self._word_gap
+        """The gap between two pieces of text on a line: two spaces."""
+        self._glyphs: dict[str, tuple[int, int, npt.NDArray[np.uint8], float]] = {}
+        self._lines: dict[str, npt.NDArray[np.uint8]] = {}
+
+    def _glyph(self, char: str) -> tuple[int, int, npt.NDArray[np.uint8], float]:
+        """``(x offset, y offset, coverage, advance)`` of one character."""
+        glyph = self._glyphs.get(char)
+        if glyph is None:
+            left, top, right, bottom = (int(v) for v in self.font.getbbox(char))
+            image = self._image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+            self._draw.Draw(image).text((-left, -top), char, font=self.font, fill=255)
+            glyph = (left, top, np.asarray(image), float(self.font.getlength(char)))
+            self._glyphs[char] = glyph
+        return glyph
+
+    def width(self, text: str) -> int:
+        """The width of ``text`` in pixels, as :meth:`render` draws it."""
+        pen, right = 0.0, 0
+        for char in text:
+            left, _, coverage, advance = self._glyph(char)
+            right = max(right, round(pen) + left + coverage.shape[1])
+            pen += advance
+        return max(right, math.ceil(pen))
+
+    def render(self, text: str) -> npt.NDArray[np.uint8]:
+        """``text``'s coverage, white on black, ``height`` pixels high.
+
+        Words are rendered once each and put side by side: ``step 41`` reuses ``step``.
+        """
+        line = self._lines.get(text)
+        if line is not None:
+            return line
+        words = text.split(" ")
+        if len(words) > 1:
+            parts = [self.render(word) for word in words]
+            gap = self._word_gap
+            line = np.zeros(
+                (self.height, sum(p.shape[1] for p in parts) + gap * (len(parts) - 1)), np.uint8
+            )
+            left = 0
+            for part in parts:
+                line[:, left : left + part.shape[1]] = part
+                left += part.shape[1] + gap
+        else:
+            line = self._render_word(text)
+        if len(self._lines) >= self._LINES:
+            self._lines.pop(next(iter(self._lines)))
+        self._lines[text] = line
+        return line
+
+    def _render_word(self, text: str) -> npt.NDArray[np.uint8]:
+        line = np.zeros((self.height, self.width(text)), np.uint8)
+        pen = 0.0
+        for char in text:
+            left, top, coverage, advance = self._glyph(char)
+            x, y = round(pen) + left, max(0, top)
+            pen += advance
+            rows = coverage[y - top : y - top + self.height - y]
+            if char != " " and rows.size:
+                target = line[y : y + rows.shape[0], x : x + rows.shape[1]]
+                np.maximum(target, rows[:, : target.shape[1]], out=target)
+        return line
+
+
+@functools.lru_cache(maxsize=16)
+def _glyphs(size: int) -> _Glyphs:
+    """The glyph cache of one font size: loaded once per size."""
+    return _Glyphs(size)
+
+
+class Overlay:
+    r"""Draw a box of text (episode, step, reward, return, action, info...) on frames.
+
+    Args:
+        fields: The fields to show, in order: values the recorder keeps (``episode``,
+            ``step``, ``reward``, ``return``, ``action``, ``frame``, ``terminated``,
+            ``truncated``), or keys of the step's info (``x_position``). Or a callable
+            ``values -> str`` that writes the text (lines split on ``"\n"``).
+        position: The corner: ``"top-left"`` (default), ``"top-right"``, ``"bottom-left"``
+            or ``"bottom-right"``.
+        font_size: Pixels; by default from the frame's size (:func:`font_size_for`).
+        opacity: How dark the box behind the text is, from 0 (none) to 1 (black).
+
+    Raises:
+        InvalidArgumentError: For a bad field list, position, font size or opacity.
+        MissingDependencyError: Without Pillow (``pip install "rlvideo[overlay]"``).
+
+    Example:
+        >>> import numpy as np
+        >>> overlay = Overlay(["step", "reward", "x_position"], position="bottom-right")
+        >>> values = {"step": 3, "reward": 1.0, "info": {"x_position": 0.25}}
+        >>> overlay.text(values)
+        'step 3  reward 1.00  x_position 0.25'
+        >>> frame = np.zeros((84, 84, 3), np.uint8)
+        >>> out = overlay(frame, values)
+        >>> out.shape, bool(out[42:].any()), bool(out[:20].any()), bool(frame.any())
+        ((84, 84, 3), True, False, False)
+
+        With :func:`rlvideo.save_video` (or a :class:`rlvideo.VideoWriter`), give each frame
+        its values:
+
+        >>> import rlvideo
+        >>> frames = [np.full((84, 84, 3), 90, np.uint8)] * 5
+        >>> steps = [{"step": i, "reward": 1.0} for i in range(5)]
+        >>> [p.name for p in rlvideo.save_video(overlay.apply(frames, steps), "videos", fps=5)]
+        ['rl-video-episode-0.mp4']
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[str] | Callable[[Mapping[str, Any]], str] = DEFAULT_FIELDS,
+        *,
+        position: Position = "top-left",
+        font_size: int | None = None,
+        opacity: float = 0.6,
+    ) -> None:
+        self._write: Callable[[Mapping[str, Any]], str] | None = None
+        if callable(fields):
+            self._write = fields
+            self.fields: tuple[str, ...] = ()
+        elif (
+            isinstance(fields, Sequence)
+            and not isinstance(fields, (str, bytes))
+            and fields
+            and all(isinstance(name, str) and name for name in fields)
+        ):
+            self.fields = tuple(fields)
+        else:
+            raise InvalidArgumentError(
+                "overlay fields must be a non-empty list of names such as "
+                f'["step", "reward", "x_position"], or a callable values -> str; got {fields!r}'
+            )
+        if position not in _POSITIONS:
+            raise InvalidArgumentError(
+                f"overlay position must be one of {', '.join(_POSITIONS)}; got {position!r}"
+            )
+        self.position: Position = position
+        if font_size is not None and (
+            isinstance(font_size, bool) or not isinstance(font_size, int) or font_size < 4
+        ):
+            raise InvalidArgumentError(
+                f"overlay font_size must be None (from the frame) or pixels >= 4, got {font_size!r}"
+            )
+        self.font_size = font_size
+        if (
+            isinstance(opacity, bool)
+            or not isinstance(opacity, (int, float))
+            or not (0 <= opacity <= 1)
+        ):
+            raise InvalidArgumentError(f"overlay opacity must be in [0, 1], got {opacity!r}")
+        self.opacity = float(opacity)
+        self._keep = round(256 * (1 - self.opacity))  # box pixels are scaled by keep / 256
+        import_optional("PIL.Image", "overlay", feature="overlay")  # the glyphs are drawn with it
+
+    def __repr__(self) -> str:
+        shown = self._write if self._write is not None else list(self.fields)
+        return f"Overlay({shown!r}, position={self.position!r})"
+
+    def pieces(self, values: Mapping[str, Any]) -> list[str]:
+        """The text of each field (``"step 41"``), or the callable's lines."""
+        if self._write is not None:
+            text = self._write(values)
+            if not isinstance(text, str):
+                raise InvalidArgumentError(
+                    f"the overlay callable must return a str, got {type(text).__name__}: {text!r}"
+                )
+            return text.splitlines()
+        info = values.get("info")
+        pieces = []
+        for name in self.fields:
+            value = values[name] if name in values and name != "info" else _lookup(info, name)
+            pieces.append(f"{name} {format_value(value)}")
+        return pieces
+
+    def text(self, values: Mapping[str, Any]) -> str:
+        """The overlay's text on one line (as a gallery may show it beside the video)."""
+        joiner = "\n" if self._write is not None else "  "
+        return joiner.join(self.pieces(values))
+
+    def __call__(
+        self,
+        frame: Any,
+        values: Mapping[str, Any],
+        *,
+        out: npt.NDArray[np.uint8] | None = None,
+    ) -> npt.NDArray[np.uint8]:
+        """A copy of ``frame`` with the box drawn on it (``frame`` itself is left as it was).
+
+        Args:
+            frame: ``(H, W, 3)``, ``(H, W, 4)`` or ``(H, W)`` uint8; other kinds (floats,
+                channels-first, tensors) are converted as :class:`rlvideo.frames.FrameConverter`
+                converts them.
+            values: The frame's values: ``episode``, ``step``, ``reward``, ...; ``info``
+                holds the step's info mapping.
+            out: Where to write the copy (an array of the frame's shape, reused from frame to
+                frame: no new memory per frame); by default a new array.
+        """
+        array = _as_uint8(frame)
+        layout = self._layout(array.shape[0], array.shape[1], values)
+        if layout is None:
+            return array
+        lines, glyphs, pad, gap, (box_w, box_h), (x0, y0, x1, y1) = layout
+        mask = np.zeros((box_h, box_w), np.uint8)
+        for i, line in enumerate(lines):
+            top, left = pad + i * (glyphs.height + gap), pad
+            for rendered in line:
+                mask[top : top + glyphs.height, left : left + rendered.shape[1]] = rendered
+                left += rendered.shape[1] + glyphs.space
+        coverage = mask[: y1 - y0, : x1 - x0]
+        if out is None:
+            out = array.copy()  # the env's frame may be read-only, or reused by the env
+        else:
+            np.copyto(out, array)
+        region = out[y0:y1, x0:x1]
+        box = region.astype(np.uint16)  # contiguous: NumPy's fast paths apply (5x faster)
+        box *= self._keep
+        box >>= 8
+        shaded = box.astype(np.uint8)
+        if region.ndim == 3:  # the same coverage in every channel, laid out as the box is
+            coverage = np.repeat(coverage[:, :, None], region.shape[2], axis=2)
+        np.maximum(shaded, coverage, out=shaded)  # white text, anti-aliased, on the shade
+        region[...] = shaded
+        return out
+
+    def box(self, height: int, width: int, values: Mapping[str, Any]) -> tuple[int, int, int, int]:
+        """Where the box goes on a ``height`` x ``width`` frame: ``(x0, y0, x1, y1)``.
+
+        Pixels ``[y0:y1, x0:x1]`` are drawn on, no other; an empty box when there is no text.
+
+        Example:
+            >>> Overlay(["step"], position="bottom-right").box(400, 600, {"step": 41})
+            (542, 372, 596, 396)
+        """
+        layout = self._layout(height, width, values)
+        return (0, 0, 0, 0) if layout is None else layout[-1]
+
+    def _layout(
+        self, height: int, width: int, values: Mapping[str, Any]
+    ) -> tuple[list[list[npt.NDArray[np.uint8]]], _Glyphs, int, int, tuple[int, int], _Box] | None:
+        """Each line's rendered pieces, glyphs, padding, line gap, box size, box; None if empty."""
+        pieces = self.pieces(values)
+        if not pieces:
+            return None
+        size = self.font_size or font_size_for(height, width)
+        glyphs = _glyphs(size)
+        pad, margin, gap = max(1, size // 4), max(1, size // 3), max(1, size // 6)
+        rendered = [glyphs.render(piece) for piece in pieces]
+        if self._write is None:
+            widths = [piece.shape[1] for piece in rendered]
+            groups = wrap_widths(widths, glyphs.space, width - 2 * (margin + pad))
+        else:  # the callable's lines, as written
+            groups = [[index] for index in range(len(rendered))]
+        lines = [[rendered[index] for index in group] for group in groups]
+        line_widths = [
+            sum(p.shape[1] for p in line) + glyphs.space * (len(line) - 1) for line in lines
+        ]
+        box_w = max(line_widths) + 2 * pad
+        box_h = len(lines) * glyphs.height + (len(lines) - 1) * gap + 2 * pad
+        x0 = margin if self.position.endswith("left") else width - margin - box_w
+        y0 = margin if self.position.startswith("top") else height - margin - box_h
+        x0, y0 = max(0, x0), max(0, y0)
+        box = (x0, y0, min(width, x0 + box_w), min(height, y0 + box_h))
+        return lines, glyphs, pad, gap, (box_w, box_h), box
+
+    def apply(
+        self, frames: Iterable[Any], values: Iterable[Mapping[str, Any]]
+    ) -> Iterator[npt.NDArray[np.uint8]]:
+        """Each frame with its values drawn on it, lazily (for ``save_video`` or a writer).
+
+        Raises:
+            InvalidArgumentError: If ``frames`` and ``values`` differ in length.
+        """
+        frame_iter, value_iter = iter(frames), iter(values)
+        for index, frame in enumerate(frame_iter):
+            try:
+                frame_values = next(value_iter)
+            except StopIteration:
+                raise InvalidArgumentError(
+                    f"overlay.apply got more frames than values: values ran out at frame {index}"
+                ) from None
+            yield self(frame, frame_values)
+        if next(value_iter, None) is not None:
+            raise InvalidArgumentError("overlay.apply got more values than frames")
+
+
+def overlay_from_option(option: OverlayOption) -> Overlay | None:
+    """The :class:`Overlay` that a wrapper's ``overlay=`` option asks for (None: no overlay).
+
+    Raises:
+        InvalidArgumentError: For a value that is none of those below; it lists them.
+
+    Example:
+        >>> overlay_from_option(None), overlay_from_option(False)
+        (None, None)
+        >>> overlay_from_option(True).fields, overlay_from_option(["step", "x_position"]).fields
+        (('episode', 'step', 'reward', 'return'), ('step', 'x_position'))
+        >>> overlay_from_option("step")
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: overlay must be True (episode, step, reward, return), False or None, a list of field names such as ["step", "reward", "x_position"], a callable values -> str, or an rlvideo.overlay.Overlay; got 'step'
+    """  # noqa: E501 (doctest output stays on one line)
+    if option is None or option is False:
+        return None
+    if isinstance(option, Overlay):
+        return option
+    if option is True:
+        return Overlay()
+    if callable(option) or (
+        isinstance(option, Sequence) and not isinstance(option, (str, bytes)) and option
+    ):
+        return Overlay(cast(Any, option))
+    raise InvalidArgumentError(
+        "overlay must be True (episode, step, reward, return), False or None, a list of field "
+        'names such as ["step", "reward", "x_position"], a callable values -> str, or an '
+        f"rlvideo.overlay.Overlay; got {option!r}"
+    )
+
+
+def _lookup(info: Any, name: str) -> Any:
+    if info is None:
+        return None
+    try:
+        return info.get(name)
+    except Exception:  # an info that refuses to be asked
+        return None
+
+
+def _as_uint8(frame: Any) -> npt.NDArray[np.uint8]:
+    """``frame`` as a uint8 ``(H, W[, C])`` array: itself when it is one already."""
+    if (
+        isinstance(frame, np.ndarray)
+        and frame.dtype == np.uint8
+        and (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (3, 4)))
+    ):
+        return frame
+    return FrameConverter()(frame)

@@ -1,0 +1,266 @@
+"""The overlay: text burnt into frames, only inside its box, from 84x84 to 1080p, on every wrapper.
+
+Videos are decoded and compared with the raw frames: inside the box the pixels changed, outside
+they are the raw frame's within codec noise.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+gym = pytest.importorskip("gymnasium")
+pytest.importorskip("PIL", reason='the overlay needs Pillow: pip install "rlvideo[overlay]"')
+
+import rlvideo  # noqa: E402
+import rlvideo.overlay as overlay_module  # noqa: E402
+import rlvideo.vector  # noqa: E402
+from rlvideo.errors import InvalidArgumentError, MissingDependencyError  # noqa: E402
+from rlvideo.overlay import Overlay, font_size_for, format_value, wrap_widths  # noqa: E402
+from tests.helpers import decode, gradient_frames, rms  # noqa: E402
+
+
+class _Picture(gym.Env):
+    """An env rendering a smooth gradient of the given size; episodes of ``length`` steps."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, height: int, width: int, length: int = 4, read_only: bool = False):
+        self.observation_space = gym.spaces.Box(0, 1, (1,))
+        self.action_space = gym.spaces.Discrete(2)
+        self.render_mode = "rgb_array"
+        self.frames = gradient_frames(length + 1, height, width)
+        if read_only:
+            for frame in self.frames:
+                frame.flags.writeable = False
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {"x_position": 0.0}
+
+    def step(self, action):
+        self.t += 1
+        info = {"x_position": 0.5 * self.t}
+        return np.zeros(1, np.float32), 1.0, self.t >= len(self.frames) - 1, False, info
+
+    def render(self):
+        return self.frames[self.t]
+
+
+def _outside(mask: np.ndarray, box: tuple[int, int, int, int], border: int) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    mask[max(0, y0 - border) : y1 + border, max(0, x0 - border) : x1 + border] = False
+    return mask
+
+
+def _check_only_the_box_changed(decoded_frame, raw, box, border=8):
+    x0, y0, x1, y1 = box
+    assert x1 - x0 > 10, box
+    assert y1 - y0 > 6, box
+    inside = np.abs(decoded_frame[y0:y1, x0:x1].astype(int) - raw[y0:y1, x0:x1].astype(int))
+    assert inside.mean() > 30, "the box should darken the frame and hold white text"
+    outside = _outside(np.ones(raw.shape[:2], bool), box, border)
+    assert rms(decoded_frame[outside], raw[outside]) < 3
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "position"),
+    [(84, 84, "top-left"), (400, 600, "bottom-right"), (1080, 1920, "top-right")],
+)
+def test_the_wrapper_burns_the_values_in_the_box_and_nowhere_else(
+    tmp_path, height, width, position
+):
+    env = _Picture(height, width, read_only=True)
+    overlay = Overlay(position=position)
+    env = rlvideo.RecordVideo(env, str(tmp_path), overlay=overlay, crf=10)
+    env.reset(seed=0)
+    done = False
+    while not done:
+        _, _, done, _, _ = env.step(0)
+    env.close()
+    decoded = decode(tmp_path / "rl-video-episode-0.mp4")
+    raw = env.unwrapped.frames
+    assert decoded.count == len(raw)
+    assert (decoded.height, decoded.width) == (height, width)
+    for k, (got, frame) in enumerate(zip(decoded.frames, raw, strict=True)):
+        values = {"episode": 0, "step": k, "reward": None if k == 0 else 1.0, "return": float(k)}
+        box = overlay.box(height, width, values)
+        if position.startswith("top"):
+            assert box[1] < height // 4
+        else:
+            assert box[3] > height * 3 // 4
+        if position.endswith("left"):
+            assert box[0] < width // 4
+        else:
+            assert box[2] > width * 3 // 4
+        _check_only_the_box_changed(got, frame, box)
+    assert all(not frame.flags.writeable for frame in raw)  # read-only frames, left as they were
+    assert all(
+        rms(frame, fresh) == 0
+        for frame, fresh in zip(raw, gradient_frames(5, height, width), strict=True)
+    )
+
+
+def test_the_text_reads_at_84x84_in_a_few_lines_and_on_one_line_at_600x400():
+    overlay = Overlay()
+    values = {"episode": 3, "step": 120, "reward": 1.0, "return": 120.0}
+    small = overlay.box(84, 84, values)
+    wide = overlay.box(400, 600, values)
+    assert small[2] <= 84  # wrapped, it fits the frame
+    assert small[3] - small[1] < 84 * 0.6
+    assert (wide[3] - wide[1]) < 30  # one line
+    assert wide[2] - wide[0] < 600
+    assert font_size_for(84, 84) >= 8
+    assert font_size_for(1080, 1920) > 3 * font_size_for(84, 84)
+
+
+def test_gray_rgba_and_float_frames_get_the_box_too():
+    values = {"step": 1}
+    overlay = Overlay(["step"])
+    gray = overlay(np.full((84, 84), 200, np.uint8), values)
+    rgba = overlay(np.full((84, 84, 4), 200, np.uint8), values)
+    floats = overlay(np.full((84, 84, 3), 0.5), values)
+    assert (gray.shape, rgba.shape, floats.shape) == ((84, 84), (84, 84, 4), (84, 84, 3))
+    x0, y0, x1, y1 = overlay.box(84, 84, values)
+    for out, base in ((gray, 200), (rgba, 200), (floats, 128)):
+        assert (out[y0:y1, x0:x1] != base).mean() > 0.5
+        assert (out[y1 + 1 :] == base).all()
+
+
+def test_the_values_reach_the_overlay_with_actions_and_info(tmp_path):
+    seen: list[dict[str, Any]] = []
+
+    def text(values):
+        seen.append(dict(values))
+        return f"x {values.get('info', {}).get('x_position')}"
+
+    env = rlvideo.RecordVideo(_Picture(48, 64), str(tmp_path), overlay=text)
+    env.reset(seed=0)
+    for action in (1, 0, 1, 1):
+        env.step(action)
+    env.close()
+    assert [v["step"] for v in seen] == [0, 1, 2, 3, 4]
+    assert [v.get("action") for v in seen] == [None, 1, 0, 1, 1]
+    assert [v["info"]["x_position"] for v in seen] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert [v["return"] for v in seen] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert decode(tmp_path / "rl-video-episode-0.mp4").count == 5
+
+
+def test_an_info_field_is_shown_by_name():
+    overlay = Overlay(["step", "x_position", "missing"])
+    assert overlay.text({"step": 2, "info": {"x_position": 1.5}}) == (
+        "step 2  x_position 1.50  missing -"
+    )
+
+
+@pytest.mark.parametrize("kind", ["vector", "sb3", "eval"])
+def test_every_wrapper_takes_overlay(tmp_path, kind):
+    if kind == "vector":
+        envs = gym.make_vec("CartPole-v1", num_envs=2, render_mode="rgb_array")
+        envs = rlvideo.vector.RecordVideo(
+            envs, str(tmp_path), per_env=True, episode_trigger=lambda e: e == 0,
+            video_length=5, overlay=True,
+        )  # fmt: skip
+        envs.reset(seed=0)
+        for _ in range(6):
+            envs.step(envs.action_space.sample())
+        envs.close()
+        video = tmp_path / "rl-video-env-1-episode-0.mp4"
+    else:
+        pytest.importorskip("stable_baselines3")
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        from rlvideo.sb3 import EvalVideoCallback, VecVideoRecorder
+
+        venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")])
+        if kind == "sb3":
+            venv = VecVideoRecorder(
+                venv, str(tmp_path), record_video_trigger=lambda s: s == 0, video_length=5,
+                overlay=["step", "return"],
+            )  # fmt: skip
+            venv.reset()
+            for _ in range(6):
+                venv.step(np.array([venv.action_space.sample()]))
+            venv.close()
+            video = tmp_path / "rl-video-step-0-to-step-5.mp4"
+        else:
+            from stable_baselines3 import PPO
+
+            model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32, device="cpu")
+            callback = EvalVideoCallback(
+                venv, str(tmp_path), every=32, n_eval_episodes=1, max_episode_steps=5,
+                overlay=True, track=True,
+            )  # fmt: skip
+            model.learn(32, callback=callback)
+            video = next(tmp_path.glob("*.mp4"))
+            lines = video.with_suffix(".track.jsonl").read_text().splitlines()
+            assert len(lines) == decode(video).count
+    decoded = decode(video)
+    top_left = decoded.frames[-1][:12, :60].astype(int)
+    assert (top_left < 200).mean() > 0.5  # CartPole's white, darkened by the box
+
+
+# -- bad arguments, missing Pillow ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"fields": "step"}, r"non-empty list of names .* got 'step'"),
+        ({"fields": []}, r"non-empty list of names"),
+        ({"fields": ["step", 3]}, r"non-empty list of names"),
+        ({"position": "middle"}, r"one of top-left, top-right, bottom-left, bottom-right"),
+        ({"font_size": 2}, r"font_size must be None \(from the frame\) or pixels >= 4"),
+        ({"opacity": 1.5}, r"opacity must be in \[0, 1\], got 1.5"),
+    ],
+)
+def test_bad_arguments_say_what_is_expected(arguments, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        Overlay(**arguments)
+
+
+@pytest.mark.parametrize("bad", ["step", 3, {"step": True}])
+def test_a_bad_overlay_option_is_refused_when_the_wrapper_is_made(tmp_path, bad):
+    with pytest.raises(InvalidArgumentError, match=r"overlay must be True .* got"):
+        rlvideo.RecordVideo(_Picture(48, 64), str(tmp_path), overlay=bad)
+
+
+def test_a_callable_that_returns_no_text_is_named(tmp_path):
+    env = rlvideo.RecordVideo(_Picture(48, 64), str(tmp_path), overlay=lambda values: 3)
+    with pytest.raises(InvalidArgumentError, match="overlay callable must return a str, got int"):
+        env.reset(seed=0)
+    env.close()
+
+
+def test_apply_needs_as_many_values_as_frames():
+    overlay = Overlay(["step"])
+    frames = gradient_frames(3)
+    assert len(list(overlay.apply(frames, [{"step": i} for i in range(3)]))) == 3
+    with pytest.raises(InvalidArgumentError, match="more frames than values"):
+        list(overlay.apply(frames, [{"step": 0}]))
+    with pytest.raises(InvalidArgumentError, match="more values than frames"):
+        list(overlay.apply(frames[:1], [{"step": 0}, {"step": 1}]))
+
+
+def test_without_pillow_the_error_names_the_extra(tmp_path, monkeypatch):
+    for name in [m for m in sys.modules if m == "PIL" or m.startswith("PIL.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    overlay_module._glyphs.cache_clear()
+    message = r'overlay needs PIL.Image: pip install "rlvideo\[overlay\]"'
+    with pytest.raises(MissingDependencyError, match=message):
+        Overlay()
+    with pytest.raises(MissingDependencyError, match=message):
+        rlvideo.RecordVideo(_Picture(48, 64), str(tmp_path), overlay=True)
+    overlay_module._glyphs.cache_clear()
+
+
+def test_values_are_formatted_short():
+    assert [format_value(v) for v in (None, 2, 1.234, float("nan"), True, "left")] == [
+        "-", "2", "1.23", "nan", "True", "left",
+    ]  # fmt: skip
+    assert wrap_widths([2, 2, 2], 2, 6) == [[0, 1], [2]]
+    assert wrap_widths([10, 1], 2, 4) == [[0], [1]]
