@@ -102,7 +102,7 @@ WRAPPER_CHILD = """
     folder, encoder = sys.argv[1:3]
     env = RecordVideo(
         gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=100_000),
-        folder, episode_trigger=lambda e: True, encoder=encoder,
+        folder, episode_trigger=lambda e: True, encoder=encoder, track=True,
     )
     for episode in range(3):
         obs, _ = env.reset(seed=episode)
@@ -135,19 +135,25 @@ def test_sigkill_mid_episode_with_the_wrapper(tmp_path: Path, encoder: str) -> N
     assert decode(folder / "rl-video-episode-0.mp4").count == 41  # reset frame + 40 steps
     assert decode(folder / "rl-video-episode-1.mp4").count == 41
     assert not (folder / "rl-video-episode-2.mp4").exists(), "no half file under a final name"
-    if encoder == "process":
-        assert hidden(folder) == [], "the surviving worker finished the job"
-    else:  # the encoder died with the process: its hidden partial file is what is left
-        assert [name.split(".")[1] for name in hidden(folder)] == ["rl-video-episode-2"]
-        result = recover_cli(folder)
-        assert result.returncode == 0, result.stderr
+    # the surviving process worker kept the video itself; a thread died with the process and
+    # left its hidden partial file; either way the track of episode 2 is left hidden
+    left = sorted(name.split(".")[-1] for name in hidden(folder))
+    assert left == (["writing"] if encoder == "process" else ["mp4", "writing"])
+    result = recover_cli(folder)
+    assert result.returncode == 0, result.stderr
+    assert "rl-video-episode-2.incomplete.track.jsonl" in result.stdout
+    if encoder == "thread":
         assert "rl-video-episode-2.incomplete.mp4" in result.stdout
+    assert hidden(folder) == []
     assert folder_names(folder) == {
-        "rl-video-episode-0.mp4",
-        "rl-video-episode-1.mp4",
-        "rl-video-episode-2.incomplete.mp4",
-    }
+        "rl-video-episode-0.mp4", "rl-video-episode-0.track.jsonl",
+        "rl-video-episode-1.mp4", "rl-video-episode-1.track.jsonl",
+        "rl-video-episode-2.incomplete.mp4", "rl-video-episode-2.incomplete.track.jsonl",
+    }  # fmt: skip
     kept = decode(folder / "rl-video-episode-2.incomplete.mp4")
+    track = (folder / "rl-video-episode-2.incomplete.track.jsonl").read_text().splitlines()
+    assert len(track) == kept.count  # cut to the frames the video kept
+    assert [json.loads(line)["frame"] for line in track] == list(range(kept.count))
     # the process worker keeps every frame handed over before the kill: all but the last batch,
     # a quarter of its ring at most (8 slots of 600x400: 2 frames); a thread loses the last
     # fragment

@@ -119,6 +119,17 @@ def test_the_text_reads_at_84x84_in_a_few_lines_and_on_one_line_at_600x400():
     assert font_size_for(1080, 1920) > 3 * font_size_for(84, 84)
 
 
+@pytest.mark.parametrize("height", [84, 400, 1080])
+def test_every_character_alone_is_drawn(height):
+    # a glyph whose ink starts left of the pen ("3" at 8 px) was once cut to nothing
+    for char in "0123456789-.+eE abcdefghijklmnopqrstuvwxyz":
+        if char == " ":
+            continue
+        frame = np.zeros((height, height, 3), np.uint8)
+        drawn = Overlay(lambda values, char=char: char)(frame, {})
+        assert drawn.max() > 80, f"{char!r} left no ink at {height}x{height}"  # 8 px "-": 97
+
+
 def test_gray_rgba_and_float_frames_get_the_box_too():
     values = {"step": 1}
     overlay = Overlay(["step"])

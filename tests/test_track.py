@@ -24,6 +24,7 @@ import rlvideo.vector  # noqa: E402
 from rlvideo._recorder import Recorder  # noqa: E402
 from rlvideo._track import FrameLog, check_track, small_action, track_line  # noqa: E402
 from rlvideo.errors import InvalidArgumentError  # noqa: E402
+from rlvideo.recovery import recover_tracks  # noqa: E402
 from tests.helpers import decode, folder_names, solid  # noqa: E402
 
 FIELDS = {"frame", "episode", "step", "reward", "return", "terminated", "truncated"}
@@ -213,6 +214,9 @@ def test_while_recording_the_track_is_hidden_and_nothing_has_its_final_name(tmp_
     names = folder_names(tmp_path)
     assert "rl-video-episode-0.track.jsonl" not in names
     assert [n for n in names if "track.jsonl" in n and n.startswith(".")] != []
+    (tmp_path / "rl-video-episode-0.incomplete.mp4").write_bytes(b"")  # bait for recover
+    assert recover_tracks(tmp_path) == []  # its writer holds the lock: left alone
+    (tmp_path / "rl-video-episode-0.incomplete.mp4").unlink()
     env.close()
     assert folder_names(tmp_path) == {"rl-video-episode-0.mp4", "rl-video-episode-0.track.jsonl"}
 

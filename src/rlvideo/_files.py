@@ -115,6 +115,17 @@ def keep_as_incomplete(source: Path, final: Path) -> Path:
     raise StorageError(f"no free '.incomplete' name for {final} after 1000 tries")
 
 
+def keep_first_lines(path: Path, count: int) -> None:
+    """Cut the text file ``path`` to its first ``count`` lines, streaming (memory flat)."""
+    cut = path.with_name(path.name + ".cut")
+    with open(path, encoding="utf-8") as source, open(cut, "w", encoding="utf-8") as target:
+        for index, line in enumerate(source):
+            if index >= count:
+                break
+            target.write(line)
+    os.replace(cut, path)
+
+
 def claim(path: Path) -> int | None:
     """Create the partial file ``path`` and lock it for as long as its writer lives.
 

@@ -41,7 +41,7 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult
-from rlvideo._files import publish
+from rlvideo._files import claim, keep_first_lines, publish
 from rlvideo._track import FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.frames import FrameConverter
@@ -58,13 +58,26 @@ logger = logging.getLogger("rlvideo.recorder")  # the documented name (README, L
 class _TrackFile:
     """A video's data track while it is written: a hidden file beside the video's staging file.
 
-    Lines are buffered (a few kB at a time), so memory stays flat whatever the video's length.
+    Each line is written as it comes (line-buffered: one small write per frame, ~2 us), so memory
+    stays flat and a killed process leaves every line it had: at least every frame the encoder
+    kept, which is what ``rlvideo recover`` cuts it to. The file is locked as a partial video
+    is (:func:`rlvideo._files.claim`), so ``rlvideo recover`` tells a track being written from
+    one a killed process left behind.
     """
 
     def __init__(self, staged: Path) -> None:
         name = track_path(staged).name
         self.path = staged.with_name(f".{name}.{secrets.token_hex(4)}.writing")
-        self._file: IO[str] = open(self.path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115
+        self._lock = claim(self.path)
+        try:
+            self._file: IO[str] = open(  # noqa: SIM115
+                self.path, "w", buffering=1, encoding="utf-8", newline="\n"
+            )  # line by line: a killed process leaves every line it wrote
+        except BaseException:
+            if self._lock is not None:
+                os.close(self._lock)
+            self.path.unlink(missing_ok=True)
+            raise
         self.lines = 0
 
     def write(self, line: str) -> None:
@@ -74,32 +87,29 @@ class _TrackFile:
     def delete(self) -> None:
         """Close and remove the hidden file: nothing is left behind."""
         try:
-            self._file.close()
+            self._close()
         finally:
             self.path.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            if self._lock is not None:
+                os.close(self._lock)
+                self._lock = None
 
     def finish(self, video: Path, frames: int) -> Path:
         """Close it, cut it to the video's ``frames`` and move it beside ``video``; the path.
 
         Replaced like the sidecar if the name is taken (the video's name was free).
         """
-        self._file.close()
+        self._close()
         if self.lines > frames:  # the encoder kept fewer frames (a failure it survived)
-            _keep_first_lines(self.path, frames)
+            keep_first_lines(self.path, frames)
         target = track_path(video)
         publish(self.path, target, overwrite=True)
         return target
-
-
-def _keep_first_lines(path: Path, count: int) -> None:
-    """Cut the text file ``path`` to its first ``count`` lines, streaming."""
-    cut = path.with_name(path.name + ".cut")
-    with open(path, encoding="utf-8") as source, open(cut, "w", encoding="utf-8") as target:
-        for index, line in enumerate(source):
-            if index >= count:
-                break
-            target.write(line)
-    os.replace(cut, path)
 
 
 @dataclass

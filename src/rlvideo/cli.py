@@ -1014,15 +1014,17 @@ def gallery(folder: str, title: str | None, storage_options: str | None) -> None
 def recover(paths: tuple[str, ...]) -> None:
     """Turn partial files left by a crash (files or folders) into playable .incomplete videos."""
     from rlvideo.naming import is_partial_name
-    from rlvideo.recovery import find_partials
+    from rlvideo.recovery import find_partials, recover_tracks
     from rlvideo.recovery import recover as recover_one
 
     with _user_errors():
         partials: list[Path] = []
+        folders: list[Path] = []
         for name in paths:
             path = Path(name)
             if path.is_dir():
                 partials += find_partials(path)
+                folders.append(path)
             elif path.is_file() and is_partial_name(path):
                 partials.append(path)
             elif path.exists():
@@ -1031,11 +1033,14 @@ def recover(paths: tuple[str, ...]) -> None:
                 )
             else:
                 raise InvalidArgumentError(f"{name}: no such file or folder")
-        if not partials:
-            click.echo("no partial files found: nothing to recover")
-            return
         for partial in partials:
             click.echo(f"recovered {recover_one(partial)}")
+        folders += sorted({partial.parent for partial in partials} - set(folders))
+        tracks = [track for folder in folders for track in recover_tracks(folder)]
+        for track in tracks:  # the data tracks of the videos kept as .incomplete
+            click.echo(f"recovered {track}")
+        if not partials and not tracks:
+            click.echo("no partial files found: nothing to recover")
 
 
 @cli.command()

@@ -194,7 +194,8 @@ class _Glyphs:
             left, top, coverage, advance = self._glyph(char)
             x, y = round(pen) + left, max(0, top)
             pen += advance
-            rows = coverage[y - top : y - top + self.height - y]
+            rows = coverage[y - top : y - top + self.height - y, max(0, -x) :]
+            x = max(0, x)  # a glyph reaching left of the pen ("3": -1) is cut, never wrapped
             if char != " " and rows.size:
                 target = line[y : y + rows.shape[0], x : x + rows.shape[1]]
                 np.maximum(target, rows[:, : target.shape[1]], out=target)

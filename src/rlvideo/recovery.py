@@ -6,20 +6,25 @@ second of video) to disk, and holds an advisory lock on it (:func:`~rlvideo._fil
 process killed mid-video therefore leaves a file whose complete fragments can still be read, and
 whose lock the system has dropped; :func:`recover` copies them into ``<name>.incomplete.mp4``,
 and leaves alone a file whose writer is still alive. A writer that fails (a full disk, an
-encoder error) keeps what it recorded with :func:`salvage`.
+encoder error) keeps what it recorded with :func:`salvage`. A video's data track, written to a
+hidden ``.<name>.track.jsonl.<token>.writing`` and locked the same way, is given to its
+``.incomplete`` video by :func:`recover_tracks`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
+import re
 import struct
 from pathlib import Path
 
 import av
 
-from rlvideo._files import claimed_by_us, in_use, keep_as_incomplete
+from rlvideo._files import claimed_by_us, in_use, keep_as_incomplete, keep_first_lines, publish
+from rlvideo._track import TRACK_SUFFIX, track_path
 from rlvideo.errors import EncoderError, RLVideoError, StorageError
 from rlvideo.naming import final_name_of_partial, is_partial_name
 
@@ -28,6 +33,7 @@ __all__ = [
     "cut_to_complete_gif_frames",
     "find_partials",
     "recover",
+    "recover_tracks",
     "remux",
     "salvage",
 ]
@@ -261,3 +267,49 @@ def find_partials(folder: str | os.PathLike[str]) -> list[Path]:
             continue
         found.append(path)
     return found
+
+
+_TRACK_BEING_WRITTEN = re.compile(
+    r"^\.(?P<stem>.+)" + re.escape(TRACK_SUFFIX) + r"\.[0-9a-f]+\.writing$"
+)
+_VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
+
+
+def recover_tracks(folder: str | os.PathLike[str]) -> list[Path]:
+    """Give each data track a killed process left in ``folder`` to its ``.incomplete`` video.
+
+    A track whose writer is alive (it holds the file's lock) is left alone; one whose video
+    was not kept (no ``<name>.incomplete*`` video without a track of its own) stays hidden, and
+    is logged. A kept track is cut to the video's frames and named after it:
+    ``<name>.incomplete.track.jsonl``.
+
+    Returns:
+        The tracks recovered.
+    """
+    found = []
+    for path in sorted(Path(folder).iterdir()):
+        match = _TRACK_BEING_WRITTEN.match(path.name)
+        if match is None or in_use(path):
+            continue
+        stem = match["stem"]
+        videos = [
+            video
+            for video in Path(folder).glob(f"{glob.escape(stem)}.incomplete*")
+            if video.suffix in _VIDEO_SUFFIXES and not track_path(video).exists()
+        ]
+        if not videos:
+            logger.info("%s: no incomplete video of %s to give it to; left alone", path, stem)
+            continue
+        video = max(videos, key=lambda candidate: candidate.stat().st_mtime)  # the latest
+        keep_first_lines(path, _count_frames(video))
+        publish(path, track_path(video), overwrite=False)
+        logger.info("recovered the data track of %s", video)
+        found.append(track_path(video))
+    return found
+
+
+def _count_frames(video: Path) -> int:
+    """Frames in ``video``, counted from its packets (no decoding)."""
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size)
