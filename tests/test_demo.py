@@ -65,7 +65,8 @@ def test_demo_prints_no_error_and_says_what_it_made_and_what_next(tmp_path):
     record_line = last.pop(3)
     assert last == [
         "made 2 videos of CartPole-v1 (a balancing and a random policy) in videos/,",
-        "  a JSON sidecar each, videos/manifest.json and the gallery videos/index.html",
+        "  a JSON sidecar and a data track each, videos/manifest.json and the gallery "
+        "videos/index.html",
         f"next: open file://{page} in a browser to watch them",
         '  or in your script: env = rlvideo.RecordVideo(env, "videos")'
         '  (env made with render_mode="rgb_array")',

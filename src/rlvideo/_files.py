@@ -37,6 +37,7 @@ __all__ = [
     "exists_error",
     "in_use",
     "keep_as_incomplete",
+    "keep_first_lines",
     "publish",
     "write_file",
 ]

@@ -1068,7 +1068,8 @@ def demo(out: str, episodes: int) -> None:
     click.echo(
         f"\nmade {len(saved)} videos of CartPole-v1 (a balancing and a random policy) "
         f"in {folder}/,\n"
-        f"  a JSON sidecar each, {folder / 'manifest.json'} and the gallery {page}\n"
+        f"  a JSON sidecar and a data track each, {folder / 'manifest.json'} and the gallery "
+        f"{page}\n"
         f"next: open file://{page.absolute()} in a browser to watch them\n"
         f"record your own env: {_command()} record YOUR_ENV_ID --out runs"
         "  (a trained agent: --policy model.zip; a function: --policy my_policy.py:policy)\n"
