@@ -106,6 +106,28 @@ def test_a_failing_logger_does_not_keep_the_video_from_the_others(tmp_path):
     assert callback.saved_videos == []  # the recorder was closed, as at the end of training
 
 
+def test_an_error_raised_during_an_evaluation_leaves_no_partial_file(tmp_path, monkeypatch):
+    # no poll between rollouts: the step-128 video's hand-off error surfaces while the step-256
+    # evaluation ends, the path CI once took (the step-256 video was left as a .partial file)
+    monkeypatch.setattr(EvalVideoCallback, "_on_rollout_end", lambda self: None)
+    got = []
+
+    def broken(path, meta):
+        raise ConnectionError("down")
+
+    callback = EvalVideoCallback(
+        eval_env(), tmp_path / "videos", every=128,
+        loggers=[broken, lambda path, meta: got.append(meta.first_step)],
+    )  # fmt: skip
+    with pytest.raises(ConnectionError, match="down"):
+        train(callback)
+    assert got == [128, 256]  # both finished and handed to the working logger
+    assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == [
+        "eval-step-128-episode-0.mp4", "eval-step-256-episode-0.mp4"
+    ]  # fmt: skip
+    assert decode(tmp_path / "videos" / "eval-step-256-episode-0.mp4").count == EPISODE_STEPS + 1
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(InvalidArgumentError, match="every must be a positive int"):
         EvalVideoCallback(eval_env(), tmp_path, every=0)
