@@ -231,22 +231,34 @@ def run_atari_child(spec: Spec, out_dir: Path, result_path: Path, seed: int) -> 
     seconds = time.perf_counter() - start
     cpu_after = os.times()
     self_kb = peak_rss_kb("self")
+    result = run_result(out_dir, seconds, loop_seconds, cpu_before, cpu_after, ready_kb, self_kb)
+    result.update(steps=spec.steps, frames=frames, early=False)
+    result["decoded"] = [sum(result["decoded"])]  # every episode's video: one total
+    result_path.write_text(json.dumps(result))
+
+
+def run_result(
+    out_dir: Path,
+    seconds: float,
+    loop_seconds: float,
+    cpu_before: Any,
+    cpu_after: Any,
+    ready_kb: int,
+    self_kb: int,
+) -> dict[str, Any]:
+    """What every child reports: time, CPU (its own, its children's), memory and its videos."""
     videos = sorted(out_dir.glob("*.mp4")) if out_dir.is_dir() else []
-    result = {
+    return {
         "seconds": seconds,
         "close": seconds - loop_seconds,
         "cpu_self": sum(a - b for a, b in zip(cpu_after[:2], cpu_before[:2], strict=True)),
         "cpu_children": sum(a - b for a, b in zip(cpu_after[2:4], cpu_before[2:4], strict=True)),
-        "steps": spec.steps,
-        "frames": frames,
-        "early": False,
         "ready_mb": ready_kb / 1024,
         "rss_mb": self_kb / 1024,
         "videos": len(videos),
         "bytes": sum(p.stat().st_size for p in videos),
-        "decoded": [sum(count_decoded(p) for p in videos)],
+        "decoded": [count_decoded(p) for p in videos],
     }
-    result_path.write_text(json.dumps(result))
 
 
 def run_child(
@@ -322,20 +334,8 @@ def run_child(
     cpu_after = os.times()  # children: the encoder process or ffmpeg, waited for by close()
     self_kb = peak_rss_kb("self")  # before decoding the outputs
 
-    videos = sorted(out_dir.glob("*.mp4")) if out_dir.is_dir() else []
-    result = {
-        "seconds": seconds,
-        "close": seconds - loop_seconds,
-        "cpu_self": sum(a - b for a, b in zip(cpu_after[:2], cpu_before[:2], strict=True)),
-        "cpu_children": sum(a - b for a, b in zip(cpu_after[2:4], cpu_before[2:4], strict=True)),
-        "steps": steps,
-        "early": terminated_early,
-        "ready_mb": ready_kb / 1024,
-        "rss_mb": self_kb / 1024,
-        "videos": len(videos),
-        "bytes": sum(p.stat().st_size for p in videos),
-        "decoded": [count_decoded(p) for p in videos],
-    }
+    result = run_result(out_dir, seconds, loop_seconds, cpu_before, cpu_after, ready_kb, self_kb)
+    result.update(steps=steps, early=terminated_early)
     result_path.write_text(json.dumps(result))
 
 

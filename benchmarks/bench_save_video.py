@@ -118,22 +118,20 @@ def generate_frames(path: Path, count: int, seed: int) -> dict[str, Any]:
     return {"shape": list(frames.shape), "episodes": episodes}
 
 
-def write_bare_pyav(frames: list[Any], path: Path, fps: int) -> None:
-    """The floor: rlvideo's encoder settings, a plain MP4, no checks, no remux."""
+def encode_at_our_settings(video_frames: Any, path: Path, size: tuple[int, int], fps: int) -> None:
+    """A plain MP4 (no checks, no remux) at rlvideo's encoder settings, thread_type AUTO."""
     import av
 
     from rlvideo._codecs import encoder_settings
 
     settings = encoder_settings("mp4")
-    height, width = frames[0].shape[:2]
     with av.open(str(path), "w") as container:
         stream = container.add_stream(settings.codec, rate=fps)
-        stream.width, stream.height = width, height
+        stream.width, stream.height = size
         stream.pix_fmt = settings.pixel_format
         stream.codec_context.thread_type = "AUTO"
         stream.codec_context.options = dict(settings.options)
-        for index, frame in enumerate(frames):
-            video_frame = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")
+        for index, video_frame in enumerate(video_frames):
             video_frame.pts = index
             for packet in stream.encode(video_frame):
                 container.mux(packet)
@@ -141,32 +139,30 @@ def write_bare_pyav(frames: list[Any], path: Path, fps: int) -> None:
             container.mux(packet)
 
 
+def _size(frames: list[Any]) -> tuple[int, int]:
+    height, width = frames[0].shape[:2]
+    return width, height
+
+
+def write_bare_pyav(frames: list[Any], path: Path, fps: int) -> None:
+    """A bare PyAV loop: RGB frames in, converted by the encoder's reformat as they go."""
+    import av
+
+    video_frames = (av.VideoFrame.from_numpy_buffer(f, format="rgb24") for f in frames)
+    encode_at_our_settings(video_frames, path, _size(frames), fps)
+
+
 def write_x264_alone(frames: list[Any], path: Path, fps: int) -> Any:
     """Prepare the floor: every frame converted to yuv420p before the clock; returns the run."""
     import av
 
-    from rlvideo._codecs import encoder_settings
-
-    settings = encoder_settings("mp4")
-    height, width = frames[0].shape[:2]
     converted = [
         av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p")
         for frame in frames
     ]
 
     def run() -> None:
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream(settings.codec, rate=fps)
-            stream.width, stream.height = width, height
-            stream.pix_fmt = settings.pixel_format
-            stream.codec_context.thread_type = "AUTO"
-            stream.codec_context.options = dict(settings.options)
-            for index, video_frame in enumerate(converted):
-                video_frame.pts = index
-                for packet in stream.encode(video_frame):
-                    container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
+        encode_at_our_settings(converted, path, _size(frames), fps)
 
     return run
 

@@ -86,18 +86,28 @@ def test_vec_env_of_one_and_several_episodes(tmp_path):
         assert decode(meta.path).count == meta.frames == meta.steps
 
 
-def test_a_failing_logger_does_not_keep_the_video_from_the_others(tmp_path):
-    got = []
+def train_with_a_broken_logger(folder):
+    """Evaluate every 128 steps with a logger that raises and one that notes each video's step.
+
+    Returns the callback and the steps the working logger got; the broken logger's error is
+    raised by a later call, as a plain callable's always was, and ends training.
+    """
+    got: list[int] = []
 
     def broken(path, meta):
         raise ConnectionError("down")
 
     callback = EvalVideoCallback(
-        eval_env(), tmp_path / "videos", every=128,
+        eval_env(), folder, every=128,
         loggers=[broken, lambda path, meta: got.append(meta.first_step)],
     )  # fmt: skip
     with pytest.raises(ConnectionError, match="down"):
-        train(callback)  # a plain callable's error is raised by the next call, as it was
+        train(callback)
+    return callback, got
+
+
+def test_a_failing_logger_does_not_keep_the_video_from_the_others(tmp_path):
+    callback, got = train_with_a_broken_logger(tmp_path / "videos")
     # The error reaches SB3 at the rollout's end (step 192) or, when the encoder answers later,
     # at the end of the evaluation at 256: the videos ended by then are finished all the same.
     assert got in ([128], [128, 256])  # the other logger had every video
@@ -110,17 +120,7 @@ def test_an_error_raised_during_an_evaluation_leaves_no_partial_file(tmp_path, m
     # no poll between rollouts: the step-128 video's hand-off error surfaces while the step-256
     # evaluation ends, the path CI once took (the step-256 video was left as a .partial file)
     monkeypatch.setattr(EvalVideoCallback, "_on_rollout_end", lambda self: None)
-    got = []
-
-    def broken(path, meta):
-        raise ConnectionError("down")
-
-    callback = EvalVideoCallback(
-        eval_env(), tmp_path / "videos", every=128,
-        loggers=[broken, lambda path, meta: got.append(meta.first_step)],
-    )  # fmt: skip
-    with pytest.raises(ConnectionError, match="down"):
-        train(callback)
+    _, got = train_with_a_broken_logger(tmp_path / "videos")
     assert got == [128, 256]  # both finished and handed to the working logger
     assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == [
         "eval-step-128-episode-0.mp4", "eval-step-256-episode-0.mp4"
