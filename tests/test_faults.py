@@ -646,3 +646,65 @@ def test_a_symlink_under_the_final_name_is_never_written_through(
         assert_frames_are_the_first(folder / "rl-video-episode-0.incomplete.mp4", 5)
     assert not outside.exists()
     assert hidden(folder) == []
+
+
+# -- 6. SIGKILL in every format --------------------------------------------------------------------
+SELF_KILL_CHILD = """
+    import os, signal, sys
+    import numpy as np
+    from rlvideo import VideoWriter
+
+    path, frames, height, width = sys.argv[1], *map(int, sys.argv[2:5])
+    writer = VideoWriter(path, fps=30)
+    for i in range(frames):
+        writer.write(np.full((height, width, 3), (20 + 5 * i) % 256, np.uint8))  # shade(i)
+    os.kill(os.getpid(), signal.SIGKILL)  # a deterministic point: right after frame `frames`
+"""
+KILL_AFTER = 90  # 3 s at 30 fps
+AT_MOST_LOST = 30 + 12  # the promise: the last ~1 s, plus x264's look-ahead (11 frames)
+
+
+@pytest.mark.parametrize("size", [(48, 64), (240, 320)], ids=["inline", "pipelined"])
+@pytest.mark.parametrize("fmt", ["mp4", "webm", "gif"])
+def test_sigkill_keeps_all_but_the_last_second_in_every_format(
+    tmp_path: Path, fmt: str, size: tuple[int, int]
+) -> None:
+    """A writer killed after 3 s of video leaves a partial file that ``rlvideo recover`` turns
+    into ``<name>.incomplete.<ext>`` holding the first frames, all but about the last second.
+    WebM (Matroska buffers a cluster) and GIF (a write buffer) once left 0 bytes."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    result = subprocess.run(
+        [PYTHON, "-c", textwrap.dedent(SELF_KILL_CHILD), str(folder / f"v.{fmt}"), str(KILL_AFTER),
+         *map(str, size)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    [partial] = hidden(folder)
+    assert (folder / partial).stat().st_size > 0, f"{partial} is empty after {KILL_AFTER} frames"
+
+    done = recover_cli(folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert folder_names(folder) == {f"v.incomplete.{fmt}"}
+    kept = assert_frames_are_the_first(folder / f"v.incomplete.{fmt}")
+    assert KILL_AFTER - AT_MOST_LOST <= kept <= KILL_AFTER
+    assert decode(folder / f"v.incomplete.{fmt}").height == size[0]
+
+
+def test_recover_drops_a_gif_frame_the_kill_cut_short(tmp_path: Path) -> None:
+    """A kill midway through writing a frame (a large frame takes several writes) leaves it cut
+    short: recover keeps the frames before it, never a torn last frame."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    script = textwrap.dedent(SELF_KILL_CHILD)
+    child = [PYTHON, "-c", script, str(folder / "v.gif"), "40", "48", "64"]
+    assert subprocess.run(child, timeout=120, check=False).returncode == -signal.SIGKILL
+    [partial] = [folder / name for name in hidden(folder)]
+    with partial.open("r+b") as file:  # into the image data of the last frame (~130 bytes)
+        file.truncate(partial.stat().st_size - 50)
+
+    assert recover_cli(folder).returncode == 0
+    video = decode(folder / "v.incomplete.gif")
+    assert video.count >= 30
+    for i, frame in enumerate(video.frames):  # GIF keeps a solid grey exactly
+        assert np.all(frame == shade(i)), f"frame {i} of {video.count} is torn"

@@ -1,11 +1,12 @@
 """The streaming video writer: frames in, one finished file out, memory flat.
 
 :class:`VideoWriter` encodes each frame as it arrives (PyAV, FFmpeg's libraries) into a
-hidden partial file beside the final name. ``close()`` flushes the encoder, finalizes the
-file (MP4: remuxed from fragmented to a normal MP4 with the index first) and renames it
-atomically. An exception inside ``with`` keeps what was recorded as ``<name>.incomplete.<ext>``;
-so does a failure of the disk (full, a file size limit: a :class:`~rlvideo.StorageError`) or of
-the encoder, from the fragments that reached the disk.
+hidden partial file beside the final name, which every format flushes to disk at least once a
+second of video (:data:`_MUXER_OPTIONS`), so a killed process loses at most about the last
+second. ``close()`` flushes the encoder, finalizes the file (MP4: remuxed from fragmented to a
+normal MP4 with the index first) and renames it atomically. An exception inside ``with``
+keeps what was recorded as ``<name>.incomplete.<ext>``; so does a failure of the disk (full, a
+file size limit: a :class:`~rlvideo.StorageError`) or of the encoder, from what reached the disk.
 """
 
 from __future__ import annotations
@@ -69,6 +70,16 @@ _FRAGMENTED_MP4 = {
     "movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
     "frag_duration": "1000000",  # a fragment at least every second: a kill loses at most ~1 s
     "flush_packets": "1",
+}
+# How each format reaches the disk while it is written, so that a killed process leaves frames
+# that `rlvideo recover` can read, all but about the last second: every muxer hands what it
+# muxed to the file at once (flush_packets) and holds at most ~1 s of video in memory.
+_MUXER_OPTIONS: Mapping[VideoFormat, Mapping[str, str]] = {
+    "mp4": _FRAGMENTED_MP4,
+    # Matroska builds each cluster in memory (5 s by default): end one at least every second
+    "webm": {"cluster_time_limit": "1000", "flush_packets": "1"},
+    # the GIF muxer writes each frame as the next one arrives (its delay needs the next pts)
+    "gif": {"flush_packets": "1"},
 }
 _GIF_TICKS_PER_SECOND = 100  # GIF delays are in centiseconds
 _GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
@@ -418,7 +429,7 @@ class VideoWriter:
                 f"cannot create the folder {self.path.parent}: {exc.strerror or exc}"
             ) from exc
         partial = partial_name(self.path)
-        options = _FRAGMENTED_MP4 if self.format == "mp4" else {}
+        options = dict(_MUXER_OPTIONS[self.format])
         try:
             lock = claim(partial)  # `rlvideo recover` leaves a file alone while this lock lives
         except OSError as exc:
