@@ -1,15 +1,20 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 # Each has its own environment: the demo installs only what it runs (rlvideo with its gymnasium,
 # gallery, progress and overlay extras) into $(DEMO_VENV); the tests and lint tools (the dev extra) go
-# into $(VENV).
+# into $(VENV). $(MLFLOW_VENV) holds rlvideo with only the extras the README's MLflow example names
+# (CartPole through gymnasium, the logger through mlflow): tests/test_extras.py runs the example there,
+# so the mlflow extra cannot lean on a package only the dev extra brings.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_VENV ?= .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
 DEMO_EXTRAS := gymnasium,gallery,progress,overlay
+MLFLOW_VENV ?= .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
+MLFLOW_EXTRAS := gymnasium,mlflow
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean mlflow-venv
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +27,14 @@ $(DEMO_STAMP): pyproject.toml
 	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$(DEMO_EXTRAS)]"
 	touch $(DEMO_STAMP)
 
+$(MLFLOW_STAMP): pyproject.toml
+	rm -rf $(MLFLOW_VENV)
+	python3 -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$(MLFLOW_EXTRAS)]"
+	touch $(MLFLOW_STAMP)
+
+mlflow-venv: $(MLFLOW_STAMP)
+
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/rlvideo demo --out videos
 
@@ -30,7 +43,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks examples conftest.py
 	$(VENV)/bin/mypy --strict src
 
-test: lint
+test: lint $(MLFLOW_STAMP)
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
@@ -42,4 +55,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_overlay.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) videos build dist
+	rm -rf $(VENV) $(DEMO_VENV) $(MLFLOW_VENV) videos build dist
