@@ -25,13 +25,13 @@ def invoke(*args):
 
 
 def test_help_and_module_entry_point():
-    out = subprocess.run(
-        [sys.executable, "-m", "rlvideo", "--help"], capture_output=True, text=True
-    )
-    assert out.returncode == 0
-    for command in ("record", "info", "gallery", "recover", "demo"):
-        assert command in out.stdout
-    assert shutil.which("rlvideo") or (sys.prefix and (sys.prefix + "/bin/rlvideo"))
+    script = Path(sys.executable).parent / "rlvideo"  # the console script pip installed beside
+    assert script.is_file(), f"no {script}: [project.scripts] did not install the command"
+    for command in ([sys.executable, "-m", "rlvideo"], [str(script)]):
+        out = subprocess.run([*command, "--help"], capture_output=True, text=True)
+        assert out.returncode == 0, (command, out.stderr)
+        for name in ("record", "info", "gallery", "recover", "demo"):
+            assert name in out.stdout, (command, out.stdout)
 
 
 def test_record_single_env(tmp_path):
@@ -306,30 +306,43 @@ def test_ctrl_c_keeps_the_cut_episode_as_incomplete_and_says_so(tmp_path):
     import signal
     import time
 
-    out = tmp_path / "v"
+    out, waiting = tmp_path / "v", tmp_path / "waiting"
+    policy = tmp_path / "stops_in_episode_1.py"  # the policy says where the Ctrl-C lands
+    policy.write_text(
+        "import pathlib, time\n"
+        "from rlvideo.demo import balancing_policy\n"
+        "calls = 0\n"
+        "def act(observation):\n"
+        "    global calls\n"
+        "    calls += 1\n"
+        "    if calls == 500 + 11:  # episode 0 is 500 steps (balanced); 10 steps into episode 1\n"
+        f"        pathlib.Path({str(waiting)!r}).touch()\n"
+        "        while True:  # until the test's SIGINT\n"
+        "            time.sleep(0.01)\n"
+        "    return balancing_policy(observation)\n"
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "rlvideo", "record", "CartPole-v1", "--episodes", "20",
-         "--every", "1", "--policy", "rlvideo.demo:balancing_policy", "--out", str(out)],
+         "--every", "1", "--policy", f"{policy}:act", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while not (out / "rl-video-episode-0.json").exists():  # episode 0 is saved: 1 is recording
+    while not waiting.exists():  # a wait for the child's signal, not a guess at its speed
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "episode 0 was never saved"
+        assert time.monotonic() < deadline, "the policy never reached episode 1, step 10"
         time.sleep(0.05)
-    time.sleep(0.1)  # into a later episode (each is 500 steps, ~1 s)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2, (stdout, stderr)
     assert "Traceback" not in stderr
     names = folder_names(out)
     cut = [name for name in names if name.endswith(".incomplete.mp4")]
-    assert len(cut) == 1, names  # the episode in progress, and only it
+    assert cut == ["rl-video-episode-1.incomplete.mp4"], names  # the episode in progress, only it
     assert cut[0] in stderr  # the message names it
     assert "interrupted:" in stderr
     assert cut[0].replace(".incomplete", "") not in names  # it never gets its final name
     assert cut[0].replace(".incomplete.mp4", ".json") not in names
-    assert decode(out / cut[0]).count > 0
+    assert decode(out / cut[0]).count == 11  # the reset frame and the 10 steps taken
     finished = sorted(name for name in names if name.endswith(".mp4") and name not in cut)
     assert "rl-video-episode-0.mp4" in finished
     for name in finished:
