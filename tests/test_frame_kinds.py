@@ -62,14 +62,6 @@ def test_atari_frame_stack_is_refused_with_the_fix():
         FrameConverter()(stack)
 
 
-def test_minigrid_symbolic_observation_is_refused():
-    obs = RNG.integers(0, 9, (7, 7, 3), dtype=np.uint8)
-    obs[0, 0, 0] = 2
-    with pytest.raises(InvalidFrameError, match=r"MiniGrid's symbolic observation"):
-        FrameConverter()(obs)
-    FrameConverter()(np.zeros((7, 7, 3), np.uint8))  # a black image is an image
-
-
 def test_sequences_of_channels_first_frames_as_wandb_takes_them():
     video = np.stack([RGB.transpose(2, 0, 1)] * 5)  # (T, C, H, W)
     frames = frame_sequence(video)
@@ -174,7 +166,7 @@ class FakeCudaTensor(torch.Tensor):
         (lambda: torch.from_numpy(RGB.transpose(2, 0, 1).copy()), RGB),
         (lambda: torch.from_numpy(UNIT.transpose(2, 0, 1).copy()), expected_from_unit(UNIT)),
         (lambda: torch.from_numpy(UNIT.copy()).half(), expected_from_unit(UNIT.astype(np.float16))),
-        (lambda: torch.from_numpy(RGB > 127), (RGB > 127).astype(np.uint8) * 255),
+        (lambda: torch.from_numpy(RGB[..., 0] > 127), (RGB[..., 0] > 127).astype(np.uint8) * 255),
     ],
 )
 def test_device_tensors_convert_on_the_device_and_copy_once(make, expected):
@@ -185,6 +177,38 @@ def test_device_tensors_convert_on_the_device_and_copy_once(make, expected):
     assert out.dtype == np.uint8
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, expected)
+
+
+def minigrid_obs():
+    obs = np.zeros((7, 7, 3), np.uint8)
+    obs[..., 0] = 1  # empty cells
+    obs[0] = (2, 5, 0)  # a grey wall
+    obs[3, 2] = (4, 4, 2)  # a locked yellow door
+    return obs
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: RNG.integers(0, 256, (84, 84, 4), dtype=np.uint8), r"stack of 4 frames"),
+        (lambda: RNG.integers(0, 256, (4, 84, 84), dtype=np.uint8), r"stack of 4 frames"),
+        (lambda: RNG.random((10, 10, 4)) < 0.5, r"of bool: on/off layers"),
+        (minigrid_obs, r"MiniGrid's symbolic observation"),
+        (lambda: minigrid_obs().astype(np.int64), r"MiniGrid's symbolic observation"),
+    ],
+    ids=["stack-last", "stack-first", "bool", "minigrid", "minigrid-int64"],
+)
+@pytest.mark.parametrize("where", ["numpy", "torch-cpu", "torch-device", "jax"])
+def test_non_images_are_refused_wherever_the_data_lives(make, match, where):
+    array = make()
+    frame = {
+        "numpy": lambda: array,
+        "torch-cpu": lambda: torch.from_numpy(array),
+        "torch-device": lambda: torch.from_numpy(array).as_subclass(FakeCudaTensor),
+        "jax": lambda: jnp.asarray(array),
+    }[where]()
+    with pytest.raises(InvalidFrameError, match=match):
+        FrameConverter()(frame)
 
 
 def test_device_path_checks_values_like_the_host_path():

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
+
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlvideo.errors import InvalidFrameError
-from rlvideo.frames import FrameConverter
+from rlvideo.frames import FrameConverter, is_minigrid_symbolic
 
 
 def test_uint8_rgb_passes_zero_copy():
@@ -27,7 +32,7 @@ def test_cropped_view_with_contiguous_rows_is_not_copied():
         (np.zeros((4, 6, 1), np.uint8), (4, 6), "gray"),
         (np.zeros((4, 6, 4), np.uint8), (4, 6, 4), "rgba"),
         (np.zeros((4, 6, 3), np.float32), (4, 6, 3), "rgb24"),
-        (np.zeros((4, 6, 3), bool), (4, 6, 3), "rgb24"),
+        (np.zeros((4, 6, 1), bool), (4, 6), "gray"),
         (np.zeros((4, 6, 3), np.int64), (4, 6, 3), "rgb24"),
     ],
 )
@@ -117,3 +122,162 @@ def test_unreadable_object_has_clear_error():
 def test_layout_before_first_frame_is_an_error():
     with pytest.raises(InvalidFrameError, match="no frame was given yet"):
         FrameConverter().layout  # noqa: B018
+
+
+# -- arrays that look like images and are not (issue 19, items 13 and 14) ------------------------
+RNG = np.random.default_rng(19)
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        RNG.integers(0, 256, (84, 84, 4), dtype=np.uint8),  # SB3's VecFrameStack, channels-last
+        RNG.integers(0, 256, (1, 84, 84, 4), dtype=np.uint8),  # ... as a one-env batch
+        RNG.random((84, 84, 4), dtype=np.float32),
+    ],
+    ids=["uint8", "leading-one", "float32"],
+)
+def test_channels_last_frame_stack_is_refused_with_the_fix(stack):
+    with pytest.raises(
+        InvalidFrameError,
+        match=r"fourth channel is no constant alpha: it looks like a stack of 4 frames "
+        r"\(SB3's VecFrameStack\).*frame\[\.\.\., -1\].*render_mode='rgb_array'"
+        r".*frame\[\.\.\., :3\]",
+    ):
+        FrameConverter()(stack)
+
+
+@pytest.mark.parametrize("alpha", [255, 0, 128])
+def test_channels_last_rgba_with_a_constant_alpha_is_an_image(alpha):
+    rgb = RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.full((6, 8, 1), alpha, np.uint8)], axis=2)
+    convert = FrameConverter()
+    np.testing.assert_array_equal(convert(rgba)[..., :3], rgb)
+    assert convert.layout.pixel_format == "rgba"
+
+
+@pytest.mark.parametrize(
+    ("frame", "fix"),
+    [
+        (RNG.random((10, 10, 4)) < 0.3, r"frame\[\.\.\., k\]"),  # MinAtar's state (Breakout)
+        (np.zeros((4, 6, 3), bool), r"frame\[\.\.\., k\]"),
+        (RNG.random((3, 10, 12)) < 0.5, r"frame\[k\]"),  # channels-first
+    ],
+    ids=["minatar", "rgb-bool", "channels-first"],
+)
+def test_bool_arrays_with_channels_are_refused_with_the_fix(frame, fix):
+    with pytest.raises(
+        InvalidFrameError,
+        match=rf"shape {re.escape(str(frame.shape))} of bool: on/off layers.*MinAtar.*not an "
+        rf"image.*render_mode='rgb_array'.*{fix}",
+    ):
+        FrameConverter()(frame)
+
+
+def test_bool_gray_frames_stay_black_and_white():
+    assert FrameConverter()(np.array([[True, False]] * 2)[..., None]).tolist() == [[255, 0]] * 2
+
+
+def test_only_the_first_frame_decides_what_the_video_is():
+    convert = FrameConverter()
+    convert(np.zeros((4, 6, 4), np.uint8))  # RGBA, constant alpha: the video is RGBA
+    convert(RNG.integers(0, 256, (4, 6, 4), dtype=np.uint8))  # a later alpha may vary
+    assert convert.count == 2
+
+
+def test_small_real_images_are_not_taken_for_minigrid_observations():
+    dark = RNG.integers(0, 11, (7, 7, 3), dtype=np.uint8)  # a dark frame of MiniGrid's values
+    for frame in (
+        np.ones((3, 3, 3), np.uint8),  # what Hypothesis once drew: make test failed on it
+        np.full((7, 7, 3), 1, np.uint8),
+        np.full((7, 7, 3), (2, 2, 2), np.int64),
+        np.zeros((7, 7, 3), np.uint8),
+        dark,
+    ):
+        assert not is_minigrid_symbolic(frame)
+        np.testing.assert_array_equal(FrameConverter()(frame), frame)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    side=st.integers(1, 8).map(lambda k: 2 * k + 1),
+    levels=st.data(),
+    dtype=st.sampled_from([np.uint8, np.int32]),
+)
+def test_gray_images_of_any_shade_are_accepted(side, levels, dtype):
+    """A gray image (R = G = B in every pixel) is never MiniGrid's encoding, however dark."""
+    gray = levels.draw(hnp.arrays(np.uint8, (side, side), elements=st.integers(0, 12)))
+    frame = np.repeat(gray[:, :, None], 3, axis=2).astype(dtype)
+    np.testing.assert_array_equal(FrameConverter()(frame), frame)
+
+
+def minigrid_observations():
+    """Every observation of a few MiniGrid envs over a few random steps: the real thing."""
+    gym = pytest.importorskip("gymnasium")
+    pytest.importorskip("minigrid")  # importing it registers its envs
+    from minigrid.wrappers import ViewSizeWrapper
+
+    observations = []
+    for env_id, view in [
+        ("MiniGrid-Empty-5x5-v0", None),
+        ("MiniGrid-DoorKey-6x6-v0", None),
+        ("MiniGrid-LavaGapS5-v0", 3),
+        ("MiniGrid-KeyCorridorS3R1-v0", 9),
+    ]:
+        env = gym.make(env_id)
+        if view is not None:
+            env = ViewSizeWrapper(env, agent_view_size=view)
+        obs, _ = env.reset(seed=0)
+        observations.append(obs["image"])
+        env.action_space.seed(0)
+        for _ in range(6):
+            obs, *_ = env.step(env.action_space.sample())
+            observations.append(obs["image"])
+        env.close()
+    return observations
+
+
+def test_real_minigrid_observations_are_refused_with_the_fix():
+    observations = minigrid_observations()
+    assert {obs.shape for obs in observations} == {(3, 3, 3), (7, 7, 3), (9, 9, 3)}
+    for obs in observations:
+        assert is_minigrid_symbolic(obs)
+        with pytest.raises(
+            InvalidFrameError,
+            match=r"MiniGrid's symbolic observation.*render_mode='rgb_array'.*RGBImgObsWrapper",
+        ):
+            FrameConverter()(obs)
+
+
+DOOR_STATES = [(True, False), (False, False), (False, True)]  # open, closed, locked
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(data=st.data(), side=st.integers(1, 5).map(lambda k: 2 * k + 1))
+def test_any_grid_minigrid_encodes_is_refused(data, side):
+    """Grids of every MiniGrid object (doors in each state, the agent), encoded by MiniGrid."""
+    pytest.importorskip("minigrid")
+    from minigrid.core.constants import COLOR_NAMES
+    from minigrid.core.grid import Grid
+    from minigrid.core.world_object import Ball, Box, Door, Floor, Goal, Key, Lava, Wall
+
+    grid = Grid(side, side)
+    colours = st.sampled_from(COLOR_NAMES)
+    kinds = [Wall, Floor, Key, Ball, Box, Goal, Lava]
+    for x in range(side):
+        for y in range(side):
+            choice = data.draw(st.integers(0, len(kinds) + 1))
+            if choice < len(kinds):
+                kind = kinds[choice]
+                grid.set(x, y, kind() if kind in (Goal, Lava) else kind(data.draw(colours)))
+            elif choice == len(kinds):
+                is_open, is_locked = data.draw(st.sampled_from(DOOR_STATES))
+                grid.set(x, y, Door(data.draw(colours), is_open=is_open, is_locked=is_locked))
+    seen = data.draw(hnp.arrays(bool, (side, side)))
+    seen[side // 2, side - 1] = True  # the agent always sees its own cell
+    obs = grid.encode(seen)
+    if data.draw(st.booleans()):  # FullyObsWrapper's agent cell: (10, red, direction)
+        obs[side // 2, side - 1] = (10, 0, data.draw(st.integers(0, 3)))
+    assert is_minigrid_symbolic(obs)
+    with pytest.raises(InvalidFrameError, match=r"MiniGrid's symbolic observation"):
+        FrameConverter()(obs)

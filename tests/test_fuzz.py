@@ -31,11 +31,12 @@ from typing import Any
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from rlvideo import VideoWriter, save_video
 from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.frames import is_minigrid_symbolic
 from rlvideo.naming import MAX_FILE_NAME_BYTES
 from tests.helpers import decode, folder_names
 
@@ -89,33 +90,64 @@ def shades(path: Path) -> list[float]:
     return [float(frame.mean()) for frame in decode(path).frames]
 
 
-# -- the model of which frames are valid (README, "Frames") ----------------------------------------
-def frame_problem(frame: Any) -> str | None:
-    """Why ``frame`` cannot become video, or None if it can."""
+# -- the model of which frames are valid (README, "Envs and frame kinds") --------------------------
+CHANNELS = (1, 3, 4)
+
+
+def as_image(array: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """``(array as (H, W) or (H, W, C), whether it was channels-first)``, or None if no image.
+
+    The README's layout rules: a leading axis of one is dropped; ``(C, H, W)`` is read where
+    channels-last cannot be (the last axis is not 1, 3 or 4) and C is smaller than H and W.
+    """
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 3 and array.shape[2] not in CHANNELS:
+        if array.shape[0] in CHANNELS and array.shape[0] < min(array.shape[1:]):
+            return np.moveaxis(array, 0, -1), True
+        return None
+    return (array, False) if array.ndim in (2, 3) else None
+
+
+def frame_problem(frame: Any, *, first: bool = True) -> str | None:
+    """Why ``frame`` cannot become video, or None if it can.
+
+    ``first``: whether it is the video's first frame, the one that says what the video is:
+    only there are the arrays that look like images and are not refused (MiniGrid's own test,
+    ``is_minigrid_symbolic``, is the one the writer uses: both must agree on what it is).
+    """
     try:
-        array = np.asarray(frame)
+        given = np.asarray(frame)
     except Exception:
         return "not an array"
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+    image = as_image(given)
+    if image is None:
         return "shape"
+    array, channels_first = image
     if array.shape[0] == 0 or array.shape[1] == 0:
         return "empty"
     kind = array.dtype.kind
-    if kind == "b":
-        return None
-    if kind in "iu":
-        return None if int(array.min()) >= 0 and int(array.max()) <= 255 else "range"
-    if kind == "f":
-        ok = bool(np.isfinite(array).all()) and array.min() >= 0 and array.max() <= 1
-        return None if ok else "range"
-    return "dtype"
+    if kind in "iu" and not (int(array.min()) >= 0 and int(array.max()) <= 255):
+        return "range"
+    if kind == "f" and not (np.isfinite(array).all() and array.min() >= 0 and array.max() <= 1):
+        return "range"
+    if kind not in "biuf":
+        return "dtype"
+    channels = array.shape[2] if array.ndim == 3 else 1
+    if first and kind == "b" and channels > 1:
+        return "bool layers"
+    if first and channels == 4 and array[..., 3].min() != array[..., 3].max():
+        return "frame stack"
+    if first and not channels_first and is_minigrid_symbolic(array):
+        return "MiniGrid's symbolic observation"
+    return None
 
 
 def first_bad_frame(frames: list[Any]) -> int | None:
     """The index of the first frame the writer must refuse, or None if all are good."""
     shape = None
     for index, frame in enumerate(frames):
-        if frame_problem(frame) is not None:
+        if frame_problem(frame, first=index == 0) is not None:
             return index
         if shape is None:
             shape = np.asarray(frame).shape
@@ -124,8 +156,10 @@ def first_bad_frame(frames: list[Any]) -> int | None:
     return None
 
 
-def expected_size(shape: tuple[int, ...], video_format: str) -> tuple[int, int]:
-    height, width = shape[:2]
+def expected_size(frame: np.ndarray, video_format: str) -> tuple[int, int]:
+    image = as_image(np.asarray(frame))
+    assert image is not None
+    height, width = image[0].shape[:2]
     if video_format != "gif":  # yuv420p: padded to even by repeating the edge
         height, width = height + height % 2, width + width % 2
     return width, height
@@ -134,13 +168,16 @@ def expected_size(shape: tuple[int, ...], video_format: str) -> tuple[int, int]:
 # -- strategies ------------------------------------------------------------------------------------
 DTYPES = [
     "uint8", "uint16", "int8", "int64", "float16", "float32", "float64", "bool", "complex64",
-    "object",
+    "object", "small",
 ]  # fmt: skip
+"""``small``: uint8 in 0-10, the values of MiniGrid's symbolic observation (and of dark images)."""
 FORMATS = ["mp4", "webm", "gif"]
 
 
 @st.composite
 def arrays_of(draw: st.DrawFn, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    if dtype == "small":
+        return draw(hnp.arrays(np.uint8, shape, elements=st.integers(0, 10)))
     if dtype == "object":
         elements: st.SearchStrategy[Any] = st.one_of(
             st.integers(0, 255), st.none(), st.text(max_size=1)
@@ -188,12 +225,42 @@ def shade_of(i: int) -> int:
 
 
 # -- 1. frames of every kind -----------------------------------------------------------------------
+def minigrid_observation() -> np.ndarray:
+    """A 7x7 MiniGrid view: empty cells, a grey wall, a locked yellow door, a green goal."""
+    obs = np.zeros((7, 7, 3), np.uint8)
+    obs[..., 0] = 1
+    obs[0] = (2, 5, 0)
+    obs[3, 2] = (4, 4, 2)
+    obs[5, 1] = (8, 1, 0)
+    return obs
+
+
+STACK = (np.arange(8 * 8 * 4) % 251).astype(np.uint8).reshape(8, 8, 4)  # channels-last, 4 frames
+KNOWN_CASES = [  # the kinds that fooled the writer or this model once (issue 19, items 13-14)
+    ([np.ones((3, 3, 3), np.uint8)] * 2, "list"),  # a tiny real image, once taken for MiniGrid's
+    ([minigrid_observation()], "list"),  # MiniGrid's symbolic observation: refused
+    ([STACK, STACK], "array"),  # SB3's VecFrameStack: refused
+    ([STACK > 100], "list"),  # MinAtar's bool layers: refused
+    ([np.full((2, 2, 4), 9, np.uint8), STACK[:2, :2]], "list"),  # the first frame decides
+    ([np.full((3, 5, 5), 0.5, np.float32)] * 2, "list"),  # channels-first
+    ([np.full((1, 2, 2, 3), 200, np.uint8)] * 2, "generator"),  # a leading axis of one
+    ([np.full((1, 2, 2, 3), 200, np.uint8)] * 2, "array"),  # ... stacked: two videos, refused
+]
+
+
+def with_known_cases(test: Callable[..., None]) -> Callable[..., None]:
+    for frames, given_as in reversed(KNOWN_CASES):
+        test = example(frames=frames, video_format="mp4", given_as=given_as)(test)
+    return test
+
+
 @FUZZ
 @given(
     frames=frame_lists(),
     video_format=st.sampled_from(FORMATS),
     given_as=st.sampled_from(["list", "array", "generator"]),
 )
+@with_known_cases
 def test_any_frames_make_a_correct_video_or_a_clear_error(
     tmp_path: Path, frames: list[np.ndarray], video_format: str, given_as: str
 ) -> None:
@@ -202,10 +269,12 @@ def test_any_frames_make_a_correct_video_or_a_clear_error(
     if given_as == "array":
         assume(len({f.shape for f in frames}) == 1)
         argument = np.stack(frames)
-        if argument.ndim == 3 and argument.shape[-1] in (3, 4):
-            bad = 0  # (N, H, 3) reads as one RGB image: save_video refuses it (ambiguous)
         if argument.dtype != frames[0].dtype:  # stacking upcast the mixed dtypes
             bad = first_bad_frame(list(argument))
+        if argument.ndim == 3 and argument.shape[-1] in (3, 4):
+            bad = 0  # (N, H, 3) reads as one RGB image: save_video refuses it (ambiguous)
+        if argument.ndim == 5 and argument.shape[0] != 1:
+            bad = 0  # (N, 1, H, W, C) reads as N videos: save_video refuses it
     elif given_as == "generator":
         argument = iter(frames)
     with scratch(tmp_path) as parent:
@@ -220,7 +289,7 @@ def test_any_frames_make_a_correct_video_or_a_clear_error(
             assert paths == [final]
             video = decode(final)
             assert video.count == len(frames)
-            assert (video.width, video.height) == expected_size(frames[0].shape, video_format)
+            assert (video.width, video.height) == expected_size(frames[0], video_format)
             assert folder_names(folder) == {final.name}
         else:
             assert error is not None, f"frame {bad} ({frame_problem(frames[bad])}) was accepted"
@@ -528,7 +597,7 @@ def test_writer_survives_refused_frames_and_keeps_the_good_ones(
         assert folder_names(parent) == {path.name}
         video = decode(path)
         assert video.count == len(accepted)
-        assert (video.width, video.height) == expected_size(accepted[0].shape, video_format)
+        assert (video.width, video.height) == expected_size(accepted[0], video_format)
 
 
 # -- 7. the wrapper's arguments --------------------------------------------------------------------

@@ -12,14 +12,17 @@ applied to every frame:
   *not* 1, 3 or 4. A shape
   that fits both, such as ``(3, 4, 4)``, is read channels-last. A leading axis of one,
   ``(1, H, W, 3)`` or ``(1, C, H, W)``, is dropped.
-- A channels-first ``(4, H, W)`` frame is RGBA only if its fourth plane is a constant alpha;
-  otherwise it is a stack of four frames (Atari's ``FrameStackObservation``) and is refused,
-  with the advice to record one of them (``obs[-1]``) or the env's ``render()``. MiniGrid's
-  ``7x7x3`` symbolic observation is refused too: it is not an image.
+- **Not images**, refused on a video's first frame with the fix: a 4-channel frame, either
+  layout, is RGBA only if its fourth channel is a constant alpha; otherwise it is a stack of
+  four frames (Atari's ``FrameStackObservation`` ``(4, H, W)``, SB3's ``VecFrameStack``
+  ``(H, W, 4)``), and the advice is to record the newest (``obs[-1]``, ``frame[..., -1]``) or
+  the env's ``render()``. A bool array with channels is on/off layers (MinAtar's state), not
+  RGB. MiniGrid's symbolic observation is what :func:`is_minigrid_symbolic` says it is, exactly
+  MiniGrid's encoding; a small or dark image is not taken for it.
 - **Values**: ``uint8`` passes through untouched. ``float`` frames (float16, bfloat16,
   float32, float64) must be finite and in ``float_range``, ``[0, 1]`` by default
   (``float_range=(0, 255)`` reads 0-255 floats); they are scaled to 0-255 and rounded.
-  ``bool`` frames become 0 and 255; other integer dtypes must hold values in ``[0, 255]``.
+  ``bool`` gray frames become 0 and 255; other integer dtypes must hold values in ``[0, 255]``.
 - **Copies**: at most one per frame. ``uint8`` ``(H, W, 3)`` is zero-copy, views included, as
   long as each row's pixels are contiguous and rows run top-down; any other view (bottom-up,
   as MuJoCo renders, mirrored, BGR-as-a-view, channels-first) is copied once, and a float,
@@ -51,6 +54,7 @@ __all__ = [
     "check_float_range",
     "frame_sequence",
     "is_frame",
+    "is_minigrid_symbolic",
     "layout_of_converted",
 ]
 
@@ -270,7 +274,7 @@ class FrameConverter:
         if len(shape) == 4:  # (1, H, W, C) or (1, C, H, W)
             given = given[0]
         if self._layout is None:
-            _refuse_non_images(given, layout, index)
+            _refuse_non_images(given, layout, index, bfloat16=host is not None and host.bfloat16)
         if host is None:
             array = torch_device_to_uint8(
                 given, channels_first=layout.channels_first, float_range=self._float_range,
@@ -414,37 +418,107 @@ def _is_channels_first(shape: tuple[int, ...], frame: Any, index: int) -> bool:
     raise InvalidFrameError(f"frame {index} has shape {shape}. {hint}")
 
 
-def _refuse_non_images(frame: Any, layout: PixelLayout, index: int) -> None:
+def _refuse_non_images(frame: Any, layout: PixelLayout, index: int, *, bfloat16: bool) -> None:
     """Refuse, on a video's first frame, the arrays that look like images and are not.
 
-    A channels-first ``(4, H, W)`` whose fourth plane is not a constant alpha is a stack of
-    four frames (Atari); a small square ``(n, n, 3)`` of small integers is MiniGrid's symbolic
-    observation.
+    ``frame`` is the image as given (NumPy, or a tensor on its device), its leading axis of one
+    dropped; ``bfloat16`` says that a NumPy ``frame`` holds bfloat16 bits. Refused: a bool
+    array with channels (on/off layers, like MinAtar's state); a 4-channel array, either
+    layout, whose fourth channel is no constant alpha (a stack of 4 frames); and MiniGrid's
+    symbolic observation (:func:`is_minigrid_symbolic`).
     """
-    shape = layout.source_shape[-3:]
-    if layout.channels_first and shape[0] == 4 and float(frame[3].min()) != float(frame[3].max()):
+    dtype = _dtype_name(frame)
+    if not dtype.startswith(("bool", "int", "uint", "float", "bfloat")):
+        return  # no image either, but its dtype's message is clearer: the conversion says it
+    channels_first = layout.channels_first
+    shape = layout.source_shape
+    channels = 1 if frame.ndim == 2 else frame.shape[0 if channels_first else 2]
+    layer = "frame[k]" if channels_first else "frame[..., k]"
+    if channels > 1 and dtype == "bool":
         raise InvalidFrameError(
-            f"frame {index} has shape {layout.source_shape} and its fourth plane is no constant "
-            "alpha: it looks like a stack of 4 frames (Atari's FrameStackObservation), not a "
-            "channels-first RGBA image. Record one of them (obs[-1]), or better the env's own "
-            "frames: make it with render_mode='rgb_array' and record env.render()."
+            f"frame {index} has shape {shape} of bool: on/off layers (MinAtar's state, one mask "
+            "per channel), not an image. Record the env's own frames: make it with "
+            f"render_mode='rgb_array' and record env.render(); or record one layer, {layer}, "
+            "as a black-and-white frame."
         )
-    side = shape[0]
-    if (
-        not layout.channels_first
-        and len(shape) == 3
-        and shape == (side, side, 3)
-        and side % 2 == 1
-        and 3 <= side <= 15
-        and np.dtype(getattr(frame, "dtype", np.uint8)).kind in "iu"
-        and 1 <= int(frame.max()) <= 10
-    ):
+    if channels == 4 and not _constant(frame[3] if channels_first else frame[..., 3]):
+        what, stacker, newest, rgb = (
+            ("plane", "Atari's FrameStackObservation", "obs[-1]", "frame[:3]")
+            if channels_first
+            else ("channel", "SB3's VecFrameStack", "frame[..., -1]", "frame[..., :3]")
+        )
         raise InvalidFrameError(
-            f"frame {index} is a {side}x{side}x3 array of small integers (at most "
-            f"{int(frame.max())}): it looks like MiniGrid's symbolic observation (object, colour "
-            "and state per cell), not an image. Record env.render() of an env made with "
-            "render_mode='rgb_array', or observe pixels with minigrid.wrappers.RGBImgObsWrapper."
+            f"frame {index} has shape {shape} and its fourth {what} is no constant alpha: it "
+            f"looks like a stack of 4 frames ({stacker}), not an RGBA image. Record one of "
+            f"them ({newest}, the newest), or better the env's own frames: make it with "
+            "render_mode='rgb_array' and record env.render(). If it is RGBA with transparency, "
+            f"drop the alpha: {rgb}."
         )
+    if not channels_first and not bfloat16 and is_minigrid_symbolic(frame):
+        raise InvalidFrameError(
+            f"frame {index} has shape {shape} and holds what MiniGrid's encoding does (object, "
+            "colour and state per cell): it looks like MiniGrid's symbolic observation, not an "
+            "image. Record env.render() of an env made with render_mode='rgb_array', or "
+            "observe pixels with minigrid.wrappers.RGBImgObsWrapper."
+        )
+
+
+def _dtype_name(frame: Any) -> str:
+    """The name of ``frame``'s dtype in NumPy's words (``"uint8"``, ``"bool"``), for any library.
+
+    Example:
+        >>> _dtype_name(np.zeros(2, bool)), _dtype_name([1])
+        ('bool', '')
+    """
+    return str(getattr(frame, "dtype", "")).removeprefix("torch.")
+
+
+def _constant(plane: Any) -> bool:
+    """Whether every value of ``plane`` (NumPy or a tensor on its device) is the same."""
+    return float(plane.min()) == float(plane.max())
+
+
+_MINIGRID_OBJECTS, _MINIGRID_COLOURS = 10, 5  # unseen 0, empty 1, ... agent 10; red 0 ... grey 5
+_MINIGRID_DOOR, _MINIGRID_AGENT = 4, 10  # the only cells with a state: 0-2 and a direction 0-3
+
+
+def is_minigrid_symbolic(frame: Any) -> bool:
+    """Whether ``frame`` is exactly what MiniGrid's symbolic observation can be.
+
+    MiniGrid observes an odd square ``(view, view, 3)`` of integers (7x7 by default), one
+    ``(object, colour, state)`` per cell, as ``Grid.encode`` writes it: object 0-10, colour
+    0-5; an unseen (0) or empty (1) cell has colour 0 and state 0; only a door (4) has a state
+    (0-2: open, closed, locked), and the agent (10, in ``FullyObsWrapper``'s grids) its
+    direction (0-3); at least the agent's own cell is seen. A real image almost never obeys
+    all of this (a gray pixel of any shade but black breaks it), so a dark or tiny image is
+    not taken for one; an all-black image is an image.
+
+    Example:
+        >>> obs = np.zeros((7, 7, 3), np.uint8)
+        >>> obs[:, :, 0] = 1  # empty cells
+        >>> obs[0, :] = (2, 5, 0)  # a grey wall
+        >>> is_minigrid_symbolic(obs), is_minigrid_symbolic(np.ones((3, 3, 3), np.uint8))
+        (True, False)
+    """
+    shape = _shape_of(frame)
+    if len(shape) != 3 or shape[2] != 3 or shape[0] != shape[1] or shape[0] < 3 or not shape[0] % 2:
+        return False
+    if _dtype_name(frame).rstrip("0123456789") not in ("int", "uint"):
+        return False
+    cells = to_host(frame, 0).array.astype(np.int64)
+    if int(cells.min()) < 0 or int(cells.max()) > _MINIGRID_OBJECTS:
+        return False
+    kind, colour, state = cells[..., 0], cells[..., 1], cells[..., 2]
+    blank = kind <= 1
+    door = kind == _MINIGRID_DOOR
+    return not (
+        (colour > _MINIGRID_COLOURS).any()
+        or (blank & ((colour != 0) | (state != 0))).any()
+        or ((state != 0) & ~door & (kind != _MINIGRID_AGENT)).any()
+        or (door & (state > 2)).any()
+        or (state > 3).any()
+        or not kind.any()
+    )
 
 
 def _rows_are_packed(array: npt.NDArray[np.uint8]) -> bool:
