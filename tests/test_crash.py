@@ -163,8 +163,9 @@ def test_sigkill_leaves_a_recoverable_partial(
     assert sorted(os.listdir(tmp_path)) == ["a.mp4", "b.mp4", "c.incomplete.mp4"]
 
 
-def test_sigkill_before_the_first_fragment_is_reported_not_recovered(tmp_path: Path) -> None:
-    """Killed after 20 frames, before the first one-second fragment: recover() says so."""
+def test_sigkill_before_the_first_fragment_is_reported_and_removed(tmp_path: Path) -> None:
+    """Killed after 20 frames, before the first one-second fragment: recover() says no frame
+    had reached the disk, and removes the file (it holds the MP4 header at most)."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path), "64", "64", "20", "no"],
         stdin=subprocess.PIPE,
@@ -183,11 +184,14 @@ def test_sigkill_before_the_first_fragment_is_reported_not_recovered(tmp_path: P
     assert not (tmp_path / "c.mp4").exists()
     partials = find_partials(tmp_path)
     assert len(partials) == 1
-    # "holds no complete frame" today; "cannot read ... as video" if the moov is delayed
-    with pytest.raises(EncoderError, match=r"\.c\.mp4\.[0-9a-f]+\.partial\.mp4"):
+    with pytest.raises(
+        EncoderError,
+        match=r"\.c\.mp4\.[0-9a-f]+\.partial\.mp4: no frame had been flushed to disk .*removed it",
+    ):
         recover(partials[0])
     assert not (tmp_path / "c.incomplete.mp4").exists()
-    assert hidden_files(tmp_path) == [partials[0].name]  # nothing else left behind
+    assert hidden_files(tmp_path) == []  # nothing left behind
+    assert sorted(os.listdir(tmp_path)) == ["a.mp4", "b.mp4"]
 
 
 def record_then_write(path: Path, frames: int, last: object) -> None:

@@ -8,6 +8,8 @@ One module owns it, for videos, sidecars, manifests, galleries and notebook file
 - :func:`publish`: move a finished file to its final name atomically, never replacing one
   unless asked (a hard link, with a check-then-rename fallback where there are none);
 - :func:`keep_as_incomplete`: keep a cut-off file as ``<name>.incomplete[-N].<ext>``;
+- :func:`keep_as`: keep a file under the first free ``<name>.<tag>[-N].<ext>`` (a finished
+  video whose name was taken: ``recovered``; a file nothing can read: ``damaged``);
 - :func:`write_file`: write bytes or text under a hidden name, then publish them.
 
 No half-written file is ever left under a final name. Crash *recovery* (remuxing what a killed
@@ -19,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 try:
@@ -36,6 +38,7 @@ __all__ = [
     "claimed_by_us",
     "exists_error",
     "in_use",
+    "keep_as",
     "keep_as_incomplete",
     "keep_first_lines",
     "publish",
@@ -106,14 +109,37 @@ def publish(source: Path, target: Path, *, overwrite: bool) -> None:
 
 def keep_as_incomplete(source: Path, final: Path) -> Path:
     """Move ``source`` to the first free ``<name>.incomplete[-N].<ext>`` beside ``final``."""
+    return _keep_under_first_free(source, final, incomplete_name, "'.incomplete'")
+
+
+def keep_as(source: Path, final: Path, tag: str) -> Path:
+    """Move ``source`` to the first free ``<name>.<tag>[-N].<ext>`` beside ``final``.
+
+    Example:
+        >>> _ = Path(".run.tmp").write_text("a"), Path("run.damaged.mp4").write_text("taken")
+        >>> keep_as(Path(".run.tmp"), Path("run.mp4"), "damaged").name
+        'run.damaged-1.mp4'
+    """
+
+    def tagged(final: Path, attempt: int) -> Path:
+        suffix = "" if attempt == 0 else f"-{attempt}"
+        return final.with_name(f"{final.stem}.{tag}{suffix}{final.suffix}")
+
+    return _keep_under_first_free(source, final, tagged, f"'.{tag}'")
+
+
+def _keep_under_first_free(
+    source: Path, final: Path, name: Callable[[Path, int], Path], what: str
+) -> Path:
+    """Publish ``source`` as ``name(final, 0)``, else ``name(final, 1)``, ...; never replacing."""
     for attempt in range(1000):
-        candidate = incomplete_name(final, attempt)
+        candidate = name(final, attempt)
         try:
             publish(source, candidate, overwrite=False)
         except FileExistsError:
             continue
         return candidate
-    raise StorageError(f"no free '.incomplete' name for {final} after 1000 tries")
+    raise StorageError(f"no free {what} name for {final} after 1000 tries")
 
 
 def keep_first_lines(path: Path, count: int) -> None:

@@ -1012,35 +1012,44 @@ def gallery(folder: str, title: str | None, storage_options: str | None) -> None
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
 def recover(paths: tuple[str, ...]) -> None:
-    """Turn partial files left by a crash (files or folders) into playable .incomplete videos."""
-    from rlvideo.naming import is_partial_name
-    from rlvideo.recovery import find_partials, recover_tracks
-    from rlvideo.recovery import recover as recover_one
+    """Recover what a killed process left (in folders, or hidden files named): one line each.
+
+    A partial video becomes <name>.incomplete.<ext>; a finished video stranded under a hidden
+    name gets its name; a data track goes beside its video, one line per frame. A file with no
+    frame is removed ("lost"), one nothing can read is kept as <name>.damaged.<ext>. Files a
+    running process still writes are left alone. Exit status: 0 when everything recoverable was
+    recovered (lost files held nothing), 1 when a file was kept damaged or left where it was.
+    """
+    from rlvideo.recovery import is_leftover_name, recover_folder
 
     with _user_errors():
-        partials: list[Path] = []
-        folders: list[Path] = []
+        named: dict[Path, list[Path] | None] = {}  # folder -> the files named (None: all)
         for name in paths:
             path = Path(name)
             if path.is_dir():
-                partials += find_partials(path)
-                folders.append(path)
-            elif path.is_file() and is_partial_name(path):
-                partials.append(path)
+                named[path] = None
+            elif path.is_file() and is_leftover_name(path):
+                files = named.setdefault(path.parent, [])
+                if files is not None:
+                    files.append(path)
             elif path.exists():
                 raise InvalidArgumentError(
-                    f"{name} is not a partial file (hidden .<name>.<token>.partial.<ext>)"
+                    f"{name} is not a partial file (hidden .<name>.<token>.partial.<ext>) nor "
+                    "another file a killed process left"
                 )
             else:
                 raise InvalidArgumentError(f"{name}: no such file or folder")
-        for partial in partials:
-            click.echo(f"recovered {recover_one(partial)}")
-        folders += sorted({partial.parent for partial in partials} - set(folders))
-        tracks = [track for folder in folders for track in recover_tracks(folder)]
-        for track in tracks:  # the data tracks of the videos kept as .incomplete
-            click.echo(f"recovered {track}")
-        if not partials and not tracks:
-            click.echo("no partial files found: nothing to recover")
+        outcomes = [
+            outcome
+            for folder, files in named.items()
+            for outcome in recover_folder(folder, names=files)
+        ]
+    for outcome in outcomes:
+        click.echo(str(outcome))
+    if not outcomes:
+        click.echo("no partial files found: nothing to recover")
+    if not all(outcome.ok for outcome in outcomes):
+        raise SystemExit(1)
 
 
 @cli.command()

@@ -1,0 +1,350 @@
+"""``rlvideo recover``: every state a kill leaves, built exactly, then recovered and decoded.
+
+Each state is made by the project's own writers in a child process that ``os._exit``s at the
+injection point (a monkeypatched call), never by timing a signal:
+
+- a partial file with no frame flushed (killed within a video's first second), beside others;
+- a finished video stranded under its hidden ``.final.mp4`` name (killed before publish), or
+  its ``.final.mp4`` cut short beside the finished partial (killed during the remux);
+- a published video whose data track is still hidden (killed before the track was moved);
+- a track one line short of its video (killed between the frame and its line).
+
+``recover`` must keep everything recoverable, report each file in one line, and leave no hidden
+file behind that it has not named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from rlvideo import VideoWriter
+from rlvideo.cli import cli
+from rlvideo.errors import EncoderError
+from rlvideo.recovery import recover
+from tests.helpers import decode, folder_names
+
+PYTHON = sys.executable
+
+
+def shade(i: int) -> int:
+    """The grey level of frame ``i``: distinct for i < 50."""
+    return (20 + 5 * i) % 256
+
+
+def assert_frames_are_the_first(path: Path, count: int) -> None:
+    video = decode(path)
+    assert video.count == count, f"{path.name}: {video.count} frames, expected {count}"
+    for i, frame in enumerate(video.frames):
+        assert abs(float(frame.mean()) - shade(i)) < 6, f"{path.name}: frame {i} is not frame {i}"
+
+
+NOTHING_FLUSHED = (
+    "no frame had been flushed to disk when its writer died (a video's first second, or less, "
+    "is held in memory)"
+)
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(name for name in folder_names(folder) if name.startswith("."))
+
+
+def read_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def run_child(code: str, *args: object) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a child; it must die by ``os._exit(9)`` at its injection point."""
+    result = subprocess.run(
+        [PYTHON, "-c", textwrap.dedent(code), *map(str, args)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 9, f"the child did not reach its injection point:\n{result.stderr}"
+    return result
+
+
+def invoke_recover(*paths: Path) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(cli, ["recover", *map(str, paths)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output.splitlines()
+
+
+# -- the children ----------------------------------------------------------------------------
+KILLED_WRITER = """
+    import os, sys
+    import numpy as np
+    from rlvideo import VideoWriter
+
+    path, frames = sys.argv[1], int(sys.argv[2])
+    writer = VideoWriter(path, fps=30)
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
+    os._exit(9)  # killed mid-video, before close()
+"""
+
+KILLED_BEFORE_PUBLISH = """
+    import os, sys
+    import numpy as np
+    import rlvideo.encoder
+    from rlvideo import VideoWriter
+
+    path, frames, where = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    real_remux = rlvideo.encoder.remux
+
+    def die_during_remux(source, target, **kwargs):
+        real_remux(source, target, **kwargs)
+        os.truncate(target, os.path.getsize(target) // 2)  # the copy cut short
+        os._exit(9)
+
+    def die(*args, **kwargs):
+        os._exit(9)
+
+    if where == "publish":
+        rlvideo.encoder.publish = die
+    else:
+        rlvideo.encoder.remux = die_during_remux
+    with VideoWriter(path, fps=30) as writer:
+        for i in range(frames):
+            writer.write(np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
+"""
+
+RECORDER = """
+    import os, sys
+    import numpy as np
+    import psutil
+    import rlvideo._background
+    import rlvideo._recorder
+    from rlvideo._recorder import Recorder
+
+    folder, encoder, frames, where = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+    def die(*args, **kwargs):
+        os._exit(9)
+
+    real_write = rlvideo._background.BackgroundEncoder.write
+
+    def write_then_die(self, video_id, frame, **kwargs):
+        real_write(self, video_id, frame, **kwargs)
+        if self._converters[video_id].count == frames:  # the last frame reached the worker
+            self._transport.flush()
+            while len(self._free) < self.slots:  # every frame reached the worker, and was encoded
+                self._handle(self._transport.receive(block=True))
+            for worker in psutil.Process().children(recursive=True):
+                print(worker.pid, flush=True)
+            os._exit(9)  # killed before the frame's track line
+
+    if where == "track":
+        rlvideo._recorder._TrackFile.finish = die
+    else:
+        rlvideo._background.BackgroundEncoder.write = write_then_die
+    recorder = Recorder(
+        folder, name_prefix="rl-video", fps=30, format="mp4", codec=None, crf=None,
+        overwrite=False, metadata=True, on_video_saved=None, encoder=encoder, env_id=None,
+        keep_if=None, track=True,
+    )
+    video = recorder.start("run", kind="episode", episode=0, first_step=0)
+    for i in range(frames):
+        recorder.frame(video, np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
+        recorder.step(video, 1.0, False, False)
+    recorder.stop(video)
+    recorder.close()
+"""
+
+
+# -- 2. a partial with no frame flushed does not stop the folder --------------------------------
+@pytest.mark.parametrize("fmt", ["mp4", "webm"])
+def test_a_partial_with_no_frame_flushed_is_reported_and_the_rest_recovered(
+    tmp_path: Path, fmt: str
+) -> None:
+    run_child(KILLED_WRITER, tmp_path / "long.mp4", 75)  # 2.5 s: two complete fragments
+    run_child(KILLED_WRITER, tmp_path / f"short.{fmt}", 5)  # killed within its first second
+    (long_partial,) = (n for n in hidden(tmp_path) if n.startswith(".long."))
+    (short_partial,) = (n for n in hidden(tmp_path) if n.startswith(".short."))
+
+    code, lines = invoke_recover(tmp_path)
+
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"long.incomplete.mp4"}  # nothing hidden is left
+    kept = decode(tmp_path / "long.incomplete.mp4").count
+    assert 30 <= kept <= 75
+    assert_frames_are_the_first(tmp_path / "long.incomplete.mp4", kept)
+    assert lines == [
+        f"recovered {tmp_path / long_partial} -> {tmp_path / 'long.incomplete.mp4'} "
+        f"({kept} frames)",
+        f"lost {tmp_path / short_partial}: no frame had been flushed to disk when its writer "
+        "died (a video's first second, or less, is held in memory); removed it",
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm", "gif"])
+def test_an_empty_partial_of_any_format_is_reported_lost(tmp_path: Path, fmt: str) -> None:
+    """0 bytes: what WebM and GIF writers left before they flushed as they write (issue 19)."""
+    run_child(KILLED_WRITER, tmp_path / "long.mp4", 75)
+    empty = tmp_path / f".empty.{fmt}.0123abcd.partial.{fmt}"
+    empty.write_bytes(b"")
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"long.incomplete.mp4"}
+    assert lines[0] == f"lost {empty}: {NOTHING_FLUSHED}; removed it"
+    assert lines[1].startswith("recovered ")
+
+
+def test_the_track_of_a_lost_video_is_removed_with_it_on_the_same_line(tmp_path: Path) -> None:
+    run_child(KILLED_WRITER, tmp_path / "short.mp4", 5)
+    (partial,) = hidden(tmp_path)
+    (tmp_path / ".short.track.jsonl.0123abcd.writing").write_text('{"frame":0}\n' * 5)
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == set()
+    assert lines == [
+        f"lost {tmp_path / partial}: no frame had been flushed to disk when its writer died (a "
+        "video's first second, or less, is held in memory); removed it and its data track "
+        ".short.track.jsonl.0123abcd.writing (5 lines)"
+    ]
+
+
+def test_an_unreadable_partial_is_kept_visible_as_damaged(tmp_path: Path) -> None:
+    run_child(KILLED_WRITER, tmp_path / "good.mp4", 75)
+    damaged = tmp_path / ".bad.mp4.0123abcd.partial.mp4"
+    damaged.write_bytes(bytes(range(256)) * 40)  # not a video: perhaps a disk error
+    code, lines = invoke_recover(tmp_path)
+    assert code == 1, lines  # not everything could be recovered
+    assert folder_names(tmp_path) == {"good.incomplete.mp4", "bad.damaged.mp4"}
+    assert (tmp_path / "bad.damaged.mp4").read_bytes() == bytes(range(256)) * 40
+    assert decode(tmp_path / "good.incomplete.mp4").count >= 30
+    assert lines[0].startswith(f"damaged {damaged}: no frame can be read (")
+    assert lines[0].endswith(f"); kept as {tmp_path / 'bad.damaged.mp4'}")
+    assert lines[1].startswith("recovered ")
+
+
+def test_recover_of_one_empty_partial_raises_and_removes_it(tmp_path: Path) -> None:
+    run_child(KILLED_WRITER, tmp_path / "short.mp4", 5)
+    (partial,) = hidden(tmp_path)
+    with pytest.raises(EncoderError, match=r"no frame had been flushed .*removed it"):
+        recover(tmp_path / partial)
+    assert folder_names(tmp_path) == set()
+
+
+# -- 3. a finished video stranded under a hidden name -------------------------------------------
+def test_a_video_killed_before_publish_is_published(tmp_path: Path) -> None:
+    run_child(KILLED_BEFORE_PUBLISH, tmp_path / "run.mp4", 40, "publish")
+    (final,) = hidden(tmp_path)
+    assert final.endswith(".final.mp4")
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert lines == [
+        f"published {tmp_path / final} -> {tmp_path / 'run.mp4'} (40 frames, complete)"
+    ]
+    assert folder_names(tmp_path) == {"run.mp4"}
+    assert_frames_are_the_first(tmp_path / "run.mp4", 40)
+
+
+def test_a_stranded_video_never_replaces_a_file_that_took_its_name(tmp_path: Path) -> None:
+    run_child(KILLED_BEFORE_PUBLISH, tmp_path / "run.mp4", 40, "publish")
+    (tmp_path / "run.mp4").write_bytes(b"another process took the name")
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"run.mp4", "run.recovered.mp4"}
+    assert (tmp_path / "run.mp4").read_bytes() == b"another process took the name"
+    assert_frames_are_the_first(tmp_path / "run.recovered.mp4", 40)
+    assert lines[0].endswith(
+        f"-> {tmp_path / 'run.recovered.mp4'} (40 frames, complete; run.mp4 is taken)"
+    )
+
+
+def test_a_video_killed_during_its_final_remux_is_published_whole(tmp_path: Path) -> None:
+    """The partial was finished (closed) before the remux began: it holds every frame."""
+    run_child(KILLED_BEFORE_PUBLISH, tmp_path / "run.mp4", 40, "remux")
+    assert sorted(name.rsplit(".", 2)[1] for name in hidden(tmp_path)) == ["final", "partial"]
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"run.mp4"}
+    assert_frames_are_the_first(tmp_path / "run.mp4", 40)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"published {tmp_path / '.run.mp4.'}")
+    assert lines[0].endswith(f".partial.mp4 -> {tmp_path / 'run.mp4'} (40 frames, complete)")
+
+
+def test_a_track_left_hidden_after_its_video_was_published_is_given_to_it(tmp_path: Path) -> None:
+    run_child(RECORDER, tmp_path, "thread", 20, "track")
+    (track,) = hidden(tmp_path)
+    assert track.startswith(".run.track.jsonl.")
+    assert track.endswith(".writing")
+    assert folder_names(tmp_path) == {"run.mp4", track}  # published, with no sidecar nor track
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"run.mp4", "run.track.jsonl"}
+    records = [json.loads(line) for line in read_lines(tmp_path / "run.track.jsonl")]
+    assert [r["frame"] for r in records] == list(range(20))
+    assert [r["step"] for r in records] == list(range(20))
+    assert_frames_are_the_first(tmp_path / "run.mp4", 20)
+    assert lines == [f"recovered {tmp_path / track} -> {tmp_path / 'run.track.jsonl'} (20 lines)"]
+
+
+# -- 7. a track one line short of its video -----------------------------------------------------
+def test_a_kill_between_a_frame_and_its_track_line_leaves_them_agreeing(tmp_path: Path) -> None:
+    """The process worker keeps the 12 frames it was handed; the track got 11 lines: recover
+    ends it with a line that marks frame 11 as missing, so the two agree, frame by frame."""
+    result = run_child(RECORDER, tmp_path, "process", 12, "frame")
+    workers = []
+    for pid in result.stdout.split():
+        with contextlib.suppress(psutil.NoSuchProcess):  # ended already
+            workers.append(psutil.Process(int(pid)))
+    _, alive = psutil.wait_procs(workers, timeout=60)  # the worker keeps the video, then ends
+    assert not alive
+    (track,) = hidden(tmp_path)
+    assert len(read_lines(tmp_path / track)) == 11
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"run.incomplete.mp4", "run.incomplete.track.jsonl"}
+    assert_frames_are_the_first(tmp_path / "run.incomplete.mp4", 12)
+    records = [json.loads(line) for line in read_lines(tmp_path / "run.incomplete.track.jsonl")]
+    assert [r["frame"] for r in records] == list(range(12))
+    assert [r["step"] for r in records[:11]] == list(range(11))
+    assert records[11] == {"frame": 11, "missing": True}
+    assert lines == [
+        f"recovered {tmp_path / track} -> {tmp_path / 'run.incomplete.track.jsonl'} (12 lines; "
+        "frame 11 had no line: marked missing)"
+    ]
+
+
+def test_a_track_shorter_than_its_video_gets_marked_gap_lines(tmp_path: Path) -> None:
+    writer = VideoWriter(tmp_path / "run.mp4", fps=30)
+    for i in range(12):
+        writer.write(np.full((48, 64, 3), shade(i), np.uint8))
+    assert writer.abort() == tmp_path / "run.incomplete.mp4"
+    line = '{{"frame":{0},"episode":0,"step":{0},"reward":1.0,"return":{0}.0}}\n'
+    hidden_track = tmp_path / ".run.track.jsonl.0123abcd.writing"
+    hidden_track.write_text("".join(line.format(i) for i in range(10)))
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    records = [json.loads(line) for line in read_lines(tmp_path / "run.incomplete.track.jsonl")]
+    assert len(records) == decode(tmp_path / "run.incomplete.mp4").count == 12
+    assert records[9] == {"frame": 9, "episode": 0, "step": 9, "reward": 1.0, "return": 9.0}
+    assert records[10:] == [{"frame": 10, "missing": True}, {"frame": 11, "missing": True}]
+    assert lines == [
+        f"recovered {hidden_track} -> {tmp_path / 'run.incomplete.track.jsonl'} (12 lines; "
+        "frames 10-11 had no line: marked missing)"
+    ]
+
+
+def test_recover_folder_reports_every_file(tmp_path: Path) -> None:
+    from rlvideo.recovery import recover_folder
+
+    run_child(KILLED_WRITER, tmp_path / "a.mp4", 75)
+    run_child(KILLED_WRITER, tmp_path / "b.mp4", 5)
+    outcomes = recover_folder(tmp_path)
+    assert [o.status for o in outcomes] == ["recovered", "lost"]
+    assert [o.ok for o in outcomes] == [True, True]
+    assert outcomes[0].kept == tmp_path / "a.incomplete.mp4"
+    assert outcomes[1].kept is None
+    assert hidden(tmp_path) == []
