@@ -28,6 +28,7 @@ __all__ = [
     "final_name_of_partial",
     "format_from_path",
     "incomplete_name",
+    "is_damaged_name",
     "is_finished_video_name",
     "is_incomplete_name",
     "is_partial_name",
@@ -224,18 +225,35 @@ def strip_incomplete(stem: str) -> str:
     return _INCOMPLETE_STEM.sub("", stem)
 
 
-def is_finished_video_name(name: str | PurePath) -> bool:
-    """True for the name of a finished video: a video suffix, not hidden, not incomplete.
+_DAMAGED_STEM = re.compile(r"\.damaged(-\d+)?$")  # what recovery keeps when no frame decodes
+
+
+def is_damaged_name(name: str | PurePath) -> bool:
+    """True for a file ``rlvideo recover`` could read no frame from (``<name>.damaged[-N].<ext>``).
 
     Example:
-        >>> [is_finished_video_name(n) for n in ("a.mp4", "a.MP4", ".a.mp4", "a.incomplete.gif", "a.json")]
-        [True, True, False, False, False]
-    """  # noqa: E501 (doctest output stays on one line)
+        >>> is_damaged_name("run.damaged.mp4"), is_damaged_name("run.damaged-1.gif")
+        (True, True)
+        >>> is_damaged_name("run.mp4"), is_damaged_name("damaged.mp4")
+        (False, False)
+    """
+    return bool(_DAMAGED_STEM.search(PurePath(name).stem))
+
+
+def is_finished_video_name(name: str | PurePath) -> bool:
+    """True for the name of a finished video: a video suffix, not hidden, incomplete or damaged.
+
+    Example:
+        >>> names = ("a.mp4", "a.MP4", ".a.mp4", "a.incomplete.gif", "a.damaged.mp4", "a.json")
+        >>> [is_finished_video_name(n) for n in names]
+        [True, True, False, False, False, False]
+    """
     path = PurePath(name)
     return (
         path.suffix.lower() in VIDEO_SUFFIXES
         and not path.name.startswith(".")
         and not is_incomplete_name(path)
+        and not is_damaged_name(path)
     )
 
 
