@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rlvideo import RecordVideo, save_video
 from rlvideo.errors import InvalidFrameError
-from rlvideo.frames import FrameConverter, is_minigrid_symbolic
+from rlvideo.frames import FrameConverter, is_frame, is_minigrid_symbolic
+from tests.helpers import decode, rms
 
 
 def test_uint8_rgb_passes_zero_copy():
@@ -281,3 +283,106 @@ def test_any_grid_minigrid_encodes_is_refused(data, side):
     assert is_minigrid_symbolic(obs)
     with pytest.raises(InvalidFrameError, match=r"MiniGrid's symbolic observation"):
         FrameConverter()(obs)
+
+
+# -- PIL renders, through save_video and every wrapper (issue 19, item 15) -----------------------
+def pil_image(frame, mode):
+    """``frame`` as a PIL image in ``mode``; RGBA with a varying alpha, P with 64 colours."""
+    image = pytest.importorskip("PIL.Image").fromarray(frame)
+    if mode == "P":
+        return image.quantize(64)
+    if mode == "RGBA":
+        image.putalpha(image.convert("L"))  # a real transparency mask, not a constant
+    return image.convert(mode)
+
+
+def pil_env(mode, max_steps=6):
+    """CartPole whose render() returns a PIL image, keeping the RGB each one shows."""
+    gym = pytest.importorskip("gymnasium")
+
+    class PILRender(gym.Wrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.shown = []
+
+        def render(self):
+            image = pil_image(self.env.render(), mode)
+            self.shown.append(np.asarray(image.convert("RGB")))
+            return image
+
+    return PILRender(gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=max_steps))
+
+
+def assert_video_shows(path, shown):
+    video = decode(path)
+    assert video.count == len(shown)
+    assert (video.height, video.width) == shown[0].shape[:2]
+    for decoded, expected in zip(video.frames, shown, strict=True):
+        assert rms(decoded, expected) < 6
+
+
+def play(env, steps):
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(steps):
+        env.step(env.action_space.sample())
+    env.close()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L"])
+def test_pil_images_are_frames_wherever_they_come_from(tmp_path, mode):
+    shown = [np.full((40, 60, 3), 30 * i, np.uint8) for i in range(4)]
+    images = [pil_image(frame, mode) for frame in shown]
+    expected = [np.asarray(image.convert("RGB")) for image in images]
+    assert is_frame(images[0])
+    (path,) = save_video(images, tmp_path, lambda i: True, fps=10)
+    assert_video_shows(path, expected)
+    with pytest.raises(InvalidFrameError, match=r"frames is one image of shape \(40, 60"):
+        save_video(images[0], tmp_path / "one", lambda i: True, fps=10)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P"])
+def test_record_video_records_pil_renders(tmp_path, mode):
+    env = pil_env(mode)
+    play(RecordVideo(env, str(tmp_path), episode_trigger=lambda e: e == 0), 3)
+    assert_video_shows(tmp_path / "rl-video-episode-0.mp4", env.shown)
+
+
+def test_vector_record_video_records_pil_renders(tmp_path):
+    gym = pytest.importorskip("gymnasium")
+    from rlvideo.vector import RecordVideo as VectorRecordVideo
+
+    subs = [pil_env("P"), pil_env("RGB")]
+    envs = gym.vector.SyncVectorEnv([lambda env=env: env for env in subs])
+    play(VectorRecordVideo(envs, str(tmp_path), per_env=True, episode_trigger=lambda e: e == 0), 3)
+    for k, env in enumerate(subs):
+        assert_video_shows(tmp_path / f"rl-video-env-{k}-episode-0.mp4", env.shown)
+
+
+def test_sb3_vec_video_recorder_records_pil_renders(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
+
+    from rlvideo.sb3 import VecVideoRecorder
+
+    shown = []
+
+    class PILVecRender(VecEnvWrapper):  # a VecEnv whose render() is a PIL image
+        def reset(self):
+            return self.venv.reset()
+
+        def step_wait(self):
+            return self.venv.step_wait()
+
+        def render(self, mode=None):
+            image = pil_image(self.venv.render(), "P")
+            shown.append(np.asarray(image.convert("RGB")))
+            return image
+
+    venv = PILVecRender(DummyVecEnv([lambda: pil_env("RGB").env]))
+    recorder = VecVideoRecorder(venv, str(tmp_path), lambda s: s == 0, video_length=4)
+    recorder.reset()
+    for _ in range(6):
+        recorder.step(np.zeros(1, np.int64))
+    recorder.close()
+    assert_video_shows(tmp_path / "rl-video-step-0-to-step-4.mp4", shown[:5])

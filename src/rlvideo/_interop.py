@@ -1,6 +1,7 @@
 """Read a frame from any array library as a NumPy array, never importing that library. Pure.
 
-torch tensors, JAX arrays, CuPy arrays and anything with ``__dlpack__`` or ``__array__`` are
+torch tensors, JAX arrays, CuPy arrays, PIL images and anything with ``__dlpack__``,
+``__array__`` or ``__array_interface__`` are
 read without rlvideo depending on them: a library is only ever looked up in ``sys.modules``,
 where it already is if the frame exists.
 
@@ -10,6 +11,8 @@ where it already is if the frame exists.
   a device is first made ``uint8``, ``(H, W, C)`` and contiguous *on the device*
   (:func:`torch_device_to_uint8`), so the one device-to-host copy is the finished frame, a
   quarter of a float frame's bytes.
+- A PIL image is read through ``np.asarray`` when it is RGB or gray; any other mode (palette,
+  RGBA, CMYK, ...) is first converted to RGB by its own ``convert`` (:func:`pil_pixels`).
 - ``bfloat16`` has no NumPy dtype: its bits come back as ``uint16`` with
   :attr:`HostFrame.bfloat16` set, for :mod:`rlvideo.frames` to convert.
 """
@@ -30,6 +33,7 @@ __all__ = [
     "HostFrame",
     "library_of",
     "on_device",
+    "pil_pixels",
     "to_host",
     "torch_device_to_uint8",
     "transpose_hint",
@@ -114,6 +118,8 @@ def to_host(frame: Any, index: int) -> HostFrame:
         return _checked(frame)
     library = library_of(frame)
     try:
+        if library == "PIL":
+            return HostFrame(pil_pixels(frame))
         if library == "torch":
             _check_torch(frame, index)
             tensor = frame.cpu() if on_device(frame) else frame  # the one device-to-host copy
@@ -134,6 +140,28 @@ def to_host(frame: Any, index: int) -> HostFrame:
             "Pass a NumPy array, a torch tensor, a JAX array, or anything with __dlpack__ or "
             "__array__ on the CPU."
         ) from exc
+
+
+_PIL_AS_IS = frozenset({"RGB", "L", "1", "I", "I;16", "F"})
+"""PIL modes whose array is the image (``1`` is bool; ``I``, ``I;16``, ``F`` are checked values)."""
+
+
+def pil_pixels(image: Any) -> npt.NDArray[Any]:
+    """A PIL image's pixels as an array: RGB and gray as they are, every other mode as RGB.
+
+    ``np.asarray`` of a palette image gives its palette indices, and of CMYK or YCbCr four or
+    three channels that are no RGB; Pillow converts those (and drops an alpha, as every frame's
+    is dropped here). Pillow itself is never imported: the image's own ``convert`` does it.
+
+    Example:
+        >>> class Image:  # a stand-in for PIL.Image.Image, whose module is PIL.Image
+        ...     mode = "P"
+        ...     def convert(self, mode):
+        ...         return np.zeros((2, 3, 3), np.uint8)
+        >>> pil_pixels(Image()).shape
+        (2, 3, 3)
+    """
+    return np.asarray(image if image.mode in _PIL_AS_IS else image.convert("RGB"))
 
 
 def _checked(array: npt.NDArray[Any]) -> HostFrame:

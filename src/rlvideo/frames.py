@@ -4,7 +4,9 @@ No I/O, and no import of torch or JAX (:mod:`rlvideo._interop` reads their array
 applied to every frame:
 
 - **Libraries**: NumPy arrays, torch tensors (CPU, or CUDA and other devices: converted there
-  and copied to the host once), JAX arrays, and anything with ``__dlpack__`` or ``__array__``.
+  and copied to the host once), JAX arrays, PIL images (any mode: palette, RGBA, CMYK are
+  converted to RGB by Pillow), and anything with ``__dlpack__``, ``__array__`` or
+  ``__array_interface__``.
   A torch tensor that requires grad is refused: record ``frame.detach()``.
 - **Layout**: ``(H, W, C)`` with C = 3 (RGB), 4 (RGBA: alpha dropped, videos here have no
   transparency) or 1, and ``(H, W)`` (gray). Channels-first ``(C, H, W)`` is read when it is
@@ -43,7 +45,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rlvideo._interop import on_device, to_host, torch_device_to_uint8, transpose_hint
+from rlvideo._interop import (
+    library_of,
+    on_device,
+    to_host,
+    torch_device_to_uint8,
+    transpose_hint,
+)
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError
 
 __all__ = [
@@ -112,12 +120,18 @@ def check_float_range(value: Any) -> tuple[float, float]:
     return low, high
 
 
+_ARRAY_FORMS = ("__array__", "__array_interface__", "__array_struct__", "__dlpack__")
+"""What makes an object an array for NumPy or DLPack: a PIL image has ``__array_interface__``."""
+
+
 def is_frame(obj: Any) -> bool:
     """Whether ``obj`` can be one image: an array, or anything with an array form.
 
-    What a wrapper asks of ``env.render()``'s result before recording it: a list (the
-    ``rgb_array_list`` render mode) or None is not a frame. Whether a frame's shape and values
-    can become video is :class:`FrameConverter`'s to say.
+    What every wrapper asks of ``env.render()``'s result before recording it, and what
+    ``save_video`` asks of its argument: the same test, so a render any of them takes (a NumPy
+    array, a tensor, a PIL image) every one takes. A list (the ``rgb_array_list`` render mode)
+    or None is not a frame. Whether a frame's shape and values can become video is
+    :class:`FrameConverter`'s to say.
 
     Example:
         >>> is_frame(np.zeros((4, 4, 3), np.uint8)), is_frame([np.zeros((4, 4, 3))]), is_frame(None)
@@ -125,7 +139,7 @@ def is_frame(obj: Any) -> bool:
     """
     if isinstance(obj, (list, tuple, str, bytes, bytearray, memoryview)) or obj is None:
         return False
-    return isinstance(obj, np.ndarray) or hasattr(obj, "__array__") or hasattr(obj, "__dlpack__")
+    return isinstance(obj, np.ndarray) or any(hasattr(obj, form) for form in _ARRAY_FORMS)
 
 
 def frame_sequence(
@@ -161,7 +175,7 @@ def frame_sequence(
         shape = _shape_of(frames)
         if len(shape) == 5 and shape[0] == 1:  # (1, T, C, H, W): one video, as wandb takes it
             frames, shape = frames[0], shape[1:]
-        if len(shape) == 3 and shape[-1] in (3, 4):
+        if (len(shape) == 3 and shape[-1] in (3, 4)) or library_of(frames) == "PIL":
             raise InvalidFrameError(
                 f"{caller} is one image of shape {shape}, not a sequence of frames. Pass "
                 "a list of frames or an (N, height, width, 3) array (image[None] for a "
