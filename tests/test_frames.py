@@ -386,3 +386,24 @@ def test_sb3_vec_video_recorder_records_pil_renders(tmp_path):
         recorder.step(np.zeros(1, np.int64))
     recorder.close()
     assert_video_shows(tmp_path / "rl-video-step-0-to-step-4.mp4", shown[:5])
+
+
+def test_sb3_vec_frame_stack_observation_is_refused_and_its_newest_frame_recorded(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    ale_py = pytest.importorskip("ale_py")
+    gym = pytest.importorskip("gymnasium")
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    gym.register_envs(ale_py)
+    venv = VecFrameStack(make_atari_env("ALE/Pong-v5", n_envs=1, seed=0), n_stack=4)
+    venv.reset()
+    for _ in range(6):
+        obs, *_ = venv.step(np.zeros(1, np.int64))
+    venv.close()
+    assert obs.shape == (1, 84, 84, 4)
+    with pytest.raises(InvalidFrameError, match=r"stack of 4 frames \(SB3's VecFrameStack\)"):
+        save_video([obs[0]], tmp_path, lambda i: True)
+    assert not any(tmp_path.iterdir())
+    (path,) = save_video([obs[0][..., -1]], tmp_path, lambda i: True)  # the advice works
+    assert decode(path).count == 1
