@@ -14,7 +14,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.wrappers import RecordVideo as GymRecordVideo
-from moviepy.video.io.ImageSequenceClip import ImageSequenceClip
 
 from rlvideo import RecordVideo, VideoMetadata
 from rlvideo.demo import balancing_policy
@@ -37,7 +36,16 @@ def run(env, episodes, policy=balance, seed=0, max_steps=10_000):
 
 
 @pytest.fixture
-def gym_spy(monkeypatch):
+def image_sequence_clip():
+    """moviepy's clip class: Gymnasium's RecordVideo imports moviepy when it is made.
+
+    Only the side-by-side tests need it; the rest of the module runs without moviepy.
+    """
+    return pytest.importorskip("moviepy.video.io.ImageSequenceClip").ImageSequenceClip
+
+
+@pytest.fixture
+def gym_spy(monkeypatch, image_sequence_clip):
     captured: dict[str, list[np.ndarray]] = {}
     original = GymRecordVideo.stop_recording
 
@@ -48,7 +56,7 @@ def gym_spy(monkeypatch):
 
     monkeypatch.setattr(GymRecordVideo, "stop_recording", spy)
     # compare with what Gymnasium captured, not with what moviepy writes (can be off by one)
-    monkeypatch.setattr(ImageSequenceClip, "write_videofile", lambda self, *a, **k: None)
+    monkeypatch.setattr(image_sequence_clip, "write_videofile", lambda self, *a, **k: None)
     return captured
 
 
@@ -101,6 +109,7 @@ def test_fixed_length_is_exact_where_gymnasium_adds_one(tmp_path, gym_spy):
     assert decode(tmp_path / "o" / "rl-video-episode-0.mp4").count == 10
 
 
+@pytest.mark.usefixtures("image_sequence_clip")
 def test_counters_and_fps_like_gymnasium(tmp_path):
     theirs = GymRecordVideo(make(), str(tmp_path / "g"), episode_trigger=lambda e: False)
     ours = RecordVideo(make(), str(tmp_path / "o"), episode_trigger=lambda e: False)
