@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from dataclasses import dataclass
+
+import av
 import numpy as np
 import pytest
 
+import rlvideo.encoder as encoder_module
 from rlvideo import save_video
-from rlvideo.errors import InvalidFrameError
+from rlvideo.errors import InvalidFrameError, StorageError
 from tests.helpers import decode, folder_names, gradient_frames, rms
 
 
@@ -78,3 +84,104 @@ def test_episode_video_beside_cut_step_clips(tmp_path):
     )
     assert paths[0].name == "rl-video-episode-0.mp4"
     assert [decode(p).count for p in paths] == [20, 19, 14, 9, 4]
+
+
+# -- a full disk, injected: from a chosen packet of the episode's stream on, every write fails --
+@dataclass
+class FullDisk:
+    """``ENOSPC`` for every write once ``full``; the steps stream fills it at ``after`` packets."""
+
+    after: int | None = None  # packets of the stream the clips are cut from; None: never
+    at_close: bool = False  # full once that stream is being finished (its remux)
+    stays_full: bool = True  # False: only that stream fails (a file size limit)
+    full: bool = False
+
+    def error(self) -> OSError:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    disk = FullDisk()
+    mux, finish, open_ = encoder_module._Output._mux, encoder_module._Output.finish, av.open
+
+    def failing_mux(self, frame):
+        steps = ".steps-" in self.partial.name
+        if steps and disk.after is not None and self.packets >= disk.after:
+            disk.full = True
+        if disk.full and (steps or disk.stays_full):
+            raise disk.error()
+        mux(self, frame)
+
+    def failing_finish(self):
+        if disk.at_close and ".steps-" in self.partial.name:
+            disk.full = True
+        return finish(self)
+
+    def failing_open(file, mode="r", *args, **kwargs):
+        if disk.full and disk.stays_full and mode == "w":
+            raise disk.error()
+        return open_(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(encoder_module._Output, "_mux", failing_mux)
+    monkeypatch.setattr(encoder_module._Output, "finish", failing_finish)
+    monkeypatch.setattr(av, "open", failing_open)
+    return disk
+
+
+STEP_FRAMES = gradient_frames(200)  # clips at frames 1-50, 51-100, 101-150, 151-199
+
+
+def save_step_clips_on(folder):
+    return save_video(STEP_FRAMES, folder, step_trigger=lambda s: s % 50 == 0, video_length=50)
+
+
+def assert_holds_frames_from(path, start):
+    video = decode(path)
+    assert [_best_match(f, STEP_FRAMES) for f in video.frames] == list(
+        range(start, start + video.count)
+    ), path.name
+    return video.count
+
+
+@pytest.mark.parametrize(
+    ("after", "at_close"), [(120, False), (None, True)], ids=["mid-stream", "at-close"]
+)
+def test_step_clips_on_a_disk_that_stays_full(tmp_path, full_disk, after, at_close):
+    """No room to cut a single clip: what was recorded is kept, visible, under the name of the
+    first clip not saved, and the error names that file (never a hidden working file)."""
+    full_disk.after, full_disk.at_close = after, at_close
+    with pytest.raises(StorageError, match="no space left") as caught:
+        save_step_clips_on(tmp_path)
+    kept = tmp_path / "rl-video-step-0.incomplete.mp4"
+    assert folder_names(tmp_path) == {kept.name}, "no hidden file left, nothing else"
+    count = assert_holds_frames_from(kept, 1)
+    assert count >= (60 if after else 199 - 12)  # (at close: the encoder's last 11 frames)
+    message = str(caught.value)
+    assert str(kept) in message
+    assert str(tmp_path / "rl-video-step-0.mp4") in message
+    assert ".steps-" not in message
+    assert "/." not in message, "the message names no hidden file"
+
+
+def test_step_clips_when_only_the_stream_fails(tmp_path, full_disk):
+    """The stream fails (a file size limit) at packet 140, about frame 150: the clips complete
+    in what reached the disk are saved whole, the next one as ``.incomplete``."""
+    full_disk.after, full_disk.stays_full = 140, False
+    with pytest.raises(StorageError, match="no space left") as caught:
+        save_step_clips_on(tmp_path)
+    names = folder_names(tmp_path)
+    finals = sorted(n for n in names if ".incomplete" not in n)
+    [incomplete] = [n for n in names if ".incomplete" in n]
+    assert finals == [f"rl-video-step-{s}.mp4" for s in (0, 50, 100)[: len(finals)]]
+    assert len(finals) >= 2
+    for name in finals:  # a file under a final name is complete: 50 frames, never fewer
+        assert decode(tmp_path / name).count == 50, name
+        assert_holds_frames_from(tmp_path / name, int(name.split("-")[-1][:-4]) + 1)
+    step = 50 * len(finals)
+    assert incomplete == f"rl-video-step-{step}.incomplete.mp4"
+    assert 0 < assert_holds_frames_from(tmp_path / incomplete, step + 1) < 50
+    message = str(caught.value)
+    assert str(tmp_path / incomplete) in message
+    assert ".steps-" not in message
+    assert "/." not in message, "the message names no hidden file"

@@ -427,3 +427,24 @@ def test_encoder_failing_on_frame_0_leaves_no_file(tmp_path, video_format, monke
     ):
         writer.write(solid(10))
     assert folder_names(tmp_path) == set()
+
+
+def test_kept_as_says_where_a_failed_close_kept_the_frames(tmp_path, monkeypatch):
+    """close() raises when the disk fills up while finishing; ``kept_as`` says where the frames
+    went, for callers (the step clips) that must tell the user."""
+    import errno
+
+    import rlvideo.encoder as encoder_module
+
+    def no_room(source, target, **kwargs):
+        raise StorageError.from_os_error(OSError(errno.ENOSPC, "No space left on device"), target)
+
+    monkeypatch.setattr(encoder_module, "remux", no_room)
+    writer = VideoWriter(tmp_path / "v.mp4", fps=30)
+    writer.write_batch(gradient_frames(40))
+    assert writer.kept_as is None
+    with pytest.raises(StorageError, match="no space left"):
+        writer.close()
+    assert writer.kept_as == tmp_path / "v.incomplete.mp4"
+    assert decode(writer.kept_as).count == 40
+    assert folder_names(tmp_path) == {"v.incomplete.mp4"}

@@ -708,3 +708,42 @@ def test_recover_drops_a_gif_frame_the_kill_cut_short(tmp_path: Path) -> None:
     assert video.count >= 30
     for i, frame in enumerate(video.frames):  # GIF keeps a solid grey exactly
         assert np.all(frame == shade(i)), f"frame {i} of {video.count} is torn"
+
+
+# -- 7. step clips on a full disk ------------------------------------------------------------------
+STEP_CLIPS_CHILD = """
+    import json, sys
+    import numpy as np
+    from rlvideo import save_video
+
+    rng = np.random.default_rng(0)  # noise: 400 frames of 64x64 take ~700 kB, each clip ~90 kB
+    frames = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(400)]
+    try:
+        save_video(frames, sys.argv[1], step_trigger=lambda s: s % 50 == 0, video_length=50)
+    except Exception as exc:
+        print(json.dumps({"type": type(exc).__name__, "message": str(exc)}))
+"""
+
+
+@pytest.mark.parametrize("size", ["500k", "1m"], ids=["full-while-encoding", "full-while-cutting"])
+def test_step_clips_on_a_full_file_system(tmp_path: Path, size: str) -> None:
+    """Step clips are cut from one hidden stream; when the disk fills up, the frames end up in a
+    visible ``<clip>.incomplete.mp4`` that the error names, never in a hidden file."""
+    folder = tmp_path / "tiny"
+    with mounted("tmpfs", folder, "-t", "tmpfs", "-o", f"size={size}"):
+        result = subprocess.run(
+            [PYTHON, "-c", textwrap.dedent(STEP_CLIPS_CHILD), str(folder)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outcome = json.loads(result.stdout)
+        assert outcome["type"] == "StorageError", outcome
+        assert "no space left" in outcome["message"]
+        assert hidden(folder) == [], "no hidden file left"
+        [incomplete] = [name for name in folder_names(folder) if ".incomplete" in name]
+        assert str(folder / incomplete) in outcome["message"]
+        assert str(folder / incomplete.replace(".incomplete", "")) in outcome["message"]
+        assert "/." not in outcome["message"], "the message names no hidden file"
+        assert decode(folder / incomplete).count > 0
+        for name in folder_names(folder) - {incomplete}:  # complete clips, whole
+            assert decode(folder / name).count == 50, name

@@ -10,10 +10,12 @@ them, so one pass over the packets routes each to the clips that hold its frame.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import av.stream
 from rlvideo._clips import Clip
 from rlvideo._files import keep_as_incomplete, publish
 from rlvideo.encoder import VideoWriter
-from rlvideo.errors import EncoderError
+from rlvideo.errors import EncoderError, StorageError
 from rlvideo.naming import partial_name
 from rlvideo.spec import WriterSpec
 
@@ -48,8 +50,11 @@ def encode_once_and_cut(
     """Encode the frames the clips span once, a keyframe at every clip boundary, then cut.
 
     Overlapping clips (gym's step trigger) then cost one encode instead of one per clip. If the
-    frames fail midway (a bad frame, Ctrl-C), the clips already complete are still saved, and
-    the clip in progress is kept as ``<name>.incomplete.<ext>``.
+    frames fail midway (a bad frame, Ctrl-C, a full disk), the clips complete in what reached
+    the disk are still saved, and the clip in progress is kept as ``<name>.incomplete.<ext>``;
+    when there is no room left to cut even one clip, everything recorded is kept as the
+    ``.incomplete`` file of the first clip not saved. A failure of the disk is raised as a
+    :class:`~rlvideo.StorageError` naming that clip and where its frames are.
 
     Args:
         frames: Every frame of the episode; clip ``c`` holds ``frames[c.start:c.stop]``.
@@ -70,50 +75,144 @@ def encode_once_and_cut(
     """
     order = list(clips)
     first = order[0].start
-    last = max(clip.stop or len(frames) for clip in order)
-    boundaries = {clip.start for clip in order} | {clip.stop or len(frames) for clip in order}
+    ends = {clip: clip.stop or len(frames) for clip in order}
+    boundaries = {clip.start for clip in order} | set(ends.values())
     path = clips[order[0]]
     source = path.parent / f".{path.stem}.steps-{secrets.token_hex(4)}.{spec.format}"
     writer = VideoWriter.from_spec(source, spec.replace(overwrite=False))
     wrap = progress or (lambda frames, total, label: iter(frames))
+    kept = _Kept()
+    last = max(ends.values())
     try:
         selected = (frames[i] for i in range(first, last))
         for index, frame in enumerate(wrap(selected, last - first, "step clips"), first):
             duration = None if durations is None else durations[index]
             writer.write(frame, duration=duration, keyframe=index in boundaries)
-    except BaseException:
-        kept = writer.abort()
-        if kept is not None:
-            _save_what_was_recorded(kept, clips, first, first + writer.frames_written, spec)
+        writer.close()  # a failure here (no room for the final file) keeps what was recorded too
+    except BaseException as exc:
+        recorded = writer.abort() or writer.kept_as
+        if recorded is not None:
+            with contextlib.suppress(OSError, EncoderError):  # kept; ``exc`` is what went wrong
+                _save_what_was_recorded(recorded, clips, ends, spec, kept)
+        _raise_naming_the_clip(exc, source, clips, kept)
         raise
-    writer.close()
     try:
-        segments = [
-            Segment(c.start - first, (c.stop or len(frames)) - first, p) for c, p in clips.items()
-        ]
-        return cut_segments(
-            source, segments, container_format=spec.format, overwrite=spec.overwrite
-        )
-    finally:
-        source.unlink(missing_ok=True)
+        _save_what_was_recorded(source, clips, ends, spec, kept)
+    except (OSError, EncoderError) as exc:  # the disk filled up while cutting
+        _raise_naming_the_clip(exc, source, clips, kept)
+        raise
+    return [clips[clip] for clip in order]
+
+
+@dataclass
+class _Kept:
+    """Where the frames of each clip went, after a failure."""
+
+    where: dict[Path, Path] = field(default_factory=dict)
+    """A clip's path -> itself when it was saved whole, else its ``.incomplete`` file."""
+    whole_stream: Path | None = None
+    """Where the whole stream went when there was no room to cut it."""
 
 
 def _save_what_was_recorded(
-    recorded: Path, clips: Mapping[Clip, Path], first: int, end: int, spec: WriterSpec
+    recorded: Path,
+    clips: Mapping[Clip, Path],
+    ends: Mapping[Clip, int],
+    spec: WriterSpec,
+    kept: _Kept,
 ) -> None:
-    """After a failure at frame ``end``: complete clips to their names, the rest as incomplete."""
+    """Cut the clips complete in ``recorded`` to their names, the others it began as incomplete.
+
+    ``recorded`` holds the first frames of the stream the clips are cut from: all of them, or,
+    after a failure, what reached the disk, which may be fewer than were written (the encoder's
+    last frames, a fragment cut short); a clip counts as complete only when ``recorded`` holds
+    all of it. When the clips cannot be cut (the disk is still full), ``recorded`` itself,
+    which needs no more room, is kept as the ``.incomplete`` file of the first clip not saved,
+    and the error is raised.
+
+    Args:
+        recorded: The stream's file; consumed (moved or removed).
+        clips: Each clip and its path, in order.
+        ends: Each clip's stop frame, resolved.
+        spec: The stream's settings.
+        kept: Filled as it goes with where each clip's frames are.
+    """
+    order = list(clips)
+    first = order[0].start
+    staging: dict[Clip, Path] = {}
     try:
-        complete = [c for c in clips if c.stop is not None and c.stop <= end]
-        started = [c for c in clips if c.start < end and c not in complete]
-        staging = {c: partial_name(clips[c], "cutting-incomplete") for c in started}
-        segments = [Segment(c.start - first, (c.stop or end) - first, clips[c]) for c in complete]
-        segments += [Segment(c.start - first, end - first, staging[c]) for c in started]
-        cut_segments(recorded, segments, container_format=spec.format, overwrite=spec.overwrite)
-        for clip, staged in staging.items():
-            kept = keep_as_incomplete(staged, clips[clip])
-            logger.warning("recording stopped early: kept %s as %s", clips[clip].name, kept)
-    finally:
-        recorded.unlink(missing_ok=True)
+        end = first + len(_display_order(recorded))
+        complete = [c for c in order if ends[c] <= end]
+        staging = {
+            c: partial_name(clips[c], "cutting-incomplete")
+            for c in order[len(complete) :]
+            if c.start < end
+        }
+        segments = [Segment(c.start - first, ends[c] - first, clips[c]) for c in complete]
+        segments += [Segment(c.start - first, end - first, staged) for c, staged in staging.items()]
+        saved: list[Path] = []
+        try:
+            cut_segments(
+                recorded, segments, container_format=spec.format, overwrite=spec.overwrite,
+                published=saved,
+            )  # fmt: skip
+        finally:
+            kept.where.update({path: path for path in saved if path in clips.values()})
+    except (OSError, EncoderError) as exc:  # no room to cut: keep it all, it is on disk already
+        for staged in staging.values():
+            staged.unlink(missing_ok=True)
+        unsaved = next((clips[c] for c in order if clips[c] not in kept.where), None)
+        if unsaved is None:  # every clip was saved before the failure
+            recorded.unlink(missing_ok=True)
+            raise
+        kept.where[unsaved] = kept.whole_stream = keep_as_incomplete(recorded, unsaved)
+        logger.warning(
+            "could not cut the step clips (%s); kept what was recorded from step %d on as %s",
+            exc, order[0].index, kept.whole_stream,
+        )  # fmt: skip
+        raise
+    recorded.unlink(missing_ok=True)
+    for clip, staged in staging.items():
+        kept.where[clips[clip]] = keep_as_incomplete(staged, clips[clip])
+        logger.warning(
+            "recording stopped early: kept %s as %s", clips[clip].name, kept.where[clips[clip]]
+        )
+
+
+def _raise_naming_the_clip(
+    exc: BaseException, source: Path, clips: Mapping[Clip, Path], kept: _Kept
+) -> None:
+    """Raise the disk's error for the first clip not saved, saying where its frames are.
+
+    For an error that names a hidden working file (the stream ``source``, a clip being cut),
+    which the user never asked for, caused by the system (a full disk, a file size limit). Other
+    failures (a bad frame, Ctrl-C, a folder that cannot be created) propagate as they are.
+    """
+    message = str(exc)
+    hidden = [source.name, *(f"{os.sep}.{path.name}." for path in clips.values())]
+    if not any(name in message for name in hidden):
+        return
+    system = next(
+        (e for e in (exc.__cause__, exc) if isinstance(e, OSError) and e.errno is not None), None
+    )
+    unsaved = next((path for path in clips.values() if kept.where.get(path) != path), None)
+    if system is None or unsaved is None:
+        return
+    base = StorageError.from_os_error(system, unsaved)
+    where = kept.where.get(unsaved)
+    if where is None:
+        said = "None of its frames reached the disk."
+    elif where == kept.whole_stream:
+        first_step = next(iter(clips)).index
+        said = (
+            f"There was no room to cut it: everything recorded from step {first_step} on was "
+            f"kept as {where}."
+        )
+    else:
+        said = f"What was recorded of it was kept as {where}."
+    error = StorageError(f"{base} {said}")
+    error.errno = base.errno
+    raise error from exc
 
 
 @dataclass(frozen=True)
@@ -135,13 +234,26 @@ class _Cut:
 
 
 def cut_segments(
-    source: Path, segments: list[Segment], *, container_format: str, overwrite: bool
+    source: Path,
+    segments: list[Segment],
+    *,
+    container_format: str,
+    overwrite: bool,
+    published: list[Path] | None = None,
 ) -> list[Path]:
     """Copy each segment's packets from ``source`` into its own file, timestamps rebased to 0.
 
     Every segment boundary must be a keyframe in ``source`` (write those frames with
     ``keyframe=True``). Each file is written under a hidden partial name and moved to its final
     name only when complete.
+
+    Args:
+        source: The video to cut.
+        segments: Its frames to save, each at its path.
+        container_format: The container of the files written.
+        overwrite: Whether a segment's path may be replaced.
+        published: Each path is appended as it is saved: after an error, the segments that
+            were saved before it.
 
     Returns:
         The paths written, in the order of ``segments``.
@@ -150,10 +262,8 @@ def cut_segments(
         EncoderError: If ``source`` cannot be read.
         FileExistsError: If a segment's path is taken and ``overwrite`` is False.
     """
-    with av.open(str(source)) as reader:
-        pts_in_display_order = sorted(
-            p.pts for p in reader.demux(video=0) if p.pts is not None and p.dts is not None
-        )
+    pts_in_display_order = _display_order(source)
+    published = [] if published is None else published
     index_of = {pts: i for i, pts in enumerate(pts_in_display_order)}
     options = {"movflags": "+faststart"} if container_format == "mp4" else {}
     cuts: dict[int, _Cut] = {}
@@ -169,6 +279,7 @@ def cut_segments(
                 for number in [n for n, c in cuts.items() if frame >= c.segment.stop]:
                     # the next keyframe: in a closed GOP every packet of the clip came before it
                     finished[number] = _close_cut(cuts.pop(number), overwrite)
+                    published.append(finished[number])
                 for number, segment in enumerate(segments):
                     if not segment.start <= frame < segment.stop:
                         continue
@@ -185,13 +296,29 @@ def cut_segments(
                     _copy(packet, pts, dts, cut)
         for number in list(cuts):
             finished[number] = _close_cut(cuts.pop(number), overwrite)
+            published.append(finished[number])
     except av.error.FFmpegError as exc:
         raise EncoderError(f"cannot cut clips from {source}: {exc}") from exc
     finally:
         for cut in cuts.values():  # only after an error: drop what was not finished
-            cut.container.close()
-            cut.partial.unlink(missing_ok=True)
+            _drop(cut.partial, cut.container)
     return [finished[n] for n in range(len(segments)) if n in finished]
+
+
+def _display_order(source: Path) -> list[int]:
+    """The pts of every frame of ``source``, in display order."""
+    with av.open(str(source)) as reader:
+        return sorted(
+            p.pts for p in reader.demux(video=0) if p.pts is not None and p.dts is not None
+        )
+
+
+def _drop(partial: Path, container: av.container.OutputContainer) -> None:
+    """Remove a file being cut, even when closing it fails too (a full disk)."""
+    try:
+        container.close()
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _open_cut(
@@ -202,8 +329,16 @@ def _open_cut(
     options: dict[str, str],
 ) -> _Cut:
     partial = partial_name(segment.path, "cutting")
-    container = av.open(str(partial), "w", format=container_format, options=options)
-    stream = container.add_stream_from_template(in_stream)
+    try:
+        container = av.open(str(partial), "w", format=container_format, options=options)
+    except BaseException:  # the file may exist already (a full disk fails its header)
+        partial.unlink(missing_ok=True)
+        raise
+    try:
+        stream = container.add_stream_from_template(in_stream)
+    except BaseException:
+        _drop(partial, container)
+        raise
     return _Cut(segment, partial, container, stream, pts_in_display_order[segment.start])
 
 
@@ -222,7 +357,11 @@ def _copy(packet: av.packet.Packet[Any], pts: int, dts: int, cut: _Cut) -> None:
 
 
 def _close_cut(cut: _Cut, overwrite: bool) -> Path:
-    cut.container.close()
+    try:
+        cut.container.close()  # a full disk fails here, writing the index
+    except BaseException:
+        cut.partial.unlink(missing_ok=True)
+        raise
     publish(cut.partial, cut.segment.path, overwrite=overwrite)
     logger.info(
         "wrote %s (%d frames, cut without re-encoding)",

@@ -170,6 +170,9 @@ class VideoWriter:
         """How many frames went into the encoder."""
         self.duration = 0.0
         """Seconds of video written so far."""
+        self.kept_as: Path | None = None
+        """Where the frames went when the video could not be finished under :attr:`path`
+        (``<name>.incomplete.<ext>``, after :meth:`abort` or a failed :meth:`close`), else None."""
         self._convert = spec.frame_converter()
         self._out: _Output | None = None
         self._closed = False
@@ -325,8 +328,8 @@ class VideoWriter:
         try:
             publish(finished, self.path, overwrite=self.overwrite)
         except FileExistsError:
-            kept = keep_as_incomplete(finished, self.path)
-            raise exists_error(self.path, kept_as=kept) from None
+            self.kept_as = keep_as_incomplete(finished, self.path)
+            raise exists_error(self.path, kept_as=self.kept_as) from None
         logger.info(
             "wrote %s (%d frames, %.2f s of video, %.2f s to encode)",
             self.path, self.frames_written, self.duration, time.perf_counter() - self._started,
@@ -353,12 +356,12 @@ class VideoWriter:
         if finished is None:
             logger.info("%s: the encoder produced no frame; nothing to keep", self.path.name)
             return None
-        kept = keep_as_incomplete(finished, self.path)
+        self.kept_as = keep_as_incomplete(finished, self.path)
         logger.warning(
             "recording stopped early: kept %d frames of %s as %s",
-            self.frames_written, self.path.name, kept,
+            self.frames_written, self.path.name, self.kept_as,
         )  # fmt: skip
-        return kept
+        return self.kept_as
 
     def discard(self) -> None:
         """Stop and delete everything written: nothing is left behind, under any name."""
@@ -406,14 +409,14 @@ class VideoWriter:
     def _keep_after_failure(self, out: _Output) -> Path | None:
         """After a failed finish: keep the frames the partial file holds, or remove it."""
         try:
-            kept = salvage(out.partial, self.path)
+            self.kept_as = salvage(out.partial, self.path)
         finally:
             out.release()
-        if kept is None:
+        if self.kept_as is None:
             logger.error("%s: no complete frame could be kept", self.path)
         else:
-            logger.warning("kept what was recorded of %s as %s", self.path.name, kept)
-        return kept
+            logger.warning("kept what was recorded of %s as %s", self.path.name, self.kept_as)
+        return self.kept_as
 
     def _open(self, layout: PixelLayout) -> _Output:
         self._started = time.perf_counter()
