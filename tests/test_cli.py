@@ -558,3 +558,35 @@ def test_old_sidecars_with_absolute_paths_still_read(tmp_path):
     assert entry["metadata"]["episode_return"] == 7.0
     manifest = json.loads(Path(merge_manifest(tmp_path)).read_text())["videos"]
     assert [e["path"] for e in manifest] == ["old.mp4"]  # rewritten relative
+
+
+# -- issue 19, item 11: info lists the videos recover kept as .incomplete --------------------------
+def test_info_of_a_folder_shows_the_incomplete_videos_recover_made(tmp_path):
+    with VideoWriter(tmp_path / "run-episode-0.mp4", fps=30) as writer:
+        writer.write_batch(gradient_frames(5, 64, 64))
+    writer = VideoWriter(tmp_path / "run-episode-1.mp4", fps=30)
+    writer.write_batch(gradient_frames(60, 64, 64))
+    partial = writer._out.partial  # what a killed process leaves behind
+    shutil.copy(partial, tmp_path / "kept.bin")
+    writer.discard()
+    shutil.move(tmp_path / "kept.bin", partial)
+    assert "run-episode-1.incomplete.mp4" in invoke("recover", tmp_path).output
+    kept = decode(tmp_path / "run-episode-1.incomplete.mp4").count
+    assert kept > 0
+
+    entries = json.loads(invoke("info", "--json", tmp_path).output)
+    assert [(Path(e["path"]).name, e["frames"]) for e in entries] == [
+        ("run-episode-0.mp4", 5),
+        ("run-episode-1.incomplete.mp4", kept),
+    ]
+    assert [entry.get("incomplete") for entry in entries] == [False, True]
+    lines = invoke("info", tmp_path).output.splitlines()
+    at = lines.index(str(tmp_path / "run-episode-1.incomplete.mp4"))
+    assert lines[at + 1].startswith("  incomplete: kept after an error or a crash")
+    assert not any(line.startswith("  incomplete") for line in lines[:at])
+    only_incomplete = tmp_path / "only"
+    only_incomplete.mkdir()
+    shutil.move(tmp_path / "run-episode-1.incomplete.mp4", only_incomplete)
+    result = invoke("info", "--json", only_incomplete)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["incomplete"] is True

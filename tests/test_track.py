@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -344,3 +345,52 @@ def test_info_keys_of_a_mujoco_env_go_into_the_track(tmp_path):
     assert [line["info"]["x_position"] for line in lines[1:]] == pytest.approx(xs)
     assert all(isinstance(line["info"]["reward_ctrl"], float) for line in lines[1:])
     assert all(len(line["action"]) == 6 for line in lines[1:])  # HalfCheetah's 6 joints
+
+
+# -- issue 19, item 10: the one track reader is bounded and never blocks --------------------------
+def test_read_track_reads_back_what_the_recorder_wrote(tmp_path):
+    from rlvideo._track import read_track, summarize_track
+
+    env = _cartpole(tmp_path, track=True)
+    _play(env, 1)
+    env.close()
+    video = tmp_path / "rl-video-episode-0.mp4"
+    records = list(read_track(video.with_suffix(".track.jsonl")))
+    assert records == _lines(video.with_suffix(".track.jsonl"))
+    assert len(records) == decode(video).count
+    summary = summarize_track(read_track(video.with_suffix(".track.jsonl")))
+    assert summary["frames"] == len(records)
+    assert summary["final_return"] == [records[-1]["return"]]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b'{"frame": 0}\n{"frame": true}\n', "line 2 has frame True; expected 1"),
+        (b'{"frame": 0}\n{"frame": 1.0}\n', "line 2 has frame 1.0; expected 1"),
+        (b'{"frame": 0}\n' + b"7" * ((1 << 20) + 1), "line 2 is longer than 1048576 bytes"),
+        (b'{"frame": 0, "x": "\xc3"}\n', "line 1 is not UTF-8 (byte 19)"),
+        (b'{"frame": 0, "x": ' + b"[" * 5000 + b"\n", "line 1 is not JSON (nested too deeply)"),
+    ],
+)
+def test_read_track_says_what_is_wrong_in_one_line(tmp_path, data, problem):
+    from rlvideo._track import read_track
+
+    path = tmp_path / "a.track.jsonl"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=f"^{re.escape(problem)}"):
+        list(read_track(path))
+
+
+def test_read_track_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+    """A FIFO with no writer blocks a plain open() for ever: read_track must not open it so."""
+    fifo = tmp_path / "a.track.jsonl"
+    os.mkfifo(fifo)
+    code = (
+        "import sys\nfrom rlvideo._track import read_track\n"
+        "try:\n    list(read_track(sys.argv[1]))\nexcept ValueError as exc:\n    print(exc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=120
+    )  # the timeout only stops a hang from hanging the suite; nothing is timed
+    assert run.stdout.strip() == "is not a regular file", run.stderr

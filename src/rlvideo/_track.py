@@ -19,32 +19,40 @@ has frames. Each line holds (the contract :mod:`rlvideo.gallery` and ``rlvideo i
 Numbers that are not finite are written as null. Readers must ignore keys they do not know.
 
 This module builds the values and the lines; :mod:`rlvideo._recorder` streams them to a hidden
-file and gives it the video's lifecycle. The same values feed :mod:`rlvideo.overlay`.
+file and gives it the video's lifecycle. The same values feed :mod:`rlvideo.overlay`. Its one
+touch of a file is :func:`read_track`, the bounded reader ``rlvideo info`` and the gallery share.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import stat
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from rlvideo.errors import InvalidArgumentError
+from rlvideo.metadata import read_json
 
 __all__ = [
     "MAX_ACTION_NUMBERS",
+    "MAX_TRACK_LINE_BYTES",
     "TRACK_SUFFIX",
     "FrameLog",
     "check_track",
     "json_value",
+    "read_track",
     "small_action",
     "summarize_track",
     "track_line",
     "track_path",
     "track_record",
+    "track_records",
 ]
 
 TRACK_SUFFIX = ".track.jsonl"
@@ -281,21 +289,97 @@ def track_record(line: str, index: int) -> dict[str, Any]:
         Traceback (most recent call last):
         ...
         ValueError: has frame 3; expected 1 (one line per frame, in order)
+        >>> track_record('{"frame": ' + "[" * 100_000, 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: is not JSON (nested too deeply)
     """
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"is not JSON ({exc.msg})") from None
+        record = read_json(line)
+    except ValueError as exc:
+        raise ValueError(f"is not JSON ({exc})") from None
     if not isinstance(record, dict):
         raise ValueError("is not a JSON object")
-    if record.get("frame") != index:
-        raise ValueError(
-            f"has frame {record.get('frame')!r}; expected {index} (one line per frame, in order)"
-        )
+    frame = record.get("frame")
+    if not isinstance(frame, int) or isinstance(frame, bool) or frame != index:
+        raise ValueError(f"has frame {frame!r}; expected {index} (one line per frame, in order)")
     return record
 
 
-def summarize_track(lines: Iterable[str]) -> dict[str, Any]:
+def track_records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The records of a track's lines, each checked by :func:`track_record`, one at a time.
+
+    Raises:
+        ValueError: ``line N ...`` for the first line that is not its frame's object.
+
+    Example:
+        >>> lines = ['{"frame": 0, "step": 0}', '{"frame": 1, "step": 1}']
+        >>> [record["step"] for record in track_records(lines)]
+        [0, 1]
+        >>> list(track_records(['{"frame": 0}', "[1]"]))
+        Traceback (most recent call last):
+        ...
+        ValueError: line 2 is not a JSON object
+    """
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = track_record(line, number - 1)
+        except ValueError as exc:
+            raise ValueError(f"line {number} {exc}") from None
+        yield record
+
+
+def read_track(path: str | PurePath) -> Iterator[dict[str, Any]]:
+    r"""The records of the track file ``path``, read a line at a time: the one track reader.
+
+    ``rlvideo info`` and the gallery read tracks through it. Memory stays flat and bounded
+    whatever the file holds: a line longer than :data:`MAX_TRACK_LINE_BYTES` is refused, and
+    so is a file that is not a regular file (``/dev/zero`` never ends; a FIFO may never
+    answer), before anything is read from it.
+
+    Raises:
+        FileNotFoundError: If there is no file (the video has no track).
+        ValueError: Saying what is wrong, in one line: not a regular file; ``line N`` too long,
+            not UTF-8, or not its frame's object (:func:`track_record`).
+        OSError: If the file cannot be opened or read.
+
+    Example:
+        >>> _ = Path("run.track.jsonl").write_bytes(b'{"frame": 0, "step": 0}\n{"frame": 1}\xff\n')
+        >>> list(read_track("run.track.jsonl"))
+        Traceback (most recent call last):
+        ...
+        ValueError: line 2 is not UTF-8 (byte 12)
+        >>> next(read_track("/dev/zero"))
+        Traceback (most recent call last):
+        ...
+        ValueError: is not a regular file
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(descriptor, "rb") as handle:  # closes the descriptor, whatever happens next
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ValueError("is not a regular file")
+        yield from track_records(_bounded_lines(handle))
+
+
+MAX_TRACK_LINE_BYTES = 1 << 20
+"""The longest track line read (1 MiB); a frame's line holds a few hundred bytes."""
+
+
+def _bounded_lines(handle: BinaryIO) -> Iterator[str]:
+    """The lines of a binary file as text, none longer than :data:`MAX_TRACK_LINE_BYTES`."""
+    for number in itertools.count(1):
+        raw = handle.readline(MAX_TRACK_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_TRACK_LINE_BYTES:
+            raise ValueError(f"line {number} is longer than {MAX_TRACK_LINE_BYTES} bytes")
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"line {number} is not UTF-8 (byte {exc.start})") from None
+
+
+def summarize_track(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """What a data track holds, in numbers: what ``rlvideo info`` prints.
 
     Returns a dict with ``frames`` (lines), ``episodes`` (how many the frames span), ``steps``
@@ -303,10 +387,8 @@ def summarize_track(lines: Iterable[str]) -> dict[str, Any]:
     when there were none), ``final_return`` (the return at the last frame of each episode, in
     order), ``terminated`` and ``truncated`` (the last frame's flags), ``action`` (whether
     actions were recorded) and ``info_keys`` (the info keys seen, sorted). Memory stays flat:
-    lines are read one at a time.
-
-    Raises:
-        ValueError: ``line N ...`` for the first line that is not a frame's object.
+    records are taken one at a time (from :func:`read_track` or :func:`track_records`, whose
+    ValueError for a bad line passes through).
 
     Example:
         >>> lines = [
@@ -315,7 +397,7 @@ def summarize_track(lines: Iterable[str]) -> dict[str, Any]:
         ...     '{"frame": 2, "episode": 2, "step": 2, "reward": -0.5, "return": 0.5, '
         ...     '"terminated": true, "info": {"x_position": 0.25}}',
         ... ]
-        >>> summary = summarize_track(lines)
+        >>> summary = summarize_track(track_records(lines))
         >>> summary["frames"], summary["steps"], summary["reward"], summary["final_return"]
         (3, 2, {'min': -0.5, 'max': 1.0, 'mean': 0.25}, [0.5])
         >>> summary["terminated"], summary["action"], summary["info_keys"]
@@ -325,14 +407,10 @@ def summarize_track(lines: Iterable[str]) -> dict[str, Any]:
     low, high, total = math.inf, -math.inf, 0.0
     returns: list[Any] = []
     last_episode: Any = object()
-    last: dict[str, Any] = {}
+    last: Mapping[str, Any] = {}
     action = False
     info_keys: set[str] = set()
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = track_record(line, number - 1)
-        except ValueError as exc:
-            raise ValueError(f"line {number} {exc}") from None
+    for record in records:
         frames += 1
         if record.get("episode") != last_episode or not returns:
             last_episode = record.get("episode")

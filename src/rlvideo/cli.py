@@ -829,9 +829,11 @@ def _print_summary(
 def info(paths: tuple[str, ...], as_json: bool) -> None:
     """Describe videos (files, or every video in a folder).
 
-    First what the file holds, read by decoding it (codec, size, fps, frames counted, duration,
-    file size), then what its JSON sidecar says (episode, return, steps, seed, ...), if it has one,
-    then what its data track holds (reward min/max/mean, return at the end), if it has one.
+    A folder's videos include those kept as <name>.incomplete.<ext> (by rlvideo recover, an
+    error or Ctrl-C), marked incomplete. First what the file holds, read by decoding it (codec,
+    size, fps, frames counted, duration, file size), then what its JSON sidecar says (episode,
+    return, steps, seed, ...), if it has one, then what its data track holds (reward
+    min/max/mean, return at the end), if it has one.
     """
     from rlvideo._track import track_path
     from rlvideo.metadata import sidecar_path
@@ -841,11 +843,12 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
         results = []
         for path in _videos_named(paths):
             entry: dict[str, Any] = probe(path).to_dict()
+            entry["incomplete"] = is_incomplete_name(path)
             if sidecar_path(path) != path:
                 fields = read_sidecar(LocalDestination(path.parent), path.name)
                 if fields is not None:
                     entry["metadata"] = fields
-            if track_path(path).is_file():
+            if track_path(path).exists():  # a device or FIFO too: read_track refuses it
                 entry["track"] = _track_facts(track_path(path))
             results.append(entry)
     if as_json:
@@ -853,6 +856,10 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
         return
     for entry in results:
         click.echo(entry["path"])
+        if entry["incomplete"]:
+            click.echo(
+                "  incomplete: kept after an error or a crash; it may stop before its episode did"
+            )
         _print_file_facts(entry)
         _print_sidecar_facts(Path(entry["path"]), entry.get("metadata"))
         _print_track_facts(entry.get("track"), entry["frames"])
@@ -882,6 +889,9 @@ def _print_sidecar_facts(video: Path, fields: dict[str, Any] | None) -> None:
     from rlvideo.metadata import sidecar_path
 
     sidecar = sidecar_path(video)
+    if fields is None and sidecar.exists():  # read_sidecar skipped it, with a warning
+        click.echo(f"  sidecar: skipped ({sidecar.name} is damaged: see the warning)")
+        return
     if fields is None:
         click.echo(f"  sidecar: none ({sidecar.name} not found)")
         return
@@ -899,13 +909,17 @@ def _print_sidecar_facts(video: Path, fields: dict[str, Any] | None) -> None:
 
 
 def _track_facts(track: Path) -> dict[str, Any]:
-    """A data track's summary (:func:`rlvideo._track.summarize_track`), or what is wrong with it."""
-    from rlvideo._track import summarize_track
+    """A data track's summary (:func:`rlvideo._track.summarize_track`), or what is wrong with it.
+
+    A track :func:`rlvideo._track.read_track` refuses is skipped with a one-line warning naming
+    it, as the gallery skips it.
+    """
+    from rlvideo._track import read_track, summarize_track
 
     try:
-        with track.open(encoding="utf-8") as lines:
-            return {"file": track.name, **summarize_track(lines)}
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return {"file": track.name, **summarize_track(read_track(track))}
+    except (OSError, ValueError) as exc:  # read_track's one-line reasons
+        logger.warning("skipped the track %s: %s", track, exc)
         return {"file": track.name, "problem": str(exc)}
 
 
@@ -955,14 +969,18 @@ def _human_size(size: int) -> str:
 
 
 def _videos_named(paths: Sequence[str]) -> list[Path]:
-    """The files named, and the finished videos in each folder named (by name)."""
-    from rlvideo.naming import is_finished_video_name, is_partial_name
+    """The files named, and the videos in each folder named (by name).
+
+    A folder's videos are its finished ones and those kept as ``<name>.incomplete.<ext>`` (by a
+    crash's ``rlvideo recover``, an error or an interrupt); hidden files are not videos yet.
+    """
+    from rlvideo.naming import is_partial_name
 
     found: list[Path] = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            videos = sorted(p for p in path.iterdir() if is_finished_video_name(p.name))
+            videos = sorted(p for p in path.iterdir() if _is_shown_video(p))
             if not videos:
                 leftovers = [p for p in path.iterdir() if is_partial_name(p)]
                 hint = (
@@ -978,6 +996,18 @@ def _videos_named(paths: Sequence[str]) -> list[Path]:
         else:
             raise InvalidArgumentError(f"{name}: no such file or folder")
     return found
+
+
+def _is_shown_video(path: Path) -> bool:
+    """A finished video, or one kept as ``.incomplete`` (named as its finished name would be).
+
+    Example:
+        >>> [_is_shown_video(Path(n)) for n in ("a.mp4", "a.incomplete-2.gif", ".a.incomplete.mp4")]
+        [True, True, False]
+    """
+    from rlvideo.naming import is_finished_video_name, strip_incomplete
+
+    return is_finished_video_name(path.with_stem(strip_incomplete(path.stem)))
 
 
 # -- gallery, recover, demo ------------------------------------------------------------------

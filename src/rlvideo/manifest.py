@@ -21,6 +21,7 @@ from rlvideo.errors import InvalidArgumentError
 from rlvideo.metadata import (
     VideoMetadata,
     parse_sidecar,
+    read_json,
     resolve_video_path,
     sidecar_path,
     video_name,
@@ -87,9 +88,9 @@ def merge_into(
     text = folder.read_text(MANIFEST) if MANIFEST in names else None
     if text is not None:
         try:
-            for entry in json.loads(text).get("videos", []):
+            for entry in read_json(text).get("videos", []):
                 entries[video_name(entry["path"])] = entry
-        except (json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
+        except (ValueError, KeyError, AttributeError, TypeError) as exc:
             raise InvalidArgumentError(
                 f"{folder.final(MANIFEST)} is not an rlvideo manifest ({exc}); move it away "
                 "and rerun"
@@ -112,13 +113,19 @@ def read_sidecar(folder: Destination, video: str) -> dict[str, Any] | None:
 
     Its ``path`` comes back resolved: a relative one (what sidecars store) against ``folder``,
     as a full path or URL; an absolute one (an older rlvideo's) as it is. A sidecar that cannot
-    be read or is not JSON is skipped with a warning (see
-    :func:`~rlvideo.metadata.parse_sidecar`).
+    be read, is not UTF-8, is not JSON or holds a field of the wrong kind is skipped with a
+    one-line warning naming it (see :func:`~rlvideo.metadata.parse_sidecar`).
     """
     name = sidecar_path(video).name
     try:
         text = folder.read_text(name)
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        logger.warning(
+            "skipped %s: not UTF-8 text (byte %d); ignoring the sidecar", folder.final(name),
+            exc.start,
+        )  # fmt: skip
+        return None
+    except OSError as exc:
         logger.warning("skipped %s: cannot be read (%s)", folder.final(name), exc)
         return None
     fields = None if text is None else parse_sidecar(text, folder.final(name))

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import typing
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, TypeAlias
+
+from rlvideo.errors import InvalidArgumentError
 
 __all__ = [
     "KeepIf",
@@ -22,8 +26,10 @@ __all__ = [
     "SavedPath",
     "VideoMetadata",
     "parse_sidecar",
+    "read_json",
     "resolve_video_path",
     "sidecar_path",
+    "sidecar_problem",
     "video_name",
 ]
 
@@ -108,13 +114,23 @@ class VideoMetadata:
                 against; None keeps the path as stored.
         """
         data = json.loads(text)
+        if not isinstance(data, dict):
+            raise InvalidArgumentError(f"not a video's metadata: a JSON {type(data).__name__}")
         if folder is not None and isinstance(data.get("path"), str):
             data["path"] = resolve_video_path(data["path"], folder)
         return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoMetadata:
-        """The metadata from a sidecar's fields; unknown keys (a newer rlvideo's) are ignored."""
+        """The metadata from a sidecar's fields; unknown keys (a newer rlvideo's) are ignored.
+
+        Raises:
+            InvalidArgumentError: If a field is missing or holds the wrong kind of value
+                (:func:`sidecar_problem` says which).
+        """
+        problem = sidecar_problem(data)
+        if problem:
+            raise InvalidArgumentError(f"not a video's metadata: {problem}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -164,25 +180,126 @@ KeepIf: TypeAlias = Callable[[VideoMetadata], bool]
 
 
 def parse_sidecar(text: str, where: object) -> dict[str, Any] | None:
-    """A sidecar's fields, all of them; None, and a warning naming ``where``, if it is not one.
+    """A sidecar's fields, all of them; None, and a one-line warning naming ``where``, if not one.
 
-    The one reader of sidecars: the manifest, the gallery and ``rlvideo info`` use it.
+    The one reader of sidecars: the manifest, the gallery and ``rlvideo info`` use it. A sidecar
+    is skipped when it is not JSON (or JSON that Python refuses: nested too deep, an integer of
+    more than 4300 digits), not an object, or when a field of :class:`VideoMetadata` is missing
+    or holds the wrong kind of value (:func:`sidecar_problem`): what it returns can be given to
+    :meth:`VideoMetadata.from_dict`.
 
     Example:
         >>> parse_sidecar('{"path": "a.mp4", "kind": "episode"}', "a.json")["kind"]
         'episode'
         >>> parse_sidecar("{not json", "a.json") is None
         True
+        >>> parse_sidecar('{"path": "a.mp4", "kind": "episode", "return": 1}', "a.json")["return"]
+        1
+        >>> parse_sidecar('{"path": "a.mp4", "kind": "episode", "episode_return": null}', "a")
     """
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = read_json(text)
+    except ValueError as exc:
         logger.warning("skipped %s: not a JSON sidecar (%s); ignoring the sidecar", where, exc)
         return None
-    if not isinstance(value, dict) or "path" not in value:
-        logger.warning("skipped %s: not an rlvideo sidecar (no path); ignoring the sidecar", where)
+    problem = sidecar_problem(value)
+    if problem:
+        logger.warning(
+            "skipped %s: not an rlvideo sidecar (%s); ignoring the sidecar", where, problem
+        )
         return None
-    return value
+    return dict(value)
+
+
+def read_json(text: str) -> Any:
+    """``json.loads(text)``; every failure a :class:`ValueError` saying in one line what is wrong.
+
+    Besides text that is not JSON, Python refuses JSON nested deeper than its recursion limit
+    (:class:`RecursionError`) and integers of more than 4300 digits; both become ValueError.
+
+    Example:
+        >>> read_json('{"a": [1]}')
+        {'a': [1]}
+        >>> read_json("[" * 100_000)
+        Traceback (most recent call last):
+        ...
+        ValueError: nested too deeply
+        >>> read_json("9" * 5000)
+        Traceback (most recent call last):
+        ...
+        ValueError: a number of more than 4300 digits
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} at character {exc.pos}") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except ValueError:  # int("9" * 5000) past sys.get_int_max_str_digits()
+        limit = sys.get_int_max_str_digits()
+        raise ValueError(f"a number of more than {limit} digits") from None
+
+
+def sidecar_problem(data: object) -> str:
+    """What keeps ``data`` from being a sidecar's fields ("" when nothing).
+
+    It must be a JSON object holding ``path`` and ``kind``, and each field of
+    :class:`VideoMetadata` it holds must have that field's type: a string, an integer, a
+    number (an integer or a float), true/false, or null where the field may be None. Keys
+    the dataclass does not know (a newer rlvideo's, ``run``, ``worker``) are not checked.
+
+    Example:
+        >>> sidecar_problem({"path": "a.mp4", "kind": "step", "seed": None, "fps": 30})
+        ''
+        >>> sidecar_problem({"path": "a.mp4", "kind": "step", "env_id": 7})
+        'env_id is an int; expected a string or null'
+        >>> sidecar_problem({"path": "a.mp4", "kind": "step", "episode": True})
+        'episode is a bool; expected an integer'
+        >>> sidecar_problem({"path": "a.mp4"}), sidecar_problem([1])
+        ('no kind', 'a JSON list, not an object')
+    """
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    missing = [name for name in _REQUIRED if name not in data]
+    if missing:
+        return f"no {', '.join(missing)}"
+    for name, kinds in _FIELD_KINDS.items():
+        if name in data and not _is_kind(data[name], kinds):
+            value = data[name]
+            given = "null" if value is None else f"{_article(type(value).__name__)}"
+            expected = " or ".join(_KIND_WORDS[kind] for kind in kinds)
+            return f"{name} is {given}; expected {expected}"
+    return ""
+
+
+def _field_kinds() -> dict[str, tuple[type, ...]]:
+    """Each field's accepted types, from :class:`VideoMetadata`'s annotations."""
+    hints = typing.get_type_hints(VideoMetadata)
+    return {
+        f.name: typing.get_args(hints[f.name]) or (hints[f.name],) for f in fields(VideoMetadata)
+    }
+
+
+def _is_kind(value: object, kinds: tuple[type, ...]) -> bool:
+    if value is None or isinstance(value, bool):  # bool is an int to Python, not to a sidecar
+        return type(value) in kinds
+    if isinstance(value, int) and float in kinds:
+        return True
+    return isinstance(value, kinds)
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+_FIELD_KINDS = _field_kinds()
+_REQUIRED = tuple(
+    f.name for f in fields(VideoMetadata) if f.default is MISSING and f.default_factory is MISSING
+)
+_KIND_WORDS: dict[type, str] = {
+    str: "a string", int: "an integer", float: "a number", bool: "true or false",
+    type(None): "null",
+}  # fmt: skip
 
 
 def sidecar_path(video: str | Path) -> Path:

@@ -56,7 +56,7 @@ import av.video.frame
 
 from rlvideo._files import write_file
 from rlvideo._optional import import_optional
-from rlvideo._track import track_path, track_record  # the track's name and lines: shared
+from rlvideo._track import read_track, track_path  # the track's name and reader: shared
 from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
 from rlvideo.manifest import read_sidecar
 from rlvideo.metadata import VideoMetadata, resolve_video_path, sidecar_path, video_name
@@ -354,14 +354,10 @@ def _find_videos(root: Path) -> list[Path]:
 
 def _read_sidecar(video: Path) -> tuple[VideoMetadata, dict[str, Any]] | None:
     """The video's sidecar: its metadata and all its fields (extra keys included), or None."""
-    fields = read_sidecar(LocalDestination(video.parent), video.name)
+    fields = read_sidecar(LocalDestination(video.parent), video.name)  # checked: or None
     if fields is None:
         return None
-    try:
-        meta = VideoMetadata.from_dict(fields)
-    except TypeError as exc:  # a field of the wrong kind
-        logger.warning("ignoring the sidecar of %s, which cannot be read: %s", video, exc)
-        return None
+    meta = VideoMetadata.from_dict(fields)
     described = video_name(resolve_video_path(meta.path, video.parent))  # old: absolute
     if described != video.name:
         logger.warning(
@@ -528,8 +524,9 @@ def _compact(value: Any) -> Any:
 def _read_track(path: Path, *, frames: int) -> dict[str, Any] | None:
     r"""A data track as columns (one list per field, one item per frame), or None.
 
-    Returns None when there is no track; a track that is not JSON Lines of frame objects in
-    frame order is skipped with a warning naming the file and the line. A track whose length
+    Returns None when there is no track; a track that :func:`~rlvideo._track.read_track`
+    refuses (not JSON Lines of frame objects in frame order, not UTF-8, a line past its bound,
+    not a regular file) is skipped with a one-line warning naming the file and the line. A track whose length
     differs from the decoded frame count is kept, with a warning (the page clamps).
 
     Example:
@@ -540,22 +537,17 @@ def _read_track(path: Path, *, frames: int) -> dict[str, Any] | None:
         >>> _read_track(Path("a.track.jsonl"), frames=2)
         {'frames': 2, 'episode': [0, 0], 'step': [0, 1], 'reward': [None, 1.5], 'return': [0.0, 1.5], 'action': [None, 1]}
     """  # noqa: E501 (doctest output stays on one line)
-    try:
-        handle = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        logger.warning("skipped the track %s: cannot be read (%s)", path, exc)
-        return None
     columns: dict[str, list[Any]] = {key: [] for key in ("episode", "step", "reward", "return")}
     actions: list[Any] = []
     info: dict[str, list[Any]] = {}
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            problem = _add_track_line(line, number - 1, columns, actions, info)
-            if problem:
-                logger.warning("skipped the track %s: line %d %s", path, number, problem)
-                return None
+    try:
+        for index, record in enumerate(read_track(path)):
+            _add_track_record(record, index, columns, actions, info)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # read_track's one-line reasons
+        logger.warning("skipped the track %s: %s", path, exc)
+        return None
     count = len(columns["step"])
     if count != frames:
         logger.warning(
@@ -572,18 +564,14 @@ def _read_track(path: Path, *, frames: int) -> dict[str, Any] | None:
     return track
 
 
-def _add_track_line(
-    line: str,
+def _add_track_record(
+    record: dict[str, Any],
     index: int,
     columns: dict[str, list[Any]],
     actions: list[Any],
     info: dict[str, list[Any]],
-) -> str:
-    """Append one track line's values; return what is wrong with it ("" when nothing)."""
-    try:
-        record = track_record(line, index)
-    except ValueError as exc:
-        return str(exc)
+) -> None:
+    """Append the values of frame ``index``'s record (:func:`~rlvideo._track.read_track`'s)."""
     for key in columns:
         value = record.get(key)
         columns[key].append(_compact(value) if isinstance(value, int | float) else None)
@@ -594,7 +582,6 @@ def _add_track_line(
             values = info.setdefault(str(key), [None] * index)
             values += [None] * (index - len(values))
             values.append(_compact(value))
-    return ""
 
 
 def _add_info(row: _Row, info: VideoInfo) -> None:
