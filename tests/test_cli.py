@@ -590,3 +590,50 @@ def test_info_of_a_folder_shows_the_incomplete_videos_recover_made(tmp_path):
     result = invoke("info", "--json", only_incomplete)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["incomplete"] is True
+
+
+# -- issue 19, item 16: an env that cannot render images is refused before anything starts ---------
+class _AnsiOnlyEnv(gym.Env):
+    """A toy env whose only render mode is text."""
+
+    metadata: ClassVar[dict] = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+        self.observation_space = gym.spaces.Discrete(2)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        return 0, 1.0, True, False, {}
+
+    def render(self):
+        return "x\n"
+
+
+@pytest.fixture
+def ansi_only_env():
+    gym.register("RLVideoAnsiOnly-v0", entry_point=_AnsiOnlyEnv)
+    yield "RLVideoAnsiOnly-v0"
+    del gym.registry["RLVideoAnsiOnly-v0"]
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_an_env_without_rgb_array_is_one_line_and_creates_nothing(
+    tmp_path, ansi_only_env, num_envs
+):
+    out = tmp_path / "v"
+    result = CliRunner().invoke(
+        cli, ["record", ansi_only_env, "--out", str(out), "--num-envs", str(num_envs)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        "rlvideo: error: RLVideoAnsiOnly-v0 cannot render images: its render_modes are "
+        "['ansi'], and rlvideo records render_mode=\"rgb_array\". Record an env that lists "
+        '"rgb_array" in metadata["render_modes"], or add that mode to this one (render() '
+        "returning an (H, W, 3) uint8 array)"
+    ]
+    assert not out.exists()

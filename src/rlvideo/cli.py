@@ -27,6 +27,7 @@ import click
 from rlvideo.errors import (
     InvalidArgumentError,
     MissingDependencyError,
+    RenderModeError,
     RLVideoError,
     VideoExistsError,
 )
@@ -232,6 +233,7 @@ def record(
         destination = open_destination(out, storage)  # a bad URL fails before the env starts
         agent = _load_agent(policy, algo, deterministic, vec_normalize, env_id, seed)
         fix = _register_env(env_id, import_modules)
+        _check_renders_images(_gymnasium(), env_id)  # before the bar, the env and --out
         trigger = None if every is None else (lambda episode: episode % every == 0)
         ended: list[VideoMetadata] = []  # every video that ended, before --keep chose
 
@@ -519,6 +521,39 @@ def _register_env(env_id: str, import_modules: Sequence[str]) -> str | None:
         )
     _import_module(package.modules[0], f"env id {env_id!r}")
     return None
+
+
+def _check_renders_images(gym: Any, env_id: str) -> None:
+    """Refuse an env whose declared render modes lack ``rgb_array``, before anything is made.
+
+    The modes are read as ``gym.make`` reads them: ``metadata["render_modes"]`` of the env
+    class the id's entry point names (loading it imports its module; nothing is created). An
+    env that declares no modes, or whose id or entry point ``gym.make`` will refuse anyway, is
+    left to :func:`_make`.
+
+    Raises:
+        RenderModeError: Naming the env, its render modes and the fix.
+    """
+    bare_id = env_id.partition(":")[2] or env_id
+    try:
+        entry_point = gym.spec(bare_id).entry_point
+        creator = (
+            entry_point
+            if callable(entry_point)
+            else gym.envs.registration.load_env_creator(entry_point)
+        )
+    except (gym.error.Error, ImportError, AttributeError, TypeError, ValueError):
+        return  # an unknown id, a missing package, a bad entry point: _make says which
+    metadata = getattr(creator, "metadata", None)
+    modes = metadata.get("render_modes") if isinstance(metadata, dict) else None
+    if modes is None or "rgb_array" in modes:
+        return
+    raise RenderModeError(
+        f"{env_id} cannot render images: its render_modes are {list(modes)!r}, and rlvideo "
+        'records render_mode="rgb_array". Record an env that lists "rgb_array" in '
+        'metadata["render_modes"], or add that mode to this one (render() returning an '
+        "(H, W, 3) uint8 array)"
+    )
 
 
 def _make(gym: Any, env_id: str, factory: Callable[[], Any], fix: str | None = None) -> Any:
