@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import socket
 import tempfile
+import threading
 import uuid
 from pathlib import Path
+from typing import Any, ClassVar
 
 import av
 import fsspec
@@ -19,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from fsspec.implementations.memory import MemoryFileSystem
 
 from rlvideo import RecordVideo, save_video
 from rlvideo._recorder import Recorder
@@ -330,16 +333,23 @@ def test_record_video_to_s3_with_sidecars(bucket, staging, tmp_path, encoder):
     assert_empty(staging)
 
 
-def test_a_key_taken_before_the_start_stops_the_video_from_starting(bucket, staging):
+def test_a_key_taken_before_the_start_is_never_replaced(bucket, staging, caplog):
+    """The env loop never asks the store (see the hung store below): the key is checked in the
+    background, a warning says it is taken, the video is recorded and kept locally, named by the
+    VideoExistsError raised when it ends; the older object is untouched."""
     bucket.put("taken", "rl-video-episode-0.mp4", b"older")
-    env = RecordVideo(cartpole(10), bucket.url("taken"), episode_trigger=lambda e: True,
+    env = RecordVideo(cartpole(10), bucket.url("taken"), episode_trigger=lambda e: e == 0,
                       encoder="thread", storage_options=bucket.options)  # fmt: skip
-    with pytest.raises(VideoExistsError, match=r"rl-video-episode-0\.mp4 already exists"):
-        env.reset(seed=0)
-    env.close()
+    run_episodes(env, 1)
+    with pytest.raises(VideoExistsError, match="The new file is kept at") as caught:
+        env.close()
+    url = bucket.url("taken/rl-video-episode-0.mp4")
+    assert f"{url} already exists: the video being recorded" in caplog.text
     assert bucket.names("taken") == {"rl-video-episode-0.mp4"}
     assert bucket.get("taken", "rl-video-episode-0.mp4") == b"older"
-    assert_empty(staging)
+    kept = Path(str(caught.value).rsplit("kept at ", 1)[1].rstrip("."))
+    assert kept.is_relative_to(staging)
+    assert decode(kept).count == 11
 
 
 def test_a_key_taken_during_the_video_is_checked_again_before_upload(bucket, staging):
@@ -564,3 +574,69 @@ def test_file_urls_are_percent_decoded(tmp_path):
 def test_a_file_url_with_a_remote_host_is_refused(tmp_path):
     with pytest.raises(InvalidArgumentError, match="must be local"):
         save_video(gradient_frames(1), "file://elsewhere/videos")
+
+
+# -- a hung store ---------------------------------------------------------------------------------
+class HungStore(MemoryFileSystem):
+    """A store whose "does this key exist" hangs until the test lets it go, and which records
+    any call made from the env loop's thread (there must be none)."""
+
+    protocol = "rlvideo-hung"
+    store: ClassVar[dict[str, Any]] = {}  # its own, not memory://'s
+    pseudo_dirs: ClassVar[list[str]] = [""]
+    released = threading.Event()
+    env_thread: threading.Thread | None = None
+    asked_by_the_env_loop: ClassVar[list[str]] = []
+
+    def exists(self, path, **kwargs):
+        if threading.current_thread() is self.env_thread:
+            self.asked_by_the_env_loop.append(path)
+            raise RuntimeError("the env loop asked the store")
+        self.released.wait()
+        return super().exists(path, **kwargs)
+
+
+@pytest.fixture
+def hung_store():
+    fsspec.register_implementation(HungStore.protocol, HungStore, clobber=True)
+    HungStore.store.clear()
+    HungStore.released.clear()
+    HungStore.asked_by_the_env_loop.clear()
+    yield HungStore
+    HungStore.released.set()  # never left hanging past the test
+
+
+def test_a_hung_store_never_stalls_the_env_loop(hung_store, staging, tmp_path):
+    """The check that a key is free runs off the env loop: ``reset()`` and ``step()`` return
+    while the store hangs; the videos are uploaded once it answers."""
+    env = RecordVideo(cartpole(10), "rlvideo-hung://runs", episode_trigger=lambda e: True,
+                      encoder="thread")  # fmt: skip
+    errors: list[BaseException] = []
+    frames: list[int] = []
+
+    def env_loop():
+        try:
+            for episode in range(2):
+                env.reset(seed=episode)
+                frames.append(1)
+                done = False
+                while not done:
+                    _, _, terminated, truncated, _ = env.step(episode % 2)
+                    frames[-1] += 1
+                    done = terminated or truncated
+        except BaseException as exc:
+            errors.append(exc)
+
+    hung_store.env_thread = threading.Thread(target=env_loop, daemon=True)
+    hung_store.env_thread.start()
+    hung_store.env_thread.join(timeout=120)  # a bound on a hang, not a timing
+    assert not hung_store.env_thread.is_alive(), "the env loop waited for the hung store"
+    assert hung_store.asked_by_the_env_loop == []
+    assert errors == []
+    hung_store.released.set()
+    env.close()
+    fs = fsspec.filesystem(HungStore.protocol)
+    for episode in range(2):
+        data = fs.cat_file(f"rlvideo-hung://runs/rl-video-episode-{episode}.mp4")
+        assert decode_bytes(data, tmp_path, f"{episode}.mp4").count == frames[episode]
+    assert_empty(staging)

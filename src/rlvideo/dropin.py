@@ -176,7 +176,7 @@ def save_video(
         clip: clip_file_name(name_prefix, clip.kind, clip.index, spec.format) for clip in clips
     }
     for name in names.values():  # every name is checked before the first frame is written
-        destination.check_free(name, overwrite=overwrite)
+        destination.check_free(name, overwrite=overwrite, wait=True)  # not the env loop
     with destination:
         destination.prepare()
         paths = {clip: destination.staging_path(name) for clip, name in names.items()}

@@ -10,9 +10,12 @@ ends up:
   *staging* folder (``rlvideo-staging-*`` under :func:`tempfile.gettempdir`, so ``TMPDIR``
   moves it) and uploaded only once it is final. On object stores (S3, GCS, Azure) a PUT is
   atomic, so it goes straight to the final key: no reader ever sees half an object. On other
-  filesystems it is uploaded under a hidden temporary name and renamed. A key that exists is an
-  error (:class:`~rlvideo.errors.VideoExistsError`) before a video starts and again just before
-  its upload, unless ``overwrite=True``. If an upload fails, the local file is kept and the
+  filesystems it is uploaded under a hidden temporary name and renamed. A key that exists is
+  never replaced unless ``overwrite=True``: ``save_video`` raises
+  :class:`~rlvideo.errors.VideoExistsError` before it writes anything; the wrappers, whose env
+  loop never waits for the network, ask the store in the background when a video starts (a
+  warning if it is taken), and every upload asks again first, keeping the video locally and
+  raising ``VideoExistsError`` for a taken key. If an upload fails, the local file is kept and the
   :class:`~rlvideo.errors.StorageError` names it; after a successful upload it is deleted
   (by the wrappers, once ``on_video_saved`` has returned: see :func:`local_file`).
 
@@ -41,10 +44,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import re
 import secrets
 import shutil
 import tempfile
+import threading
 import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
@@ -305,8 +310,15 @@ class Destination(ABC):
         """
 
     @abstractmethod
-    def check_free(self, name: str, *, overwrite: bool) -> None:
+    def check_free(self, name: str, *, overwrite: bool, wait: bool = False) -> None:
         """Raise unless a file ``name`` may be written.
+
+        Args:
+            name: The file name.
+            overwrite: Whether an existing file may be replaced (then nothing is checked).
+            wait: Ask a remote store now, waiting for its answer. By default (the wrappers,
+                from the env loop, which never waits for the network) a remote store is asked
+                in the background, and :meth:`publish` asks again before the upload.
 
         Raises:
             VideoExistsError: If it exists and ``overwrite`` is False.
@@ -394,7 +406,7 @@ class LocalDestination(Destination):
         """``folder/name``: the writer's own partial-then-rename makes it atomic."""
         return self.folder / name
 
-    def check_free(self, name: str, *, overwrite: bool) -> None:
+    def check_free(self, name: str, *, overwrite: bool, wait: bool = False) -> None:
         """Raise unless ``folder/name`` is free (or ``overwrite``) and not a folder."""
         check_target(self.final(name), overwrite=overwrite)
 
@@ -455,6 +467,7 @@ class RemoteDestination(Destination):
         self.root = root.rstrip("/")
         self.atomic_put = atomic_put
         self._staging: Path | None = None
+        self._checks: _BackgroundChecks | None = None
 
     # -- names -----------------------------------------------------------------------------------
     def key(self, name: str) -> str:
@@ -491,9 +504,23 @@ class RemoteDestination(Destination):
             return  # object stores have no folders; creating the bucket is not ours to do
         self._call(f"cannot create {self.location}", self.fs.makedirs, self.root, exist_ok=True)
 
-    def check_free(self, name: str, *, overwrite: bool) -> None:
-        """Raise :class:`VideoExistsError` if the key exists (unless ``overwrite``)."""
-        if not overwrite and self.exists(name):
+    def check_free(self, name: str, *, overwrite: bool, wait: bool = False) -> None:
+        """Raise :class:`VideoExistsError` if the key exists (unless ``overwrite``).
+
+        Without ``wait`` the store is asked on a background thread and this returns at once:
+        a store that hangs never stalls the caller (the env loop). A key found taken there is
+        logged at once; the video is recorded all the same, never uploaded over the key
+        (:meth:`publish` asks again), and kept in the staging folder, named by the
+        :class:`VideoExistsError` that :meth:`publish` raises.
+        """
+        if overwrite:
+            return
+        if not wait:
+            if self._checks is None:
+                self._checks = _BackgroundChecks(self)
+            self._checks.ask(name)
+            return
+        if self.exists(name):
             raise VideoExistsError(
                 f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
                 "choose another name."
@@ -596,7 +623,13 @@ class RemoteDestination(Destination):
         )
 
     def close(self) -> None:
-        """Delete the staging folder if uploads emptied it; otherwise say what it still holds."""
+        """Delete the staging folder if uploads emptied it; otherwise say what it still holds.
+
+        Background checks of keys (see :meth:`check_free`) are waited for first.
+        """
+        checks, self._checks = self._checks, None
+        if checks is not None:
+            checks.stop()
         staging, self._staging = self._staging, None
         if staging is None or not staging.exists():
             return
@@ -638,6 +671,51 @@ class RemoteDestination(Destination):
             raise
         except Exception as exc:
             raise StorageError(f"{what}: {_reason(exc)}") from exc
+
+
+class _BackgroundChecks:
+    """Asks a store whether keys exist, one at a time, on a daemon thread of its own.
+
+    A store that hangs holds up this thread only: never the caller, nor the interpreter's exit.
+    """
+
+    _STOP = ""
+
+    def __init__(self, destination: RemoteDestination) -> None:
+        self._destination = destination
+        self._names: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="rlvideo-check", daemon=True)
+        self._thread.start()
+
+    def ask(self, name: str) -> None:
+        """Check ``name`` when the thread gets to it; a taken key is logged as a warning."""
+        self._names.put(name)
+
+    def stop(self) -> None:
+        """End the thread once the checks asked for are done, and wait for it.
+
+        Called by :meth:`RemoteDestination.close`, after the uploads, which ask the same store:
+        their answers came, so these did too (a hung store holds up both).
+        """
+        self._names.put(self._STOP)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (name := self._names.get()) != self._STOP:
+            url = self._destination.final(name)
+            try:
+                taken = self._destination.exists(name)
+            except StorageError as exc:
+                logger.warning("%s; it is checked again before the upload", exc)
+                continue
+            if taken:
+                logger.warning(
+                    "%s already exists: the video being recorded under that name will not "
+                    "replace it. When it ends it is kept in the local staging folder and "
+                    "VideoExistsError names it. Pass overwrite=True to replace it, or choose "
+                    "another name_prefix.",
+                    url,
+                )
 
 
 def _reason(exc: BaseException) -> str:
