@@ -58,11 +58,13 @@ def _write_track(data: bytes) -> Callable[[Path], Path]:
     return damage
 
 
-def _track_linked_to(target: str) -> Callable[[Path], Path]:
+def _linked_to(target: str, beside: Callable[[Path], Path]) -> Callable[[Path], Path]:
+    """Damage: the file ``beside(video)`` replaced by a symbolic link to ``target``."""
+
     def damage(video: Path) -> Path:
-        track_path(video).unlink()
-        track_path(video).symlink_to(target)
-        return track_path(video)
+        beside(video).unlink()
+        beside(video).symlink_to(target)
+        return beside(video)
 
     return damage
 
@@ -82,9 +84,10 @@ DAMAGES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
     "sidecar-5000-digits": (_write_sidecar(_HUGE_INT), "sidecar", "more than 4300 digits"),
     "sidecar-not-utf8": (_write_sidecar(b'{"path": "\xff"}'), "sidecar", "not UTF-8"),
     "sidecar-a-list": (_write_sidecar(b"[1, 2]"), "sidecar", "not an rlvideo sidecar"),
+    "sidecar-dev-zero": (_linked_to("/dev/zero", sidecar_path), "sidecar", "not a regular file"),
     "track-not-utf8": (_write_track(_FIRST + b'{"frame": 1, "x": "\xff\xfe"}\n'), "track",
                        "line 2 is not UTF-8"),
-    "track-dev-zero": (_track_linked_to("/dev/zero"), "track", "not a regular file"),
+    "track-dev-zero": (_linked_to("/dev/zero", track_path), "track", "not a regular file"),
     "track-endless-line": (_write_track(_FIRST + b" " * (2 << 20)), "track",
                            "line 2 is longer than"),
     "track-5000-digits": (_write_track(_FIRST + b'{"frame": 1, "step": ' + b"9" * 5000 + b"}\n"),

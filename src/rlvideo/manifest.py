@@ -128,6 +128,9 @@ def read_sidecar(folder: Destination, video: str) -> dict[str, Any] | None:
     except OSError as exc:
         logger.warning("skipped %s: cannot be read (%s)", folder.final(name), exc)
         return None
+    if text is None and folder.exists(name):  # a device or FIFO: never read (/dev/zero never ends)
+        logger.warning("skipped %s: not a regular file; ignoring the sidecar", folder.final(name))
+        return None
     fields = None if text is None else parse_sidecar(text, folder.final(name))
     if fields is not None and isinstance(fields["path"], str):
         fields["path"] = resolve_video_path(fields["path"], folder.location)
