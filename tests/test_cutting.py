@@ -185,3 +185,26 @@ def test_step_clips_when_only_the_stream_fails(tmp_path, full_disk):
     assert str(tmp_path / incomplete) in message
     assert ".steps-" not in message
     assert "/." not in message, "the message names no hidden file"
+
+
+def test_ctrl_c_while_cutting_keeps_every_frame_visible(tmp_path, monkeypatch):
+    """Ctrl-C once the stream is whole, while the clips are cut: the clips cut so far keep
+    their names; the stream, holding every frame, is kept as the next clip's ``.incomplete``."""
+    import rlvideo._cutting as cutting
+
+    copy, copied = cutting._copy, []
+
+    def interrupted(packet, pts, dts, cut):
+        copied.append(cut.segment.path.name)
+        if copied.count("rl-video-step-100.mp4") == 10:  # midway through the third clip
+            raise KeyboardInterrupt
+        copy(packet, pts, dts, cut)
+
+    monkeypatch.setattr(cutting, "_copy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_step_clips_on(tmp_path)
+    assert folder_names(tmp_path) == {
+        "rl-video-step-0.mp4", "rl-video-step-50.mp4", "rl-video-step-100.incomplete.mp4"
+    }  # fmt: skip
+    assert decode(tmp_path / "rl-video-step-50.mp4").count == 50
+    assert assert_holds_frames_from(tmp_path / "rl-video-step-100.incomplete.mp4", 1) == 199

@@ -126,9 +126,9 @@ def _save_what_was_recorded(
     ``recorded`` holds the first frames of the stream the clips are cut from: all of them, or,
     after a failure, what reached the disk, which may be fewer than were written (the encoder's
     last frames, a fragment cut short); a clip counts as complete only when ``recorded`` holds
-    all of it. When the clips cannot be cut (the disk is still full), ``recorded`` itself,
-    which needs no more room, is kept as the ``.incomplete`` file of the first clip not saved,
-    and the error is raised.
+    all of it. When the clips cannot be cut (the disk is still full, Ctrl-C), ``recorded``
+    itself, which needs no more room, is kept as the ``.incomplete`` file of the first clip not
+    saved, and the error is raised.
 
     Args:
         recorded: The stream's file; consumed (moved or removed).
@@ -158,7 +158,7 @@ def _save_what_was_recorded(
             )  # fmt: skip
         finally:
             kept.where.update({path: path for path in saved if path in clips.values()})
-    except (OSError, EncoderError) as exc:  # no room to cut: keep it all, it is on disk already
+    except BaseException as exc:  # no room to cut, or Ctrl-C: keep it all, it is on disk
         for staged in staging.values():
             staged.unlink(missing_ok=True)
         unsaved = next((clips[c] for c in order if clips[c] not in kept.where), None)
@@ -167,7 +167,7 @@ def _save_what_was_recorded(
             raise
         kept.where[unsaved] = kept.whole_stream = keep_as_incomplete(recorded, unsaved)
         logger.warning(
-            "could not cut the step clips (%s); kept what was recorded from step %d on as %s",
+            "could not cut the step clips (%r); kept what was recorded from step %d on as %s",
             exc, order[0].index, kept.whole_stream,
         )  # fmt: skip
         raise
@@ -189,7 +189,7 @@ def _raise_naming_the_clip(
     failures (a bad frame, Ctrl-C, a folder that cannot be created) propagate as they are.
     """
     message = str(exc)
-    hidden = [source.name, *(f"{os.sep}.{path.name}." for path in clips.values())]
+    hidden = [source.stem, *(f"{os.sep}.{path.name}." for path in clips.values())]
     if not any(name in message for name in hidden):
         return
     system = next(
