@@ -245,13 +245,11 @@ def test_an_exception_keeps_the_video_as_incomplete(tmp_path, encoder):
                       metadata=True, encoder=encoder)  # fmt: skip
 
     def train():
-        try:
+        with env:  # closed as the exception leaves the block (issue 19, item 9)
             env.reset(seed=0)
             for _ in range(5):
                 env.step({a: env.action_space(a).sample() for a in env.agents})
             raise RuntimeError("boom")
-        finally:
-            env.close()  # runs while the exception propagates
 
     with pytest.raises(RuntimeError, match="boom"):
         train()

@@ -11,7 +11,7 @@ import pytest
 
 import rlvideo._background as background
 from rlvideo._background import BackgroundEncoder, EndVideo, OpenVideo, VideoResult, WriteFrame
-from rlvideo._recorder import Recorder
+from rlvideo._recorder import ClosesOnExit, Recorder, records
 from rlvideo.manifest import merge_manifest
 from rlvideo.metadata import VideoMetadata
 from rlvideo.spec import WriterSpec
@@ -81,15 +81,32 @@ def test_a_discard_answered_at_once_is_no_key_error(tmp_path, why):
 
 
 # -- issue 9, defect 3: how close() ends a video in progress ------------------------------------
-def test_close_while_an_exception_propagates_keeps_the_video_as_incomplete(tmp_path):
+# (issue 19, item 9: decided from what happened to the recording, never from sys.exc_info())
+class _Wrapper(ClosesOnExit):
+    """The least a wrapper is: a recorder, recording calls, ``close()``."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    @records
+    def step(self, error: BaseException | None = None) -> None:
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        self._recorder.close()
+
+
+def test_close_after_a_recording_call_failed_keeps_the_video_as_incomplete(tmp_path):
     saved = []
     recorder = _recorder(tmp_path, on_video_saved=lambda path, meta: saved.append(path))
     recorder.stop(_record(recorder, "done", 3, ended=True))
     _record(recorder, "cut", 5)
+    wrapper = _Wrapper(recorder)
 
     def interrupted() -> None:
         try:
-            raise KeyboardInterrupt
+            wrapper.step(KeyboardInterrupt())  # Ctrl-C inside env.step()
         finally:
             recorder.close()
 
@@ -103,16 +120,31 @@ def test_close_while_an_exception_propagates_keeps_the_video_as_incomplete(tmp_p
     assert [Path(p).name for p in saved] == ["done.mp4"]
 
 
+def test_a_recording_call_that_completes_after_a_failure_resumes_the_recording(tmp_path):
+    recorder = _recorder(tmp_path)
+    _record(recorder, "went-on", 3)
+    wrapper = _Wrapper(recorder)
+    with pytest.raises(RuntimeError):
+        wrapper.step(RuntimeError("a glitch"))
+    wrapper.step()
+    recorder.close()
+    assert folder_names(tmp_path) == {"went-on.mp4", "went-on.json", "went-on.track.jsonl"}
+
+
+def test_close_in_the_except_block_of_a_handled_error_saves_the_video(tmp_path):
+    recorder = _recorder(tmp_path)
+    _record(recorder, "cut", 4)
+    try:
+        {}["missing"]
+    except KeyError:
+        recorder.close()  # sys.exc_info() holds the KeyError: it is none of the recording's
+    assert folder_names(tmp_path) == {"cut.mp4", "cut.json", "cut.track.jsonl"}
+    assert decode(tmp_path / "cut.mp4").count == 4
+
+
 def test_close_in_a_with_block_that_fails_keeps_the_video_as_incomplete(tmp_path):
-    class Session:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc_info):
-            recorder.close()
-
     def failing_session() -> None:
-        with Session():
+        with _Wrapper(recorder):
             _record(recorder, "cut", 2)
             raise ValueError("boom")
 

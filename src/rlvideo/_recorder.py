@@ -28,15 +28,15 @@ incomplete, deleted with a discarded video. It holds one line per frame of the v
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -47,12 +47,18 @@ from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.frames import FrameConverter
 from rlvideo.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
 from rlvideo.naming import check_name_prefix
-from rlvideo.spec import WriterSpec
+from rlvideo.spec import WriterSpec, check_fps
 from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destination
 
-__all__ = ["KeepIf", "OnVideoSaved", "Recorder"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["ClosesOnExit", "KeepIf", "OnVideoSaved", "Recorder", "records"]
 
 logger = logging.getLogger("rlvideo.recorder")  # the documented name (README, Logging)
+
+DEFAULT_FPS = 30
+"""A video's fps when the wrapper's is None (an env whose ``render_fps`` is None): Gymnasium's."""
 
 
 class _TrackFile:
@@ -123,13 +129,55 @@ class _Upload:
     track: Path | None = None  # the video's finished track, uploaded once the video is
 
 
-def _exception_propagating() -> bool:
-    """Whether the caller runs while an exception unwinds (``finally``, ``except``, ``__exit__``).
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-    A generator being closed (``GeneratorExit``) is a normal end, not a failure.
+
+def records(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
+    """Mark a wrapper method that records (``reset``, ``step``, ``render``).
+
+    An exception escaping it (Ctrl-C included) means a frame was lost to a failure: the
+    wrapper's recorder (``self._recorder``) is :meth:`~Recorder.interrupt`-ed, so a ``close()``
+    that follows keeps the video in progress as ``.incomplete``. A call that returns
+    :meth:`~Recorder.resume`-s it: the recording went on.
     """
-    error = sys.exc_info()[1]
-    return error is not None and not isinstance(error, (GeneratorExit, StopIteration))
+
+    @functools.wraps(method)
+    def recording_call(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        recorder: Recorder = self._recorder
+        try:
+            result = method(self, *args, **kwargs)
+        except BaseException:
+            recorder.interrupt()
+            raise
+        recorder.resume()
+        return result
+
+    return recording_call
+
+
+class ClosesOnExit:
+    """``with wrapper:`` for every wrapper: ``close()`` on the way out.
+
+    An exception leaving the block (Ctrl-C included) interrupts the recording first
+    (:meth:`Recorder.interrupt`), so the videos in progress are kept as
+    ``<name>.incomplete.<ext>``; a block that ends normally saves them.
+    """
+
+    _recorder: Recorder
+
+    if TYPE_CHECKING:
+
+        def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> Literal[False]:
+        if exc_type is not None:
+            self._recorder.interrupt()
+        self.close()
+        return False
 
 
 class Recorder:
@@ -138,7 +186,8 @@ class Recorder:
     Args:
         video_folder: Where videos go: a folder, created if needed, or an fsspec URL.
         name_prefix: Checked to hold no path separator.
-        fps: Frames per second.
+        fps: Frames per second of every video, unless :meth:`start` is given another; None:
+            30 (an env whose ``render_fps`` is None, as in Gymnasium).
         format: ``"mp4"``, ``"webm"`` or ``"gif"``.
         codec: An FFmpeg encoder, or None for the format's default.
         crf: Quality, or None for the codec's default.
@@ -160,7 +209,7 @@ class Recorder:
         video_folder: str | os.PathLike[str],
         *,
         name_prefix: str,
-        fps: float,
+        fps: float | None,
         format: str,
         codec: str | None,
         crf: int | None,
@@ -178,8 +227,8 @@ class Recorder:
     ) -> None:
         check_name_prefix(name_prefix)
         self.spec = WriterSpec.build(
-            format=format, fps=fps, codec=codec, crf=crf, options=encoder_options,
-            overwrite=overwrite, float_range=float_range,
+            format=format, fps=DEFAULT_FPS if fps is None else fps, codec=codec, crf=crf,
+            options=encoder_options, overwrite=overwrite, float_range=float_range,
         )  # fmt: skip
         """Every video's settings, checked here once and passed down to the worker."""
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):
@@ -213,6 +262,22 @@ class Recorder:
         self._next_id = 0
         self._errors: list[BaseException] = []
         self._hand_off_errors: list[BaseException] = []  # raised as they are, not wrapped
+        self._interrupted = False  # the last recording call failed (see interrupt())
+
+    def interrupt(self) -> None:
+        """Say that a failure cut the recording off: open videos will be kept as incomplete.
+
+        :meth:`close` then keeps each as ``<name>.incomplete.<ext>``. The wrappers call it
+        when an exception (Ctrl-C included) escapes one of their recording calls
+        (:func:`records`) or leaves a ``with wrapper:`` block (:class:`ClosesOnExit`); the
+        interpreter's exception state is never read, so ``close()`` in the ``except`` block
+        of an unrelated, handled error saves the video as usual.
+        """
+        self._interrupted = True
+
+    def resume(self) -> None:
+        """Say that a recording call completed: the recording went on after any failure."""
+        self._interrupted = False
 
     def start(
         self,
@@ -223,26 +288,33 @@ class Recorder:
         first_step: int,
         episode_step: int = 0,
         episode_return: float = 0.0,
+        fps: Any = None,
         **extra: Any,
     ) -> int:
         """Open ``<folder>/<name>.<format>``; return its id. A taken name raises here.
 
         ``episode_step`` and ``episode_return`` are the steps and return of ``episode``
         before the video's first frame (a step video starting mid-episode), for the overlay
-        and the track.
+        and the track. ``fps`` is this video's frame rate: the wrapper's ``frames_per_sec``,
+        read as each video starts, so one set after the wrapper was made applies (None: the
+        recorder's).
+
+        Raises:
+            InvalidArgumentError: For an fps that no video can have; nothing is written.
         """
-        file_name = f"{name}.{self.spec.format}"
-        self.destination.check_free(file_name, overwrite=self.spec.overwrite)
+        spec = self._spec_at(name, fps)
+        file_name = f"{name}.{spec.format}"
+        self.destination.check_free(file_name, overwrite=spec.overwrite)
         video_id = self._next_id
         self._next_id += 1
         path = self.destination.staging_path(file_name, unique=str(video_id))
-        self._encoder.open_video(video_id, path, self.spec)
+        self._encoder.open_video(video_id, path, spec)
         self._staged[video_id] = path
         self._open.add(video_id)
         self._videos[video_id] = VideoMetadata(
             path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
-            episode=episode, first_step=first_step, fps=float(self.spec.fps),
-            codec=self.spec.codec, **extra,
+            episode=episode, first_step=first_step, fps=float(spec.fps), codec=spec.codec,
+            **extra,
         )  # fmt: skip
         if self.track or self.overlay is not None:
             self._logs[video_id] = FrameLog(
@@ -256,6 +328,18 @@ class Recorder:
             except OSError as exc:
                 logger.error("cannot write the data track of %s: %s; no track", file_name, exc)
         return video_id
+
+    def _spec_at(self, name: str, fps: Any) -> WriterSpec:
+        """The spec of a video at ``fps`` (None: the recorder's own)."""
+        if fps is None:
+            return self.spec
+        try:
+            exact = check_fps(fps)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"{name}: frames_per_sec is {fps!r}, which no video can have: {exc}"
+            ) from None
+        return self.spec if exact == self.spec.fps else self.spec.replace(fps=exact)
 
     def final(self, file_name: str) -> SavedPath:
         """Where a video named ``file_name`` ends up: a Path, or a URL when remote."""
@@ -398,19 +482,20 @@ class Recorder:
     def close(self) -> None:
         """End every open video, finish every video (and upload) and stop the encoder.
 
-        How an open video ends depends on why ``close()`` runs:
+        How an open video ends depends on what happened to the recording:
 
-        - while an exception or interrupt propagates (``close()`` from a ``finally``, an
-          ``except`` or a ``with`` block that is unwinding, Ctrl-C included), it is kept as
-          ``<name>.incomplete.<ext>``: it was cut off by the failure, not finished;
-        - otherwise (a plain ``close()`` mid-episode) it is saved under its final name, as
-          Gymnasium does, and its metadata says ``cut_short=True`` unless its last recorded
-          step ended the episode.
+        - if it was cut off by a failure (:meth:`interrupt`: an exception or Ctrl-C escaped
+          the wrapper's ``reset``/``step``/``render``, or left a ``with wrapper:`` block, and
+          no recording call completed since), it is kept as ``<name>.incomplete.<ext>``;
+        - otherwise (a plain ``close()`` mid-episode, also one in the ``except`` block of an
+          unrelated error) it is saved under its final name, as Gymnasium does, and its
+          metadata says ``cut_short=True`` unless its last recorded step ended the episode.
 
         Raises:
-            RLVideoError: The first error a video hit.
+            RLVideoError: The first error a video hit (not after a failure: the failure's
+                exception is the one that matters).
         """
-        unwinding = _exception_propagating()
+        unwinding = self._interrupted
         try:
             for video_id in sorted(self._open):
                 if unwinding:
@@ -427,7 +512,7 @@ class Recorder:
                 self._finish_uploads()
             finally:
                 self._flush_hand_off()
-        if not unwinding:  # else the exception on its way out is the one that matters
+        if not unwinding:
             self.raise_errors()
 
     def abort(self) -> None:

@@ -17,7 +17,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -710,7 +710,7 @@ def _record_single(
         env.close()
         raise
     bar = _Progress(episodes)
-    try:
+    with env, closing(bar):  # an error or Ctrl-C out of the loop: the video cut is incomplete
         for episode in range(episodes):
             observation, _ = env.reset(seed=seed + episode)
             total, steps, done, start = 0.0, 0, False, True
@@ -725,9 +725,6 @@ def _record_single(
                 bar.steps()
             run.add(0, total, steps)
             bar.episodes(run.done)
-    finally:
-        bar.close()
-        env.close()
 
 
 def _record_vector(
@@ -763,7 +760,7 @@ def _record_vector(
     same_step = str(envs.metadata.get("autoreset_mode", "")).endswith("SAME_STEP")
     bar = _Progress(episodes * num_envs)
     returns, lengths = np.zeros(num_envs), np.zeros(num_envs, int)
-    try:
+    with envs, closing(bar):  # an error or Ctrl-C out of the loop: the videos cut are incomplete
         observations, _ = envs.reset(seed=seed)
         starts = np.ones(num_envs, bool)  # the observation is an episode's first
         resetting = np.zeros(num_envs, bool)  # next-step autoreset: this step only resets
@@ -785,9 +782,6 @@ def _record_vector(
                 bar.episodes(run.done)
             starts = ended if same_step else resetting
             resetting = np.zeros(num_envs, bool) if same_step else ended
-    finally:
-        bar.close()
-        envs.close()
 
 
 def _name(saved: Path | str) -> str:

@@ -87,10 +87,8 @@ def record_demo(out: str | Path, *, episodes: int = 2, overwrite: bool = True) -
             episode_trigger=lambda _episode: True, name_prefix=f"cartpole-{name}",
             metadata=True, overlay=overlay, overwrite=overwrite,
         )  # fmt: skip
-        try:
+        with env:  # an error or Ctrl-C out of the run keeps the video it cut off as incomplete
             run_episodes(env, policy, episodes, seed=0)  # the same seeds for every policy
-        finally:
-            env.close()
         paths += env.saved_videos
     return paths
 

@@ -334,10 +334,8 @@ def _run_worker(
         on_video_saved=on_video_saved, **record_kwargs,
     )  # fmt: skip
     env.action_space.seed(first_seed)
-    try:
+    with env:  # an error out of the run keeps the video it cut off as incomplete
         run_episodes(env, policy, episodes, seed=first_seed)
-    finally:
-        env.close()
     logger.info("worker %d saved %d video(s)", worker_index, len(saved))
     return [meta.to_dict() for meta in saved]
 

@@ -6,7 +6,8 @@ as ``pettingzoo.utils.RecordVideo``'s) and rlvideo's keyword-only recording opti
 schedule on episodes), file names (``{name_prefix}-episode-{i}.mp4``, ``-step-{s}``), metadata
 sidecars, ``keep_if`` and ``on_video_saved``, and the same endings: ``close()`` saves a video
 in progress (``cut_short`` in its metadata unless its episode had ended), and keeps it as
-``<name>.incomplete.mp4`` when ``close()`` runs while an exception propagates.
+``<name>.incomplete.mp4`` when the recording was cut off by a failure (an exception out of
+``reset`` or ``step``, or out of a ``with env:`` block).
 
 ``RecordVideo`` picks the wrapper for the env: an AEC env (``pettingzoo.AECEnv``, or anything
 with ``agent_iter``) gets an :class:`AECRecordVideo`, a PettingZoo ``BaseWrapper``; a parallel
@@ -64,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlvideo._clips import fires, resolve_triggers
 from rlvideo._optional import import_optional
-from rlvideo._recorder import Recorder
+from rlvideo._recorder import ClosesOnExit, Recorder, records
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, recorder_options
@@ -111,7 +112,7 @@ def _is_aec(env: Any) -> bool:
     )
 
 
-class RecordVideo(_Wrapper):
+class RecordVideo(ClosesOnExit, _Wrapper):
     """Record videos of a PettingZoo env's rollouts, streaming frames to a background encoder.
 
     ``RecordVideo(env, ...)`` returns an :class:`AECRecordVideo` for an AEC env and a
@@ -128,7 +129,9 @@ class RecordVideo(_Wrapper):
         video_length: 0 records whole episodes; L > 0 records L frames (possibly spanning
             several episodes).
         name_prefix: Start of every file name.
-        fps: Frames per second; else ``env.metadata["render_fps"]``; else 30.
+        fps: Frames per second; else ``env.metadata["render_fps"]``; else 30. Kept as
+            ``frames_per_sec``, read as each video starts: a value set later applies to the
+            next video (as highway-env's ``set_record_video_wrapper`` does).
         disable_logger: Accepted for compatibility (it silenced moviepy's progress bar).
         gc_trigger: ``episode_id -> bool``: run ``gc.collect()`` after a video of that episode.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
@@ -199,7 +202,7 @@ class RecordVideo(_Wrapper):
         name = env_metadata.get("name")
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=30 if self.frames_per_sec is None else self.frames_per_sec,
+            fps=self.frames_per_sec,
             env_id=name if isinstance(name, str) else None,
             **recorder_options("RecordVideo", options),
         )  # fmt: skip
@@ -213,7 +216,8 @@ class RecordVideo(_Wrapper):
         """Close the env, then finish every video (waiting for the encoder).
 
         A video in progress is saved, its metadata saying ``cut_short`` unless its episode
-        had ended; if ``close()`` runs while an exception propagates, it is kept as
+        had ended; if the recording was cut off by a failure (an exception out of ``reset``
+        or ``step``, or out of a ``with env:`` block), it is kept as
         ``<name>.incomplete.<ext>`` instead.
         """
         try:
@@ -277,7 +281,7 @@ class RecordVideo(_Wrapper):
         first_step = self.step_id if kind == "step" else self.step_id + 1
         self._video_id = self._recorder.start(
             video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
-            seed=self._seed,
+            seed=self._seed, fps=self.frames_per_sec,
         )  # fmt: skip
         self.recording = True
         self._pending_reward, self._pending = 0.0, False
@@ -364,12 +368,14 @@ class AECRecordVideo(RecordVideo, _AECBase):
         ['rl-video-step-1.mp4']
     """
 
+    @records
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Reset the env, and start a video if the episode trigger fires."""
         self.env.reset(seed=seed, options=options)
         self._acted.clear()
         self._after_reset(seed)
 
+    @records
     def step(self, action: Any) -> None:
         """Step the current agent; record the frame unless it was a dead agent's ``None``."""
         env = self.env
@@ -409,6 +415,7 @@ class ParallelRecordVideo(RecordVideo, _ParallelBase):
         ['rl-video-step-0.mp4', 'rl-video-step-10.mp4']
     """
 
+    @records
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[Any, Any], dict[Any, dict[str, Any]]]:
@@ -417,6 +424,7 @@ class ParallelRecordVideo(RecordVideo, _ParallelBase):
         self._after_reset(seed)
         return observations, infos
 
+    @records
     def step(
         self, actions: dict[Any, Any]
     ) -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, bool], dict[Any, bool], dict[Any, Any]]:

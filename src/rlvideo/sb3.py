@@ -28,7 +28,7 @@ import numpy as np
 
 from rlvideo._clips import fires
 from rlvideo._optional import import_optional
-from rlvideo._recorder import Recorder
+from rlvideo._recorder import ClosesOnExit, Recorder, records
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
 from rlvideo.metadata import OnVideoSaved, SavedPath, VideoMetadata
@@ -60,7 +60,7 @@ class _RenderModeAssertionError(RenderModeError, AssertionError):
     """A :class:`RenderModeError` that is also the ``AssertionError`` SB3's wrapper raises."""
 
 
-class VecVideoRecorder(VecEnvWrapper):
+class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
     """Record videos of a vector env's rollouts, streaming frames to a background encoder.
 
     A drop-in for SB3's ``VecVideoRecorder``: the positional arguments are SB3's, with the same
@@ -75,7 +75,8 @@ class VecVideoRecorder(VecEnvWrapper):
     progress. ``close()`` closes the envs, then ends the video in progress (shorter) and waits for
     every video to be written.
 
-    The frame rate is the envs' ``metadata["render_fps"]``, else 30.
+    The frame rate is the envs' ``metadata["render_fps"]``, else 30: ``frames_per_sec``, read
+    as each video starts, so a value set after the wrapper is made applies to the next video.
 
     Differences from SB3: frames are never held in memory and no moviepy is needed; an existing
     file is never overwritten (unless ``overwrite=True``); a ``reset()`` that interrupts a video
@@ -173,7 +174,7 @@ class VecVideoRecorder(VecEnvWrapper):
         self._episode = -1  # episodes of env 0 begun so far, counted from 0
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=30 if self.frames_per_sec is None else self.frames_per_sec, env_id=_env_id(venv),
+            fps=self.frames_per_sec, env_id=_env_id(venv),
             **recorder_options("VecVideoRecorder", options),
         )  # fmt: skip
 
@@ -183,6 +184,7 @@ class VecVideoRecorder(VecEnvWrapper):
         return list(self._recorder.saved)
 
     # -- SB3's control flow --------------------------------------------------------------------
+    @records
     def reset(self) -> VecEnvObs:
         """Reset the envs, and start a video if the trigger fires at the current step count."""
         obs = self.venv.reset()
@@ -192,6 +194,7 @@ class VecVideoRecorder(VecEnvWrapper):
         self._recorder.poll()
         return obs
 
+    @records
     def step_wait(self) -> VecEnvStepReturn:
         """Finish the step; record its frame, or start a video if the trigger fires."""
         obs, rewards, dones, infos = self.venv.step_wait()
@@ -215,7 +218,8 @@ class VecVideoRecorder(VecEnvWrapper):
         """Close the envs, then end the video in progress and wait for every video.
 
         The video in progress is saved, shorter, its metadata saying ``cut_short`` unless an
-        episode ended at its last step; while an exception propagates it is kept as
+        episode ended at its last step; when the recording was cut off by a failure (an
+        exception out of ``reset`` or ``step``, or out of a ``with venv:`` block) it is kept as
         ``<name>.incomplete.<ext>`` instead.
         """
         try:
@@ -241,8 +245,9 @@ class VecVideoRecorder(VecEnvWrapper):
             self._stop_recording(discard=stem == Path(self.video_name).stem)
         name = f"{stem}.{self._recorder.spec.format}"
         self._video_id = self._recorder.start(
-            stem, kind="step", episode=max(self._episode, 0), first_step=self.step_id
-        )
+            stem, kind="step", episode=max(self._episode, 0), first_step=self.step_id,
+            fps=self.frames_per_sec,
+        )  # fmt: skip
         self.video_name = name
         self.video_path = str(self._recorder.final(name))
         self.recording = True
@@ -422,7 +427,9 @@ class EvalVideoCallback(BaseCallback):
         try:
             yield
         except BaseException:
-            self._on_training_end()  # while unwinding: no error of its own hides this one
+            if self._recorder is not None:
+                self._recorder.interrupt()  # no error of the recorder's hides this one
+            self._on_training_end()
             raise
 
     def _on_training_end(self) -> None:

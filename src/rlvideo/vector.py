@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from rlvideo._clips import fires, resolve_triggers
 from rlvideo._grid import Tiler
 from rlvideo._optional import import_optional
-from rlvideo._recorder import Recorder
+from rlvideo._recorder import ClosesOnExit, Recorder, records
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.frames import FrameConverter, is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
@@ -96,7 +96,7 @@ class _SubEnvInfo(Mapping[str, Any]):
         return sum(1 for _ in self)
 
 
-class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
+class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     """Record videos of a vector env, streaming frames to a background encoder.
 
     A drop-in for ``gymnasium.wrappers.vector.RecordVideo``: the arguments up to ``gc_trigger``
@@ -113,7 +113,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         step_trigger: ``step_id -> bool`` on the vector step count.
         video_length: 0 records whole episodes; L > 0 records L frames.
         name_prefix: Start of every file name.
-        fps: Frames per second; else ``metadata["render_fps"]``; else 30.
+        fps: Frames per second; else ``metadata["render_fps"]``; else 30. Kept as
+            ``frames_per_sec``, read as each video starts: a value set later applies to the
+            next video.
         disable_logger: Accepted for compatibility (it silenced moviepy).
         gc_trigger: ``episode_id -> bool``: ``gc.collect()`` after a video of that episode.
         per_env: One video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with its own
@@ -210,7 +212,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=30 if self.frames_per_sec is None else self.frames_per_sec,
+            fps=self.frames_per_sec,
             env_id=getattr(spec, "id", None),
             **recorder_options("rlvideo.vector.RecordVideo", options),
         )  # fmt: skip
@@ -247,6 +249,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         return list(self._recorder.saved)
 
     # -- the env loop ----------------------------------------------------------------------------
+    @records
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
@@ -264,6 +267,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         self._recorder.poll()
         return obs, info
 
+    @records
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         """Step, follow each sub-env's episode boundaries, and record the frames."""
         obs, rewards, terminations, truncations, info = self.env.step(actions)
@@ -301,8 +305,9 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
         """Close the env, then finish every video (waiting for the encoder).
 
         Videos in progress end as in :meth:`rlvideo.RecordVideo.close`: saved, with
-        ``cut_short`` in their metadata, or kept as ``.incomplete`` while an exception
-        propagates.
+        ``cut_short`` in their metadata, or kept as ``.incomplete`` when the recording was cut
+        off by a failure (an exception out of ``reset`` or ``step``, or out of a
+        ``with envs:`` block).
         """
         try:
             super().close(**kwargs)
@@ -322,7 +327,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             self._stop(track)
         track.video_id = self._recorder.start(
             video_name, kind="manual", episode=max(track.episode_id, 0),
-            first_step=self.step_id + 1, seed=track.seed,
+            first_step=self.step_id + 1, seed=track.seed, fps=self.frames_per_sec,
         )  # fmt: skip
 
     def stop_recording(self) -> None:
@@ -353,7 +358,7 @@ class RecordVideo(VectorWrapper, gym.utils.RecordConstructorArgs):
             f"{self.name_prefix}-{track.label}{kind}-{index}", kind=kind,
             episode=max(track.episode_id, 0), first_step=first_step, seed=track.seed,
             episode_step=track.episode_step, episode_return=track.episode_return,
-            env_index=track.env_index if self.per_env else None,
+            env_index=track.env_index if self.per_env else None, fps=self.frames_per_sec,
         )  # fmt: skip
 
     def _stop(self, track: _Track) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, SupportsFloat
 
 from rlvideo._clips import fires, resolve_triggers
 from rlvideo._optional import import_optional
-from rlvideo._recorder import Recorder
+from rlvideo._recorder import ClosesOnExit, Recorder, records
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
@@ -128,6 +128,7 @@ def _check_gymnasium_env(env: Any) -> None:
 
 
 class RecordVideo(
+    ClosesOnExit,
     gym.Wrapper,
     gym.utils.RecordConstructorArgs,
 ):
@@ -149,7 +150,9 @@ class RecordVideo(
         video_length: 0 records whole episodes; L > 0 records L frames (possibly spanning
             several episodes).
         name_prefix: Start of every file name.
-        fps: Frames per second; else ``env.metadata["render_fps"]``; else 30.
+        fps: Frames per second; else ``env.metadata["render_fps"]``; else 30. Kept as
+            ``frames_per_sec``, read as each video starts: a value set later applies to the
+            next video (as highway-env's ``set_record_video_wrapper`` does).
         disable_logger: Accepted for compatibility (it silenced moviepy's progress bar).
         gc_trigger: ``episode_id -> bool``: run ``gc.collect()`` after a video of that episode.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
@@ -219,7 +222,7 @@ class RecordVideo(
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=30 if self.frames_per_sec is None else self.frames_per_sec,
+            fps=self.frames_per_sec,
             env_id=getattr(spec, "id", None), **recorder_options("RecordVideo", options),
         )  # fmt: skip
 
@@ -229,6 +232,7 @@ class RecordVideo(
         return list(self._recorder.saved)
 
     # -- Gymnasium's control flow --------------------------------------------------------------
+    @records
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
@@ -249,6 +253,7 @@ class RecordVideo(
         self._recorder.poll()
         return obs, info
 
+    @records
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env, start a video if the step trigger fires, and record the frame."""
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -267,6 +272,7 @@ class RecordVideo(
         self._recorder.poll()
         return obs, reward, terminated, truncated, info
 
+    @records
     def render(self) -> Any:
         """Render; in ``rgb_array_list`` mode the frames rendered since are recorded too."""
         render_out: Any = super().render()
@@ -282,8 +288,9 @@ class RecordVideo(
         """Close the env, then finish every video (waiting for the encoder).
 
         A video in progress is saved, its metadata saying ``cut_short`` unless its episode
-        had ended; if ``close()`` runs while an exception propagates (Ctrl-C in a ``try``
-        whose ``finally`` closes the env), it is kept as ``<name>.incomplete.<ext>`` instead.
+        had ended; if the recording was cut off by a failure (an exception or Ctrl-C out of
+        ``reset``, ``step`` or ``render``, or out of a ``with env:`` block), it is kept as
+        ``<name>.incomplete.<ext>`` instead.
         """
         try:
             super().close()
@@ -308,7 +315,7 @@ class RecordVideo(
         self._video_id = self._recorder.start(
             video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
             episode_step=self._episode_step, episode_return=self._episode_return,
-            seed=self._seed,
+            seed=self._seed, fps=self.frames_per_sec,
         )  # fmt: skip
         self.recording = True
         self._video_name = video_name
