@@ -526,11 +526,9 @@ def s3_url():
     """A bucket on moto's S3 server on loopback; its URL prefix and storage_options."""
     moto_server = pytest.importorskip("moto.server")
     s3fs = pytest.importorskip("s3fs")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()  # bound to a free port, which it keeps: no window for another to take it
+    port = server.get_host_and_port()[1]
     options = {"client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"},
                "key": "testing", "secret": "testing"}  # fmt: skip
     bucket = f"rlvideo-{uuid.uuid4().hex[:12]}"
@@ -610,3 +608,19 @@ def test_user_callback_reads_the_local_copy_of_an_s3_video(tmp_path, s3_url, sta
         (str(saved[0]), True, fsspec.open(str(saved[0]), "rb", **options).open().read())
     ]
     assert local_file(saved[0]) is None  # deleted once the callback returned
+
+
+def test_a_damaged_sidecar_is_skipped_with_a_warning_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rlvideo.loggers import _metadata_of
+
+    video = tmp_path / "run.mp4"
+    video.write_bytes(b"not read here")
+    (tmp_path / "run.json").write_bytes(b'{"path": "run.mp4", "kind": "\xff"}')
+    with caplog.at_level("WARNING"):
+        meta = _metadata_of(str(video))
+    assert meta.kind == "manual"
+    assert meta.path == str(video)
+    assert "run.json" in caplog.text
+    assert "UTF-8" in caplog.text

@@ -394,3 +394,20 @@ def test_read_track_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
         [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=120
     )  # the timeout only stops a hang from hanging the suite; nothing is timed
     assert run.stdout.strip() == "is not a regular file", run.stderr
+
+
+def test_lines_recover_marked_missing_count_in_no_episode_nor_return() -> None:
+    from rlvideo._track import summarize_track, track_records
+
+    lines = [
+        '{"frame": 0, "episode": 3, "step": 0, "reward": null, "return": 0.0}',
+        '{"frame": 1, "episode": 3, "step": 1, "reward": 1.0, "return": 1.0}',
+        '{"frame": 2, "missing": true}',
+        '{"frame": 3, "missing": true}',
+    ]
+    summary = summarize_track(track_records(lines))
+    assert summary["frames"] == 4
+    assert summary["missing"] == 2
+    assert summary["episodes"] == 1
+    assert summary["final_return"] == [1.0]
+    assert summary["steps"] == 1

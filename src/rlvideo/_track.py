@@ -382,13 +382,15 @@ def _bounded_lines(handle: BinaryIO) -> Iterator[str]:
 def summarize_track(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """What a data track holds, in numbers: what ``rlvideo info`` prints.
 
-    Returns a dict with ``frames`` (lines), ``episodes`` (how many the frames span), ``steps``
-    (frames that followed a step), ``reward`` (``min``, ``max``, ``mean`` over those steps, None
-    when there were none), ``final_return`` (the return at the last frame of each episode, in
-    order), ``terminated`` and ``truncated`` (the last frame's flags), ``action`` (whether
-    actions were recorded) and ``info_keys`` (the info keys seen, sorted). Memory stays flat:
-    records are taken one at a time (from :func:`read_track` or :func:`track_records`, whose
-    ValueError for a bad line passes through).
+    Returns a dict with ``frames`` (lines), ``missing`` (frames ``rlvideo recover`` found no
+    line for, marked ``{"frame": N, "missing": true}``; they count in no other field),
+    ``episodes`` (how many the frames span), ``steps`` (frames that followed a step), ``reward``
+    (``min``, ``max``, ``mean`` over those steps, None when there were none), ``final_return``
+    (the return at the last frame of each episode, in order), ``terminated`` and ``truncated``
+    (the last frame's flags), ``action`` (whether actions were recorded) and ``info_keys`` (the
+    info keys seen, sorted). Memory stays flat: records are taken one at a time (from
+    :func:`read_track` or :func:`track_records`, whose ValueError for a bad line passes
+    through).
 
     Example:
         >>> lines = [
@@ -403,7 +405,7 @@ def summarize_track(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         >>> summary["terminated"], summary["action"], summary["info_keys"]
         (True, True, ['x_position'])
     """
-    frames = steps = 0
+    frames = steps = missing = 0
     low, high, total = math.inf, -math.inf, 0.0
     returns: list[Any] = []
     last_episode: Any = object()
@@ -412,6 +414,9 @@ def summarize_track(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     info_keys: set[str] = set()
     for record in records:
         frames += 1
+        if record.get("missing") is True:  # a frame recover found no line for: no values
+            missing += 1
+            continue
         if record.get("episode") != last_episode or not returns:
             last_episode = record.get("episode")
             returns.append(None)
@@ -427,6 +432,7 @@ def summarize_track(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     rewards = None if steps == 0 else {"min": low, "max": high, "mean": total / steps}
     return {
         "frames": frames,
+        "missing": missing,
         "episodes": len(returns),
         "steps": steps,
         "reward": rewards,

@@ -79,8 +79,10 @@ from typing import Any
 from rlvideo._optional import import_optional
 from rlvideo._preview import MAX_FPS, MAX_FRAMES, MAX_SIZE, GifPreview, check_limits, gif_preview
 from rlvideo.errors import InvalidArgumentError, StorageError
-from rlvideo.metadata import SavedPath, VideoMetadata, parse_sidecar, sidecar_path
+from rlvideo.manifest import read_sidecar
+from rlvideo.metadata import SavedPath, VideoMetadata, sidecar_path
 from rlvideo.storage import (
+    LocalDestination,
     RemoteDestination,
     check_storage_options,
     is_url,
@@ -616,8 +618,7 @@ def _metadata_of(where: SavedPath) -> VideoMetadata:
     """The metadata in the video's JSON sidecar, if it has one; else only its path."""
     local = local_file(where)
     if local is not None and sidecar_path(local).is_file():
-        sidecar = sidecar_path(local)
-        fields = parse_sidecar(sidecar.read_text(encoding="utf-8"), sidecar)
+        fields = read_sidecar(LocalDestination(local.parent), local.name)  # a damaged one: warned
         if fields is not None:
             return VideoMetadata.from_dict({**fields, "path": str(where)})
     return VideoMetadata(path=str(where), kind="manual")
