@@ -62,3 +62,54 @@ def solid(value: int, height: int = 48, width: int = 64) -> npt.NDArray[np.uint8
 
 def folder_names(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+# -- frames that say which they are, and a disk that fills up (tests/test_fault_matrix.py) -------
+CODES = 64  # code_frame(i) and code_frame(i + 64) are the same frame
+
+
+def code_frame(i: int, height: int = 48, width: int = 64) -> npt.NDArray[np.uint8]:
+    """A solid frame whose colour encodes ``i % 64``: three base-4 digits, 60 levels apart."""
+    digits = [(i % CODES) // 4**d % 4 for d in range(3)]
+    return np.tile(np.array([40 + 60 * d for d in digits], np.uint8), (height, width, 1))
+
+
+def code_of(frame: npt.NDArray[np.uint8]) -> int:
+    """The ``i % 64`` that :func:`code_frame` drew ``frame`` from; -1 for no such frame.
+
+    Every pixel must be within 12 levels of the code's colour (lossy codecs stay well within).
+    """
+    mean = frame.reshape(-1, 3).mean(axis=0)
+    digits = np.clip(np.rint((mean - 40) / 60), 0, 3)
+    colour = 40 + 60 * digits
+    if np.abs(frame.astype(np.int16) - colour.astype(np.int16)).max() > 12:
+        return -1
+    return int(digits @ np.array([1, 4, 16]))
+
+
+def fill_disk_after(frames: int) -> None:
+    """Make the disk full once ``frames`` frames went into encoders in this process.
+
+    From then on the file size limit (``RLIMIT_FSIZE``, with ``SIGXFSZ`` ignored) is the size
+    the video being written had: FFmpeg's own writes to it, and to any new file larger than
+    that, fail with ``EFBIG`` as they would with ``ENOSPC`` on a full disk. Whatever a muxer
+    still held in memory never reaches the disk. Call it from the main thread.
+    """
+    import resource
+    import signal
+
+    from rlvideo import encoder
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    submit = encoder._Output.submit
+    count = 0
+
+    def submit_then_fill(self: encoder._Output, frame: object) -> None:
+        nonlocal count
+        submit(self, frame)  # type: ignore[arg-type]
+        count += 1
+        if count == frames:
+            hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.partial.stat().st_size, hard))
+
+    encoder._Output.submit = submit_then_fill  # type: ignore[method-assign]
