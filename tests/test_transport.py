@@ -81,6 +81,84 @@ def no_ctrl_c_left_held() -> Iterator[None]:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+# -- the mechanism: Ctrl-C held back in a block, let through while it waits ----------------------
+GATE = _background.deferred_interrupts()
+
+
+def test_a_ctrl_c_in_a_block_comes_out_at_its_end() -> None:
+    done = []
+
+    def block() -> None:
+        with GATE:
+            signal.raise_signal(signal.SIGINT)
+            done.append("the step")  # not cut in two
+            with GATE:  # nested: the outermost delivers
+                done.append("the inner step")
+            done.append("the bookkeeping")
+
+    with pytest.raises(KeyboardInterrupt):
+        block()
+    assert done == ["the step", "the inner step", "the bookkeeping"]
+
+
+def test_a_wait_in_a_block_lets_ctrl_c_through_and_a_block_in_it_holds_it_again() -> None:
+    done = []
+
+    def wait() -> None:
+        signal.raise_signal(signal.SIGINT)
+        done.append("waited on")  # never: the Ctrl-C goes through at once
+
+    def waiting_block() -> None:
+        with GATE:
+            GATE.let_through(wait)
+
+    with pytest.raises(KeyboardInterrupt):
+        waiting_block()
+    assert done == []
+
+    def callback() -> None:  # e.g. on_done calling back into the encoder
+        with GATE:
+            signal.raise_signal(signal.SIGINT)
+            done.append("the callback's step")
+
+    def calling_block() -> None:
+        with GATE:
+            GATE.let_through(callback, held_first=False)
+            done.append("after the callback")
+
+    with pytest.raises(KeyboardInterrupt):
+        calling_block()
+    assert done == ["the callback's step", "after the callback"]
+
+
+def test_a_checkpoint_raises_a_held_ctrl_c_before_the_commit() -> None:
+    committed = []
+
+    def commit() -> None:
+        with GATE:
+            signal.raise_signal(signal.SIGINT)
+            GATE.checkpoint()
+            committed.append(1)
+
+    with pytest.raises(KeyboardInterrupt):
+        commit()
+    assert committed == []
+
+
+def test_a_handler_of_the_users_own_runs_once_per_ctrl_c_after_the_block() -> None:
+    calls: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: calls.append(signum))
+    try:
+        with GATE:
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+            assert calls == []
+        assert calls == [signal.SIGINT, signal.SIGINT]
+        assert signal.getsignal(signal.SIGINT) is not _background._INTERRUPTS._hold_signal
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # -- the faults: a socket (or poller) whose n-th call fails once ---------------------------------
 class Fault:
     """Where and how the hand-off is interrupted, once.

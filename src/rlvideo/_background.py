@@ -440,14 +440,17 @@ class _Interrupts:
         self._depth = 0
         self._handler: _SignalHandler | None = None  # the handler held back; None: not holding
         self._caught: list[FrameType | None] = []
-        self._waiting = False
+        self._waiting = False  # inside let_through: a Ctrl-C goes through at once
+        self._outer_waiting: list[bool] = []  # the flag of each enclosing block
         self._hold_signal: _SignalHandler = self._hold  # one object: what is installed
 
     def __enter__(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
         self._depth += 1
-        if self._depth > 1:
+        if self._depth > 1:  # a block inside a wait (a callback's) holds Ctrl-C back again
+            self._outer_waiting.append(self._waiting)
+            self._waiting = False
             return
         handler = _getsignal(signal.SIGINT)
         if not callable(handler):  # ignored, the default action, or set outside Python
@@ -470,8 +473,11 @@ class _Interrupts:
         if threading.current_thread() is not threading.main_thread():
             return
         self._depth -= 1
+        if self._depth:
+            self._waiting = self._outer_waiting.pop()
+            return
         handler = self._handler
-        if self._depth or handler is None:
+        if handler is None:
             return
         self._handler = None
         if _getsignal(signal.SIGINT) is self._hold_signal:  # else someone set theirs inside
