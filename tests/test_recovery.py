@@ -348,3 +348,111 @@ def test_recover_folder_reports_every_file(tmp_path: Path) -> None:
     assert outcomes[0].kept == tmp_path / "a.incomplete.mp4"
     assert outcomes[1].kept is None
     assert hidden(tmp_path) == []
+
+
+# -- an aborted video is never published as complete (F1) --------------------------------------
+ABORTED = """
+    import os, sys
+    import numpy as np
+    import rlvideo.encoder
+    from rlvideo import VideoWriter
+
+    path, frames, where = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    real_remux = rlvideo.encoder.remux
+
+    def die_after_remux(source, target, **kwargs):
+        real_remux(source, target, **kwargs)
+        os._exit(9)  # the copy is whole; the partial is not removed yet
+
+    def die(*args, **kwargs):
+        os._exit(9)
+
+    if where == "keep":
+        rlvideo.encoder.keep_as_incomplete = die
+    else:
+        rlvideo.encoder.remux = die_after_remux
+    writer = VideoWriter(path, fps=30)
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
+    writer.abort()  # stopped early (an exception, Ctrl-C): never the final name
+"""
+
+
+@pytest.mark.parametrize("where", ["keep", "remux"])
+def test_an_aborted_video_killed_before_it_was_kept_stays_incomplete(
+    tmp_path: Path, where: str
+) -> None:
+    run_child(ABORTED, tmp_path / "run.mp4", 40, where)
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"run.incomplete.mp4"}, lines
+    assert_frames_are_the_first(tmp_path / "run.incomplete.mp4", 40)
+    assert len(lines) == 1
+    assert lines[0].startswith("recovered "), lines
+    assert lines[0].endswith(f"-> {tmp_path / 'run.incomplete.mp4'} (40 frames)")
+
+
+# -- a live writer's finished file is never taken by a recover run beside it (F2) ---------------
+PAUSED_BEFORE_PUBLISH = """
+    import sys
+    import numpy as np
+    import rlvideo.encoder
+    from rlvideo import VideoWriter
+
+    path, how = sys.argv[1], sys.argv[2]
+    name = "publish" if how == "close" else "keep_as_incomplete"
+    real = getattr(rlvideo.encoder, name)
+
+    def pause_then(*args, **kwargs):
+        print("paused", flush=True)
+        sys.stdin.readline()  # the test runs `rlvideo recover` meanwhile
+        return real(*args, **kwargs)
+
+    setattr(rlvideo.encoder, name, pause_then)
+    writer = VideoWriter(path, fps=30)
+    for i in range(40):
+        writer.write(np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
+    print(writer.close() if how == "close" else writer.abort(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["close", "abort"])
+@pytest.mark.parametrize("fmt", ["mp4", "webm", "gif"])
+def test_recover_leaves_a_finished_video_its_live_writer_is_about_to_publish(
+    tmp_path: Path, fmt: str, how: str
+) -> None:
+    child = subprocess.Popen(
+        [PYTHON, "-c", textwrap.dedent(PAUSED_BEFORE_PUBLISH), str(tmp_path / f"run.{fmt}"), how],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        assert child.stdout.readline() == "paused\n", child.stderr and child.stderr.read()
+        before = hidden(tmp_path)
+        assert len(before) == 1, before  # the finished file, between its partial and its name
+
+        code, lines = invoke_recover(tmp_path)
+
+        assert (code, lines) == (0, ["no partial files found: nothing to recover"])
+        assert hidden(tmp_path) == before
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 0, err
+    name = f"run.{fmt}" if how == "close" else f"run.incomplete.{fmt}"
+    assert out.strip() == str(tmp_path / name)
+    assert folder_names(tmp_path) == {name}
+    assert_frames_are_the_first(tmp_path / name, 40)
+
+
+def test_a_stranded_video_whose_name_holds_a_stage_word_keeps_its_name(tmp_path: Path) -> None:
+    """Only the stage tag changes from partial to final, never the same word in the name."""
+    run_child(KILLED_BEFORE_PUBLISH, tmp_path / "my.partial.mp4", 40, "publish")
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"my.partial.mp4"}
+    assert_frames_are_the_first(tmp_path / "my.partial.mp4", 40)

@@ -45,9 +45,12 @@ from rlvideo.errors import (
 )
 from rlvideo.frames import DEFAULT_FLOAT_RANGE, PixelLayout, layout_of_converted
 from rlvideo.naming import (
+    ABORTED_STAGE,
+    FINAL_STAGE,
     VideoFormat,
     format_from_path,
     partial_name,
+    restage,
 )
 from rlvideo.recovery import remux, salvage
 from rlvideo.spec import MAX_FPS, MAX_FRAME_SECONDS, MIN_FPS, WriterSpec, check_duration, check_fps
@@ -173,6 +176,11 @@ class VideoWriter:
         self.kept_as: Path | None = None
         """Where the frames went when the video could not be finished under :attr:`path`
         (``<name>.incomplete.<ext>``, after :meth:`abort` or a failed :meth:`close`), else None."""
+        self.hold_lock = False
+        """For rlvideo's own use: keep the finished file locked after :meth:`close` or
+        :meth:`abort` (``rlvideo recover`` leaves it alone) and hand its lock to
+        :attr:`held_lock`, for the caller to close once it is done with the file."""
+        self.held_lock: int | None = None
         self._convert = spec.frame_converter()
         self._out: _Output | None = None
         self._closed = False
@@ -330,6 +338,8 @@ class VideoWriter:
         except FileExistsError:
             self.kept_as = keep_as_incomplete(finished, self.path)
             raise exists_error(self.path, kept_as=self.kept_as) from None
+        finally:
+            self._done_with(out)  # published or kept: recover may see it no more
         logger.info(
             "wrote %s (%d frames, %.2f s of video, %.2f s to encode)",
             self.path, self.frames_written, self.duration, time.perf_counter() - self._started,
@@ -349,14 +359,17 @@ class VideoWriter:
         if out is None:
             return None
         try:
-            finished = self._check(out.finish)
+            finished = self._check(out.finish, ABORTED_STAGE)
         except Exception as exc:  # the encoder or the disk failed: keep what the partial holds
             logger.warning("could not finalize %s (%s); keeping what was written", self.path, exc)
             return self._keep_after_failure(out)
         if finished is None:
             logger.info("%s: the encoder produced no frame; nothing to keep", self.path.name)
             return None
-        self.kept_as = keep_as_incomplete(finished, self.path)
+        try:
+            self.kept_as = keep_as_incomplete(finished, self.path)
+        finally:
+            self._done_with(out)
         logger.warning(
             "recording stopped early: kept %d frames of %s as %s",
             self.frames_written, self.path.name, self.kept_as,
@@ -406,12 +419,20 @@ class VideoWriter:
                 f"{self.path.name}: {exc}"
             ) from exc
 
+    def _done_with(self, out: _Output) -> None:
+        """Release the lock of the file ``out`` finished, or hold it on (see ``hold_lock``)."""
+        lock = out.take_lock()
+        if self.hold_lock:
+            self.held_lock = lock
+        else:
+            _release(lock)
+
     def _keep_after_failure(self, out: _Output) -> Path | None:
         """After a failed finish: keep the frames the partial file holds, or remove it."""
         try:
             self.kept_as = salvage(out.partial, self.path)
         finally:
-            out.release()
+            self._done_with(out)
         if self.kept_as is None:
             logger.error("%s: no complete frame could be kept", self.path)
         else:
@@ -546,8 +567,15 @@ class _Output:
         self._raise_worker_error()
         self._queue.put(frame)
 
-    def finish(self) -> Path | None:
+    def finish(self, stage: str = FINAL_STAGE) -> Path | None:
         """Flush and close the encoder; return a finished file (not yet under its final name).
+
+        The file returned stays locked (see :func:`~rlvideo._files.claim`) until
+        :meth:`release`, so that ``rlvideo recover`` leaves it alone until the caller has
+        published or kept it. MP4 is remuxed into a file named for ``stage``:
+        :data:`~rlvideo.naming.FINAL_STAGE` for a video to publish, or
+        :data:`~rlvideo.naming.ABORTED_STAGE` for one stopped early, which a kill must never
+        leave under a name ``recover`` would publish as complete.
 
         Returns None, having removed the partial file, when the encoder produced no frame at all
         (it refused the first one): there is nothing to keep, and no empty file is left.
@@ -565,17 +593,24 @@ class _Output:
             self.release()
             return None
         if self.container.format.name != "mp4":
-            self.release()
             return self.partial
-        finished = self.partial.with_name(self.partial.name.replace(".partial", ".final"))
+        finished = restage(self.partial, stage)
+        lock = claim(finished)  # locked before it holds a byte: recover never takes it
         try:
             remux(self.partial, finished, container_format="mp4")
         except BaseException:
             finished.unlink(missing_ok=True)
+            _release(lock)
             raise
         self.partial.unlink()
         self.release()
+        self._lock = lock
         return finished
+
+    def take_lock(self) -> int | None:
+        """Hand the lock of the file :meth:`finish` returned to the caller, who releases it."""
+        lock, self._lock = self._lock, None
+        return lock
 
     def discard(self) -> None:
         """Stop the worker, close the container and delete the partial file."""
@@ -590,7 +625,10 @@ class _Output:
             self.release()
 
     def release(self) -> None:
-        """Give up the partial file's lock (after a failure: once its frames were kept)."""
+        """Give up the lock of the file being written or finished (once it was published or kept).
+
+        Idempotent.
+        """
         _release(self._lock)
         self._lock = None
 

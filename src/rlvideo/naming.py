@@ -33,6 +33,7 @@ __all__ = [
     "is_incomplete_name",
     "is_partial_name",
     "partial_name",
+    "restage",
     "strip_incomplete",
 ]
 
@@ -271,6 +272,23 @@ def partial_name(final: Path, stage: str = "partial") -> Path:
     """
     token = secrets.token_hex(4)
     return final.with_name(f".{final.name}.{token}.{stage}{final.suffix}")
+
+
+FINAL_STAGE = "final"
+"""The stage of a finished video (MP4: remuxed) waiting to be published under its final name."""
+ABORTED_STAGE = "aborted"
+"""The stage of a video stopped early, waiting to be kept as ``<name>.incomplete.<ext>``."""
+
+
+def restage(working: Path, stage: str) -> Path:
+    """The name of the next stage of a hidden working file: only its stage tag changes.
+
+    Example:
+        >>> restage(Path("v/.my.partial.mp4.0a1b2c3d.partial.mp4"), "final").name
+        '.my.partial.mp4.0a1b2c3d.final.mp4'
+    """
+    head, _, suffix = working.name.rsplit(".", 2)
+    return working.with_name(f"{head}.{stage}.{suffix}")
 
 
 def is_partial_name(path: Path) -> bool:

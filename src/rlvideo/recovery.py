@@ -3,10 +3,11 @@
 While a :class:`~rlvideo.VideoWriter` records, it writes a hidden
 ``.<name>.<token>.partial.<ext>`` beside the final name (MP4: *fragmented*), flushing its frames
 to disk at least every second, and holds an advisory lock on it (:func:`~rlvideo._files.claim`).
-At the end it closes that file and, for MP4, remuxes it into ``.<name>.<token>.final.mp4``, then
-publishes the result under ``<name>.<ext>``. A video's data track is written line by line to a
-hidden ``.<stem>.track.jsonl.<token>.writing``, locked the same way, and moved beside its video
-once the video is published.
+At the end it closes that file and, for MP4, remuxes it into ``.<name>.<token>.final.mp4``
+(``.aborted.mp4`` when the video was stopped early), locked the same way until it is published
+under ``<name>.<ext>`` (or kept as ``<name>.incomplete.<ext>``). A video's data track is
+written line by line to a hidden ``.<stem>.track.jsonl.<token>.writing``, locked the same way,
+and moved beside its video once the video is published.
 
 A process killed on the way leaves some of these hidden files, with their locks dropped.
 :func:`recover_folder` deals with every one of them and says what it did, one
@@ -19,6 +20,9 @@ A process killed on the way leaves some of these hidden files, with their locks 
 - a ``.final.mp4`` file: the video was finished, so it is ``published`` under ``<name>.mp4``,
   or ``<name>.recovered.mp4`` when another file took that name; with its partial file still
   beside it the kill came during the remux, which is done again from the partial;
+- an ``.aborted.mp4`` file: the video was stopped early (an exception, Ctrl-C), so its frames
+  are ``recovered`` into ``<name>.incomplete.mp4``, never published as complete (with its
+  partial file beside it, from the partial);
 - a data track: given to its video (``<stem>.incomplete[-N].<ext>``, or ``<stem>.<ext>``
   published before the kill) as ``<video stem>.track.jsonl``, one line per frame: cut to the
   video's frames, or, when it is short of them, ended with ``{"frame": N, "missing": true}``
@@ -55,7 +59,7 @@ from rlvideo._files import (
 )
 from rlvideo._track import TRACK_SUFFIX, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError, StorageError
-from rlvideo.naming import is_partial_name
+from rlvideo.naming import is_partial_name, restage
 
 __all__ = [
     "Outcome",
@@ -165,7 +169,7 @@ def salvage(partial: Path, final: Path) -> Path | None:
         if partial.suffix in cut and not cut[partial.suffix](partial):
             partial.unlink()  # not one complete frame: nothing to keep
             return None
-    staging = partial.with_name(partial.name.replace(".partial", ".salvaged"))
+    staging = restage(partial, "salvaged")
     try:
         try:
             copied = remux(partial, staging)
