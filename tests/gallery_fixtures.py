@@ -82,3 +82,31 @@ def write_track(video: Path, frames: int, *, episode: int = 0, reward: float = 1
     lines = track_lines(frames, episode=episode, reward=reward)
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+def write_runs(root: Path, *, frames: int = 12, size: tuple[int, int] = (32, 48)) -> Path:
+    """A folder of run folders, as ``rlvideo record`` and TensorBoard users keep them.
+
+    ``ppo/`` and ``hand/`` hold CartPole-v1 episodes 0 and 1 on seeds 0 and 1 (returns
+    ``frames - 1`` and half of it), ``pendulum/sac/`` one Pendulum-v1 episode (return near
+    -500, two folders deep). Returns ``root``.
+    """
+    for run, reward in (("ppo", 1.0), ("hand", 0.5)):
+        for episode in (0, 1):
+            write_clip(
+                root / run, f"rl-video-episode-{episode}.mp4", frames=frames, size=size,
+                env_id="CartPole-v1", episode=episode, seed=episode, reward_per_step=reward,
+            )  # fmt: skip
+    write_clip(
+        root / "pendulum" / "sac", "rl-video-episode-0.mp4", frames=frames, size=size,
+        env_id="Pendulum-v1", seed=0, reward_per_step=-500 / (frames - 1), truncated=True,
+    )  # fmt: skip
+    return root
+
+
+def page_data(page: Path) -> dict[str, Any]:
+    """The data a gallery page embeds: ``{"videos": [...], "labels": {...}, ...}``."""
+    html = page.read_text(encoding="utf-8")
+    start = html.index('id="gallery-data">') + len('id="gallery-data">')
+    data: dict[str, Any] = json.loads(html[start : html.index("</script>", start)])
+    return data

@@ -201,7 +201,9 @@ def test_mixed_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     shutil.copy(folder / "clip.gif", folder / "sub.gif.txt")
     (folder / "broken.mp4").write_bytes(b"not a video at all")
     (folder / "nested").mkdir()
-    _video(folder / "nested" / "deeper.mp4")
+    _video(folder / "nested" / "deeper.mp4")  # a run folder: shown, named by its path
+    (folder / ".cache").mkdir()
+    _video(folder / ".cache" / "hidden.mp4")  # a hidden folder: not walked
     sidecar_path(folder / "rl-video-episode-2.webm").write_text("{not json", encoding="utf-8")
 
     with caplog.at_level(logging.INFO, logger="rlvideo.gallery"):
@@ -215,6 +217,7 @@ def test_mixed_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         "rl-video-episode-2.webm",  # natural order: 2 before 10
         "rl-video-episode-10.mp4",
         "run.incomplete.mp4",
+        "nested/deeper.mp4",  # the folder's own videos first, then each sub-folder's
     ]
     assert "incomplete" in parsed.rows["run.incomplete.mp4"]["file"]
     assert "unreadable" in parsed.rows["broken.mp4"]["file"]
@@ -224,14 +227,16 @@ def test_mixed_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert all(path.is_file() for path in _local_files(page))
     assert sorted(p.name for p in (folder / "posters").iterdir()) == [
         "clip.gif.png",
+        "nested",
         "rl-video-episode-10.mp4.png",
         "rl-video-episode-2.webm.png",
         "run.incomplete.mp4.png",
     ]
+    assert (folder / "posters" / "nested" / "deeper.mp4.png").is_file()
     messages = [r.getMessage() for r in caplog.records]
     assert any("listing" in m and "broken.mp4 as unreadable" in m for m in messages)
     assert any("ignoring the sidecar" in m and "episode-2.json" in m for m in messages)
-    assert f"wrote gallery {page}: 5 videos" in messages
+    assert f"wrote gallery {page}: 6 videos" in messages
 
 
 def test_odd_file_names_are_url_quoted(tmp_path: Path) -> None:
@@ -281,7 +286,9 @@ def test_a_file_is_not_a_folder(tmp_path: Path) -> None:
         build_gallery(video)
 
 
-@pytest.mark.parametrize("names", [[], [".hidden.mp4", "notes.txt", "nested/deep.mp4"]])
+@pytest.mark.parametrize(
+    "names", [[], [".hidden.mp4", "notes.txt", "nested/notes.txt", ".cache/deep.mp4"]]
+)
 def test_folder_without_videos_is_an_invalid_argument(tmp_path: Path, names: list[str]) -> None:
     for name in names:
         (tmp_path / name).parent.mkdir(exist_ok=True)

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -856,13 +857,16 @@ def _print_summary(
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one object per file).")
 def info(paths: tuple[str, ...], as_json: bool) -> None:
-    """Describe videos (files, or every video in a folder).
+    """Describe videos (files, or every video in a folder and its sub-folders).
 
-    A folder's videos include those kept as <name>.incomplete.<ext> (by rlvideo recover, an
-    error or Ctrl-C), marked incomplete. First what the file holds, read by decoding it (codec,
-    size, fps, frames counted, duration, file size), then what its JSON sidecar says (episode,
-    return, steps, seed, ...), if it has one, then what its data track holds (reward
-    min/max/mean, return at the end), if it has one.
+    A folder whose sub-folders hold videos is a folder of runs (as rlvideo gallery shows it):
+    its videos are listed run by run, each run named by its folder's path from the folder
+    named ("run" in --json; "." for the videos directly in it). A folder's videos include
+    those kept as <name>.incomplete.<ext> (by rlvideo recover, an error or Ctrl-C), marked
+    incomplete. First what the file holds, read by decoding it (codec, size, fps, frames
+    counted, duration, file size), then what its JSON sidecar says (episode, return, steps,
+    seed, ...), if it has one, then what its data track holds (reward min/max/mean, return at
+    the end), if it has one.
     """
     from rlvideo._track import track_path
     from rlvideo.metadata import sidecar_path
@@ -870,8 +874,10 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
 
     with _user_errors():
         results = []
-        for path in _videos_named(paths):
+        for path, run in _videos_named(paths):
             entry: dict[str, Any] = probe(path).to_dict()
+            if run is not None:
+                entry["run"] = run
             entry["incomplete"] = is_incomplete_name(path)
             if sidecar_path(path) != path:
                 fields = read_sidecar(LocalDestination(path.parent), path.name)
@@ -883,7 +889,12 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
+    runs = Counter(entry["run"] for entry in results if "run" in entry)
+    run = None
     for entry in results:
+        if entry.get("run", run) != run:
+            run = entry["run"]
+            click.echo(f"run {run}: {runs[run]} video{'' if runs[run] == 1 else 's'}")
         click.echo(entry["path"])
         if entry["incomplete"]:
             click.echo(
@@ -997,31 +1008,39 @@ def _human_size(size: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _videos_named(paths: Sequence[str]) -> list[Path]:
-    """The files named, and the videos in each folder named (by name).
+def _videos_named(paths: Sequence[str]) -> list[tuple[Path, str | None]]:
+    """The files named, and the videos in each folder named and its sub-folders, with their run.
 
     A folder's videos are its finished ones and those kept as ``<name>.incomplete.<ext>`` (by a
-    crash's ``rlvideo recover``, an error or an interrupt); hidden files are not videos yet.
+    crash's ``rlvideo recover``, an error or an interrupt), found as the gallery finds them
+    (:func:`rlvideo.gallery.find_videos`); hidden files are not videos yet. A video's run is
+    None for a file named, or a folder whose videos all lie directly in it; otherwise its
+    folder's path from the folder named (``"."`` for the folder itself).
     """
+    from rlvideo.gallery import find_videos
     from rlvideo.naming import is_partial_name
 
-    found: list[Path] = []
+    found: list[tuple[Path, str | None]] = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            videos = sorted(p for p in path.iterdir() if _is_shown_video(p))
+            videos = find_videos(path, keep=_is_shown_video)
             if not videos:
-                leftovers = [p for p in path.iterdir() if is_partial_name(p)]
+                leftovers = find_videos(path, keep=is_partial_name)
                 hint = (
                     f"; it holds {len(leftovers)} partial file(s) a crash left: "
                     f"`rlvideo recover {name}` makes them playable"
                     if leftovers
                     else ""
                 )
-                raise InvalidArgumentError(f"{name}: no videos in this folder{hint}")
-            found += videos
+                raise InvalidArgumentError(
+                    f"{name}: no videos in this folder or its sub-folders{hint}"
+                )
+            folders = [video.parent.relative_to(path).as_posix() for video in videos]
+            runs = folders if set(folders) != {"."} else [None] * len(videos)
+            found += zip(videos, runs, strict=True)
         elif path.is_file():
-            found.append(path)
+            found.append((path, None))
         else:
             raise InvalidArgumentError(f"{name}: no such file or folder")
     return found

@@ -28,6 +28,12 @@ video. Besides :class:`~rlvideo.metadata.VideoMetadata`'s fields, a sidecar may 
 ``"run"``, ``"worker"`` and ``"checkpoint"``; otherwise the run is the video's name prefix and
 the worker comes from :func:`rlvideo.distributed.worker_prefix`'s ``-w<k>`` part of it.
 
+A folder of run folders (``runs/ppo/``, ``runs/hand/``, ``runs/sweep/lr-3/``: any depth) is one
+gallery, as TensorBoard's ``--logdir`` reads sub-folders: a video in a sub-folder belongs to the
+run named by the folder's path from the gallery's folder, its links and its poster's
+(``posters/<folder>/<name>.png``) are relative paths through that folder, and the same-seed
+compare pairs videos across the runs.
+
 :func:`build_remote_gallery` does the same for videos behind an fsspec URL (``s3://bucket/runs``):
 it downloads them (and their sidecars and tracks) to a temporary folder, builds the page there
 and uploads ``index.html`` and ``posters/`` beside the videos, so the relative links work
@@ -44,7 +50,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -75,15 +81,28 @@ if TYPE_CHECKING:
 
 __all__ = [
     "POSTER_FOLDER",
+    "RUN_COLORS",
     "VIDEO_SUFFIXES",
     "build_gallery",
     "build_remote_gallery",
+    "find_videos",
 ]
 
 logger = logging.getLogger(__name__)
 
 POSTER_FOLDER = "posters"
 """The sub-folder of the gallery's folder that holds the poster images."""
+
+RUN_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+    "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+"""One colour per run, in the runs' natural order: Tableau 20 (matplotlib's ``tab20``), its ten
+strong colours first, then their ten light ones, so 20 runs stay distinct; the 21st run takes
+the first colour again. A run keeps its colour in every view (grid, table, player, compare,
+plots)."""
 
 _TEMPLATE = "template.html.jinja"
 _EPISODE_IN_NAME = re.compile(r"-episode-(\d+)$")  # gym's names, for videos without a sidecar
@@ -140,11 +159,13 @@ class _Cell:
 
 @dataclass
 class _Row:
-    name: str
+    name: str  # the path from the gallery's folder, with "/": the video's name on the page
     href: str
     mime: str
     is_gif: bool
     poster: str | None = None
+    folder: str = ""  # the run folder: the video's folder from the gallery's, "" for itself
+    color: str = RUN_COLORS[0]
     width: int = 0
     height: int = 0
     codec: str = ""
@@ -163,20 +184,26 @@ def build_gallery(
 ) -> Path:
     """Write ``folder/index.html``: every video in ``folder`` with a poster, playback and metadata.
 
-    Looks at the ``.mp4``, ``.webm`` and ``.gif`` files directly in ``folder`` (not in
-    sub-folders), skipping hidden ones (such as the partial files of a writer still running).
-    Videos kept after an error (``<name>.incomplete.<ext>``) are shown with an "incomplete"
-    badge; a file that cannot be decoded is listed as "unreadable" with a link to it. A video's
-    metadata comes from its sidecar ``<name>.json`` when there is one, and from decoding it
-    (frames, duration, fps, size, codec) always; its data track ``<name>.track.jsonl``, when
-    there is one, is embedded in the page (a track that cannot be read is skipped with a
-    warning naming the file and line).
+    Looks at the ``.mp4``, ``.webm`` and ``.gif`` files in ``folder`` and in its sub-folders, at
+    any depth (:func:`find_videos`), as TensorBoard's ``--logdir`` does: each folder that holds
+    videos is a run, named by its path from ``folder`` (``ppo``, ``sweep/lr-3``); when one
+    folder holds several runs (several name prefixes, such as the demo's two policies), each
+    is ``<folder>/<prefix>``. The videos directly in ``folder`` are named as a single folder's
+    always were: by the sidecar's ``run``, else the name prefix. Hidden files (such as the
+    partial files of a writer still running) and folders are skipped. Videos kept after an
+    error (``<name>.incomplete.<ext>``) are shown with an "incomplete" badge; a file that
+    cannot be decoded is listed as "unreadable" with a link to it. A video's metadata comes
+    from its sidecar ``<name>.json`` when there is one, and from decoding it (frames,
+    duration, fps, size, codec) always; its data track ``<name>.track.jsonl``, when there is
+    one, is embedded in the page (a damaged sidecar or track is skipped with a warning naming
+    the file, and the page is built from the rest).
 
-    Posters are PNGs of the frame a third of the way in, written by PyAV to
-    ``folder/posters/<video name>.png``; a poster newer than its video is reused. The page is
-    written to a temporary file and renamed, so a reader never sees half a page. It links to
-    the videos and posters by relative paths and fetches nothing else: move or upload the
-    folder as a whole.
+    Each run has a colour of its own (:data:`RUN_COLORS`), the same in every view. Posters are
+    PNGs of the frame a third of the way in, written by PyAV to
+    ``folder/posters/<the video's path from folder>.png``; a poster newer than its video is
+    reused. The page is written to a temporary file and renamed, so a reader never sees half a
+    page. It links to the videos and posters by relative paths and fetches nothing else: move
+    or upload the folder as a whole, or serve it from anywhere.
 
     Args:
         folder: The folder of videos; the page and the posters are written into it.
@@ -215,11 +242,11 @@ def build_gallery(
         raise StorageError(f"cannot build a gallery of {root}: no such folder")
     if not root.is_dir():
         raise StorageError(f"cannot build a gallery of {root}: it is a file, not a folder")
-    videos = _find_videos(root)
+    videos = find_videos(root)
     if not videos:
         raise InvalidArgumentError(
-            f"no videos in {root}: the gallery shows the {', '.join(VIDEO_SUFFIXES)} files "
-            "directly in the folder (not in sub-folders); record some first, "
+            f"no videos in {root} or its sub-folders: the gallery shows the "
+            f"{', '.join(VIDEO_SUFFIXES)} files it finds there; record some first, "
             f"e.g. python -m rlvideo.demo --out {root}"
         )
     jinja = _jinja()  # before any poster: a missing extra fails fast, leaving nothing behind
@@ -228,7 +255,8 @@ def build_gallery(
         posters.mkdir(exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create the poster folder {posters}: {exc}") from exc
-    rows = [_row(video, posters) for video in videos]
+    rows = [_row(video, root, posters) for video in videos]
+    _name_runs(rows)
     page_title = title if title is not None else (root.absolute().name or str(root))
     html = _render(jinja, page_title, rows)
     out = root / out_name
@@ -337,19 +365,66 @@ def _natural_key(name: str) -> list[tuple[int, int | str]]:
     ]
 
 
-def _find_videos(root: Path) -> list[Path]:
-    try:
-        entries = list(root.iterdir())
-    except OSError as exc:
-        raise StorageError(f"cannot list {root}: {exc}") from exc
-    videos = [
-        path
-        for path in entries
-        if path.suffix.lower() in VIDEO_SUFFIXES
-        and not path.name.startswith(".")
-        and path.is_file()
-    ]
-    return sorted(videos, key=lambda path: _natural_key(path.name))
+def _is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES and not path.name.startswith(".")
+
+
+def find_videos(
+    folder: str | os.PathLike[str], *, keep: Callable[[Path], bool] = _is_video
+) -> list[Path]:
+    """The videos in ``folder`` and its sub-folders, at any depth, folder by folder.
+
+    A video is a file whose name ``keep`` accepts (by default: a ``.mp4``, ``.webm`` or ``.gif``
+    name that does not start with a dot). Hidden folders (``.git``, ``.ipynb_checkpoints``),
+    ``folder/posters`` (the gallery's own) and links to folders are not entered: a link such
+    as ``latest -> ppo-2`` would list a run twice, and a link to a parent would never end. A
+    sub-folder that cannot be listed is skipped with a warning naming it.
+
+    Args:
+        folder: The folder to search.
+        keep: Which file names are videos.
+
+    Returns:
+        The videos: those directly in ``folder`` first, then each sub-folder's, folders and
+        names in natural order (``episode-2`` before ``episode-10``).
+
+    Raises:
+        StorageError: If ``folder`` itself cannot be listed.
+
+    Example:
+        >>> for name in ("ppo/rl-video-episode-10.mp4", "ppo/rl-video-episode-2.mp4", "a.gif"):
+        ...     Path("runs", name).parent.mkdir(parents=True, exist_ok=True)
+        ...     _ = Path("runs", name).write_bytes(b"")
+        >>> [path.as_posix() for path in find_videos("runs")]
+        ['runs/a.gif', 'runs/ppo/rl-video-episode-2.mp4', 'runs/ppo/rl-video-episode-10.mp4']
+    """
+    root = Path(folder)
+    found: list[Path] = []
+    pending = [root]
+    while pending:
+        here = pending.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError as exc:
+            if here == root:
+                raise StorageError(f"cannot list {root}: {exc}") from exc
+            logger.warning("skipped the folder %s: %s", here, exc)
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith(".") and not (
+                    here == root and entry.name == POSTER_FOLDER
+                ):
+                    pending.append(path)
+            elif keep(path) and path.is_file():
+                found.append(path)
+
+    def order(path: Path) -> tuple[list[list[tuple[int, int | str]]], list[tuple[int, int | str]]]:
+        folders = path.relative_to(root).parts[:-1]
+        return [_natural_key(part) for part in folders], _natural_key(path.name)
+
+    return sorted(found, key=order)
 
 
 def _read_sidecar(video: Path) -> tuple[VideoMetadata, dict[str, Any]] | None:
@@ -392,23 +467,25 @@ def _name_parts(stem: str) -> tuple[str, int | None, int | None]:
     )
 
 
-def _row(video: Path, posters: Path) -> _Row:
+def _row(video: Path, root: Path, posters: Path) -> _Row:
     suffix = video.suffix.lower()
+    relative = video.relative_to(root)
+    name = relative.as_posix()
     row = _Row(
-        name=video.name,
-        href=quote(video.name),
+        name=name,
+        href=quote(name),
         mime=MIME_TYPES[check_format(suffix.lstrip("."))],
         is_gif=suffix == ".gif",
+        folder=relative.parent.as_posix() if relative.parent.parts else "",
     )
-    row.cells["file"] = _Cell(video.name, video.name.lower())
+    row.cells["file"] = _Cell(name, name.lower())
     run, env_index, worker = _name_parts(video.stem)
-    row.data.update(file=video.name, href=row.href, mime=row.mime, gif=row.is_gif, run=run)
+    row.data.update(file=name, href=row.href, mime=row.mime, gif=row.is_gif, run=run)
     row.data.update(env_index=env_index, worker=worker)
     if is_incomplete_name(video):
         row.badges.append("incomplete")
     sidecar = _read_sidecar(video)
     _add_metadata(row, video, sidecar)
-    _set_text(row, "run", row.data.get("run"))
     _set_number(row, "worker", row.data.get("worker"))
     _set_text(row, "checkpoint", row.data.get("checkpoint"))
     _set_number(row, "env_index", row.data.get("env_index"))
@@ -422,7 +499,7 @@ def _row(video: Path, posters: Path) -> _Row:
         return _finish(row)
     _add_info(row, info)
     if info.frames:
-        row.poster = _poster(video, posters, frame_index=info.frames // 3)
+        row.poster = _poster(video, posters, relative, frame_index=info.frames // 3)
     track = _read_track(track_path(video), frames=info.frames)
     if track is not None:
         row.data["track"] = track
@@ -440,6 +517,37 @@ def _finish(row: _Row) -> _Row:
     row.data["cut_short"] = "cut short" in row.badges
     row.data = {key: _finite_or_none(value) for key, value in row.data.items()}
     return row
+
+
+def _name_runs(rows: list[_Row]) -> None:
+    """Name each row's run after its folder, and give each run its colour (:data:`RUN_COLORS`).
+
+    A row's run so far is what its own file says (the sidecar's ``run``, else the name prefix).
+    In a sub-folder, the run is the folder's path, or ``<folder>/<that run>`` when the folder
+    holds several; in the gallery's own folder it stays what the file says, as it always was.
+    """
+    inner: dict[str, set[str]] = {}
+    for row in rows:
+        inner.setdefault(row.folder, set()).add(str(row.data["run"]))
+    for row in rows:
+        if row.folder:
+            several = len(inner[row.folder]) > 1
+            row.data["run"] = f"{row.folder}/{row.data['run']}" if several else row.folder
+        _set_text(row, "run", row.data["run"])
+    colors = _run_colors(str(row.data["run"]) for row in rows)
+    for row in rows:
+        row.color = row.data["color"] = colors[str(row.data["run"])]
+
+
+def _run_colors(runs: Iterable[str]) -> dict[str, str]:
+    """Each run's colour: :data:`RUN_COLORS` in the runs' natural order, cycling after 20.
+
+    Example:
+        >>> _run_colors(["sac", "ppo-10", "ppo-9", "sac"])
+        {'ppo-9': '#1f77b4', 'ppo-10': '#ff7f0e', 'sac': '#2ca02c'}
+    """
+    ordered = sorted(set(runs), key=_natural_key)
+    return {run: RUN_COLORS[i % len(RUN_COLORS)] for i, run in enumerate(ordered)}
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -622,11 +730,16 @@ def _size(size: int) -> str:
 
 
 # -- posters ------------------------------------------------------------------------------------
-def _poster(video: Path, posters: Path, *, frame_index: int) -> str | None:
-    """Write (or reuse) the video's poster; return its relative URL, or None if it failed."""
-    poster = posters / f"{video.name}.png"
-    href = f"{POSTER_FOLDER}/{quote(poster.name)}"
+def _poster(video: Path, posters: Path, relative: Path, *, frame_index: int) -> str | None:
+    """Write (or reuse) the video's poster; return its relative URL, or None if it failed.
+
+    The poster is ``posters/<relative>.png``, ``relative`` being the video's path from the
+    gallery's folder: videos of two runs never share a poster, and its URL is relative too.
+    """
+    poster = posters / relative.parent / f"{relative.name}.png"
+    href = quote(f"{POSTER_FOLDER}/{poster.relative_to(posters).as_posix()}")
     try:
+        poster.parent.mkdir(parents=True, exist_ok=True)
         if poster.is_file() and poster.stat().st_mtime_ns >= video.stat().st_mtime_ns:
             logger.debug("reusing the poster %s", poster)
             return href
@@ -688,6 +801,8 @@ def _render(environment: jinja2.Environment, title: str, rows: list[_Row]) -> st
         if not column.optional or any(column.key in row.cells for row in rows)
     ]
     labels = {column.key: column.label for column in _COLUMNS}
+    colors = {str(row.data["run"]): row.color for row in rows}
+    colors = {run: colors[run] for run in sorted(colors, key=_natural_key)}
     return environment.from_string(source).render(
         title=title,
         rows=rows,
@@ -695,7 +810,9 @@ def _render(environment: jinja2.Environment, title: str, rows: list[_Row]) -> st
         total_size=_size(total_bytes),
         total_duration=f"{total_seconds:.1f} s",
         version=__version__,
-        data=Markup(_script_json({"videos": [row.data for row in rows], "labels": labels})),
+        data=Markup(
+            _script_json({"videos": [row.data for row in rows], "labels": labels, "colors": colors})
+        ),
     )
 
 
