@@ -747,3 +747,38 @@ def test_step_clips_on_a_full_file_system(tmp_path: Path, size: str) -> None:
         assert decode(folder / incomplete).count > 0
         for name in folder_names(folder) - {incomplete}:  # complete clips, whole
             assert decode(folder / name).count == 50, name
+
+
+def test_sigterm_to_the_process_group_keeps_the_video_without_recover(tmp_path: Path) -> None:
+    """A scheduler's preemption or ``timeout`` sends SIGTERM to the whole process group: the
+    training process dies at once (Python installs no SIGTERM handler), and the encoder process,
+    which ignores it as it ignores Ctrl-C, sees its socket close and keeps the video itself."""
+    folder = tmp_path / "videos"
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        child = subprocess.Popen(
+            [PYTHON, "-c", textwrap.dedent(WRAPPER_CHILD), str(folder), "process"],
+            stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True,
+            env={**os.environ, "SDL_NO_SIGNAL_HANDLERS": "1"},  # else pygame's SDL eats SIGTERM
+        )  # fmt: skip
+    try:
+        wait_ready(child, log)
+        workers = psutil.Process(child.pid).children(recursive=True)
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(timeout=30)
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert not alive, f"encoder processes still running: {alive}"
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
+    assert child.returncode == -signal.SIGTERM
+    assert decode(folder / "rl-video-episode-1.mp4").count == 41
+    assert not (folder / "rl-video-episode-2.mp4").exists()
+    # no recover needed for the video: the worker kept it (only the track is left hidden)
+    assert [name.split(".")[-1] for name in hidden(folder)] == ["writing"]
+    kept = decode(folder / "rl-video-episode-2.incomplete.mp4")
+    assert kept.count >= 121 - 2  # all but the last batch: 2 frames of 600x400
+    assert (kept.width, kept.height) == (600, 400)

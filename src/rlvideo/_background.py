@@ -354,7 +354,11 @@ def _serve(connection: socket.socket) -> None:
     Freed slots are gathered and reported ``reply_every`` at a time, and whenever the worker has
     read everything it was sent (before it waits for more): one message for many frames.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Ctrl-C is the parent's to handle. SIGTERM too: sent to the whole process group (`timeout`,
+    # a scheduler's preemption, `docker stop` with an init), the parent dies and this worker,
+    # left running, sees its socket close and keeps the video as `.incomplete` by itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     freed: list[int] = []
 
     def send(data: bytes) -> None:
