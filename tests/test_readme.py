@@ -6,7 +6,8 @@ and folder (the README reads top to bottom); ``needs ...`` states the one comple
 cannot contain, which the test provides and nothing else:
 
 - ``wandb.init()``: a stand-in ``wandb`` module (``log`` and ``Video``) on the path;
-- ``an S3-compatible server at 127.0.0.1:9000``: moto's server there, with the bucket;
+- ``an S3-compatible server at 127.0.0.1:9000``: moto's server with the bucket, on a free port
+  (the block's ``127.0.0.1:9000`` is rewritten to it: nothing else on the machine is disturbed);
 - ``RLlib's EnvContext``: ``ctx`` with ``worker_index=1`` and ``vector_index=0``;
 - ``run from the repository's root``: a copy of ``examples/`` in the folder.
 
@@ -21,11 +22,10 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -92,25 +92,27 @@ def _shell_blocks() -> list[Block]:
     return [b for b in _blocks() if b.language in ("bash", "sh", "console")]
 
 
+README_S3 = "127.0.0.1:9000"  # where the README's S3-compatible store (MinIO) listens
+
+
 @pytest.fixture
 def s3_server(monkeypatch):
-    """Moto's S3 server at 127.0.0.1:9000 with the bucket my-bucket (the README's MinIO)."""
+    """Moto's S3 server, bucket my-bucket (the README's MinIO), on a free port: its host:port."""
     moto_server = pytest.importorskip("moto.server")
     import boto3
 
-    with socket.socket() as probe:  # another server there would answer in moto's place
-        assert probe.connect_ex(("127.0.0.1", 9000)) != 0, "port 9000 is taken; free it first"
-
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=9000)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    host, port = server.get_host_and_port()
+    address = f"{host}:{port}"
     credentials = {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }  # fmt: skip
     for key, value in credentials.items():
         monkeypatch.setenv(key, value)
-    boto3.client("s3", endpoint_url="http://127.0.0.1:9000").create_bucket(Bucket="my-bucket")
-    yield
+    boto3.client("s3", endpoint_url=f"http://{address}").create_bucket(Bucket="my-bucket")
+    yield address
     server.stop()
 
 
@@ -134,6 +136,14 @@ def _completions(needs: set[str], folder: Path, request: pytest.FixtureRequest) 
     return prelude
 
 
+def _served_here(code: str, needs: set[str], request: pytest.FixtureRequest) -> str:
+    """The README's code pointed at the servers the test started (the README names fixed ports)."""
+    if "s3" not in needs:
+        return code
+    assert README_S3 in code, f"the block needs an S3 server but names no {README_S3}"
+    return code.replace(README_S3, request.getfixturevalue("s3_server"))
+
+
 def _environment(folder: Path) -> dict[str, str]:
     path = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
     python_path = os.pathsep.join([str(folder), str(ROOT / "src")])
@@ -145,8 +155,8 @@ def _environment(folder: Path) -> dict[str, str]:
 )
 def test_python_blocks_run(chain, tmp_path, request):
     needs = set().union(*(block.needs for block in chain))
-    code = _completions(needs, tmp_path, request) + "\n".join(
-        textwrap.dedent(block.code) for block in chain
+    code = _completions(needs, tmp_path, request) + _served_here(
+        "\n".join(textwrap.dedent(block.code) for block in chain), needs, request
     )
     done = subprocess.run(
         [sys.executable, "-W", "error::DeprecationWarning:rlvideo", "-c", code],
@@ -178,7 +188,8 @@ def _extras() -> set[str]:
 @pytest.mark.parametrize("block", _shell_blocks(), ids=lambda block: f"line{block.line}")
 def test_shell_lines_work_as_written(block, tmp_path, request):
     _completions(block.needs, tmp_path, request)
-    for command in _commands(block):
+    served = replace(block, code=_served_here(block.code, block.needs, request))
+    for command in _commands(served):
         words = shlex.split(command, comments=True)
         if words[:2] == ["pip", "install"]:
             for extra in re.findall(r"rlvideo\[([\w,-]+)\]", command):
