@@ -975,6 +975,8 @@ def _print_track_facts(summary: dict[str, Any] | None, decoded_frames: int) -> N
     agrees = (
         "one per decoded frame" if frames == decoded_frames else f"the video has {decoded_frames}"
     )
+    if summary["missing"]:
+        agrees += f"; {summary['missing']} marked missing by rlvideo recover"
     reward = summary["reward"]
     ended = [flag for flag in ("terminated", "truncated") if summary[flag]]
     facts = {
