@@ -200,11 +200,9 @@ def test_close_while_interrupted_keeps_the_video_as_incomplete(tmp_path, kind):
     env = _wrap(kind, tmp_path, max_steps=500, metadata=True)
 
     def train():
-        try:
+        with env:  # Ctrl-C leaves the block: the recording was cut off (issue 19, item 9)
             _steps(env, kind, 5)
             raise KeyboardInterrupt
-        finally:
-            env.close()
 
     with pytest.raises(KeyboardInterrupt):
         train()

@@ -307,3 +307,63 @@ def test_gymnasium_envs_with_agent_like_attributes_are_still_gymnasium_envs(tmp_
     env.step(0)
     env.close()
     assert decode(tmp_path / "rl-video-episode-0.mp4").count == 2
+
+
+# -- issue 19, item 19: the data track says what the env did, frame by frame ----------------------
+def test_track_of_a_step_video_starting_mid_episode_and_spanning_episodes(tmp_path):
+    """Episodes of 4 steps; the video starts after step 2 (its first frame: after the third
+    step of episode 0) and holds 8 frames: across the reset into episode 1 and on to 2."""
+    env = RecordVideo(
+        parallel(max_cycles=4), str(tmp_path), step_trigger=lambda s: s == 2, video_length=8,
+        track=True, encoder="thread",
+    )  # fmt: skip
+    values = []  # (episode, step, return) after each frame the env rendered
+    for episode in range(3):
+        env.reset(seed=episode)
+        step, total = 0, 0.0
+        values.append((episode, 0, 0.0))
+        while env.agents:
+            _, rewards, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
+            step, total = step + 1, total + sum(float(r) for r in rewards.values())
+            values.append((episode, step, total))
+    env.close()
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "rl-video-step-2.track.jsonl").read_text().splitlines()
+    ]
+    assert len(lines) == decode(tmp_path / "rl-video-step-2.mp4").count == 8
+    expected = values[
+        3:11
+    ]  # after steps 3, 4 of episode 0; its reset and 4 steps; episode 2's reset
+    got = [(line["episode"], line["step"], line["return"]) for line in lines]
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    assert [g[2] for g in got] == pytest.approx([e[2] for e in expected])
+    assert [line["reward"] is None for line in lines] == [e[1] == 0 for e in expected]
+
+
+def test_aec_track_counts_cycles_within_each_episode(tmp_path):
+    env = RecordVideo(
+        aec(TICTACTOE), str(tmp_path), step_trigger=lambda s: s == 1, video_length=6,
+        track=True, encoder="thread",
+    )  # fmt: skip
+    env.reset(seed=0)
+    for square in (0, 3):  # cycle 0: X, O
+        env.step(square)
+    env.step(1)  # cycle 1 begins: the video starts when it ends
+    env.step(4)
+    for square in (2, 5):  # X wins on the top row; then the episode is over
+        env.step(square)
+        if not env.agents or all(env.terminations.values()):
+            break
+    env.reset(seed=1)
+    env.step(0)
+    env.step(4)
+    env.close()
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "rl-video-step-1.track.jsonl").read_text().splitlines()
+    ]
+    got = [(line["episode"], line["step"]) for line in lines]
+    # after cycle 1 (step 2); X's winning move ends the episode and its cycle (step 3);
+    # the reset frame of episode 1; X's move (mid-cycle, still step 0); O's (step 1)
+    assert got == [(0, 2), (0, 3), (1, 0), (1, 0), (1, 1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import os
 import sys
 
@@ -302,3 +303,45 @@ def test_missing_sb3_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "stable_baselines3", None)
     with pytest.raises(MissingDependencyError, match=r'pip install "rlvideo\[sb3\]"'):
         importlib.import_module("rlvideo.sb3")
+
+
+# -- issue 19, item 19: the data track says what env 0 did, frame by frame ------------------------
+def _track(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _env0_values(rewards, dones):
+    """(episode, step, return) of env 0 after each global step (index 0: after the reset).
+
+    SB3 resets a finished env at once: the frame after its last step is the next episode's
+    reset frame, at step 0 and return 0.
+    """
+    episode, step, total, values = 0, 0, 0.0, [(0, 0, 0.0)]
+    for reward, done in zip(rewards, dones, strict=True):
+        step, total = step + 1, total + reward
+        if done:
+            episode, step, total = episode + 1, 0, 0.0
+        values.append((episode, step, total))
+    return values
+
+
+def test_track_of_a_step_video_starting_mid_episode_and_spanning_episodes(tmp_path):
+    venv = DummyVecEnv(
+        [functools.partial(make_cartpole, max_episode_steps=4)] * N_ENVS
+    )  # episodes of 4 steps: a 9-frame video from step 2 spans three of env 0's episodes
+    venv.seed(0)
+    venv = VecVideoRecorder(venv, str(tmp_path), lambda s: s == 2, video_length=8, track=True)
+    rewards, dones = [], []
+    venv.reset()
+    for _ in range(12):
+        _, reward, done, _ = venv.step(np.zeros(N_ENVS, dtype=np.int64))
+        rewards.append(float(reward[0]))
+        dones.append(bool(done[0]))
+    venv.close()
+    expected = _env0_values(rewards, dones)[2:11]  # frames rendered after steps 2 .. 10
+    lines = _track(tmp_path / "rl-video-step-2-to-step-10.track.jsonl")
+    assert len(lines) == decode(tmp_path / "rl-video-step-2-to-step-10.mp4").count == 9
+    assert [(line["episode"], line["step"], line["return"]) for line in lines] == expected
+    assert [line["frame"] for line in lines] == list(range(9))
+    assert lines[0]["reward"] == 1.0  # the step that fired the trigger produced frame 0
+    assert [line["reward"] for line in lines if line["step"] == 0] == [None, None]  # resets

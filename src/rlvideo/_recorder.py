@@ -53,7 +53,9 @@ from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destinati
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ClosesOnExit", "KeepIf", "OnVideoSaved", "Recorder", "records"]
+__all__ = [
+    "ClosesOnExit", "EpisodeCount", "KeepIf", "OnVideoSaved", "Recorder", "records", "reward_value",
+]  # fmt: skip
 
 logger = logging.getLogger("rlvideo.recorder")  # the documented name (README, Logging)
 
@@ -127,6 +129,49 @@ class _Upload:
     meta: VideoMetadata | None  # a video's, for its sidecar and hand-off
     local: Path
     track: Path | None = None  # the video's finished track, uploaded once the video is
+
+
+def reward_value(reward: Any) -> float:
+    """A reward as a float; NaN for one that is none (a multi-objective env's vector).
+
+    Example:
+        >>> reward_value(1), reward_value([1.0, 2.0])
+        (1.0, nan)
+    """
+    try:
+        return float(reward)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+@dataclass
+class EpisodeCount:
+    """Steps and return of the episode under way: what every wrapper counts, recording or not.
+
+    A video that starts mid-episode (a step trigger, a ``video_length`` that spans episodes)
+    starts its overlay and data track at these values (:meth:`Recorder.start`'s
+    ``episode_step`` and ``episode_return``), so its track says what the env really did.
+
+    Example:
+        >>> count = EpisodeCount()
+        >>> count.add(1.0); count.add(0.5)
+        >>> count.step, count.episode_return
+        (2, 1.5)
+        >>> count.begin(); count.step, count.episode_return
+        (0, 0.0)
+    """
+
+    step: int = 0
+    episode_return: float = 0.0
+
+    def begin(self) -> None:
+        """An episode began: no steps, no return."""
+        self.step, self.episode_return = 0, 0.0
+
+    def add(self, reward: Any, *, step: bool = True) -> None:
+        """Count a step's reward (``step=False``: a move within a step, as an AEC agent's)."""
+        self.step += int(step)
+        self.episode_return += reward_value(reward)
 
 
 _P = ParamSpec("_P")
@@ -392,16 +437,37 @@ class Recorder:
         *,
         action: Any = None,
         info: Mapping[str, Any] | None = None,
+        counted: tuple[Any, Any, Any] | None = None,
     ) -> None:
         """Account one env step to the video (its reward and how the episode ended).
 
         ``action`` and ``info`` go to the overlay and the data track (the track keeps the
-        info keys it was asked for, and small actions).
+        info keys it was asked for, and small actions). ``counted`` is ``(reward, terminated,
+        truncated)`` as the metadata counts them, when they are not what the frames show
+        (SB3's wrapper sums every env's rewards; its frames show env 0's).
         """
         meta = self._videos[video_id]
+        total, ended, cut = (reward, terminated, truncated) if counted is None else counted
         meta.steps += 1
-        meta.episode_return += float(reward)
-        meta.terminated, meta.truncated = bool(terminated), bool(truncated)
+        meta.episode_return += float(total)
+        meta.terminated, meta.truncated = bool(ended), bool(cut)
+        self.show(video_id, reward, terminated, truncated, action=action, info=info)
+
+    def show(
+        self,
+        video_id: int,
+        reward: Any,
+        terminated: Any,
+        truncated: Any,
+        *,
+        action: Any = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        """The video's next frame follows this step, which its metadata does not count.
+
+        For a video that starts after the step it shows (SB3's wrapper): its overlay and
+        track show the step's reward and flags, as they do after every counted step.
+        """
         log = self._logs.get(video_id)
         if log is not None:
             log.step(reward, terminated, truncated, action=action, info=info)

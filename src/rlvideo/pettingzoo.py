@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlvideo._clips import fires, resolve_triggers
 from rlvideo._optional import import_optional
-from rlvideo._recorder import ClosesOnExit, Recorder, records
+from rlvideo._recorder import ClosesOnExit, EpisodeCount, Recorder, records
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, recorder_options
@@ -199,6 +199,7 @@ class RecordVideo(ClosesOnExit, _Wrapper):
         self._pending_reward = 0.0  # rewards of the moves since the video's last counted step
         self._pending = False  # whether a partial cycle awaits counting
         self._acted: set[Any] = set()  # AEC: the agents that moved in this cycle
+        self._count = EpisodeCount()  # cycles and return of the episode: a video's first values
         name = env_metadata.get("name")
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
@@ -246,11 +247,15 @@ class RecordVideo(ClosesOnExit, _Wrapper):
     def _after_reset(self, seed: int | None) -> None:
         self.episode_id += 1
         self._seed = seed
+        self._count.begin()
         if self.recording and self.video_length == float("inf"):
             self.stop_recording()
         if self.episode_trigger and fires(self.episode_trigger, self.episode_id, "episode_trigger"):
             self._start(f"{self.name_prefix}-episode-{self.episode_id}", "episode")
         if self.recording:
+            assert self._video_id is not None  # recording implies a video
+            self._count_partial_cycle()  # the last episode's, if the video spans the reset
+            self._recorder.reset(self._video_id, self.episode_id)
             self._capture_frame()
             self._stop_if_full()
         self._recorder.poll()
@@ -263,6 +268,7 @@ class RecordVideo(ClosesOnExit, _Wrapper):
             self.step_id += 1
             if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
                 self._start(f"{self.name_prefix}-step-{self.step_id}", "step")
+        self._count.add(reward, step=cycle_end)  # after a start: the video counts this move
         if self.recording:
             assert self._video_id is not None  # recording implies a video
             self._pending_reward += reward
@@ -281,7 +287,8 @@ class RecordVideo(ClosesOnExit, _Wrapper):
         first_step = self.step_id if kind == "step" else self.step_id + 1
         self._video_id = self._recorder.start(
             video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
-            seed=self._seed, fps=self.frames_per_sec,
+            seed=self._seed, fps=self.frames_per_sec, episode_step=self._count.step,
+            episode_return=self._count.episode_return,
         )  # fmt: skip
         self.recording = True
         self._pending_reward, self._pending = 0.0, False

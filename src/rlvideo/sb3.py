@@ -28,7 +28,7 @@ import numpy as np
 
 from rlvideo._clips import fires
 from rlvideo._optional import import_optional
-from rlvideo._recorder import ClosesOnExit, Recorder, records
+from rlvideo._recorder import ClosesOnExit, EpisodeCount, Recorder, records
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
 from rlvideo.metadata import OnVideoSaved, SavedPath, VideoMetadata
@@ -172,6 +172,7 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
         self.recording = False
         self._video_id: int | None = None
         self._episode = -1  # episodes of env 0 begun so far, counted from 0
+        self._count = EpisodeCount()  # env 0's episode: the track and overlay follow env 0
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
             fps=self.frames_per_sec, env_id=_env_id(venv),
@@ -188,7 +189,7 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
     def reset(self) -> VecEnvObs:
         """Reset the envs, and start a video if the trigger fires at the current step count."""
         obs = self.venv.reset()
-        self._episode += 1
+        self._new_episode()
         if self._video_enabled():
             self._start_video_recorder()
         self._recorder.poll()
@@ -199,18 +200,25 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
         """Finish the step; record its frame, or start a video if the trigger fires."""
         obs, rewards, dones, infos = self.venv.step_wait()
         self.step_id += 1
-        if bool(np.asarray(dones).reshape(-1)[0]):
-            self._episode += 1  # env 0 was reset automatically
+        cut = [bool(info.get("TimeLimit.truncated", False)) for info in infos]
+        ended = [bool(done) and not c for done, c in zip(dones, cut, strict=True)]
+        shown = (rewards[0], ended[0], cut[0])  # env 0's: the track and overlay follow it
         if self.recording:
             assert self._video_id is not None  # recording implies a video
-            cut = [bool(info.get("TimeLimit.truncated", False)) for info in infos]
-            ended = [bool(done) and not c for done, c in zip(dones, cut, strict=True)]
-            self._recorder.step(self._video_id, np.sum(rewards), any(ended), any(cut))
+            counted = (np.sum(rewards), any(ended), any(cut))  # the metadata sums every env
+            self._recorder.step(self._video_id, *shown, info=infos[0], counted=counted)
+        elif self._video_enabled():
+            self._start_recording(self._stem(), episode=self._episode + int(dones[0]))
+            assert self._video_id is not None
+            self._recorder.show(self._video_id, *shown, info=infos[0])  # frame 0 follows it
+        self._count.add(rewards[0])
+        if dones[0]:
+            self._new_episode()  # env 0 was reset automatically: the frame is its reset frame
+        if self.recording:
+            assert self._video_id is not None
             self._capture_frame()
             if self.recording and self._recorder.frames(self._video_id) > self.video_length:
                 self._stop_recording()
-        elif self._video_enabled():
-            self._start_video_recorder()
         self._recorder.poll()
         return obs, rewards, dones, infos
 
@@ -233,11 +241,20 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
         return fires(self.record_video_trigger, self.step_id, "record_video_trigger")
 
     def _start_video_recorder(self) -> None:
-        stem = f"{self.name_prefix}-step-{self.step_id}-to-step-{self.step_id + self.video_length}"
-        self._start_recording(stem)
+        self._start_recording(self._stem())
         self._capture_frame()
 
-    def _start_recording(self, stem: str) -> None:
+    def _stem(self) -> str:
+        return f"{self.name_prefix}-step-{self.step_id}-to-step-{self.step_id + self.video_length}"
+
+    def _new_episode(self) -> None:
+        """Env 0 began an episode: a video in progress shows it from its next frame."""
+        self._episode += 1
+        self._count.begin()
+        if self._video_id is not None:
+            self._recorder.reset(self._video_id, self._episode)
+
+    def _start_recording(self, stem: str, *, episode: int | None = None) -> None:
         """Start a video (ending the one in progress first); a taken name raises here."""
         if self.recording:
             # The same name means no step since it started: SB3's file ends up holding the new
@@ -245,8 +262,9 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
             self._stop_recording(discard=stem == Path(self.video_name).stem)
         name = f"{stem}.{self._recorder.spec.format}"
         self._video_id = self._recorder.start(
-            stem, kind="step", episode=max(self._episode, 0), first_step=self.step_id,
-            fps=self.frames_per_sec,
+            stem, kind="step", episode=max(self._episode if episode is None else episode, 0),
+            first_step=self.step_id, fps=self.frames_per_sec, episode_step=self._count.step,
+            episode_return=self._count.episode_return,
         )  # fmt: skip
         self.video_name = name
         self.video_path = str(self._recorder.final(name))

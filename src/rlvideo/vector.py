@@ -19,17 +19,17 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from rlvideo._clips import fires, resolve_triggers
 from rlvideo._grid import Tiler
 from rlvideo._optional import import_optional
-from rlvideo._recorder import ClosesOnExit, Recorder, records
+from rlvideo._recorder import ClosesOnExit, EpisodeCount, Recorder, records
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.frames import FrameConverter, is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
-from rlvideo.wrappers import _as_float, check_render_mode, gymnasium_settings
+from rlvideo.wrappers import check_render_mode, gymnasium_settings
 
 import_optional("gymnasium", "gymnasium", feature="rlvideo.vector.RecordVideo")
 
@@ -54,8 +54,7 @@ class _Track:
     video_id: int | None = None
     has_autoreset: bool = False
     seed: int | None = None
-    episode_step: int = 0  # steps and return of the current episode (overlay and track)
-    episode_return: float = 0.0
+    count: EpisodeCount = field(default_factory=EpisodeCount)  # the episode's, for the track
     reset_frame: bool = False  # the next frame is a reset frame
 
 
@@ -328,6 +327,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         track.video_id = self._recorder.start(
             video_name, kind="manual", episode=max(track.episode_id, 0),
             first_step=self.step_id + 1, seed=track.seed, fps=self.frames_per_sec,
+            episode_step=track.count.step, episode_return=track.count.episode_return,
         )  # fmt: skip
 
     def stop_recording(self) -> None:
@@ -340,7 +340,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     # -- internals ---------------------------------------------------------------------------------
     def _new_episode(self, track: _Track) -> None:
         track.episode_id += 1
-        track.episode_step, track.episode_return, track.reset_frame = 0, 0.0, True
+        track.count.begin()
+        track.reset_frame = True
         if track.video_id is not None and self.video_length == float("inf"):
             self._stop(track)
         if self.episode_trigger and fires(
@@ -357,7 +358,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         track.video_id = self._recorder.start(
             f"{self.name_prefix}-{track.label}{kind}-{index}", kind=kind,
             episode=max(track.episode_id, 0), first_step=first_step, seed=track.seed,
-            episode_step=track.episode_step, episode_return=track.episode_return,
+            episode_step=track.count.step, episode_return=track.count.episode_return,
             env_index=track.env_index if self.per_env else None, fps=self.frames_per_sec,
         )  # fmt: skip
 
@@ -377,8 +378,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
                     track.video_id, *outcome, action=_action_of(actions, track.env_index),
                     info=_SubEnvInfo(info, track.env_index),
                 )  # fmt: skip
-            track.episode_step += 1
-            track.episode_return += _as_float(outcome[0])
+            track.count.add(outcome[0])
         for track in self._tracks:
             if track.reset_frame and track.video_id is not None:
                 self._recorder.reset(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, SupportsFloat
 
 from rlvideo._clips import fires, resolve_triggers
 from rlvideo._optional import import_optional
-from rlvideo._recorder import ClosesOnExit, Recorder, records
+from rlvideo._recorder import ClosesOnExit, EpisodeCount, Recorder, records
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.frames import is_frame
 from rlvideo.options import RecordingOptions, constructor_args, recorder_options
@@ -85,14 +85,6 @@ def _attribute(env: Any, name: str) -> bool:
         return hasattr(env, name)
     except Exception:
         return True  # it exists: it only refused to be read yet
-
-
-def _as_float(reward: Any) -> float:
-    """A reward as a float; NaN for one that is none (a multi-objective env's vector)."""
-    try:
-        return float(reward)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def _check_gymnasium_env(env: Any) -> None:
@@ -218,7 +210,7 @@ class RecordVideo(
         self._video_name: str | None = None
         self._video_id: int | None = None
         self._seed: int | None = None
-        self._episode_step, self._episode_return = 0, 0.0  # for the overlay and the track
+        self._count = EpisodeCount()  # where the episode is, for a video starting mid-way
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
@@ -240,7 +232,7 @@ class RecordVideo(
         obs, info = super().reset(seed=seed, options=options)
         self.episode_id += 1
         self._seed = seed
-        self._episode_step, self._episode_return = 0, 0.0
+        self._count.begin()
         if self.recording and self.video_length == float("inf"):
             self.stop_recording()
         if self.episode_trigger and fires(self.episode_trigger, self.episode_id, "episode_trigger"):
@@ -260,8 +252,7 @@ class RecordVideo(
         self.step_id += 1
         if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
             self._start(f"{self.name_prefix}-step-{self.step_id}", "step")
-        self._episode_step += 1
-        self._episode_return += _as_float(reward)
+        self._count.add(reward)
         if self.recording:
             assert self._video_id is not None  # recording implies a video
             self._recorder.step(
@@ -314,7 +305,7 @@ class RecordVideo(
         first_step = self.step_id if kind == "step" else self.step_id + 1
         self._video_id = self._recorder.start(
             video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
-            episode_step=self._episode_step, episode_return=self._episode_return,
+            episode_step=self._count.step, episode_return=self._count.episode_return,
             seed=self._seed, fps=self.frames_per_sec,
         )  # fmt: skip
         self.recording = True
