@@ -456,3 +456,186 @@ def test_a_stranded_video_whose_name_holds_a_stage_word_keeps_its_name(tmp_path:
     assert code == 0, lines
     assert folder_names(tmp_path) == {"my.partial.mp4"}
     assert_frames_are_the_first(tmp_path / "my.partial.mp4", 40)
+
+
+# -- step clips: the stream they are cut from is recovered visible (F5) -------------------------
+STEP_CLIPS = """
+    import os, sys
+    import numpy as np
+    import rlvideo._cutting
+    import rlvideo.encoder
+    from rlvideo import save_video
+
+    folder, where = sys.argv[1], sys.argv[2]
+    frames = [np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8) for i in range(50)]
+
+    def die(*args, **kwargs):
+        os._exit(9)
+
+    if where == "encoding":  # killed while the stream is encoded, after 40 frames
+        real_write = rlvideo.encoder.VideoWriter.write
+
+        def write(self, frame, **kwargs):
+            if self.frames_written == 40:
+                os._exit(9)
+            real_write(self, frame, **kwargs)
+
+        rlvideo.encoder.VideoWriter.write = write
+    elif where == "cutting":  # killed while cutting, once rl-video-step-0.mp4 was saved
+        real_copy = rlvideo._cutting._copy
+
+        def copy(packet, pts, dts, cut):
+            real_copy(packet, pts, dts, cut)
+            if cut.segment.path.name == "rl-video-step-20.mp4":
+                os._exit(9)
+
+        rlvideo._cutting._copy = copy
+    elif where == "cutting-after-failure":  # a bad frame 45, then killed cutting what was kept
+        frames[45] = np.zeros((8, 8, 3), np.uint8)
+        rlvideo._cutting.cut_segments = die
+    elif where == "keeping-incomplete":  # every clip cut; killed keeping the last, cut short
+        frames[45] = np.zeros((8, 8, 3), np.uint8)
+        rlvideo._cutting.keep_as_incomplete = die
+    # clips start at frames 1, 11, 21, 31, 41 (named after steps 0, 10, ...), 20 frames each
+    save_video(frames, folder, step_trigger=lambda s: s % 10 == 0, video_length=20, fps=30)
+"""
+
+
+def assert_frames_from(path: Path, first: int, count: int) -> None:
+    video = decode(path)
+    assert video.count == count, f"{path.name}: {video.count} frames, expected {count}"
+    for i, frame in enumerate(video.frames):
+        assert abs(float(frame.mean()) - shade(first + i)) < 6, f"{path.name}: frame {i}"
+
+
+def test_step_clips_killed_while_encoding_keep_their_stream_visible(tmp_path: Path) -> None:
+    run_child(STEP_CLIPS, tmp_path, "encoding")
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"rl-video-step-0.steps.incomplete.mp4"}, lines
+    kept = decode(tmp_path / "rl-video-step-0.steps.incomplete.mp4").count
+    assert 10 <= kept <= 40  # the promise: all but the last second (30 frames) or so
+    assert_frames_from(tmp_path / "rl-video-step-0.steps.incomplete.mp4", 1, kept)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"recovered {tmp_path / '..rl-video-step-0.steps-'}"), lines
+    assert lines[0].endswith(
+        f"-> {tmp_path / 'rl-video-step-0.steps.incomplete.mp4'} ({kept} frames: the stream "
+        "the step clips from rl-video-step-0.mp4 on are cut from, from that clip's first frame)"
+    ), lines
+
+
+def test_step_clips_killed_while_cutting_keep_the_saved_clips_and_the_stream(
+    tmp_path: Path,
+) -> None:
+    run_child(STEP_CLIPS, tmp_path, "cutting")
+    assert any(".cutting." in name for name in hidden(tmp_path)), hidden(tmp_path)
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {
+        "rl-video-step-0.mp4",  # cut before the kill
+        "rl-video-step-0.steps.incomplete.mp4",  # every frame recorded, from frame 1 on
+    }, lines
+    assert_frames_from(tmp_path / "rl-video-step-0.mp4", 1, 20)
+    assert_frames_from(tmp_path / "rl-video-step-0.steps.incomplete.mp4", 1, 49)
+    removed = [line for line in lines if line.startswith("removed ")]
+    assert len(removed) == len(lines) - 1 == 2, lines  # the clips being cut: 10 and 20
+    assert all("a clip being cut from the stream of step clips" in line for line in removed)
+
+
+PAUSED_WHILE_CUTTING = """
+    import sys
+    import numpy as np
+    import rlvideo._cutting
+    from rlvideo import save_video
+
+    folder = sys.argv[1]
+    frames = [np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8) for i in range(50)]
+    real_copy = rlvideo._cutting._copy
+    paused = []
+
+    def copy(packet, pts, dts, cut):
+        real_copy(packet, pts, dts, cut)
+        if cut.segment.path.name == "rl-video-step-20.mp4" and not paused:
+            paused.append(True)
+            print("paused", flush=True)
+            sys.stdin.readline()  # the test runs `rlvideo recover` meanwhile
+
+    rlvideo._cutting._copy = copy
+    paths = save_video(frames, folder, step_trigger=lambda s: s % 10 == 0, video_length=20, fps=30)
+    print(" ".join(path.name for path in paths), flush=True)
+"""
+
+
+def test_recover_leaves_the_stream_and_clips_of_a_live_save_video_alone(tmp_path: Path) -> None:
+    child = subprocess.Popen(
+        [PYTHON, "-c", textwrap.dedent(PAUSED_WHILE_CUTTING), str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        assert child.stdout.readline() == "paused\n", child.stderr and child.stderr.read()
+        before = hidden(tmp_path)
+        assert len(before) == 3, before  # the stream, and clips 10 and 20 being cut
+
+        code, lines = invoke_recover(tmp_path)
+
+        assert (code, lines) == (0, ["no partial files found: nothing to recover"])
+        assert hidden(tmp_path) == before
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 0, err
+    names = [f"rl-video-step-{step}.mp4" for step in (0, 10, 20, 30, 40)]
+    assert out.split() == names
+    assert folder_names(tmp_path) == set(names)
+    for step, name in zip((0, 10, 20, 30, 40), names, strict=True):
+        assert_frames_from(tmp_path / name, step + 1, min(20, 49 - step))
+
+
+# -- no recover outcome leaves a hidden media file ----------------------------------------------
+def _clip_staged_then_cut(folder: Path) -> None:
+    """A clip cut into a staged name, itself a working name (no stream beside it)."""
+    with VideoWriter(folder / "made.mp4", fps=30) as writer:
+        for i in range(12):
+            writer.write(np.full((48, 64, 3), shade(i), np.uint8))
+    staged = ".x.mp4.0123abcd.cutting-incomplete.mp4"
+    (folder / "made.mp4").rename(folder / f".{staged}.4567cdef.cutting.mp4")
+
+
+HIDDEN_KINDS = {
+    "partial": lambda d: run_child(KILLED_WRITER, d / "run.mp4", 75),
+    "partial webm": lambda d: run_child(KILLED_WRITER, d / "run.webm", 75),
+    "final": lambda d: run_child(KILLED_BEFORE_PUBLISH, d / "run.mp4", 40, "publish"),
+    "final and partial": lambda d: run_child(KILLED_BEFORE_PUBLISH, d / "run.mp4", 40, "remux"),
+    "aborted": lambda d: run_child(ABORTED, d / "run.mp4", 40, "keep"),
+    "aborted and partial": lambda d: run_child(ABORTED, d / "run.mp4", 40, "remux"),
+    "steps stream partial": lambda d: run_child(STEP_CLIPS, d, "encoding"),
+    "steps stream and cutting": lambda d: run_child(STEP_CLIPS, d, "cutting"),
+    "steps stream kept by an error": lambda d: run_child(STEP_CLIPS, d, "cutting-after-failure"),
+    "cutting-incomplete": lambda d: run_child(STEP_CLIPS, d, "keeping-incomplete"),
+    "cutting, unreadable": lambda d: (d / ".x.mp4.0123abcd.cutting.mp4").write_bytes(b"x" * 4096),
+    "cutting of a staged clip": _clip_staged_then_cut,
+    "track writing": lambda d: run_child(RECORDER, d, "thread", 20, "track"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HIDDEN_KINDS))
+def test_recover_never_leaves_a_hidden_media_file(tmp_path: Path, kind: str) -> None:
+    from rlvideo.recovery import recover_folder
+
+    HIDDEN_KINDS[kind](tmp_path)
+    before = hidden(tmp_path)
+    assert before, "the child left no hidden file"
+
+    outcomes = recover_folder(tmp_path)
+
+    assert hidden(tmp_path) == [], [str(o) for o in outcomes]
+    assert {o.source.name for o in outcomes} <= set(before)
+    assert all(o.kept is None or not o.kept.name.startswith(".") for o in outcomes)
+    for name in folder_names(tmp_path):
+        if name.endswith((".mp4", ".webm", ".gif")) and ".damaged" not in name:
+            assert decode(tmp_path / name).count > 0, name

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +24,10 @@ import av.packet
 import av.stream
 
 from rlvideo._clips import Clip
-from rlvideo._files import keep_as_incomplete, publish
+from rlvideo._files import claim, keep_as_incomplete, publish, release
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import EncoderError, StorageError
-from rlvideo.naming import partial_name
+from rlvideo.naming import partial_name, steps_stream_name
 from rlvideo.spec import WriterSpec
 
 __all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut"]
@@ -73,13 +72,29 @@ def encode_once_and_cut(
         >>> [p.name for p in encode_once_and_cut(frames, clips, WriterSpec.build(fps=10))]
         ['a.mp4', 'b.mp4']
     """
+    source = steps_stream_name(clips[next(iter(clips))])
+    writer = VideoWriter.from_spec(source, spec.replace(overwrite=False))
+    writer.hold_lock = True  # the stream stays locked until cut: `rlvideo recover` leaves it
+    try:
+        return _encode_and_cut(frames, clips, spec, writer, durations, progress)
+    finally:
+        release(writer.held_lock)
+
+
+def _encode_and_cut(
+    frames: Sequence[Any],
+    clips: Mapping[Clip, Path],
+    spec: WriterSpec,
+    writer: VideoWriter,
+    durations: Sequence[float | None] | None,
+    progress: Progress | None,
+) -> list[Path]:
+    """:func:`encode_once_and_cut`, writing the stream with ``writer``."""
     order = list(clips)
     first = order[0].start
     ends = {clip: clip.stop or len(frames) for clip in order}
     boundaries = {clip.start for clip in order} | set(ends.values())
-    path = clips[order[0]]
-    source = path.parent / f".{path.stem}.steps-{secrets.token_hex(4)}.{spec.format}"
-    writer = VideoWriter.from_spec(source, spec.replace(overwrite=False))
+    source = writer.path
     wrap = progress or (lambda frames, total, label: iter(frames))
     kept = _Kept()
     last = max(ends.values())
@@ -231,6 +246,7 @@ class _Cut:
     container: av.container.OutputContainer
     stream: av.stream.Stream
     offset: int  # the pts of the segment's first frame: it becomes 0
+    lock: int | None  # held until the clip is published or dropped: recover leaves it alone
 
 
 def cut_segments(
@@ -301,7 +317,7 @@ def cut_segments(
         raise EncoderError(f"cannot cut clips from {source}: {exc}") from exc
     finally:
         for cut in cuts.values():  # only after an error: drop what was not finished
-            _drop(cut.partial, cut.container)
+            _drop(cut.partial, cut.container, cut.lock)
     return [finished[n] for n in range(len(segments)) if n in finished]
 
 
@@ -313,12 +329,13 @@ def _display_order(source: Path) -> list[int]:
         )
 
 
-def _drop(partial: Path, container: av.container.OutputContainer) -> None:
-    """Remove a file being cut, even when closing it fails too (a full disk)."""
+def _drop(partial: Path, container: av.container.OutputContainer, lock: int | None) -> None:
+    """Remove a file being cut, even when closing it fails too (a full disk); release it."""
     try:
         container.close()
     finally:
         partial.unlink(missing_ok=True)
+        release(lock)
 
 
 def _open_cut(
@@ -329,17 +346,19 @@ def _open_cut(
     options: dict[str, str],
 ) -> _Cut:
     partial = partial_name(segment.path, "cutting")
+    lock = claim(partial)  # locked before it holds a byte: recover never takes it
     try:
         container = av.open(str(partial), "w", format=container_format, options=options)
-    except BaseException:  # the file may exist already (a full disk fails its header)
+    except BaseException:  # the file exists already (a full disk fails its header)
         partial.unlink(missing_ok=True)
+        release(lock)
         raise
     try:
         stream = container.add_stream_from_template(in_stream)
     except BaseException:
-        _drop(partial, container)
+        _drop(partial, container, lock)
         raise
-    return _Cut(segment, partial, container, stream, pts_in_display_order[segment.start])
+    return _Cut(segment, partial, container, stream, pts_in_display_order[segment.start], lock)
 
 
 def _copy(packet: av.packet.Packet[Any], pts: int, dts: int, cut: _Cut) -> None:
@@ -358,11 +377,14 @@ def _copy(packet: av.packet.Packet[Any], pts: int, dts: int, cut: _Cut) -> None:
 
 def _close_cut(cut: _Cut, overwrite: bool) -> Path:
     try:
-        cut.container.close()  # a full disk fails here, writing the index
-    except BaseException:
-        cut.partial.unlink(missing_ok=True)
-        raise
-    publish(cut.partial, cut.segment.path, overwrite=overwrite)
+        try:
+            cut.container.close()  # a full disk fails here, writing the index
+        except BaseException:
+            cut.partial.unlink(missing_ok=True)
+            raise
+        publish(cut.partial, cut.segment.path, overwrite=overwrite)
+    finally:
+        release(cut.lock)
     logger.info(
         "wrote %s (%d frames, cut without re-encoding)",
         cut.segment.path, cut.segment.stop - cut.segment.start,

@@ -3,8 +3,9 @@
 One module owns it, for videos, sidecars, manifests, galleries and notebook files alike:
 
 - :func:`check_target`: may a video be written at this path (name, folder, taken)?
-- :func:`claim`: create a hidden partial file and lock it for as long as its writer lives
-  (:func:`in_use` tells a crash's leftover from a file still being written);
+- :func:`claim`: create a hidden partial file and lock it for as long as its writer lives, and
+  :func:`release` it once published (:func:`in_use` tells a crash's leftover from a file
+  still being written);
 - :func:`publish`: move a finished file to its final name atomically, never replacing one
   unless asked (a hard link, with a check-then-rename fallback where there are none);
 - :func:`keep_as_incomplete`: keep a cut-off file as ``<name>.incomplete[-N].<ext>``;
@@ -42,6 +43,7 @@ __all__ = [
     "keep_as_incomplete",
     "keep_first_lines",
     "publish",
+    "release",
     "write_file",
 ]
 
@@ -176,6 +178,12 @@ def claim(path: Path) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def release(lock: int | None) -> None:
+    """Give up a lock :func:`claim` returned (None: there was none)."""
+    if lock is not None:
+        os.close(lock)
 
 
 @contextlib.contextmanager

@@ -34,7 +34,14 @@ import numpy as np
 import numpy.typing as npt
 
 from rlvideo._codecs import THREADED_MIN_PIXELS, EncoderSettings
-from rlvideo._files import check_target, claim, exists_error, keep_as_incomplete, publish
+from rlvideo._files import (
+    check_target,
+    claim,
+    exists_error,
+    keep_as_incomplete,
+    publish,
+    release,
+)
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -425,7 +432,7 @@ class VideoWriter:
         if self.hold_lock:
             self.held_lock = lock
         else:
-            _release(lock)
+            release(lock)
 
     def _keep_after_failure(self, out: _Output) -> Path | None:
         """After a failed finish: keep the frames the partial file holds, or remove it."""
@@ -461,7 +468,7 @@ class VideoWriter:
         try:
             container = av.open(str(partial), "w", format=self.format, options=options)
         except OSError as exc:
-            _release(lock)
+            release(lock)
             partial.unlink(missing_ok=True)
             raise StorageError.from_os_error(exc, self.path) from exc
         big = self.threads is None and layout.width * layout.height >= THREADED_MIN_PIXELS
@@ -471,7 +478,7 @@ class VideoWriter:
         except av.error.FFmpegError as exc:
             container.close()
             partial.unlink(missing_ok=True)
-            _release(lock)
+            release(lock)
             self._closed = True
             raise EncoderError(
                 f"{self.settings.codec} refused {layout.width}x{layout.height} at {self.fps} fps "
@@ -600,7 +607,7 @@ class _Output:
             remux(self.partial, finished, container_format="mp4")
         except BaseException:
             finished.unlink(missing_ok=True)
-            _release(lock)
+            release(lock)
             raise
         self.partial.unlink()
         self.release()
@@ -629,7 +636,7 @@ class _Output:
 
         Idempotent.
         """
-        _release(self._lock)
+        release(self._lock)
         self._lock = None
 
     def _run(self, jobs: queue.Queue[Any]) -> None:
@@ -659,11 +666,6 @@ class _Output:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
             self.packets += 1
-
-
-def _release(lock: int | None) -> None:
-    if lock is not None:
-        os.close(lock)
 
 
 def _tag_bt601(stream: av.video.stream.VideoStream) -> None:

@@ -15,6 +15,8 @@ from typing import Literal
 from rlvideo.errors import InvalidArgumentError
 
 __all__ = [
+    "ABORTED_STAGE",
+    "FINAL_STAGE",
     "FORMATS",
     "MAX_FILE_NAME_BYTES",
     "MIME_TYPES",
@@ -34,7 +36,9 @@ __all__ = [
     "is_partial_name",
     "partial_name",
     "restage",
+    "steps_stream_name",
     "strip_incomplete",
+    "visible_steps_name",
 ]
 
 VideoFormat = Literal["mp4", "webm", "gif"]
@@ -289,6 +293,36 @@ def restage(working: Path, stage: str) -> Path:
     """
     head, _, suffix = working.name.rsplit(".", 2)
     return working.with_name(f"{head}.{stage}.{suffix}")
+
+
+def steps_stream_name(first_clip: Path) -> Path:
+    """A hidden, unique name for the stream step clips are cut from, beside the first clip.
+
+    Example:
+        >>> name = steps_stream_name(Path("v/rl-video-step-0.mp4")).name
+        >>> name.startswith(".rl-video-step-0.steps-") and name.endswith(".mp4")
+        True
+    """
+    token = secrets.token_hex(4)
+    return first_clip.with_name(f".{first_clip.stem}.steps-{token}{first_clip.suffix}")
+
+
+_STEPS_STREAM = re.compile(
+    r"^\.(?P<stem>.+)\.steps-[0-9a-f]+(?:\.incomplete(?:-\d+)?)?(?P<suffix>\.(?:mp4|webm|gif))$"
+)  # steps_stream_name(), and where an error kept it: incomplete_name() of that
+
+
+def visible_steps_name(path: Path) -> Path | None:
+    """The visible name of a hidden step-clip stream (``<first clip>.steps.<ext>``), else None.
+
+    Example:
+        >>> visible_steps_name(Path("v/.rl-video-step-0.steps-0a1b2c3d.incomplete.mp4")).name
+        'rl-video-step-0.steps.mp4'
+        >>> visible_steps_name(Path("v/rl-video-step-0.mp4")) is None
+        True
+    """
+    match = _STEPS_STREAM.match(path.name)
+    return None if match is None else path.with_name(f"{match['stem']}.steps{match['suffix']}")
 
 
 def is_partial_name(path: Path) -> bool:

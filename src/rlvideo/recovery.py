@@ -37,15 +37,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
+import itertools
 import json
 import logging
 import os
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal, NamedTuple
 
 import av
 
@@ -59,12 +60,13 @@ from rlvideo._files import (
 )
 from rlvideo._track import TRACK_SUFFIX, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError, StorageError
-from rlvideo.naming import is_partial_name, restage
+from rlvideo.naming import is_partial_name, restage, visible_steps_name
 
 __all__ = [
     "Outcome",
     "cut_to_complete_fragments",
     "cut_to_complete_gif_frames",
+    "cut_to_gap_free_frames",
     "find_partials",
     "is_leftover_name",
     "recover",
@@ -81,6 +83,11 @@ def remux(
     source: Path, target: Path, *, container_format: str | None = None, faststart: bool = True
 ) -> int:
     """Copy the video packets of ``source`` into a new ``target``, stopping at the first damage.
+
+    A fragmented MP4 its writer never finished (no ``mfra`` index at its end: a kill, a full
+    disk) lost the fragments after its last one, and with them B-frames shown before frames it
+    holds; only the packets up to the first missing frame are copied
+    (:func:`_gap_free_prefixes`), so the copy never shows a frame after a gap.
 
     Args:
         source: A video file, possibly fragmented or truncated.
@@ -103,12 +110,21 @@ def remux(
             if not inp.streams.video:
                 raise EncoderError(f"{source} holds no video stream to recover")
             in_stream = inp.streams.video[0]
+            limit = _gap_free_count(source) if _unfinished_fragments(source) else None
             with av.open(str(target), "w", format=container_format, options=options) as out:
                 out_stream = out.add_stream_from_template(in_stream)
                 try:
                     for packet in inp.demux(in_stream):
                         if packet.dts is None:  # the demuxer's end-of-stream marker
                             continue
+                        if copied == limit:
+                            logger.info(
+                                "%s: kept its first %d frames, the rest of them "
+                                "shown after a missing frame",
+                                source,
+                                copied,
+                            )
+                            break
                         packet.stream = out_stream
                         out.mux(packet)
                         copied += 1
@@ -154,8 +170,9 @@ def salvage(partial: Path, final: Path) -> Path | None:
     """Keep what a writer that failed (a full disk, an encoder error) left in ``partial``.
 
     The complete frames are remuxed into ``<name>.incomplete.<ext>`` beside ``final``. When
-    that cannot be written either (the disk is still full), a fragmented MP4 is cut back to its
-    last complete fragment in place, which needs no space, and kept under that name as it is.
+    that cannot be written either (the disk is still full), a fragmented MP4 is cut back in
+    place, which needs no space, to its last complete fragment and then to its frames before the
+    first one missing (:func:`cut_to_gap_free_frames`), and kept under that name as it is.
     A file with no complete frame is removed. Never raises: it runs while another error is on
     its way to the caller.
 
@@ -177,6 +194,9 @@ def salvage(partial: Path, final: Path) -> Path | None:
             copied = 0
         except StorageError:  # no room for a copy: keep the partial file itself
             staging.unlink(missing_ok=True)
+            if partial.suffix == ".mp4" and not cut_to_gap_free_frames(partial):
+                partial.unlink()
+                return None
             return keep_as_incomplete(partial, final)
         if copied == 0:
             partial.unlink(missing_ok=True)
@@ -202,27 +222,244 @@ def cut_to_complete_fragments(path: Path) -> bool:
         True if at least one complete fragment remains.
     """
     size = path.stat().st_size
-    end_of_fragment = 0
-    offset = 0
-    last_type = b""
     with path.open("rb") as file:
-        while offset + 8 <= size:
-            file.seek(offset)
-            header = file.read(16)
-            box_size, box_type = struct.unpack(">I4s", header[:8])
-            if box_size == 1 and len(header) == 16:  # a 64-bit size follows the type
-                box_size = struct.unpack(">Q", header[8:16])[0]
-            if box_size < 8 or offset + box_size > size:  # damaged, or cut short by the failure
-                break
-            if box_type == b"mdat" and last_type == b"moof":
-                end_of_fragment = offset + box_size
-            last_type = box_type
-            offset += box_size
-    if end_of_fragment == 0:
+        boxes = list(_top_level_boxes(file, size))
+    fragments = _fragments(boxes)
+    if not fragments:
         return False
-    if offset < size:  # the walk stopped at a box cut short: drop it and its fragment
+    end_of_fragment = fragments[-1][1].end
+    if boxes[-1].end < size:  # the walk stopped at a box cut short: drop it and its fragment
         os.truncate(path, end_of_fragment)
         logger.info("cut %s back to its last complete fragment (%d bytes)", path, end_of_fragment)
+    return True
+
+
+class _Box(NamedTuple):
+    """A top-level MP4 box: where it starts, its size (header included), type, header size."""
+
+    offset: int
+    size: int
+    type: bytes
+    header: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+
+def _top_level_boxes(file: BinaryIO, size: int) -> Iterator[_Box]:
+    """The top-level boxes of the MP4 ``file`` (``size`` bytes), up to one damaged or cut short."""
+    offset = 0
+    while offset + 8 <= size:
+        file.seek(offset)
+        header = file.read(16)
+        box_size, box_type = struct.unpack(">I4s", header[:8])
+        header_size = 8
+        if box_size == 1 and len(header) == 16:  # a 64-bit size follows the type
+            box_size, header_size = struct.unpack(">Q", header[8:16])[0], 16
+        if box_size < header_size or offset + box_size > size:
+            return
+        yield _Box(offset, box_size, box_type, header_size)
+        offset += box_size
+
+
+def _fragments(boxes: Sequence[_Box]) -> list[tuple[_Box, _Box]]:
+    """The fragments among top-level ``boxes``: each ``moof`` with the ``mdat`` right after it."""
+    return [(a, b) for a, b in itertools.pairwise(boxes) if (a.type, b.type) == (b"moof", b"mdat")]
+
+
+def _unfinished_fragments(path: Path) -> bool:
+    """True for a fragmented MP4 whose writer never finished it: no ``mfra`` index ends it.
+
+    FFmpeg writes ``mfra`` last when it finishes a fragmented MP4; a kill or a full disk leaves
+    the file without one, and the fragments after its last one are lost.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        boxes = list(_top_level_boxes(file, size))
+    return bool(_fragments(boxes)) and boxes[-1].type != b"mfra"
+
+
+def _gap_free_count(source: Path) -> int:
+    """How many packets of ``source``, from its first in decode order, show no frame after a gap.
+
+    See :func:`_gap_free_prefixes`.
+    """
+    return _gap_free_prefixes(*_decode_order(source))[-1]
+
+
+def _decode_order(source: Path) -> tuple[list[int], int]:
+    """The presentation times of ``source``'s video packets in decode order, and reordering.
+
+    Returns:
+        The times, up to the first damage, and the most frames its codec says may be decoded
+        before a frame and shown after it (0: none).
+    """
+    with av.open(str(source)) as inp:
+        stream = inp.streams.video[0]
+        context = stream.codec_context
+        reorder = int(getattr(context, "reorder_depth", context.has_b_frames))
+        times: list[int] = []
+        with contextlib.suppress(av.error.InvalidDataError):
+            for packet in inp.demux(stream):
+                if packet.dts is not None:  # None: the demuxer's end-of-stream marker
+                    times.append(packet.dts if packet.pts is None else packet.pts)
+    return times, reorder
+
+
+_MOST_REORDERED = 16  # H.264 and HEVC hold at most 16 frames for reordering
+
+
+def _gap_free_prefixes(pts: Sequence[int], reorder: int) -> list[int]:
+    """The counts ``k`` for which the first ``k`` packets show the first ``k`` frames, none lost.
+
+    ``pts`` are the presentation times of a video's packets in decode order, its later packets
+    lost; the counts are ascending, 0 first.
+
+    Decoders may need a frame before the frames shown ahead of it (a P-frame before its
+    B-frames), so a video cut short in decode order can hold a frame shown after one it lost.
+    The first ``k`` packets are safe when (1) every later packet that was kept is shown after
+    all of them, and (2) at least ``depth`` packets were kept after them, ``depth`` being the
+    most frames that may be decoded before a frame and shown after it (the codec's reorder
+    depth, or the most seen here): a lost packet shown before one of the first ``k`` would then
+    have ``depth + 1`` frames decoded before it and shown after it. Timestamps alone cannot
+    tell: a frame may last any time. The first ``k`` packets are also all the frames they
+    reference, which come before them in decode order.
+
+    Example:
+        >>> _gap_free_prefixes([0, 3, 1, 2, 4, 7, 5, 6, 8, 11], reorder=2)  # 9, 10 lost
+        [0, 1, 4, 5, 8]
+    """
+    depth = max(reorder, _seen_reorder_depth(pts))
+    later_min = [*pts, float("inf")]
+    for i in range(len(pts) - 1, -1, -1):
+        later_min[i] = min(later_min[i], later_min[i + 1])
+    prefixes, shown_up_to = [0], float("-inf")
+    for k in range(1, len(pts) - depth + 1):
+        shown_up_to = max(shown_up_to, pts[k - 1])
+        if shown_up_to < later_min[k]:
+            prefixes.append(k)
+    return prefixes
+
+
+def _seen_reorder_depth(pts: Sequence[int]) -> int:
+    """The most packets in ``pts`` decoded before one and shown after it."""
+    return max(
+        (
+            sum(1 for earlier in pts[max(i - _MOST_REORDERED, 0) : i] if earlier > time)
+            for i, time in enumerate(pts)
+        ),
+        default=0,
+    )
+
+
+def cut_to_gap_free_frames(path: Path) -> bool:
+    """Cut an unfinished fragmented MP4 back, in place, to its frames before the first missing.
+
+    Its last complete fragment may hold frames shown after B-frames that went into a fragment
+    which was lost (see :func:`_gap_free_prefixes`). The file is cut at the end of the last safe
+    frame: its fragment's index (``trun``) is told its new sample count and its data (``mdat``)
+    its new size, in place, with no byte added. Call :func:`cut_to_complete_fragments` first.
+
+    Returns:
+        True if at least one frame remains.
+    """
+    if not _unfinished_fragments(path):
+        return True  # finished: no frame is missing
+    safe = _gap_free_prefixes(*_decode_order(path))
+    if safe[-1] == 0:
+        return False
+    with path.open("r+b") as file:
+        fragments = _fragments(list(_top_level_boxes(file, path.stat().st_size)))
+        counts = [_trun(file, moof)[1] for moof, _ in fragments]
+        if -1 in counts:  # not laid out as FFmpeg does: left as it is
+            logger.warning("%s: fragments of an unknown layout; not cut to its safe frames", path)
+            return True
+        for keep in reversed(safe):  # the most frames that can be cut to exactly
+            start = 0
+            for (moof, mdat), count in zip(fragments, counts, strict=True):
+                if start <= keep < start + count and (
+                    keep == start or _shorten_fragment(file, moof, mdat, keep - start)
+                ):
+                    file.truncate(moof.offset if keep == start else file.tell())
+                    logger.info("cut %s back to its first %d frames, none missing", path, keep)
+                    return keep > 0
+                start += count
+            if keep == start:  # every frame safe
+                return True
+    return False
+
+
+_TRUN_HAS_DATA_OFFSET, _TRUN_HAS_FIRST_FLAGS, _TRUN_HAS_SIZES = 0x1, 0x4, 0x200
+_TRUN_ENTRY_FIELDS = (0x100, 0x200, 0x400, 0x800)  # duration, size, flags, composition offset
+
+
+def _trun(file: BinaryIO, moof: _Box) -> tuple[int, int, int, bytes]:
+    """The only ``trun`` of a fragment's only track: its offset, sample count, flags, bytes.
+
+    A fragment laid out otherwise gives a count of -1 (it is never cut inside).
+    """
+    file.seek(moof.offset)
+    data = file.read(moof.size)
+    children = _child_boxes(data, moof.header)
+    trafs = [(at, size) for at, size, kind in children if kind == b"traf"]
+    if len(trafs) != 1:
+        return 0, -1, 0, b""
+    truns = [c for c in _child_boxes(data[: sum(trafs[0])], trafs[0][0] + 8) if c[2] == b"trun"]
+    if len(truns) != 1:
+        return 0, -1, 0, b""
+    at, size, _ = truns[0]
+    flags, count = struct.unpack(">II", data[at + 8 : at + 16])
+    return moof.offset + at, count, flags & 0xFFFFFF, data[at : at + size]
+
+
+def _child_boxes(data: bytes, offset: int) -> list[tuple[int, int, bytes]]:
+    """The boxes from ``offset`` to the end of ``data``: (offset, size, type) each."""
+    children = []
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size < 8 or offset + size > len(data):
+            break
+        children.append((offset, size, kind))
+        offset += size
+    return children
+
+
+def _shorten_fragment(file: BinaryIO, moof: _Box, mdat: _Box, keep: int) -> bool:
+    """Make the fragment ``moof`` + ``mdat`` hold its first ``keep`` samples, in place.
+
+    The ``trun`` keeps its place: it is shortened to ``keep`` entries and the bytes it no
+    longer uses become a ``free`` box (when there are at least 8 of them), so every offset
+    stays true. Leaves ``file`` at the new end of the fragment, for the caller to cut there.
+
+    Returns:
+        False, with nothing changed, if the fragment is laid out in a way this does not know.
+    """
+    at, count, flags, trun = _trun(file, moof)
+    fields = 16 + 4 * bool(flags & _TRUN_HAS_DATA_OFFSET) + 4 * bool(flags & _TRUN_HAS_FIRST_FLAGS)
+    entry = 4 * sum(1 for field in _TRUN_ENTRY_FIELDS if flags & field)
+    needed = _TRUN_HAS_DATA_OFFSET | _TRUN_HAS_SIZES
+    if flags & needed != needed or len(trun) != fields + count * entry or mdat.header != 8:
+        return False
+    (data_offset,) = struct.unpack(">i", trun[16:20])
+    if moof.offset + data_offset != mdat.offset + mdat.header:  # the samples start the mdat
+        return False
+    size_at = fields + (4 if flags & 0x100 else 0)
+    kept_bytes = sum(
+        struct.unpack(">I", trun[size_at + i * entry : size_at + i * entry + 4])[0]
+        for i in range(keep)
+    )
+    new_trun, spare = fields + keep * entry, (count - keep) * entry
+    file.seek(mdat.offset)
+    file.write(struct.pack(">I", mdat.header + kept_bytes))
+    file.seek(at + 12)
+    file.write(struct.pack(">I", keep))
+    if spare >= 8:
+        file.seek(at)
+        file.write(struct.pack(">I", new_trun))
+        file.seek(at + new_trun)
+        file.write(struct.pack(">I4s", spare, b"free"))
+    file.seek(mdat.offset + mdat.header + kept_bytes)
     return True
 
 
@@ -319,7 +556,14 @@ _EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # how every WebM (Matroska) file starts
 _MATROSKA_CLUSTER = b"\x1f\x43\xb6\x75"  # the element that holds a WebM's frames
 _HEADER_AT_MOST = 1 << 20  # bytes: a file this big holds more than a container's header
 
-Status = Literal["recovered", "published", "lost", "damaged", "left"]
+_STREAM = "stream"  # the stage of a hidden step-clip stream, finished or kept after an error
+_CUT_STAGES = frozenset({"cutting", "cutting-incomplete"})  # clips being cut from such a stream
+_CUT_COPY = (
+    "a clip being cut from the stream of step clips when its writer died; every frame of it is "
+    "in that stream (see its line); removed it"
+)
+
+Status = Literal["recovered", "published", "lost", "removed", "damaged", "left"]
 
 
 @dataclass(frozen=True)
@@ -332,6 +576,8 @@ class Outcome:
     - ``"published"``: a finished video stranded under a hidden name now has its final name
       (``kept``), or ``<name>.recovered[-N].<ext>`` when another file took that name;
     - ``"lost"``: it held nothing to keep (no frame had reached the disk); it was removed;
+    - ``"removed"``: a copy of frames kept elsewhere (a step clip being cut from its stream,
+      which is recovered on its own line); it was removed;
     - ``"damaged"``: it holds data but no frame can be read; it was moved, untouched, to a
       visible ``kept`` (``<name>.damaged[-N].<ext>``) for a repair tool;
     - ``"left"``: it could not be dealt with and is where it was; ``detail`` says why.
@@ -347,8 +593,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """True when nothing is left for a person to look at: recovered, published or lost."""
-        return self.status in ("recovered", "published", "lost")
+        """True when nothing is left for a person to look at (all but damaged and left)."""
+        return self.status in ("recovered", "published", "lost", "removed")
 
     def __str__(self) -> str:
         if self.status in ("recovered", "published"):
@@ -362,10 +608,15 @@ def is_leftover_name(path: Path) -> bool:
     Example:
         >>> [is_leftover_name(Path(n)) for n in (
         ...     ".run.mp4.0a1b2c3d.partial.mp4", ".run.mp4.0a1b2c3d.final.mp4",
-        ...     ".run.track.jsonl.0a1b2c3d.writing", "run.mp4", ".run.mp4")]
-        [True, True, True, False, False]
+        ...     ".run.track.jsonl.0a1b2c3d.writing", ".run.steps-0a1b2c3d.mp4", "run.mp4",
+        ...     ".run.mp4")]
+        [True, True, True, True, False, False]
     """
-    return bool(_LEFTOVER.match(path.name) or _TRACK_BEING_WRITTEN.match(path.name))
+    return bool(
+        _LEFTOVER.match(path.name)
+        or _TRACK_BEING_WRITTEN.match(path.name)
+        or visible_steps_name(path) is not None
+    )
 
 
 def recover_folder(
@@ -391,10 +642,12 @@ def recover_folder(
     folder = Path(folder)
     outcomes: list[Outcome] = []
     chosen = None if names is None else {Path(name).name for name in names}
-    for group in _leftover_groups(folder):
+    groups = _leftover_groups(folder)
+    streams = _holds_a_stream(groups)
+    for group in groups:
         if chosen is not None and not chosen & {path.name for path in group.values()}:
             continue
-        outcome = _recover_group_reported(group)
+        outcome = _recover_group_reported(group, streams=streams)
         if outcome is None and chosen is not None:
             raise _in_use_error(_anchor(group))
         if outcome is not None:
@@ -412,17 +665,47 @@ def recover_tracks(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _leftover_groups(folder: Path) -> list[dict[str, Path]]:
-    """The hidden video files in ``folder``, grouped by the video they were for: stage -> path."""
+    """The hidden video files in ``folder``, grouped by the video they were for: stage -> path.
+
+    A hidden step-clip stream that was finished (or kept after an error) is a group of its own,
+    under the stage ``stream``.
+    """
     groups: dict[tuple[str, str], dict[str, Path]] = {}
     for path in sorted(folder.iterdir()):
         match = _LEFTOVER.match(path.name)
         if match is not None and path.is_file():
             groups.setdefault((match["final"], match["token"]), {})[match["stage"]] = path
+        elif visible_steps_name(path) is not None and path.is_file():
+            groups[(path.name, "")] = {_STREAM: path}
     return list(groups.values())
 
 
+def _holds_a_stream(groups: list[dict[str, Path]]) -> bool:
+    """True when one of ``groups`` is (or was being written as) a step-clip stream."""
+    return any(_visible_final(_anchor(group))[1] for group in groups)
+
+
+def _visible_final(leftover: Path) -> tuple[Path, bool]:
+    """The visible name for what ``leftover`` holds, and whether it is a step-clip stream.
+
+    Every name recover gives is visible: a working file of a working file (a clip staged under
+    a hidden name, then cut) is named after the file the user asked for, and the stream step
+    clips are cut from after its first clip (``<first clip>.steps.<ext>``).
+    """
+    name = leftover
+    while (match := _LEFTOVER.match(name.name)) is not None:
+        name = name.with_name(match["final"])
+    stream = visible_steps_name(name)
+    if stream is not None:
+        return stream, True
+    return name.with_name(name.name.lstrip(".")), False
+
+
 def _anchor(group: dict[str, Path]) -> Path:
-    """The file a group's report names: its partial file, else its finished one, else any."""
+    """The file a group's report names: its partial file, else its finished one, else any.
+
+    For every stage but ``stream`` the anchor's name matches ``_LEFTOVER``.
+    """
     return group.get("partial") or group.get("final") or next(iter(group.values()))
 
 
@@ -435,46 +718,59 @@ def _in_use_error(path: Path) -> StorageError:
 
 def _recover_named(source: Path) -> Outcome:
     """The outcome for one named hidden video file (and the rest of its group)."""
-    match = _LEFTOVER.match(source.name)
-    if match is None:
+    if not is_leftover_name(source) or _TRACK_BEING_WRITTEN.match(source.name):
         raise InvalidArgumentError(f"{source} is not a partial file left by rlvideo")
-    group = next(
-        (g for g in _leftover_groups(source.parent) if source in g.values()), {"partial": source}
-    )
-    outcome = _recover_group_reported(group)
+    groups = _leftover_groups(source.parent)
+    group = next((g for g in groups if source in g.values()), {"partial": source})
+    outcome = _recover_group_reported(group, streams=_holds_a_stream(groups))
     if outcome is None:
         raise _in_use_error(source)
     return outcome
 
 
-def _recover_group_reported(group: dict[str, Path]) -> Outcome | None:
+def _recover_group_reported(group: dict[str, Path], *, streams: bool) -> Outcome | None:
     """:func:`_recover_group`, with a failure (a full disk) reported as ``left``."""
     try:
-        return _recover_group(group)
+        return _recover_group(group, streams=streams)
     except (OSError, RLVideoError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         logger.warning("could not recover %s: %s", _anchor(group), reason)
         return Outcome("left", _anchor(group), detail=f"{reason}; left as it is")
 
 
-def _recover_group(group: dict[str, Path]) -> Outcome | None:
-    """Recover the hidden files of one video; None if a live process still writes them."""
+def _recover_group(group: dict[str, Path], *, streams: bool) -> Outcome | None:
+    """Recover the hidden files of one video; None if a live process still writes them.
+
+    ``streams``: whether the folder holds a step-clip stream, which holds every frame of the
+    clips being cut from it when the process died.
+    """
     anchor = _anchor(group)
-    match = _LEFTOVER.match(anchor.name)
-    assert match is not None  # grouped by it
-    final = anchor.with_name(match["final"])
+    final, stream = _visible_final(anchor)
     with contextlib.ExitStack() as locks:
-        for path in group.values():  # a live writer holds its partial file's lock
-            if not locks.enter_context(claimed_by_us(path)):
+        for path in group.values():  # a live writer holds its file's lock
+            try:
+                ours = locks.enter_context(claimed_by_us(path))
+            except FileNotFoundError:  # published or kept meanwhile by its live writer
+                return None
+            if not ours:
                 logger.info("%s is still being written by a running process; left alone", path)
                 return None
-        partial, finished = group.get("partial"), group.get("final")
+        if streams and set(group) <= _CUT_STAGES:
+            for copy in group.values():
+                copy.unlink()
+            return Outcome("removed", anchor, None, _CUT_COPY)
+        partial = group.get("partial")
+        # a stream is never published: the clips it was for were not all cut
+        finished = None if stream else group.get("final")
         if partial is not None:
-            for stage, copy in group.items():  # copies of it a killed process was making
-                if stage not in ("partial", "final"):
+            for copy in group.values():  # copies of it a killed process was making
+                if copy not in (partial, finished):
                     copy.unlink()
+        if _STREAM in group:
+            return _keep_stream(anchor, final)
         if finished is None:
-            return _recover_frames(anchor, final)
+            outcome = _recover_frames(anchor, final)
+            return _said_of_stream(outcome, final) if stream else outcome
         if partial is None:
             return _publish_finished(finished, final)
         # killed during the remux: the partial file was closed, whole, before it began
@@ -484,23 +780,51 @@ def _recover_group(group: dict[str, Path]) -> Outcome | None:
         return outcome
 
 
+def _keep_stream(stream: Path, final: Path) -> Outcome:
+    """Keep a finished hidden step-clip stream, as it is, as ``<first clip>.steps.incomplete``."""
+    frames = _frames_or_damaged(stream, final, stream)
+    if isinstance(frames, Outcome):
+        return frames
+    kept = keep_as_incomplete(stream, final)
+    return _said_of_stream(Outcome("recovered", stream, kept, f"{frames} frames"), final)
+
+
+def _said_of_stream(outcome: Outcome, final: Path) -> Outcome:
+    """``outcome``, its detail saying what a recovered step-clip stream holds."""
+    if outcome.status != "recovered":
+        return outcome
+    first_clip = final.with_name(final.stem.removesuffix(".steps") + final.suffix)
+    detail = (
+        f"{outcome.detail}: the stream the step clips from {first_clip.name} on are cut from, "
+        "from that clip's first frame"
+    )
+    return dataclasses.replace(outcome, detail=detail)
+
+
+def _frames_or_damaged(video: Path, final: Path, source: Path) -> int | Outcome:
+    """The frames in ``video``; when none can be read, it is kept as damaged, and said so."""
+    try:
+        frames = _count_frames(video)
+    except (av.error.FFmpegError, IndexError) as exc:
+        frames, problem = 0, getattr(exc, "strerror", None) or str(exc)
+    else:
+        problem = "it holds no frame"
+    if frames:
+        return frames
+    kept = keep_as(video, final, "damaged")
+    return Outcome("damaged", source, kept, f"no frame can be read ({problem}); kept as {kept}")
+
+
 def _publish_finished(
     finished: Path, final: Path, *, frames: int | None = None, source: Path | None = None
 ) -> Outcome:
     """Publish a finished video under ``final``, or a ``.recovered`` name if ``final`` is taken."""
     source = source or finished
     if frames is None:
-        try:
-            frames = _count_frames(finished)
-        except (av.error.FFmpegError, IndexError) as exc:
-            frames, problem = 0, getattr(exc, "strerror", None) or str(exc)
-        else:
-            problem = "it holds no frame"
-        if frames == 0:
-            kept = keep_as(finished, final, "damaged")
-            return Outcome(
-                "damaged", source, kept, f"no frame can be read ({problem}); kept as {kept}"
-            )
+        counted = _frames_or_damaged(finished, final, source)
+        if isinstance(counted, Outcome):
+            return counted
+        frames = counted
     detail = f"{frames} frames, complete"
     try:
         publish(finished, final, overwrite=False)
@@ -514,8 +838,7 @@ def _publish_finished(
 
 def _recover_frames(source: Path, final: Path) -> Outcome:
     """Copy the frames of a video cut short into ``<name>.incomplete.<ext>``; or say why not."""
-    stage = r".\g<final>.\g<token>.recovering\g<suffix>"
-    staging = source.with_name(_LEFTOVER.sub(stage, source.name))
+    staging = restage(source, "recovering")
     problem = "it holds no complete frame"
     try:
         # a GIF frame the kill cut short would decode torn: keep those before it
