@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from rlvideo._track import track_path
 from rlvideo.cli import cli
-from rlvideo.gallery import build_gallery, find_videos
+from rlvideo.gallery import RUN_COLORS, build_gallery, find_videos
 from rlvideo.metadata import sidecar_path
 from tests.gallery_fixtures import page_data, write_clip, write_runs
 
@@ -186,6 +186,21 @@ def test_no_videos_anywhere_says_sub_folders_were_searched(tmp_path: Path) -> No
 
     with pytest.raises(InvalidArgumentError, match=r"no videos in .* or its sub-folders"):
         build_gallery(tmp_path)
+
+
+# -- run colours (part 5) ----------------------------------------------------------------------
+def test_twenty_runs_get_twenty_distinct_colours_by_run_name(tmp_path: Path) -> None:
+    names = [f"sweep/lr-{i:02d}" for i in range(20)]
+    for name in names:
+        write_clip(tmp_path / name, "rl-video-episode-0.mp4", frames=3, track=False)
+
+    data = page_data(build_gallery(tmp_path))
+
+    assert len(set(RUN_COLORS)) == 20
+    assert data["colors"] == dict(zip(names, RUN_COLORS, strict=True))  # in natural order
+    assert {v["color"] for v in data["videos"]} == set(RUN_COLORS)
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert html.count(f"--run: {RUN_COLORS[19]}") >= 2  # the card and the table row
 
 
 # -- rlvideo info of a folder of runs ---------------------------------------------------------

@@ -1073,7 +1073,11 @@ def _is_shown_video(path: Path) -> bool:
 def gallery(folder: str, title: str | None, storage_options: str | None) -> None:
     """Build FOLDER/index.html: every video with a poster, playback and its metadata.
 
-    FOLDER may be an fsspec URL: the videos are downloaded to a temporary folder, and the page
+    FOLDER may hold run folders (runs/ppo, runs/hand, runs/sweep/lr-3: any depth), as
+    TensorBoard's --logdir does: each is a run, named by its path from FOLDER, with a colour
+    of its own, and the same-seed compare pairs videos across runs. Every link is relative:
+    move FOLDER, zip it or serve it from anywhere. FOLDER may be an fsspec URL (its videos,
+    not its sub-folders): the videos are downloaded to a temporary folder, and the page
     and its posters are uploaded beside them.
     """
     with _user_errors():

@@ -15,7 +15,11 @@ track (step, reward, return so far, action, info keys), read here and embedded c
 On the page: a grid of posters (hover previews, click opens the player) or a table (sortable
 columns: run, worker, checkpoint, episode, training step, env, env index, seed, return, ...);
 a query box (``return>30 env=3 terminated -cut_short cartpole``, documented on the page);
-facets; a plot of return over episode or training step, a point per video; a player with
+facets; plots of return over episode or training step, a point per video, one small plot per
+env (returns of two envs share no scale) or, at the user's choice, one plot with each env's
+returns normalised to 0..1; each run in a colour of its own (:data:`RUN_COLORS`), the same in
+the grid, the table, the player, compare and the plots; on a narrow screen (a phone) the videos
+come first and the controls fold behind a "Filters" button; a player with
 speed (0.25x to 4x), loop, frame stepping, the track's reward and return curves under it with
 a playhead, and the track's values shown live over the video (not burnt in); a compare view
 playing 2 to 4 videos side by side in sync, with "same seed" pairs across runs suggested.
@@ -809,6 +813,7 @@ def _render(environment: jinja2.Environment, title: str, rows: list[_Row]) -> st
         columns=columns,
         total_size=_size(total_bytes),
         total_duration=f"{total_seconds:.1f} s",
+        runs=len(colors),
         version=__version__,
         data=Markup(
             _script_json({"videos": [row.data for row in rows], "labels": labels, "colors": colors})
