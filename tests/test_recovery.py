@@ -639,3 +639,27 @@ def test_recover_never_leaves_a_hidden_media_file(tmp_path: Path, kind: str) -> 
     for name in folder_names(tmp_path):
         if name.endswith((".mp4", ".webm", ".gif")) and ".damaged" not in name:
             assert decode(tmp_path / name).count > 0, name
+
+
+def test_a_file_is_locked_before_recover_can_see_it(tmp_path: Path, monkeypatch) -> None:
+    """``claim`` names a file only once it is locked: a recover run at the instant between
+    creating a writer's file and locking it finds nothing to take."""
+    import rlvideo._files
+    from rlvideo.recovery import recover_folder
+
+    real_flock = rlvideo._files.fcntl.flock
+    seen: list[list[str]] = []
+
+    def recover_first(fd: int, operation: int) -> None:
+        if not seen:  # the writer's first lock: recover runs just before it is taken
+            seen.append([])
+            seen[0] += [str(outcome) for outcome in recover_folder(tmp_path)]
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(rlvideo._files.fcntl, "flock", recover_first)
+    with VideoWriter(tmp_path / "run.mp4", fps=30) as writer:
+        for i in range(40):
+            writer.write(np.full((48, 64, 3), shade(i), np.uint8))
+    assert seen == [[]]
+    assert folder_names(tmp_path) == {"run.mp4"}
+    assert_frames_are_the_first(tmp_path / "run.mp4", 40)

@@ -160,14 +160,20 @@ def claim(path: Path) -> int | None:
 
     The lock (``flock``, advisory) tells :func:`~rlvideo.recovery.recover` that a live process
     still writes the file; the system drops it when the writer closes it or dies, killed or not.
+    Where the system allows (Linux), the file is created unnamed, locked, then named, so no
+    other process ever sees it unlocked (a ``recover`` run at that instant would take a
+    writer's empty new file for a crash's leftover).
 
     Returns:
-        The descriptor that holds the lock (close it to release), or None where the platform
-        or file system has no locks (the file is still created).
+        The descriptor that holds the lock (close it, with :func:`release`, to release), or
+        None where the platform or file system has no locks (the file is still created).
 
     Raises:
-        OSError: If the file cannot be created (an unwritable folder, a full disk).
+        OSError: If the file cannot be created (an unwritable folder, a full disk), or exists.
     """
+    fd = _locked_then_named(path)
+    if fd is not None:
+        return fd
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     if fcntl is None:
         os.close(fd)
@@ -175,6 +181,31 @@ def claim(path: Path) -> int | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:  # a file system without locks
+        os.close(fd)
+        return None
+    return fd
+
+
+def _locked_then_named(path: Path) -> int | None:
+    """An unnamed file (``O_TMPFILE``), locked, then linked as ``path``; None if unsupported.
+
+    Raises:
+        FileExistsError: If ``path`` exists (nothing is left behind).
+    """
+    unnamed = getattr(os, "O_TMPFILE", None)
+    if unnamed is None or fcntl is None:
+        return None
+    try:
+        fd = os.open(path.parent, unnamed | os.O_WRONLY, 0o644)
+    except OSError:  # a file system without unnamed files
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.link(f"/proc/self/fd/{fd}", path)  # fails if ``path`` exists, as O_EXCL does
+    except FileExistsError:
+        os.close(fd)
+        raise
+    except OSError:  # no locks, or no /proc: the plain way
         os.close(fd)
         return None
     return fd
