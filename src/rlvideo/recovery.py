@@ -23,6 +23,11 @@ A process killed on the way leaves some of these hidden files, with their locks 
 - an ``.aborted.mp4`` file: the video was stopped early (an exception, Ctrl-C), so its frames
   are ``recovered`` into ``<name>.incomplete.mp4``, never published as complete (with its
   partial file beside it, from the partial);
+- the stream step clips are cut from (``save_video`` with a step trigger: hidden
+  ``.<first clip>.steps-<token>.<ext>``, being written, finished, or kept after an error): it
+  holds every frame from the first clip's start, and is kept, never published, as
+  ``<first clip>.steps.incomplete.<ext>`` (``recovered``); a clip a kill left being cut from it
+  is ``removed`` (its frames are in the stream). No name recover gives is hidden;
 - a data track: given to its video (``<stem>.incomplete[-N].<ext>``, or ``<stem>.<ext>``
   published before the kill) as ``<video stem>.track.jsonl``, one line per frame: cut to the
   video's frames, or, when it is short of them, ended with ``{"frame": N, "missing": true}``
