@@ -231,3 +231,27 @@ def test_incompatible_render_mode_raises_and_leaves_nothing_to_clean(tmp_path, k
     with pytest.raises(RenderModeError, match="rgb_array"):
         _wrap(kind, tmp_path, render_mode=None)
     gc.collect()  # a failing __del__ would surface as an unraisable-exception warning: an error
+
+
+# -- issue 19, item 17: typos are named, with a did-you-mean ------------------------------------
+@pytest.mark.parametrize("kind", WRAPPERS)
+def test_a_misspelt_option_suggests_the_right_one(tmp_path, kind):
+    with pytest.raises(InvalidArgumentError, match=r"'fromat'.*did you mean 'format'\?"):
+        _wrap(kind, tmp_path, fromat="gif")
+
+
+@pytest.mark.parametrize("where", ["encoder_options", "VideoWriter"])
+def test_an_unknown_encoder_option_is_refused_before_anything_is_written(tmp_path, where):
+    message = r"encoder option 'prest' is not an option of libx264 \(did you mean 'preset'\?\)"
+    make = {
+        "encoder_options": lambda: _wrap("single", tmp_path, encoder_options={"prest": "fast"}),
+        "VideoWriter": lambda: rlvideo.VideoWriter(tmp_path / "v.mp4", options={"prest": "x"}),
+    }[where]
+    with pytest.raises(InvalidArgumentError, match=message):
+        make()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_known_encoder_options_are_accepted(tmp_path):
+    env = _wrap("single", tmp_path, encoder_options={"preset": "ultrafast", "tune": "animation"})
+    env.close()

@@ -275,3 +275,51 @@ def test_values_are_formatted_short():
     ]  # fmt: skip
     assert wrap_widths([2, 2, 2], 2, 6) == [[0, 1], [2]]
     assert wrap_widths([10, 1], 2, 4) == [[0], [1]]
+
+
+# -- issue 19, item 17: a field no step's info held is named when the video ends ---------------
+def test_a_misspelt_overlay_field_or_track_key_is_named_when_the_video_ends(tmp_path, caplog):
+    import gymnasium as gym
+
+    from rlvideo import RecordVideo
+
+    env = RecordVideo(
+        gym.make("CartPole-v1", render_mode="rgb_array"), str(tmp_path), encoder="thread",
+        overlay=["stepp", "reward"], track=["x_positon", "seen"],
+    )  # fmt: skip
+
+    class Info(gym.Wrapper):
+        def step(self, action):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            return obs, reward, terminated, truncated, {**info, "x_position": 0.5, "seen": 1}
+
+    env.env = Info(env.env)
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(0)
+    with caplog.at_level("WARNING", logger="rlvideo.recorder"):
+        env.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    (message,) = warnings
+    assert "rl-video-episode-0.mp4" in message
+    assert "'stepp' (did you mean 'step'?)" in message
+    assert "'x_positon' (did you mean 'x_position'?)" in message
+    assert "'seen'" not in message.split("never")[0]  # found: not named as missing
+    assert "x_position, seen" in message or "seen, x_position" in message  # what info held
+
+
+def test_fields_found_in_info_raise_no_warning(tmp_path, caplog):
+    import gymnasium as gym
+
+    from rlvideo import RecordVideo
+
+    env = RecordVideo(
+        gym.make("CartPole-v1", render_mode="rgb_array"), str(tmp_path), encoder="thread",
+        overlay=["step", "reward", "action"], track=True,
+    )  # fmt: skip
+    env.reset(seed=0)
+    env.step(0)
+    with caplog.at_level("WARNING", logger="rlvideo.recorder"):
+        env.close()
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []

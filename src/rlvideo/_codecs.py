@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
 
 from rlvideo.errors import EncoderError, InvalidArgumentError
 from rlvideo.naming import VideoFormat
@@ -140,7 +142,46 @@ def encoder_settings(
         )
     merged.update({str(k): str(v) for k, v in (options or {}).items()})
     pixel_format = "pal8" if video_format == "gif" else "yuv420p"
+    if options:
+        _check_options(name, pixel_format, merged, user=options)
     return EncoderSettings(name, pixel_format, merged)
+
+
+_WELL_KNOWN_OPTIONS = (
+    "preset", "tune", "crf", "qp", "profile", "level", "x264-params", "x265-params", "b", "g",
+    "bf", "maxrate", "bufsize", "threads", "deadline", "cpu-used", "row-mt", "lag-in-frames",
+    "tile-columns", "svtav1-params", "lossless", "speed",
+)  # fmt: skip
+"""Encoder options people set, for a did-you-mean (PyAV does not list a codec's options)."""
+
+
+def _check_options(
+    name: str, pixel_format: str, options: Mapping[str, str], *, user: Mapping[str, str]
+) -> None:
+    """Raise for a user's encoder option that ``name`` does not have (a typo FFmpeg ignores).
+
+    The encoder is opened once on a tiny frame size: FFmpeg hands back the options it did not
+    use. An encoder that cannot open here (a GPU encoder without its GPU) is not checked.
+    """
+    import av
+
+    context: Any = av.CodecContext.create(name, "w")  # a video context (PyAV types the base)
+    context.width, context.height, context.pix_fmt = 64, 64, pixel_format
+    context.time_base = Fraction(1, 30)
+    context.options = dict(options)
+    try:
+        context.open()
+    except Exception:  # a bad value, or no device: the writer reports it when it starts
+        return
+    unused = [key for key in user if str(key) in context.options]
+    if unused:
+        from rlvideo.options import did_you_mean
+
+        raise InvalidArgumentError(
+            f"encoder option {unused[0]!r} is not an option of {name}"
+            f"{did_you_mean(unused[0], _WELL_KNOWN_OPTIONS)}: FFmpeg would ignore it "
+            f"(`ffmpeg -h encoder={name}` lists its options)"
+        )
 
 
 # the codec each encoder we configure produces: checking these needs no PyAV in the caller

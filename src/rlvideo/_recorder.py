@@ -42,11 +42,12 @@ import numpy as np
 
 from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult
 from rlvideo._files import claim, keep_first_lines, publish
-from rlvideo._track import FrameLog, check_track, track_line, track_path
+from rlvideo._track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.frames import FrameConverter
 from rlvideo.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
 from rlvideo.naming import check_name_prefix
+from rlvideo.options import did_you_mean
 from rlvideo.spec import WriterSpec, check_fps
 from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destination
 
@@ -118,6 +119,43 @@ class _TrackFile:
         target = track_path(video)
         publish(self.path, target, overwrite=True)
         return target
+
+
+class _InfoKeys:
+    """The info keys a video was asked to show (overlay fields, track keys) and those it saw.
+
+    Checked on each step's info until every one was found (then it costs nothing); a key never
+    found is named when the video ends, with a did-you-mean: a typo would otherwise draw ``-``
+    or add nothing, silently.
+    """
+
+    def __init__(self, asked: tuple[str, ...]) -> None:
+        self.missing = set(asked)
+        self.asked = asked
+        self.seen: dict[str, None] = {}  # every info key met while some were missing, in order
+
+    def note(self, info: Mapping[str, Any]) -> None:
+        if not self.missing:
+            return
+        try:
+            self.seen.update(dict.fromkeys(str(key) for key in info))
+        except Exception:  # an info that refuses to be listed
+            return
+        self.missing.difference_update(self.seen)
+
+    def report(self, video: str) -> None:
+        """Log a warning naming each key never found, if any."""
+        if not self.missing:
+            return
+        known = [*FRAME_FIELDS, *self.seen]
+        named = ", ".join(
+            f"{key!r}{did_you_mean(key, known)}" for key in self.asked if key in self.missing
+        )
+        logger.warning(
+            "%s: %s never in any step's info (overlay fields and track keys other than %s "
+            "are read from it); the info keys were: %s",
+            video, named, ", ".join(FRAME_FIELDS), ", ".join(self.seen) or "none",
+        )  # fmt: skip
 
 
 @dataclass
@@ -308,6 +346,11 @@ class Recorder:
         self._errors: list[BaseException] = []
         self._hand_off_errors: list[BaseException] = []  # raised as they are, not wrapped
         self._interrupted = False  # the last recording call failed (see interrupt())
+        fields = () if self.overlay is None else self.overlay.fields
+        self._asked = tuple(
+            dict.fromkeys([*(f for f in fields if f not in FRAME_FIELDS), *self.track_info])
+        )  # the info keys to look for: one never found is named when its video ends
+        self._info_keys: dict[int, _InfoKeys] = {}
 
     def interrupt(self) -> None:
         """Say that a failure cut the recording off: open videos will be kept as incomplete.
@@ -367,6 +410,8 @@ class Recorder:
             )
         if self.overlay is not None:
             self._converters[video_id] = self.spec.frame_converter()
+        if self._asked:
+            self._info_keys[video_id] = _InfoKeys(self._asked)
         if self.track:
             try:
                 self._tracks[video_id] = _TrackFile(path)
@@ -471,12 +516,19 @@ class Recorder:
         log = self._logs.get(video_id)
         if log is not None:
             log.step(reward, terminated, truncated, action=action, info=info)
+        self._note_info(video_id, info)
+
+    def _note_info(self, video_id: int, info: Mapping[str, Any] | None) -> None:
+        keys = self._info_keys.get(video_id)
+        if keys is not None and info is not None:
+            keys.note(info)
 
     def reset(self, video_id: int, episode: int, info: Mapping[str, Any] | None = None) -> None:
         """An episode began inside the video: its next frame is the episode's reset frame."""
         log = self._logs.get(video_id)
         if log is not None:
             log.reset(episode, info)
+        self._note_info(video_id, info)
 
     def frames(self, video_id: int) -> int:
         """Frames in the video so far."""
@@ -486,6 +538,7 @@ class Recorder:
         """End a video: kept (finished in the background) or discarded, by ``keep_if``."""
         self._open.discard(video_id)
         meta = self._videos[video_id]
+        self._report_info_keys(video_id)
         if meta.frames == 0:
             logger.warning("Ignored saving a video as there were zero frames to save.")
             self._drop(video_id)
@@ -514,9 +567,17 @@ class Recorder:
         self._drop_track(video_id)
         self._encoder.discard_video(video_id)
 
+    def _report_info_keys(self, video_id: int) -> None:
+        """Name the info keys the ending video never found (a typo draws ``-``, silently)."""
+        keys = self._info_keys.pop(video_id, None)
+        meta = self._videos.get(video_id)
+        if keys is not None and meta is not None and meta.frames > 0:
+            keys.report(Path(meta.path).name)
+
     def _forget(self, video_id: int) -> None:
         """Forget a video's values: it takes no more frames."""
         self._logs.pop(video_id, None)
+        self._info_keys.pop(video_id, None)
         self._converters.pop(video_id, None)
         self._canvases.pop(video_id, None)
 
@@ -565,6 +626,7 @@ class Recorder:
         try:
             for video_id in sorted(self._open):
                 if unwinding:
+                    self._report_info_keys(video_id)
                     self._open.discard(video_id)
                     self._forget(video_id)
                     self._encoder.abort_video(video_id)

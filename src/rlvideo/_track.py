@@ -40,6 +40,7 @@ from rlvideo.errors import InvalidArgumentError
 from rlvideo.metadata import read_json
 
 __all__ = [
+    "FRAME_FIELDS",
     "MAX_ACTION_NUMBERS",
     "MAX_TRACK_LINE_BYTES",
     "TRACK_SUFFIX",
@@ -59,6 +60,8 @@ TRACK_SUFFIX = ".track.jsonl"
 """What a video's data track is named: ``<video stem>.track.jsonl``."""
 MAX_ACTION_NUMBERS = 16
 """An action with more numbers than this is left out of the track."""
+FRAME_FIELDS = ("frame", "episode", "step", "reward", "return", "terminated", "truncated", "action")
+"""The values the recorder keeps for each frame; any other overlay field is read from info."""
 
 
 def track_path(video: str | PurePath) -> Path:

@@ -9,13 +9,14 @@ here once: adding an option means adding it to :class:`RecordingOptions` and :da
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict
 
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.metadata import KeepIf, OnVideoSaved
 
-__all__ = ["DEFAULTS", "RecordingOptions", "constructor_args", "recorder_options"]
+__all__ = ["DEFAULTS", "RecordingOptions", "constructor_args", "did_you_mean", "recorder_options"]
 
 
 class RecordingOptions(TypedDict, total=False):
@@ -91,15 +92,27 @@ def recorder_options(wrapper: str, options: Mapping[str, Any]) -> dict[str, Any]
         >>> recorder_options("RecordVideo", {"fromat": "gif"})
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat'; its recording options are codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overlay, overwrite, storage_options, track
+        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat' (did you mean 'format'?); its recording options are codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overlay, overwrite, storage_options, track
     """  # noqa: E501 (doctest output stays on one line)
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
         raise InvalidArgumentError(
-            f"{wrapper} got an unexpected keyword argument {unknown[0]!r}; its recording "
-            f"options are {', '.join(sorted(DEFAULTS))}"
+            f"{wrapper} got an unexpected keyword argument {unknown[0]!r}"
+            f"{did_you_mean(unknown[0], DEFAULTS)}; its recording options are "
+            f"{', '.join(sorted(DEFAULTS))}"
         )
     return {**DEFAULTS, **options}
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to a misspelt ``name``, else ``""``.
+
+    Example:
+        >>> did_you_mean("stepp", ["episode", "step", "reward"]), did_you_mean("zzz", ["step"])
+        (" (did you mean 'step'?)", '')
+    """
+    close = difflib.get_close_matches(name, [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def constructor_args(**kwargs: Any) -> dict[str, Any]:
