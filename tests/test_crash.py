@@ -22,7 +22,9 @@ import numpy.typing as npt
 import pytest
 
 from rlvideo import EncoderError, InvalidFrameError, VideoExistsError, VideoWriter, recover
+from rlvideo.errors import StorageError
 from rlvideo.recovery import find_partials
+from tests.helpers import code_frame, code_of, decode
 
 Frame = npt.NDArray[np.uint8]
 
@@ -347,3 +349,81 @@ def test_name_taken_while_recording_keeps_both_videos(tmp_path: Path) -> None:
     assert path.read_bytes() == b"written by another process"
     assert len(decode_frames(tmp_path / "run.incomplete.mp4")) == 15
     assert hidden_files(tmp_path) == []
+
+
+# -- a video cut short keeps a gap-free run of its first frames ----------------------------------
+# x264 encodes a P-frame before the B-frames shown ahead of it: a fragment can end with a P-frame
+# whose B-frames went into the next one. When that next fragment is lost (a kill, a full disk),
+# the kept video must stop before the first missing frame, never show the P-frame after a gap.
+GAP_FPS = 10  # one fragment a second: 10 frames
+GAP_CUTS = range(23, 80)  # frames written when each snapshot is taken (the first fragment is in)
+VARIABLE = (0.1, 0.05, 0.2, 0.1, 0.15, 0.05)  # seconds, per frame, in turn
+
+
+def partial_snapshots(folder: Path, durations: list[float | None]) -> dict[int, Path]:
+    """Record ``durations`` frames; after each count in :data:`GAP_CUTS`, copy the partial file.
+
+    A kill at that point leaves exactly that file: a writer of small frames encodes and muxes
+    in the caller's thread, and every fragment goes to the file as it is made. Each copy is
+    ``folder/k<count>/<the partial's name>``.
+    """
+    writer = VideoWriter(folder / "v.mp4", fps=GAP_FPS)
+    copies = {}
+    for i, duration in enumerate(durations):
+        writer.write(code_frame(i), duration=duration)
+        if i + 1 in GAP_CUTS:
+            (partial,) = folder.glob(".v.mp4.*.partial.mp4")
+            (folder / f"k{i + 1}").mkdir()
+            copies[i + 1] = folder / f"k{i + 1}" / partial.name
+            copies[i + 1].write_bytes(partial.read_bytes())
+    writer.abort()
+    return copies
+
+
+def kept_codes(path: Path) -> list[int]:
+    return [code_of(frame) for frame in decode(path).frames]
+
+
+def assert_gap_free(kept: dict[int, list[int]]) -> None:
+    """Each video kept after ``count`` frames shows frames 0, 1, ... with none missing, and
+    lost at most the second not yet in a fragment and x264's look-ahead (22 frames at 10 fps),
+    its B-frames' frames and those it held back for them (x264's reorder depth, 2)."""
+    gaps = {count: codes for count, codes in kept.items() if codes != list(range(len(codes)))}
+    assert not gaps, "frames after a gap: " + "; ".join(
+        f"cut after {count}: ...{codes[-4:]}" for count, codes in gaps.items()
+    )
+    short = {count: len(codes) for count, codes in kept.items() if len(codes) < count - 22 - 5}
+    assert not short, f"too few frames kept: {short}"
+
+
+@pytest.mark.parametrize("durations", ["constant", "variable"])
+def test_recover_keeps_no_frame_after_a_missing_one(tmp_path: Path, durations: str) -> None:
+    """recover() of a partial cut at each frame of 23-79 (failed before: cut after 23-31,
+    frames ...[6, 7, 8, 11]; variable durations: ...[7, 8, 9, 11])."""
+    seconds = [None] * 80 if durations == "constant" else [VARIABLE[i % 6] for i in range(80)]
+    copies = partial_snapshots(tmp_path, seconds)  # type: ignore[arg-type]
+    assert_gap_free({count: kept_codes(recover(copy)) for count, copy in copies.items()})
+
+
+@pytest.mark.parametrize("room", ["room for a copy", "no room for a copy"])
+def test_salvage_keeps_no_frame_after_a_missing_one(
+    tmp_path: Path, room: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """salvage() after a full disk: the remuxed copy, or (no room for one) the partial file cut
+    in place (failed before: frames ...[6, 7, 8, 11] after 23-31 frames)."""
+    from rlvideo import recovery
+
+    copies = partial_snapshots(tmp_path, [None] * 80)
+    if room == "no room for a copy":
+
+        def full_disk(source: Path, target: Path, **kwargs: object) -> int:
+            raise StorageError(f"no space left while writing {target}")
+
+        monkeypatch.setattr(recovery, "remux", full_disk)
+    kept = {}
+    for count, copy in copies.items():
+        path = recovery.salvage(copy, copy.parent / "v.mp4")
+        assert path == copy.parent / "v.incomplete.mp4"
+        assert os.listdir(copy.parent) == ["v.incomplete.mp4"]
+        kept[count] = kept_codes(path)
+    assert_gap_free(kept)

@@ -119,20 +119,12 @@ PLANS = {
 
 # Cells that fail today because of a defect issue 19 names: remove a mark once its fix lands
 # (strict: a cell that passes then fails as XPASS).
-_GAP = (
-    "NEW (found by this matrix, not yet in issue 19): an MP4 kept from a partial file (recover "
-    "after a kill, or salvage after a full disk) ends with a frame after a gap, frames "
-    "[0..8, 11]: its last complete fragment holds a P-frame whose B-frames were in the next one"
-)
 _HIDDEN_STEPS = (
     "NEW (found by this matrix; the kill side of issue 19 item 6): step clips encoded once and "
     "cut are killed as one hidden .rl-video-step-0.steps-<token> partial; recover keeps it as "
     "a hidden .incomplete file and no clip is cut from it"
 )
 KNOWN: dict[tuple[str, str, str], str] = {
-    **{(writer, "mp4", "sigkill"): _GAP for writer in ("save_video", "VideoWriter")},
-    ("RecordVideo-thread", "mp4", "sigkill"): _GAP,
-    **{(writer, "mp4", "full_disk"): _GAP for writer in WRITERS},
     ("save_video_steps", "mp4", "sigkill"): _HIDDEN_STEPS,
     ("save_video_steps", "webm", "sigkill"): _HIDDEN_STEPS,
 }
