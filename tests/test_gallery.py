@@ -165,7 +165,8 @@ def test_table_shows_sidecar_and_probe_values(demo: Path) -> None:
         assert row["frames"] == str(info.frames) == str(meta.frames)
         assert row["duration"] == f"{info.duration:.2f} s"
         assert row["fps"] == "50"
-        assert row["codec"] == "h264600\N{MULTIPLICATION SIGN}400"
+        band = meta.overlay["band_height"] if meta.overlay else 0  # the demo's overlay band
+        assert row["codec"] == f"h264600\N{MULTIPLICATION SIGN}{400 + band}"
         assert row["env"] == "CartPole-v1"
         assert row["seed"] == "0"
         assert video.name in row["file"]

@@ -19,11 +19,13 @@ does the rest, so the single-env, vector and SB3 wrappers share one implementati
 
 Each video's values (episode, step, reward, return, action, info: :class:`rlvideo._track.FrameLog`)
 feed the overlay, drawn on each frame here, in the env's process, before the frame is handed
-to the encoder, and the data track ``<stem>.track.jsonl`` (:mod:`rlvideo._track`). The track is
-streamed, a line per frame, to a hidden file beside the video's staging file, and shares the
-video's lifecycle: renamed to its final name (uploaded after the video, for a URL folder) when
-the video is final, kept as ``<stem>.incomplete.track.jsonl`` beside a video kept as
-incomplete, deleted with a discarded video. It holds one line per frame of the video, always.
+to the encoder (a band above or below the frame makes every frame of the video taller by its
+height, recorded as the metadata's ``overlay``), and the data track ``<stem>.track.jsonl``
+(:mod:`rlvideo._track`). The track is streamed, a line per frame, to a hidden file beside the
+video's staging file, and shares the video's lifecycle: renamed to its final name (uploaded
+after the video, for a URL folder) when the video is final, kept as
+``<stem>.incomplete.track.jsonl`` beside a video kept as incomplete, deleted with a discarded
+video. It holds one line per frame of the video, always.
 """
 
 from __future__ import annotations
@@ -37,8 +39,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
-
-import numpy as np
 
 from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult
 from rlvideo._files import claim, keep_first_lines, publish
@@ -456,15 +456,22 @@ class Recorder:
     def _draw(self, video_id: int, frame: Any, values: dict[str, Any]) -> Any:
         """The frame with the overlay drawn on a copy: one buffer per video, reused.
 
-        The encoder copies a frame out before the next one comes, so no memory is taken per
-        frame.
+        The copy is taller than the frame by the overlay's band (none for a box inside the
+        frame), which the video's metadata records at its first frame. The encoder copies a
+        frame out before the next one comes, so no memory is taken per frame.
         """
         assert self.overlay is not None
         array = self._converters[video_id](frame)
         canvas = self._canvases.get(video_id)
-        if canvas is None or canvas.shape != array.shape:
-            canvas = self._canvases[video_id] = np.empty_like(array)
-        return self.overlay(array, values, out=canvas)
+        if canvas is not None and canvas.shape != self.overlay.output_shape(array.shape, values):
+            canvas = None  # the env's frames changed size
+        drawn = self.overlay(array, values, out=canvas)  # a callable overlay is called once
+        if drawn is not array:  # (a box with no text leaves the frame as it was)
+            self._canvases[video_id] = drawn
+        meta = self._videos[video_id]
+        if meta.overlay is None:  # the band's height is fixed once a frame of this size is drawn
+            meta.overlay = self.overlay.record(array.shape[0], array.shape[1], values)
+        return drawn
 
     def _write_track(self, video_id: int, track: _TrackFile, values: dict[str, Any]) -> None:
         try:

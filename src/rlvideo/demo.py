@@ -3,7 +3,8 @@
 Episode ``k`` of each policy starts from ``reset(seed=k)``, so ``cartpole-balancing-episode-k``
 and ``cartpole-random-episode-k`` are "same seed" pairs. Every video has a JSON sidecar (return,
 length, seed), a data track (``.track.jsonl``: step, reward and return per frame) and, with
-Pillow (``rlvideo[overlay]``), episode, step, reward and return burnt into its frames.
+Pillow (``rlvideo[overlay]``), episode, step, reward and return burnt into a band above its
+frames (600x424: the cart's 600x400 are all kept).
 
 ``rlvideo demo`` (what ``make demo`` runs) records it, then builds the gallery; ``python -m
 rlvideo.demo --out videos`` only records, printing each video's path. Both need Gymnasium's

@@ -63,6 +63,11 @@ class VideoMetadata:
         truncated: Whether it ended by truncation.
         cut_short: Whether the recording ended before its episode did: ``close()`` was called
             mid-episode (the video is saved, as Gymnasium saves it, and says so here).
+        overlay: The text burnt into the frames (``overlay=``), None if none:
+            ``{"position": "top", "band_height": 24}``. A ``"top"`` or ``"bottom"`` band of
+            ``band_height`` rows was added to the env's frames (rows ``[band_height:]`` or
+            ``[:-band_height]`` are the env's); a corner's box is inside them
+            (``band_height`` 0). See :meth:`rlvideo.overlay.Overlay.record`.
         rlvideo_version: The rlvideo version that wrote it.
 
     Example:
@@ -90,6 +95,7 @@ class VideoMetadata:
     terminated: bool = False
     truncated: bool = False
     cut_short: bool = False
+    overlay: dict[str, Any] | None = None
     rlvideo_version: str = field(default_factory=lambda: _version())
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,8 +251,10 @@ def sidecar_problem(data: object) -> str:
 
     It must be a JSON object holding ``path`` and ``kind``, and each field of
     :class:`VideoMetadata` it holds must have that field's type: a string, an integer, a
-    number (an integer or a float), true/false, or null where the field may be None. Keys
-    the dataclass does not know (a newer rlvideo's, ``run``, ``worker``) are not checked.
+    number (an integer or a float), true/false, an object, or null where the field may be
+    None; an ``overlay`` object holds a string ``position`` and an integer ``band_height`` of
+    0 or more. Keys the dataclass does not know (a newer rlvideo's, ``run``, ``worker``) are
+    not checked.
 
     Example:
         >>> sidecar_problem({"path": "a.mp4", "kind": "step", "seed": None, "fps": 30})
@@ -257,6 +265,8 @@ def sidecar_problem(data: object) -> str:
         'episode is a bool; expected an integer'
         >>> sidecar_problem({"path": "a.mp4"}), sidecar_problem([1])
         ('no kind', 'a JSON list, not an object')
+        >>> sidecar_problem({"path": "a.mp4", "kind": "step", "overlay": {"position": "top"}})
+        'overlay has no band_height (an integer >= 0)'
     """
     if not isinstance(data, dict):
         return f"a JSON {type(data).__name__}, not an object"
@@ -269,15 +279,29 @@ def sidecar_problem(data: object) -> str:
             given = "null" if value is None else f"{_article(type(value).__name__)}"
             expected = " or ".join(_KIND_WORDS[kind] for kind in kinds)
             return f"{name} is {given}; expected {expected}"
+    if isinstance(data.get("overlay"), dict):
+        return _overlay_problem(data["overlay"])
+    return ""
+
+
+def _overlay_problem(record: dict[str, Any]) -> str:
+    """What keeps ``record`` from being a sidecar's ``overlay`` ("" when nothing)."""
+    if not isinstance(record.get("position"), str):
+        return 'overlay has no position (a string such as "top")'
+    height = record.get("band_height")
+    if isinstance(height, bool) or not isinstance(height, int) or height < 0:
+        return "overlay has no band_height (an integer >= 0)"
     return ""
 
 
 def _field_kinds() -> dict[str, tuple[type, ...]]:
     """Each field's accepted types, from :class:`VideoMetadata`'s annotations."""
     hints = typing.get_type_hints(VideoMetadata)
-    return {
+    kinds = {
         f.name: typing.get_args(hints[f.name]) or (hints[f.name],) for f in fields(VideoMetadata)
     }
+    # dict[str, Any] is checked as a dict
+    return {name: tuple(typing.get_origin(k) or k for k in ks) for name, ks in kinds.items()}
 
 
 def _is_kind(value: object, kinds: tuple[type, ...]) -> bool:
@@ -298,7 +322,7 @@ _REQUIRED = tuple(
 )
 _KIND_WORDS: dict[type, str] = {
     str: "a string", int: "an integer", float: "a number", bool: "true or false",
-    type(None): "null",
+    dict: "an object", type(None): "null",
 }  # fmt: skip
 
 

@@ -1,16 +1,27 @@
 """Burn episode, step, reward, return, action and info values into frames: the overlay.
 
-``overlay=`` on every wrapper (:class:`rlvideo.options.RecordingOptions`) draws, on each frame
-before it goes to the encoder, a small box of text in a corner: ``True`` shows episode, step,
-reward and return; a list names the fields (``["step", "reward", "x_position"]``: the values
-the recorder keeps, or keys of the step's info); a callable ``values -> str`` writes the text
-itself. The same :class:`Overlay` is a frame transform for :class:`rlvideo.VideoWriter` and
+``overlay=`` on every wrapper (:class:`rlvideo.options.RecordingOptions`) writes, on each frame
+before it goes to the encoder, a few values as text: ``True`` shows episode, step, reward and
+return; a list names the fields (``["step", "reward", "x_position"]``: the values the recorder
+keeps, or keys of the step's info); a callable ``values -> str`` writes the text itself. The
+same :class:`Overlay` is a frame transform for :class:`rlvideo.VideoWriter` and
 :func:`rlvideo.save_video`: ``overlay(frame, values) -> frame``.
 
-The text is white on a semi-opaque black box, so it reads on any background, in Pillow's
-default font at a size taken from the frame (8 px at 84x84, 14 px at 600x400, 39 px at 1080p).
-Only the box is drawn: the frame is copied (it may be the env's read-only buffer) and the box's
-pixels changed, about 0.1 ms a frame at 600x400 (``benchmarks/bench_overlay.py``). Needs Pillow:
+Where the text goes (``Overlay(position=...)``):
+
+- ``"top"`` (the default) or ``"bottom"``: in a black band added above or below the frame. The
+  env's pixels are never covered (Pong's score, a cart at the edge); the video is taller by the
+  band's height, which is even (H.264 wants even sizes), fixed for a frame size (the band holds
+  as many lines as the fields need at that width) and recorded in the sidecar as
+  ``"overlay": {"position": "top", "band_height": 24}`` (:meth:`Overlay.record`), so the
+  gallery and other tools know which rows are the env's.
+- ``"top-left"``, ``"top-right"``, ``"bottom-left"``, ``"bottom-right"``: in a semi-opaque box
+  in that corner of the frame, which keeps its size (the sidecar says ``"band_height": 0``).
+
+The text is white, in Pillow's default font at a size taken from the frame (8 px at 84x84,
+14 px at 600x400, 39 px at 1080p). A gray ``(H, W)`` frame gets a gray band, an RGBA frame an
+opaque one: the frame keeps its kind. The frame is copied (it may be the env's read-only
+buffer), about 0.1 ms a frame at 600x400 (``benchmarks/bench_overlay.py``). Needs Pillow:
 ``pip install "rlvideo[overlay]"`` (PyAV's FFmpeg has no ``drawtext``). No files, no PyAV.
 """
 
@@ -39,16 +50,20 @@ __all__ = [
     "wrap_widths",
 ]
 
-Position = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
-"""Where the box goes: a corner of the frame."""
+Position = Literal["top", "bottom", "top-left", "top-right", "bottom-left", "bottom-right"]
+"""Where the text goes: a band above or below the frame, or a box in a corner of the frame."""
 DEFAULT_FIELDS = ("episode", "step", "reward", "return")
 """What ``overlay=True`` shows."""
 OverlayOption = Any
 """What ``overlay=`` takes: None/False, True, a list of field names, a callable, an Overlay."""
 
 _POSITIONS: tuple[str, ...] = get_args(Position)
+_BANDS = ("top", "bottom")
 _Box = tuple[int, int, int, int]
+_Lines = list[list[npt.NDArray[np.uint8]]]
 _MIN_FONT = 8
+_TYPICAL_VALUES = {"episode": "00", "step": "000", "frame": "000", "reward": "-0.00"}
+"""The value a field's width is reckoned with when a band's height is chosen (else -000.00)."""
 
 
 def format_value(value: Any) -> str:
@@ -209,17 +224,20 @@ def _glyphs(size: int) -> _Glyphs:
 
 
 class Overlay:
-    r"""Draw a box of text (episode, step, reward, return, action, info...) on frames.
+    r"""Write episode, step, reward, return, action, info... on frames: in a band, or a box.
 
     Args:
         fields: The fields to show, in order: values the recorder keeps (``episode``,
             ``step``, ``reward``, ``return``, ``action``, ``frame``, ``terminated``,
             ``truncated``), or keys of the step's info (``x_position``). Or a callable
             ``values -> str`` that writes the text (lines split on ``"\n"``).
-        position: The corner: ``"top-left"`` (default), ``"top-right"``, ``"bottom-left"``
-            or ``"bottom-right"``.
+        position: ``"top"`` (default) or ``"bottom"``: a band added above or below the frame,
+            which covers none of the env's pixels (the frame grows by :meth:`band_height`);
+            ``"top-left"``, ``"top-right"``, ``"bottom-left"`` or ``"bottom-right"``: a box
+            drawn in that corner, inside the frame, which keeps its size.
         font_size: Pixels; by default from the frame's size (:func:`font_size_for`).
-        opacity: How dark the box behind the text is, from 0 (none) to 1 (black).
+        opacity: How dark the box behind the text is, from 0 (none) to 1 (black); a band is
+            black.
 
     Raises:
         InvalidArgumentError: For a bad field list, position, font size or opacity.
@@ -227,12 +245,17 @@ class Overlay:
 
     Example:
         >>> import numpy as np
+        >>> values = {"episode": 0, "step": 3, "reward": 1.0, "return": 3.0}
+        >>> frame = np.full((400, 600, 3), 255, np.uint8)
+        >>> out = Overlay()(frame, values)  # a band above the frame: 24 rows at 600x400
+        >>> out.shape, bool((out[24:] == frame).all()), Overlay().record(400, 600, values)
+        ((424, 600, 3), True, {'position': 'top', 'band_height': 24})
         >>> overlay = Overlay(["step", "reward", "x_position"], position="bottom-right")
         >>> values = {"step": 3, "reward": 1.0, "info": {"x_position": 0.25}}
         >>> overlay.text(values)
         'step 3  reward 1.00  x_position 0.25'
         >>> frame = np.zeros((84, 84, 3), np.uint8)
-        >>> out = overlay(frame, values)
+        >>> out = overlay(frame, values)  # a box in the corner: the frame keeps its size
         >>> out.shape, bool(out[42:].any()), bool(out[:20].any()), bool(frame.any())
         ((84, 84, 3), True, False, False)
 
@@ -250,7 +273,7 @@ class Overlay:
         self,
         fields: Sequence[str] | Callable[[Mapping[str, Any]], str] = DEFAULT_FIELDS,
         *,
-        position: Position = "top-left",
+        position: Position = "top",
         font_size: int | None = None,
         opacity: float = 0.6,
     ) -> None:
@@ -272,7 +295,8 @@ class Overlay:
             )
         if position not in _POSITIONS:
             raise InvalidArgumentError(
-                f"overlay position must be one of {', '.join(_POSITIONS)}; got {position!r}"
+                f"overlay position must be one of {', '.join(_POSITIONS)} (top and bottom: a "
+                f"band outside the frame; the corners: a box inside it); got {position!r}"
             )
         self.position: Position = position
         if font_size is not None and (
@@ -290,11 +314,17 @@ class Overlay:
             raise InvalidArgumentError(f"overlay opacity must be in [0, 1], got {opacity!r}")
         self.opacity = float(opacity)
         self._keep = round(256 * (1 - self.opacity))  # box pixels are scaled by keep / 256
+        self._band_lines: dict[tuple[int, int], int] = {}  # lines a band holds, per frame size
         import_optional("PIL.Image", "overlay", feature="overlay")  # the glyphs are drawn with it
 
     def __repr__(self) -> str:
         shown = self._write if self._write is not None else list(self.fields)
         return f"Overlay({shown!r}, position={self.position!r})"
+
+    @property
+    def in_band(self) -> bool:
+        """Whether the text goes in a band outside the frame (``"top"``, ``"bottom"``)."""
+        return self.position in _BANDS
 
     def pieces(self, values: Mapping[str, Any]) -> list[str]:
         """The text of each field (``"step 41"``), or the callable's lines."""
@@ -317,6 +347,36 @@ class Overlay:
         joiner = "\n" if self._write is not None else "  "
         return joiner.join(self.pieces(values))
 
+    def band_height(self, height: int, width: int, values: Mapping[str, Any]) -> int:
+        """The rows a band adds below or above a ``height`` x ``width`` frame (0 for a box).
+
+        Even, and the same for every frame of that size: it holds as many lines as the fields
+        wrap into with typical values (``step 000``, ``return -000.00``); text that grows
+        longer runs on along the last line. A callable's band holds as many lines as its first
+        text at that size: ``values`` are only read for that text.
+
+        Example:
+            >>> Overlay().band_height(400, 600, {}), Overlay().band_height(84, 84, {})
+            (24, 36)
+            >>> Overlay(position="top-left").band_height(400, 600, {})
+            0
+        """
+        if not self.in_band:
+            return 0
+        return self._band_rows(height, width, lambda: self.pieces(values))
+
+    def output_shape(self, shape: tuple[int, ...], values: Mapping[str, Any]) -> tuple[int, ...]:
+        """The shape of the frame drawn from a uint8 frame of ``shape``: taller by the band."""
+        return (shape[0] + self.band_height(shape[0], shape[1], values), *shape[1:])
+
+    def record(self, height: int, width: int, values: Mapping[str, Any]) -> dict[str, Any]:
+        """What a video's sidecar says of its overlay: ``{"position", "band_height"}``.
+
+        With a band on top, rows ``[band_height:]`` of the video are the env's frame; at the
+        bottom, rows ``[:-band_height]``; with a box, all rows (``band_height`` 0).
+        """
+        return {"position": self.position, "band_height": self.band_height(height, width, values)}
+
     def __call__(
         self,
         frame: Any,
@@ -324,7 +384,7 @@ class Overlay:
         *,
         out: npt.NDArray[np.uint8] | None = None,
     ) -> npt.NDArray[np.uint8]:
-        """A copy of ``frame`` with the box drawn on it (``frame`` itself is left as it was).
+        """A copy of ``frame`` with the text drawn (``frame`` itself is left as it was).
 
         Args:
             frame: ``(H, W, 3)``, ``(H, W, 4)`` or ``(H, W)`` uint8; other kinds (floats,
@@ -332,25 +392,24 @@ class Overlay:
                 converts them.
             values: The frame's values: ``episode``, ``step``, ``reward``, ...; ``info``
                 holds the step's info mapping.
-            out: Where to write the copy (an array of the frame's shape, reused from frame to
-                frame: no new memory per frame); by default a new array.
+            out: Where to write the copy (an array of :meth:`output_shape`, reused from frame
+                to frame: no new memory per frame); by default a new array.
+
+        Raises:
+            InvalidArgumentError: If ``out`` is not a uint8 array of :meth:`output_shape`.
         """
         array = _as_uint8(frame)
+        if self.in_band:
+            return self._draw_band(array, values, out)
         layout = self._layout(array.shape[0], array.shape[1], values)
         if layout is None:
             return array
         lines, glyphs, pad, gap, (box_w, box_h), (x0, y0, x1, y1) = layout
         mask = np.zeros((box_h, box_w), np.uint8)
-        for i, line in enumerate(lines):
-            top, left = pad + i * (glyphs.height + gap), pad
-            for rendered in line:
-                mask[top : top + glyphs.height, left : left + rendered.shape[1]] = rendered
-                left += rendered.shape[1] + glyphs.space
+        _paste(mask, lines, glyphs.height, glyphs.space, pad, gap)
         coverage = mask[: y1 - y0, : x1 - x0]
-        if out is None:
-            out = array.copy()  # the env's frame may be read-only, or reused by the env
-        else:
-            np.copyto(out, array)
+        out = _output(out, array.shape)  # the env's frame may be read-only, or reused by the env
+        np.copyto(out, array)
         region = out[y0:y1, x0:x1]
         box = region.astype(np.uint16)  # contiguous: NumPy's fast paths apply (5x faster)
         box *= self._keep
@@ -362,35 +421,101 @@ class Overlay:
         region[...] = shaded
         return out
 
-    def box(self, height: int, width: int, values: Mapping[str, Any]) -> tuple[int, int, int, int]:
-        """Where the box goes on a ``height`` x ``width`` frame: ``(x0, y0, x1, y1)``.
+    def _draw_band(
+        self,
+        array: npt.NDArray[np.uint8],
+        values: Mapping[str, Any],
+        out: npt.NDArray[np.uint8] | None,
+    ) -> npt.NDArray[np.uint8]:
+        """The frame with a band of text added above or below it; its pixels all kept."""
+        height, width = array.shape[:2]
+        pieces = self.pieces(values)  # a callable is called once a frame
+        band = self._band_rows(height, width, lambda: pieces)
+        out = _output(out, (height + band, *array.shape[1:]))
+        top = self.position == "top"
+        np.copyto(out[band:] if top else out[:height], array)
+        glyphs, pad, gap = self._font(height, width)
+        groups = self._groups(pieces, glyphs, width - 2 * pad)
+        groups = _fold(groups, self._lines_in_band(height, width, lambda: pieces))
+        mask = np.zeros((band, width), np.uint8)
+        _paste(mask, groups, glyphs.height, glyphs.space, pad, gap)
+        rows = out[:band] if top else out[height:]
+        if rows.ndim == 2:
+            rows[...] = mask
+        else:
+            rows[...] = mask[:, :, None]
+            if rows.shape[2] == 4:
+                rows[:, :, 3] = 255  # an opaque band
+        return out
 
-        Pixels ``[y0:y1, x0:x1]`` are drawn on, no other; an empty box when there is no text.
+    def box(self, height: int, width: int, values: Mapping[str, Any]) -> tuple[int, int, int, int]:
+        """Where the text goes on a ``height`` x ``width`` frame: ``(x0, y0, x1, y1)``.
+
+        Pixels ``[y0:y1, x0:x1]`` of the drawn frame are drawn on, no other; an empty box when
+        there is no text. A band is the whole width, above (``y0 == 0``) or below the frame.
 
         Example:
             >>> Overlay(["step"], position="bottom-right").box(400, 600, {"step": 41})
             (542, 372, 596, 396)
+            >>> Overlay(["step"], position="bottom").box(400, 600, {"step": 41})
+            (0, 400, 600, 424)
         """
+        if self.in_band:
+            band = self.band_height(height, width, values)
+            top = 0 if self.position == "top" else height
+            return (0, top, width, top + band)
         layout = self._layout(height, width, values)
         return (0, 0, 0, 0) if layout is None else layout[-1]
 
+    def _font(self, height: int, width: int) -> tuple[_Glyphs, int, int]:
+        """The glyphs, padding and line gap for a frame of this size."""
+        size = self.font_size or font_size_for(height, width)
+        return _glyphs(size), max(1, size // 4), max(1, size // 6)
+
+    def _groups(self, pieces: list[str], glyphs: _Glyphs, room: int) -> _Lines:
+        """The pieces rendered and grouped into lines ``room`` pixels wide.
+
+        A callable's lines stay as written.
+        """
+        rendered = [glyphs.render(piece) for piece in pieces]
+        if self._write is not None:
+            return [[line] for line in rendered]
+        widths = [piece.shape[1] for piece in rendered]
+        return [[rendered[i] for i in group] for group in wrap_widths(widths, glyphs.space, room)]
+
+    def _band_rows(self, height: int, width: int, text: Callable[[], list[str]]) -> int:
+        """The band's height at this frame size: its lines, their gaps and padding; even."""
+        glyphs, pad, gap = self._font(height, width)
+        lines = self._lines_in_band(height, width, text)
+        rows = lines * glyphs.height + (lines - 1) * gap + 2 * pad
+        return rows + rows % 2
+
+    def _lines_in_band(self, height: int, width: int, text: Callable[[], list[str]]) -> int:
+        """How many lines of text a band holds at this frame size: chosen once per size.
+
+        ``text()`` gives the frame's pieces: a callable's first text sets its band's lines.
+        """
+        lines = self._band_lines.get((height, width))
+        if lines is None:
+            glyphs, pad, _ = self._font(height, width)
+            if self._write is None:  # the fields with typical values, wrapped
+                pieces = [f"{name} {_TYPICAL_VALUES.get(name, '-000.00')}" for name in self.fields]
+            else:
+                pieces = text()
+            lines = max(1, len(self._groups(pieces, glyphs, width - 2 * pad)))
+            self._band_lines[(height, width)] = lines
+        return lines
+
     def _layout(
         self, height: int, width: int, values: Mapping[str, Any]
-    ) -> tuple[list[list[npt.NDArray[np.uint8]]], _Glyphs, int, int, tuple[int, int], _Box] | None:
-        """Each line's rendered pieces, glyphs, padding, line gap, box size, box; None if empty."""
+    ) -> tuple[_Lines, _Glyphs, int, int, tuple[int, int], _Box] | None:
+        """A box's lines, glyphs, padding, line gap, box size and box; None if no text."""
         pieces = self.pieces(values)
         if not pieces:
             return None
-        size = self.font_size or font_size_for(height, width)
-        glyphs = _glyphs(size)
-        pad, margin, gap = max(1, size // 4), max(1, size // 3), max(1, size // 6)
-        rendered = [glyphs.render(piece) for piece in pieces]
-        if self._write is None:
-            widths = [piece.shape[1] for piece in rendered]
-            groups = wrap_widths(widths, glyphs.space, width - 2 * (margin + pad))
-        else:  # the callable's lines, as written
-            groups = [[index] for index in range(len(rendered))]
-        lines = [[rendered[index] for index in group] for group in groups]
+        glyphs, pad, gap = self._font(height, width)
+        margin = max(1, (self.font_size or font_size_for(height, width)) // 3)
+        lines = self._groups(pieces, glyphs, width - 2 * (margin + pad))
         line_widths = [
             sum(p.shape[1] for p in line) + glyphs.space * (len(line) - 1) for line in lines
         ]
@@ -421,6 +546,37 @@ class Overlay:
             yield self(frame, frame_values)
         if next(value_iter, None) is not None:
             raise InvalidArgumentError("overlay.apply got more values than frames")
+
+
+def _paste(
+    mask: npt.NDArray[np.uint8], lines: _Lines, line_height: int, space: int, pad: int, gap: int
+) -> None:
+    """Write each line's rendered pieces into ``mask``, from ``(pad, pad)``; cut at its edges."""
+    for i, line in enumerate(lines):
+        top, left = pad + i * (line_height + gap), pad
+        for rendered in line:
+            target = mask[top : top + line_height, left : left + rendered.shape[1]]
+            target[...] = rendered[: target.shape[0], : target.shape[1]]
+            left += rendered.shape[1] + space
+
+
+def _fold(lines: _Lines, count: int) -> _Lines:
+    """``lines`` as ``count`` lines at most: the lines past the last run on along it."""
+    if len(lines) <= count:
+        return lines
+    return [*lines[: count - 1], [piece for line in lines[count - 1 :] for piece in line]]
+
+
+def _output(out: npt.NDArray[np.uint8] | None, shape: tuple[int, ...]) -> npt.NDArray[np.uint8]:
+    """``out`` when it is a uint8 array of ``shape``; a new one when None."""
+    if out is None:
+        return np.empty(shape, np.uint8)
+    if out.shape != shape or out.dtype != np.uint8:
+        raise InvalidArgumentError(
+            f"overlay out= must be a uint8 array of shape {shape} (Overlay.output_shape), got "
+            f"{out.dtype} {out.shape}"
+        )
+    return out
 
 
 def overlay_from_option(option: OverlayOption) -> Overlay | None:
