@@ -63,7 +63,8 @@ def test_record_default_schedule_and_format(tmp_path):
     assert {p for p in folder_names(tmp_path) if p.endswith(".webm")} == {
         "rl-video-episode-0.webm",
         "rl-video-episode-1.webm",
-    }  # fmt: skip (capped cubic: 0 and 1 among 0..2)
+        "rl-video-episode-2.webm",
+    }  # fmt: skip (--episodes 3 records 3: the capped cubic schedule recorded 0 and 1)
 
 
 @pytest.mark.parametrize("layout", ["--per-env", "--tiled"])
@@ -105,7 +106,7 @@ def test_keep_failures_and_best(tmp_path):
     assert result.exit_code == 0, result.output
     assert folder_names(tmp_path / "f") == {"manifest.json"}  # all truncated: no failure kept
     assert result.stdout.splitlines()[-1] == (
-        "0 videos kept: --keep failures keeps episodes that terminated, and none of the 3 "
+        "0 videos kept: --keep-if failures keeps episodes that terminated, and none of the 3 "
         "recorded did (they were truncated, e.g. by the time limit)"
     )
     result = invoke(*args, "--out", tmp_path / "b", "--keep", "best", "--seed", 3)

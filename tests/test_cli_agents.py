@@ -328,3 +328,15 @@ def test_agent_mistakes_are_one_line(tmp_path, ppo_zip):
         "record", "CartPole-v1", "--policy", state_dict, *out
     )
     assert not (tmp_path / "v").exists()  # every mistake was caught before anything was written
+
+
+def test_a_model_named_without_zip_is_found_as_sb3_finds_it(tmp_path, ppo_zip, monkeypatch):
+    monkeypatch.chdir(ppo_zip.parent)  # model.save("ppo-cartpole") wrote ppo-cartpole.zip here
+    result = invoke(
+        "record", "CartPole-v1", "--policy", ppo_zip.stem, "--episodes", 2, "--seed", 3,
+        "--env-kwargs", ENV_KWARGS, "--out", tmp_path / "v",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"policy: PPO model {ppo_zip.name} (deterministic" in result.output
+    expected = _direct(sb3.PPO.load(ppo_zip, device="cpu"), [3, 4])
+    assert _recorded(tmp_path / "v") == dict(enumerate(expected))

@@ -241,3 +241,16 @@ def _installed(module: str) -> bool:
 )
 def test_ids_gymnasium_rejects_are_one_line(tmp_path, env_id, message):
     assert message in _one_line_error(["record", env_id, "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize(
+    ("typed", "module", "meant"),
+    [("Pong-v5", "ale_py", "ALE/Pong-v5"), ("Empty-5x5-v0", "minigrid", "MiniGrid-Empty-5x5-v0")],
+)
+def test_an_id_without_its_namespace_suggests_the_known_packages_id(tmp_path, typed, module, meant):
+    pytest.importorskip(module, reason=f"{meant} needs {module}")
+    done = run_rlvideo("record", typed, "--out", tmp_path / "v", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"rlvideo: error: unknown env id {typed!r}. Did you mean: {meant}")
+    assert not (tmp_path / "v").exists()

@@ -256,7 +256,7 @@ def load_agent(
         True
     """
     request = _Request(spec, algo, deterministic, vecnormalize, env_id, seed)
-    path = Path(spec)
+    path = Path(spec) if spec == "random" else _with_zip_suffix(Path(spec))
     model_like = path.suffix.lower() in (".zip", ".pt", ".pth", ".pt2") or (
         ":" not in spec and path.is_dir()
     )
@@ -290,6 +290,24 @@ def load_agent(
             "was exported"
         )
     return _load_torchscript(path)
+
+
+def _with_zip_suffix(path: Path) -> Path:
+    """``path``, or ``path.zip`` when only that exists.
+
+    SB3's ``model.save("ppo_cartpole")`` writes ``ppo_cartpole.zip``, which its
+    ``PPO.load("ppo_cartpole")`` finds; ``--policy ppo_cartpole`` finds it too.
+
+    Example:
+        >>> from pathlib import Path
+        >>> _ = Path("ppo_cartpole.zip").write_bytes(b"")
+        >>> [str(_with_zip_suffix(Path(name))) for name in ("ppo_cartpole", "a2c_cartpole")]
+        ['ppo_cartpole.zip', 'a2c_cartpole']
+    """
+    if ":" in str(path) or path.exists() or path.suffix.lower() == ".zip":
+        return path
+    zipped = path.with_name(f"{path.name}.zip")
+    return zipped if zipped.is_file() else path
 
 
 def _model_in_folder(folder: Path, env_id: str) -> Path:

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -34,14 +35,21 @@ from rlvideo.errors import (
 )
 from rlvideo.manifest import merge_into, read_sidecar
 from rlvideo.metadata import VideoMetadata
-from rlvideo.naming import FORMATS, is_incomplete_name
+from rlvideo.naming import (
+    FORMATS,
+    check_format,
+    check_name_prefix,
+    clip_file_name,
+    is_incomplete_name,
+)
 from rlvideo.storage import Destination, LocalDestination, is_url, open_destination
 
 __all__ = ["main"]
 
 logger = logging.getLogger(__name__)
 
-KEEP_CHOICES = ("all", "failures", "best")
+_DEFAULT_FIELDS = "\0default"
+"""``--overlay`` / ``--track`` given without a value (click's ``flag_value``): the default set."""
 
 
 class _UserError(click.ClickException):
@@ -59,6 +67,7 @@ _CLI_TERMS = (
     (re.compile(r"\boverwrite=True\b"), "--overwrite"),
     (re.compile(r"^fps must\b"), "--fps must"),
     (re.compile(r"\bvideo_folder\b"), "--out"),
+    (re.compile(r"\bname_prefix\b"), "--name-prefix"),
     (re.compile(r"\bvideo_length\b"), "--video-length"),
     (re.compile(r"\bepisode_trigger\b"), "--every"),
 )  # fmt: skip
@@ -97,7 +106,53 @@ def _user_errors(*, cli_terms: bool = False) -> Iterator[None]:
         ) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Turn click's own usage errors into :class:`_UserError`, one line in the command's voice.
+
+    A bad value, a missing argument, an unknown option or command:
+    ``rlvideo: error: <click's message> (see rlvideo record --help)``.
+
+    ``rlvideo`` alone still prints the help (click's :class:`~click.exceptions.NoArgsIsHelpError`).
+    """
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as exc:
+        raise _UserError(_usage_message(exc)) from exc
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """Click's message on one line, in the command's voice, with where to read the options.
+
+    Example:
+        >>> _usage_message(click.UsageError("Invalid value for '--fps': 'x' is not a valid float."))
+        "invalid value for '--fps': 'x' is not a valid float (see rlvideo --help)"
+    """
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    if message[:2].istitle():  # "Invalid value", "No such option": lower case, as the rest
+        message = message[0].lower() + message[1:]
+    command = exc.ctx.command_path if exc.ctx is not None else "rlvideo"
+    return f"{message} (see {command} --help)"
+
+
+class _Group(click.Group):
+    """The ``rlvideo`` group: click's usage errors read like the rest (one line, status 2)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:  # fmt: skip
+        with _usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Group, name="rlvideo", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rlvideo", prog_name="rlvideo")
 @click.option("-v", "--verbose", count=True, help="Log more (-v: each video, -vv: codec choices).")
 def cli(verbose: int) -> None:
@@ -107,6 +162,67 @@ def cli(verbose: int) -> None:
 
 
 # -- record ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Keep:
+    """``--keep-if``: which recorded videos a run keeps.
+
+    Attributes:
+        rule: ``all``, ``failures`` (the episodes that terminated) or ``best``.
+        count: With ``best``, how many videos (the highest returns).
+    """
+
+    rule: str
+    count: int = 0
+
+
+class _KeepRule(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
+    """``--keep-if all|failures|best|best:N``, parsed into a :class:`_Keep`.
+
+    Example:
+        >>> _KeepRule().convert("best:3", None, None), _KeepRule().convert("failures", None, None)
+        (_Keep(rule='best', count=3), _Keep(rule='failures', count=0))
+    """
+
+    name = "keep_if"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "all|failures|best:N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, _Keep):
+            return value
+        rule, colon, count = str(value).partition(":")
+        if rule in ("all", "failures") and not colon:
+            return _Keep(rule)
+        if rule == "best" and (not colon or (count.isdigit() and int(count) >= 1)):
+            return _Keep("best", int(count) if colon else 1)
+        self.fail(
+            f"{value!r}: use all, failures, best:N (the N highest returns, N >= 1) or best",
+            param,
+            ctx,
+        )
+
+
+def _field_list(value: str | None, option: str) -> bool | list[str] | None:
+    """``--overlay`` / ``--track``: None (not given), True (no value) or the fields named.
+
+    Example:
+        >>> _field_list(None, "--track"), _field_list(_DEFAULT_FIELDS, "--track")
+        (None, True)
+        >>> _field_list(" step, return,", "--overlay")
+        ['step', 'return']
+    """
+    if value is None or value == _DEFAULT_FIELDS:
+        return None if value is None else True
+    fields = [field.strip() for field in value.split(",") if field.strip()]
+    if not fields:
+        raise InvalidArgumentError(
+            f"{option} takes comma-separated names (e.g. {option} step,return), or no value; "
+            f"got {value!r}"
+        )
+    return fields
+
+
 @cli.command()
 @click.argument("env_id")
 @click.option(
@@ -114,7 +230,8 @@ def cli(verbose: int) -> None:
     default=3,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Episodes to run (per sub-env with --num-envs).",
+    help="Episodes to run (per sub-env with --num-envs); every episode is recorded unless "
+    "--every N picks every N-th.",
 )
 @click.option(
     "--policy",
@@ -166,7 +283,12 @@ def cli(verbose: int) -> None:
     show_default=True,
     type=click.Choice(list(FORMATS)),
 )
-@click.option("--fps", type=float, default=None, help="Default: the env's render_fps, else 30.")
+@click.option(
+    "--fps",
+    type=float,
+    default=None,
+    help="Frames per second. Default: the env's render_fps, else 30.",
+)
 @click.option(
     "--video-length",
     default=0,
@@ -178,7 +300,33 @@ def cli(verbose: int) -> None:
     "--every",
     type=click.IntRange(min=1),
     default=None,
-    help="Record every N-th episode (1: all). Default: the capped cubic schedule.",
+    help="Record episodes 0, N, 2N, ... of the --episodes run. Default: 1 (every episode).",
+)
+@click.option(
+    "--name-prefix",
+    default="rl-video",
+    show_default=True,
+    metavar="PREFIX",
+    help="Start of every file name: PREFIX-episode-0.mp4 (PREFIX-env-0-episode-0.mp4 per env).",
+)
+@click.option(
+    "--overlay",
+    default=None,
+    is_flag=False,
+    flag_value=_DEFAULT_FIELDS,
+    metavar="[FIELDS]",
+    help="Burn values into the frames (needs rlvideo[overlay]): alone, episode, step, reward and "
+    "return; or comma-separated fields: episode, step, reward, return, action, frame, "
+    "terminated, truncated or info keys, e.g. --overlay step,return,x_position.",
+)
+@click.option(
+    "--track",
+    default=None,
+    is_flag=False,
+    flag_value=_DEFAULT_FIELDS,
+    metavar="[KEYS]",
+    help="The data track <stem>.track.jsonl (on by default): comma-separated info keys add those "
+    "keys to each line, e.g. --track x_position.",
 )
 @click.option(
     "--env-kwargs",
@@ -199,11 +347,15 @@ def cli(verbose: int) -> None:
     help="With --num-envs: one video per sub-env, or all tiled in one.",
 )
 @click.option(
+    "--keep-if",
     "--keep",
+    "keep",
     default="all",
     show_default=True,
-    type=click.Choice(KEEP_CHOICES),
-    help="Keep every video, only failures (terminated episodes), or only the best return.",
+    type=_KeepRule(),
+    help="Which recorded videos to keep: all; failures (episodes that terminated, as "
+    "keep_if=lambda m: m.terminated); best:N (the N highest returns, ties to the earlier "
+    "episode; best is best:1). --keep is the older name.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace videos with the same names.")
 @click.option(
@@ -217,8 +369,8 @@ def record(
     env_id: str, episodes: int, policy: str, algo: str | None, deterministic: bool | None,
     vec_normalize: str | None, seed: int, out: str, storage_options: str | None,
     video_format: str, fps: float | None, video_length: int, every: int | None,
-    env_kwargs: str, num_envs: int, per_env: bool, keep: str, overwrite: bool,
-    import_modules: tuple[str, ...],
+    name_prefix: str, overlay: str | None, track: str | None, env_kwargs: str, num_envs: int,
+    per_env: bool, keep: _Keep, overwrite: bool, import_modules: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run ENV_ID (any installed Gymnasium env) with a policy and record its episodes.
 
@@ -235,22 +387,26 @@ def record(
         agent = _load_agent(policy, algo, deterministic, vec_normalize, env_id, seed)
         fix = _register_env(env_id, import_modules)
         _check_renders_images(_gymnasium(), env_id)  # before the bar, the env and --out
-        trigger = None if every is None else (lambda episode: episode % every == 0)
-        ended: list[VideoMetadata] = []  # every video that ended, before --keep chose
+        check_name_prefix(name_prefix)
+        step = every or 1
+        ended: list[VideoMetadata] = []  # every video that ended, before --keep-if chose
 
         def keep_if(meta: VideoMetadata) -> bool:
             ended.append(meta)
-            return keep != "failures" or meta.terminated
+            return keep.rule != "failures" or meta.terminated
 
         saved: list[tuple[Any, VideoMetadata]] = []  # (where, metadata), as each video is final
         options: dict[str, Any] = {
-            "episode_trigger": trigger, "video_length": video_length, "fps": fps,
-            "format": video_format, "overwrite": overwrite, "metadata": True, "keep_if": keep_if,
+            "episode_trigger": lambda episode: episode % step == 0, "video_length": video_length,
+            "fps": fps, "format": video_format, "name_prefix": name_prefix,
+            "overwrite": overwrite, "metadata": True, "keep_if": keep_if,
+            "overlay": _field_list(overlay, "--overlay"),
+            "track": _field_list(track, "--track"),
             "storage_options": storage,
             "on_video_saved": lambda where, meta: saved.append((where, meta)),
         }  # fmt: skip
         before = set(destination.list_names())
-        planned = _planned_names(episodes, every, video_format, num_envs, per_env)
+        planned = _planned_names(episodes, step, video_format, num_envs, per_env, name_prefix)
         _check_names_free(destination, before, planned, overwrite)
         run = _Episodes(num_envs, episodes)
         try:
@@ -270,8 +426,8 @@ def record(
                 f"interrupted: {len(saved)} finished video(s) saved in {destination.location} "
                 f"with their manifest{cut}"
             ) from None
-        if keep == "best":
-            saved = _keep_best(saved, destination)
+        if keep.rule == "best":
+            saved = _keep_best(saved, destination, keep.count)
         metas = [meta for _, meta in saved]
         manifest = merge_into(destination, metas)
     if agent is not None:
@@ -298,24 +454,26 @@ def _load_agent(
 
 
 def _planned_names(
-    episodes: int, every: int | None, video_format: str, num_envs: int, per_env: bool
-) -> list[str]:
-    """The video names a run will write (the episodes the schedule picks, within the count).
+    episodes: int, every: int, video_format: str, num_envs: int, per_env: bool,
+    name_prefix: str = "rl-video",
+) -> list[str]:  # fmt: skip
+    """The video names a run will write: episodes 0, ``every``, 2 ``every``, ... of ``episodes``.
 
     Example:
-        >>> _planned_names(3, None, "mp4", 1, True)
-        ['rl-video-episode-0.mp4', 'rl-video-episode-1.mp4']
-        >>> _planned_names(1, 1, "gif", 2, True)
-        ['rl-video-env-0-episode-0.gif', 'rl-video-env-1-episode-0.gif']
+        >>> _planned_names(3, 1, "mp4", 1, True)
+        ['rl-video-episode-0.mp4', 'rl-video-episode-1.mp4', 'rl-video-episode-2.mp4']
+        >>> _planned_names(1, 1, "gif", 2, True, "run")
+        ['run-env-0-episode-0.gif', 'run-env-1-episode-0.gif']
     """
-    from rlvideo.schedules import capped_cubic_video_schedule
-
-    picked = [
-        i for i in range(episodes)
-        if (capped_cubic_video_schedule(i) if every is None else i % every == 0)
+    prefixes = (
+        [f"{name_prefix}-env-{k}" for k in range(num_envs)]
+        if num_envs > 1 and per_env
+        else [name_prefix]
+    )
+    return [
+        clip_file_name(prefix, "episode", i, check_format(video_format))
+        for prefix in prefixes for i in range(0, episodes, every)
     ]  # fmt: skip
-    labels = [f"env-{k}-" for k in range(num_envs)] if num_envs > 1 and per_env else [""]
-    return [f"rl-video-{label}episode-{i}.{video_format}" for label in labels for i in picked]
 
 
 def _check_names_free(
@@ -332,13 +490,13 @@ def _check_names_free(
         )
 
 
-def _why_no_videos(keep: str, ended: list[VideoMetadata]) -> str:
+def _why_no_videos(keep: _Keep, ended: list[VideoMetadata]) -> str:
     """Why a run kept no video, in the options' terms."""
     if not ended:
         return "no episode was recorded: the schedule (--every) picked none of them"
-    if keep == "failures":
+    if keep.rule == "failures":
         return (
-            f"0 videos kept: --keep failures keeps episodes that terminated, and none of the "
+            f"0 videos kept: --keep-if failures keeps episodes that terminated, and none of the "
             f"{len(ended)} recorded did (they were truncated, e.g. by the time limit)"
         )
     return f"0 videos kept of the {len(ended)} recorded (each was empty or cut short)"
@@ -567,7 +725,7 @@ def _make(gym: Any, env_id: str, factory: Callable[[], Any], fix: str | None = N
         return factory()
     except gym.error.UnregisteredEnv as exc:
         if fix is None and not isinstance(exc, gym.error.NamespaceNotFound):
-            close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+            close = _similar_env_ids(gym, env_id)
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
             raise InvalidArgumentError(f"unknown env id {env_id!r}.{hint}") from exc
         if fix is None:
@@ -579,6 +737,43 @@ def _make(gym: Any, env_id: str, factory: Callable[[], Any], fix: str | None = N
         raise InvalidArgumentError(f"{env_id} rejected --env-kwargs: {exc}") from exc
     except gym.error.Error as exc:  # a malformed or deprecated id, a spec without entry point
         raise InvalidArgumentError(f"cannot make {env_id!r}: {exc}") from exc
+
+
+def _similar_env_ids(gym: Any, env_id: str) -> list[str]:
+    """Up to 3 registered ids like ``env_id``, once the installed known packages registered theirs.
+
+    First the ids that differ only by a known namespace or prefix (``Pong-v5``: ``ALE/Pong-v5``;
+    ``Empty-5x5-v0``: ``MiniGrid-Empty-5x5-v0``), then difflib's closest.
+    """
+    for package in ENV_PACKAGES:
+        if all(_installed(module) for module in package.modules):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    for module in package.modules:
+                        importlib.import_module(module)
+            except Exception:  # a suggestion is a nicety: a broken package only goes unsearched
+                logger.debug("could not import %s to search its env ids", package.modules)
+    ids = [str(known) for known in gym.registry]
+    wanted = _bare_env_name(env_id).lower()
+    same = [known for known in ids if known != env_id and _bare_env_name(known).lower() == wanted]
+    close = difflib.get_close_matches(env_id, ids, n=3, cutoff=0.6)
+    return list(dict.fromkeys([*same, *close]))[:3]
+
+
+def _bare_env_name(env_id: str) -> str:
+    """An id without its namespace or a known package's prefix.
+
+    Example:
+        >>> _bare_env_name("ALE/Pong-v5"), _bare_env_name("MiniGrid-Empty-5x5-v0")
+        ('Pong-v5', 'Empty-5x5-v0')
+    """
+    name = env_id.rpartition("/")[2]
+    for package in ENV_PACKAGES:
+        for prefix in package.prefixes:
+            if prefix.endswith("-") and name.startswith(prefix):
+                return name.removeprefix(prefix)
+    return name
 
 
 class _Episodes:
@@ -799,15 +994,24 @@ def _sidecar_name(saved: Path | str) -> str:
 
 
 def _keep_best(
-    saved: list[tuple[Any, VideoMetadata]], destination: Destination
+    saved: list[tuple[Any, VideoMetadata]], destination: Destination, count: int = 1
 ) -> list[tuple[Any, VideoMetadata]]:
-    """Keep the video(s) with the highest return; delete the others, their sidecars and tracks."""
-    if not saved:
-        return saved
-    best = max(meta.episode_return for _, meta in saved)
+    """Keep the ``count`` videos with the highest returns; delete the others, sidecars and tracks.
+
+    Ties go to the earlier episode, then to the lower sub-env.
+    """
+    ranked = sorted(
+        range(len(saved)),
+        key=lambda i: (
+            -saved[i][1].episode_return,
+            saved[i][1].episode,
+            saved[i][1].env_index or 0,
+        ),
+    )
+    best = set(ranked[:count])
     kept = []
-    for where, meta in saved:
-        if meta.episode_return == best:
+    for i, (where, meta) in enumerate(saved):
+        if i in best:
             kept.append((where, meta))
         else:
             destination.remove(_name(where))
