@@ -175,6 +175,16 @@ def test_a_misspelt_track_key_is_named_with_a_did_you_mean(tmp_path, info_env, c
     assert "'x_positon' (did you mean 'x_position'?) never in any step's info" in said, said
 
 
+def test_a_misspelt_overlay_field_is_named_with_a_did_you_mean(tmp_path, info_env, caplog):
+    pytest.importorskip("PIL")
+    result = invoke(
+        "record", info_env, "--episodes", 1, "--overlay", "step,x_positon", "--out", "o"
+    )
+    assert result.exit_code == 0, result.output
+    said = caplog.text + result.output
+    assert "'x_positon' (did you mean 'x_position'?) never in any step's info" in said, said
+
+
 # -- --keep-if ------------------------------------------------------------------------------------
 KEEP_RUN = ("--episodes", 6, "--seed", 1, "--env-kwargs", '{"max_episode_steps": 14}')
 
