@@ -4,7 +4,8 @@ Episode ``k`` of each policy starts from ``reset(seed=k)``, so ``cartpole-balanc
 and ``cartpole-random-episode-k`` are "same seed" pairs. Every video has a JSON sidecar (return,
 length, seed), a data track (``.track.jsonl``: step, reward and return per frame) and, with
 Pillow (``rlvideo[overlay]``), episode, step, reward and return burnt into a band above its
-frames (600x424: the cart's 600x400 are all kept).
+frames (600x424: the cart's 600x400 are all kept; the gallery's player starts with its live
+text off for them, the values being in the frames).
 
 ``rlvideo demo`` (what ``make demo`` runs) records it, then builds the gallery; ``python -m
 rlvideo.demo --out videos`` only records, printing each video's path. Both need Gymnasium's

@@ -607,7 +607,7 @@ def _add_metadata(
         row.badges.append(meta.kind)
     row.data.update(
         episode=meta.episode, step=meta.first_step, steps=meta.steps, env=meta.env_id,
-        seed=meta.seed, kind=meta.kind, sidecar_fps=meta.fps,
+        seed=meta.seed, kind=meta.kind, sidecar_fps=meta.fps, overlay=meta.overlay,
     )  # fmt: skip
     row.data["return"] = _finite(meta.episode_return)
     if meta.env_index is not None:
