@@ -502,9 +502,11 @@ def test_a_band_keeps_its_height_while_the_text_grows():
     overlay = Overlay(["step", "return", "x_position"])
     out = np.empty(overlay.output_shape((84, 84, 3), {}), np.uint8)
     frame = np.zeros((84, 84, 3), np.uint8)
-    for step, value in ((0, 0.0), (1234567, -98765.4321), (3, "a long info string " * 4)):
+    big, wordy = (1234567, -98765.4321), (3, "a long info string " * 4)
+    for step, value in ((0, 0.0), big, wordy, (1, 0.0)):  # then short again
         values = {"step": step, "return": value, "info": {"x_position": value}}
         assert overlay(frame, values, out=out) is out  # the same buffer: the same size
+        assert (out == overlay(frame, values)).all()  # nothing left of the frame before
     calls = []
 
     def text(values):
