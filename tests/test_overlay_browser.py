@@ -9,10 +9,13 @@ off. At 400 px the compare view shows each video whole in its column.
 The browser, the page helpers and their checks (no console error, no request outside the
 gallery's folder) are :mod:`tests.test_gallery_browser`'s; the videos are real CartPole episodes
 on the same seed: with the default band, with a corner box, and without an overlay.
+``RLVIDEO_UPDATE_SCREENSHOT=1`` copies docs/gallery-overlay-400.png (the compare view at 400 px).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.test_gallery_browser import (  # the module skips (or fails on CI) without Chromium
+    DOCS,
     Visit,
     _data,
     _open,
@@ -131,3 +135,22 @@ def test_compare_at_400px_draws_nothing_over_a_video_with_its_own_text(page: Vis
     assert page.js(HUD_SHOWN, "#compare figure") == [False, False]
     page.page.keyboard.press("o")  # on for every video, as asked
     assert page.js(HUD_SHOWN, "#compare figure") == [True, True]
+
+
+def test_screenshot_of_compare_at_400px(page: Visit, tmp_path: Path) -> None:
+    """docs/gallery-overlay-400.png (``RLVIDEO_UPDATE_SCREENSHOT=1``): band and plain, compared."""
+    page.page.set_viewport_size({"width": 400, "height": 800})
+    page.js("names => { location.hash = 'compare=' + names.join(','); }", [BAND, PLAIN])
+    page.page.wait_for_function(
+        "() => { const v = document.querySelectorAll('#compare video');"
+        " return v.length === 2 && Array.from(v).every(x => x.readyState >= 2); }",
+        timeout=15_000,
+    )
+    page.js("() => rlvideoGallery.compare().seek(0.3)")
+    page.wait_paused_at("#compare video")
+    shot = tmp_path / "gallery-overlay-400.png"
+    page.page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("RLVIDEO_UPDATE_SCREENSHOT") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(shot, DOCS / shot.name)
