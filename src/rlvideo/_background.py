@@ -86,6 +86,7 @@ __all__ = [
     "Stop",
     "VideoResult",
     "WriteFrame",
+    "deferred_interrupts",
 ]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
