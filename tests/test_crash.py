@@ -303,12 +303,12 @@ def write_video(path: Path, frames: int, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_existing_video_is_never_replaced_without_overwrite(tmp_path: Path, fmt: str) -> None:
+def test_existing_video_is_never_replaced_with_overwrite_false(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"run.{fmt}"
     write_video(path, 12)
     before = path.read_bytes()
     with pytest.raises(VideoExistsError, match=r"already exists.*overwrite=True"):
-        VideoWriter(path, fps=30)
+        VideoWriter(path, fps=30, overwrite=False)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == [path.name]
 
@@ -322,7 +322,7 @@ def test_video_exists_error_is_a_file_exists_error(tmp_path: Path) -> None:
     path = tmp_path / "run.mp4"
     path.write_bytes(b"not even a video")
     with pytest.raises(FileExistsError, match="already exists"):
-        VideoWriter(path)
+        VideoWriter(path, overwrite=False)
     assert path.read_bytes() == b"not even a video"
 
 

@@ -112,7 +112,7 @@ def test_gallery_shows_every_worker(recorded):
         assert Path(meta.path).name in page
 
 
-def test_a_second_run_into_the_folder_is_refused_and_the_manifest_kept(ray_session, tmp_path):
+def test_a_second_run_with_overwrite_false_is_refused_and_the_manifest_kept(ray_session, tmp_path):
     make = functools.partial(
         gym.make, "CartPole-v1", render_mode="rgb_array", max_episode_steps=10
     )  # an env factory instead of an id
@@ -130,7 +130,7 @@ def test_a_second_run_into_the_folder_is_refused_and_the_manifest_kept(ray_sessi
     before = (tmp_path / MANIFEST).read_text(encoding="utf-8")
 
     with pytest.raises(VideoExistsError, match=r"again-w0-episode-0\.mp4"):
-        record_rollouts(make, "random", **options)
+        record_rollouts(make, "random", **options, overwrite=False)
     assert json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8")) == json.loads(before)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
         "again-w0-episode-0.json",
@@ -141,6 +141,14 @@ def test_a_second_run_into_the_folder_is_refused_and_the_manifest_kept(ray_sessi
         "again-w1-episode-0.track.jsonl",
         MANIFEST,
     ]
+    again = record_rollouts(make, "random", **options)  # the default: a re-run replaces them
+    assert sorted(Path(meta.path).name for meta in again) == [
+        "again-w0-episode-0.mp4",
+        "again-w1-episode-0.mp4",
+    ]
+    assert all(decode(meta.path).count == meta.steps + 1 for meta in again)
+    manifest = json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))
+    assert len(manifest["videos"]) == 2
 
 
 @pytest.mark.parametrize(

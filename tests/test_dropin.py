@@ -148,7 +148,9 @@ def test_progress_bar_without_tqdm(tmp_path, monkeypatch):
 def test_existing_name_checked_before_anything_is_written(tmp_path):
     (tmp_path / "rl-video-step-5.mp4").write_bytes(b"keep me")
     with pytest.raises(VideoExistsError, match=r"rl-video-step-5.mp4 already exists"):
-        save_video(gradient_frames(10), tmp_path, step_trigger=lambda s: s in (0, 5))
+        save_video(
+            gradient_frames(10), tmp_path, step_trigger=lambda s: s in (0, 5), overwrite=False
+        )
     assert folder_names(tmp_path) == {"rl-video-step-5.mp4"}
     assert (tmp_path / "rl-video-step-5.mp4").read_bytes() == b"keep me"
     paths = save_video(

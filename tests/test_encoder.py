@@ -251,14 +251,14 @@ def test_unknown_suffix_needs_format(tmp_path):
         VideoWriter(tmp_path / "v.mkv")
 
 
-def test_existing_file_never_overwritten_silently(tmp_path):
+def test_existing_file_never_overwritten_with_overwrite_false(tmp_path):
     path = tmp_path / "v.mp4"
     path.write_bytes(b"precious")
     with pytest.raises(VideoExistsError, match=r"v.mp4 already exists. Pass overwrite=True"):
-        VideoWriter(path)
+        VideoWriter(path, overwrite=False)
     assert path.read_bytes() == b"precious"
     with pytest.raises(FileExistsError):
-        VideoWriter(path)
+        VideoWriter(path, overwrite=False)
 
 
 def test_name_taken_while_recording_keeps_both(tmp_path):

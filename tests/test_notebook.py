@@ -405,7 +405,7 @@ def test_save_round_trip(tmp_path):
     assert decode(path).count == 6
     assert sorted(p.name for p in path.parent.iterdir()) == ["clip.mp4"]  # no hidden leftovers
     with pytest.raises(VideoExistsError, match=r"already exists\. Pass overwrite=True"):
-        video.save(path)
+        video.save(path, overwrite=False)
     show([solid(0)]).save(path, overwrite=True)
     assert decode(path).count == 1
 

@@ -192,7 +192,7 @@ def test_file_names_prefix_and_format(tmp_path):
     assert (video.count, video.codec, video.width, video.height) == (6, "vp9", 600, 400)
 
 
-def test_never_overwrites_unless_asked(tmp_path):
+def test_never_overwrites_with_overwrite_false(tmp_path):
     def record(**kwargs):
         venv = VecVideoRecorder(
             make_venv(1), str(tmp_path), lambda s: s == 0, video_length=3, encoder="thread",
@@ -202,7 +202,9 @@ def test_never_overwrites_unless_asked(tmp_path):
 
     record()
     before = (tmp_path / "rl-video-step-0-to-step-3.mp4").read_bytes()
-    venv = VecVideoRecorder(make_venv(1), str(tmp_path), lambda s: s == 0, video_length=3)
+    venv = VecVideoRecorder(
+        make_venv(1), str(tmp_path), lambda s: s == 0, video_length=3, overwrite=False
+    )
     with pytest.raises(VideoExistsError, match=r"already exists.*overwrite=True"):
         venv.reset()  # the video starts here, so the error comes here
     assert not venv.recording

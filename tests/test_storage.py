@@ -243,11 +243,15 @@ def test_memory_url_works_without_a_server(staging, tmp_path, monkeypatch):
         fs.rm(f"/{url[len('memory://') :].split('/')[0]}", recursive=True)
 
 
-def test_existing_key_is_an_error_before_anything_is_written(bucket, staging, tmp_path):
+def test_existing_key_is_an_error_before_anything_is_written_with_overwrite_false(
+    bucket, staging, tmp_path
+):
     bucket.put("runs", "rl-video-episode-0.mp4", b"an older video")
     with pytest.raises(VideoExistsError, match=r"s3://.*/runs/rl-video-episode-0\.mp4 already "
                        r"exists\. Pass overwrite=True"):  # fmt: skip
-        save_video(gradient_frames(5), bucket.url("runs"), storage_options=bucket.options)
+        save_video(
+            gradient_frames(5), bucket.url("runs"), storage_options=bucket.options, overwrite=False
+        )
     assert bucket.names("runs") == {"rl-video-episode-0.mp4"}
     assert bucket.get("runs", "rl-video-episode-0.mp4") == b"an older video"
     assert_empty(staging)
@@ -333,13 +337,16 @@ def test_record_video_to_s3_with_sidecars(bucket, staging, tmp_path, encoder):
     assert_empty(staging)
 
 
-def test_a_key_taken_before_the_start_is_never_replaced(bucket, staging, caplog):
+def test_a_key_taken_before_the_start_is_never_replaced_with_overwrite_false(
+    bucket, staging, caplog
+):
     """The env loop never asks the store (see the hung store below): the key is checked in the
     background, a warning says it is taken, the video is recorded and kept locally, named by the
     VideoExistsError raised when it ends; the older object is untouched."""
     bucket.put("taken", "rl-video-episode-0.mp4", b"older")
     env = RecordVideo(cartpole(10), bucket.url("taken"), episode_trigger=lambda e: e == 0,
-                      encoder="thread", storage_options=bucket.options)  # fmt: skip
+                      encoder="thread", storage_options=bucket.options,
+                      overwrite=False)  # fmt: skip
     run_episodes(env, 1)
     with pytest.raises(VideoExistsError, match="The new file is kept at") as caught:
         env.close()
@@ -353,8 +360,10 @@ def test_a_key_taken_before_the_start_is_never_replaced(bucket, staging, caplog)
 
 
 def test_a_key_taken_during_the_video_is_checked_again_before_upload(bucket, staging):
+    """With overwrite=False. (The default replaces a taken key, as it does when it starts.)"""
     env = RecordVideo(cartpole(10), bucket.url("race"), episode_trigger=lambda e: e == 0,
-                      encoder="thread", storage_options=bucket.options)  # fmt: skip
+                      encoder="thread", storage_options=bucket.options,
+                      overwrite=False)  # fmt: skip
     env.reset(seed=0)
     bucket.put("race", "rl-video-episode-0.mp4", b"written by someone else meanwhile")
     done = False

@@ -210,9 +210,9 @@ def test_keep_if_discards_leave_nothing(tmp_path):
     assert env.saved_videos == [tmp_path / "rl-video-episode-1.mp4"]
 
 
-def test_existing_video_is_never_overwritten(tmp_path):
+def test_existing_video_is_never_overwritten_with_overwrite_false(tmp_path):
     (tmp_path / "rl-video-episode-0.mp4").write_bytes(b"from yesterday")
-    env = RecordVideo(make(), str(tmp_path))
+    env = RecordVideo(make(), str(tmp_path), overwrite=False)
     with pytest.raises(
         VideoExistsError, match=r"rl-video-episode-0.mp4 already exists.*overwrite=True"
     ):

@@ -24,7 +24,7 @@ import av.packet
 import av.stream
 
 from rlvideo._clips import Clip
-from rlvideo._files import claim, keep_as_incomplete, publish, release
+from rlvideo._files import claim, keep_as_incomplete, publish_video, release
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import EncoderError, StorageError
 from rlvideo.naming import partial_name, steps_stream_name
@@ -254,7 +254,7 @@ def cut_segments(
     segments: list[Segment],
     *,
     container_format: str,
-    overwrite: bool,
+    overwrite: bool | None,
     published: list[Path] | None = None,
 ) -> list[Path]:
     """Copy each segment's packets from ``source`` into its own file, timestamps rebased to 0.
@@ -267,7 +267,8 @@ def cut_segments(
         source: The video to cut.
         segments: Its frames to save, each at its path.
         container_format: The container of the files written.
-        overwrite: Whether a segment's path may be replaced.
+        overwrite: Whether a segment's path may be replaced (False: never; True or None: yes,
+            with the replaced video's sidecar and data track).
         published: Each path is appended as it is saved: after an error, the segments that
             were saved before it.
 
@@ -375,14 +376,14 @@ def _copy(packet: av.packet.Packet[Any], pts: int, dts: int, cut: _Cut) -> None:
         packet.time_base, packet.pts, packet.dts = time_base, pts, dts
 
 
-def _close_cut(cut: _Cut, overwrite: bool) -> Path:
+def _close_cut(cut: _Cut, overwrite: bool | None) -> Path:
     try:
         try:
             cut.container.close()  # a full disk fails here, writing the index
         except BaseException:
             cut.partial.unlink(missing_ok=True)
             raise
-        publish(cut.partial, cut.segment.path, overwrite=overwrite)
+        publish_video(cut.partial, cut.segment.path, overwrite=overwrite)
     finally:
         release(cut.lock)
     logger.info(

@@ -2,26 +2,32 @@
 
 One module owns it, for videos, sidecars, manifests, galleries and notebook files alike:
 
-- :func:`check_target`: may a video be written at this path (name, folder, taken)?
+- :func:`check_target`: may a video be written at this path (name, folder, taken)? A taken
+  name is replaced by default (``overwrite=None``), said once per folder
+  (:func:`say_replacing`); ``overwrite=False`` refuses it, ``overwrite=True`` replaces quietly;
 - :func:`claim`: create a hidden partial file and lock it for as long as its writer lives, and
   :func:`release` it once published (:func:`in_use` tells a crash's leftover from a file
   still being written);
 - :func:`publish`: move a finished file to its final name atomically, never replacing one
   unless asked (a hard link, with a check-then-rename fallback where there are none);
+  :func:`publish_video` also removes what belonged to the video it replaced
+  (:func:`remove_companions`: its sidecar, data track and gallery poster);
 - :func:`keep_as_incomplete`: keep a cut-off file as ``<name>.incomplete[-N].<ext>``;
 - :func:`keep_as`: keep a file under the first free ``<name>.<tag>[-N].<ext>`` (a finished
   video whose name was taken: ``recovered``; a file nothing can read: ``damaged``);
 - :func:`write_file`: write bytes or text under a hidden name, then publish them.
 
 No half-written file is ever left under a final name. Crash *recovery* (remuxing what a killed
-writer left) is :mod:`rlvideo.recovery`'s job, built on this one. Standard library only.
+writer left) is :mod:`rlvideo.recovery`'s job, built on this one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,30 +36,86 @@ try:
 except ImportError:  # Windows: no advisory locks; recover() then trusts its caller
     fcntl = None  # type: ignore[assignment]
 
+from rlvideo._track import track_path
 from rlvideo.errors import InvalidArgumentError, StorageError, VideoExistsError
+from rlvideo.metadata import sidecar_path
 from rlvideo.naming import check_file_name, incomplete_name
 
 __all__ = [
+    "POSTER_FOLDER",
     "check_target",
     "claim",
     "claimed_by_us",
+    "companion_names",
     "exists_error",
     "in_use",
     "keep_as",
     "keep_as_incomplete",
     "keep_first_lines",
     "publish",
+    "publish_video",
     "release",
+    "remove_companions",
+    "say_replacing",
     "write_file",
 ]
 
+logger = logging.getLogger(__name__)
 
-def check_target(path: Path, *, overwrite: bool) -> None:
+POSTER_FOLDER = "posters"
+"""The gallery's poster folder (:data:`rlvideo.gallery.POSTER_FOLDER`): a video's poster is
+``<gallery folder>/posters/<the video's path from there>.png``."""
+_POSTER_LEVELS = 8  # how many folders up a gallery of run folders may be built
+
+_TOLD_REPLACING: set[str] = set()  # the folders whose replacing was said (once per process)
+_TOLD_LOCK = threading.Lock()
+
+
+def say_replacing(folder: str | os.PathLike[str], files: int) -> None:
+    """Log, once per folder and process, that videos in ``folder`` are being replaced.
+
+    Gymnasium's ``RecordVideo`` warns once too ("Overwriting existing videos at ..."); this
+    one says how many files the folder holds and how to keep them.
+
+    Args:
+        folder: The folder (or URL) that holds the video being replaced.
+        files: How many files it holds.
+    """
+    key = os.fspath(folder)
+    with _TOLD_LOCK:
+        if key in _TOLD_REPLACING:
+            return
+        _TOLD_REPLACING.add(key)
+    logger.warning(
+        "Overwriting existing videos in %s (it holds %d %s): a video with the same name as a "
+        "new one is replaced, with its sidecar and data track. Pass overwrite=False to keep "
+        "them (a taken name is then an error), or choose another folder.",
+        key, files, "file" if files == 1 else "files",
+    )  # fmt: skip
+
+
+def _count_files(folder: Path) -> int:
+    """How many visible files ``folder`` holds (0 if it cannot be read)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sum(1 for e in entries if e.is_file() and not e.name.startswith("."))
+    except OSError:
+        return 0
+
+
+def check_target(path: Path, *, overwrite: bool | None) -> bool:
     """Raise unless a video may be written at ``path``.
 
     The name must fit (see :func:`~rlvideo.naming.check_file_name`), ``path`` must not be a
-    folder nor, unless overwriting, an existing file, and its folder, if it exists already,
-    must be writable. (A folder still to be made is checked when it is made.)
+    folder, and its folder, if it exists already, must be writable. (A folder still to be made
+    is checked when it is made.) An existing file is an error with ``overwrite=False``, is
+    replaced with ``overwrite=True``, and with ``overwrite=None`` (the default everywhere) is
+    replaced and said once per folder (:func:`say_replacing`).
+
+    Returns:
+        Whether ``path`` is taken (and, since this returned, may be replaced). A writer with
+        ``overwrite=None`` replaces only a file that was there when it checked: one that
+        appears while it writes (another process) is kept, as with ``overwrite=False``.
 
     Raises:
         InvalidArgumentError: If ``path`` does not end in a usable file name (too long, a NUL).
@@ -69,28 +131,33 @@ def check_target(path: Path, *, overwrite: bool) -> None:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     if is_dir:
         raise StorageError(f"{path} is a folder; give the video file's path")
-    if exists and not overwrite:
+    if exists and overwrite is False:
         raise exists_error(path)
+    if exists and overwrite is None:
+        say_replacing(path.parent, _count_files(path.parent))
     if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
         raise StorageError(
             f"cannot write {path.name} in {path.parent}: the folder is not writable (a "
             "read-only file system or no permission); choose another folder or fix its "
             "permissions"
         )
+    return exists
 
 
-def publish(source: Path, target: Path, *, overwrite: bool) -> None:
+def publish(source: Path, target: Path, *, overwrite: bool | None) -> None:
     """Move a finished file to its final name atomically, never replacing a file unless asked.
 
-    Without ``overwrite`` the move is a hard link plus unlink, which fails if ``target``
-    appeared meanwhile (another process), so nothing is replaced silently.
+    With ``overwrite`` True or None (a video's default: see :func:`check_target`) the move is
+    one rename over ``target``: a reader sees the old file, whole, until it sees the new one.
+    With ``overwrite=False`` it is a hard link plus unlink, which fails if ``target`` appeared
+    meanwhile (another process), so nothing is replaced.
 
     Raises:
         FileExistsError: If ``target`` exists and ``overwrite`` is False (``source`` is kept).
         StorageError: If the file cannot be moved.
     """
     try:
-        if overwrite:
+        if overwrite is not False:
             os.replace(source, target)
             return
         try:
@@ -107,6 +174,53 @@ def publish(source: Path, target: Path, *, overwrite: bool) -> None:
         raise
     except OSError as exc:
         raise StorageError(f"cannot move {source} to {target}: {exc.strerror or exc}") from exc
+
+
+def publish_video(source: Path, target: Path, *, overwrite: bool | None) -> None:
+    """:func:`publish` a finished video, then remove what belonged to the one it replaced.
+
+    A replaced video's sidecar, data track and poster (:func:`remove_companions`) never stay
+    beside the new one: the new video's own are written after it is published. With
+    ``overwrite=False`` nothing is replaced, so nothing is removed.
+
+    Raises:
+        FileExistsError: If ``target`` exists and ``overwrite`` is False (``source`` is kept).
+        StorageError: If the file cannot be moved.
+    """
+    publish(source, target, overwrite=overwrite)
+    if overwrite is not False:
+        remove_companions(target)
+
+
+def companion_names(video_name: str) -> list[str]:
+    """The files that belong to the video ``video_name`` in its folder: sidecar, data track.
+
+    Example:
+        >>> companion_names("run-episode-0.mp4")
+        ['run-episode-0.json', 'run-episode-0.track.jsonl']
+    """
+    return [sidecar_path(video_name).name, track_path(video_name).name]
+
+
+def remove_companions(video: Path) -> None:
+    """Remove the sidecar, data track and gallery posters of the video once at ``video``.
+
+    Posters are looked for in ``posters/`` of the video's folder and of the folders above it
+    (a gallery of run folders), at the video's path from there.
+    """
+    for name in companion_names(video.name):
+        _remove_quietly(video.with_name(name))
+    relative = Path(video.name)
+    for folder in list(video.parents)[:_POSTER_LEVELS]:
+        _remove_quietly(folder / POSTER_FOLDER / relative.with_name(f"{relative.name}.png"))
+        relative = Path(folder.name) / relative
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:  # a folder of that name, no permission: the new video is there
+        logger.warning("could not remove %s, which belonged to the replaced video: %s", path, exc)
 
 
 def keep_as_incomplete(source: Path, final: Path) -> Path:
@@ -246,7 +360,7 @@ def in_use(path: Path) -> bool:
         return False
 
 
-def write_file(path: Path, data: bytes | str, *, overwrite: bool = True) -> Path:
+def write_file(path: Path, data: bytes | str, *, overwrite: bool | None = True) -> Path:
     """Write ``data`` to a hidden file beside ``path``, then publish it under ``path``.
 
     Readers see the old file or the new one, never half of one. With ``overwrite=False`` an

@@ -274,7 +274,8 @@ class Recorder:
         format: ``"mp4"``, ``"webm"`` or ``"gif"``.
         codec: An FFmpeg encoder, or None for the format's default.
         crf: Quality, or None for the codec's default.
-        overwrite: Replace videos whose names are taken (else: an error when one starts).
+        overwrite: A video whose name is taken: None replaces it (said once per folder), True
+            replaces it quietly, False is an error when the video starts.
         metadata: Write a JSON sidecar beside each video.
         on_video_saved: ``(path, metadata) -> None``, called when a video is final (see the
             module's docstring for URLs, errors and ``flush()``).
@@ -296,7 +297,7 @@ class Recorder:
         format: str,
         codec: str | None,
         crf: int | None,
-        overwrite: bool,
+        overwrite: bool | None,
         metadata: bool,
         on_video_saved: OnVideoSaved | None,
         keep_if: KeepIf | None,
@@ -392,11 +393,11 @@ class Recorder:
         """
         spec = self._spec_at(name, fps)
         file_name = f"{name}.{spec.format}"
-        self.destination.check_free(file_name, overwrite=spec.overwrite)
+        taken = self.destination.check_free(file_name, overwrite=spec.overwrite)  # said here
         video_id = self._next_id
         self._next_id += 1
         path = self.destination.staging_path(file_name, unique=str(video_id))
-        self._encoder.open_video(video_id, path, spec)
+        self._encoder.open_video(video_id, path, _replacing_decided(spec, taken))
         self._staged[video_id] = path
         self._open.add(video_id)
         self._videos[video_id] = VideoMetadata(
@@ -776,3 +777,14 @@ class Recorder:
         finally:
             self._uploader.close()
             self.destination.close()
+
+
+def _replacing_decided(spec: WriterSpec, taken: bool) -> WriterSpec:
+    """The spec for the encoder once :meth:`Recorder.start` checked the video's name.
+
+    ``overwrite=None`` replaces a file that was there (said by the recorder, in the caller's
+    process: the encoder, perhaps in a process of its own, does not say it again) and keeps one
+    that appears while the video is written, as the writer does (see
+    :func:`~rlvideo._files.check_target`).
+    """
+    return spec.replace(overwrite=taken) if spec.overwrite is None else spec

@@ -16,7 +16,8 @@ worker goes into the prefix, not into a sub-folder, because the gallery and the 
 one flat folder (the manifest keys its entries by file name) and because Gymnasium's
 ``-episode-{i}`` ending stays intact for tools that parse it. Prefixes of different workers
 differ, so no two workers can pick the same name; a file left by an earlier run with the same
-prefix is an error (:class:`~rlvideo.errors.VideoExistsError`) unless ``overwrite=True``.
+prefix is replaced (said once per folder), as a re-run expects; ``overwrite=False`` makes it an
+error (:class:`~rlvideo.errors.VideoExistsError`).
 
 **RLlib.** RLlib builds envs inside its env runners from an env creator that receives an
 ``EnvContext`` (``worker_index``: 0 for the local runner, 1.. for remote ones;
@@ -45,8 +46,9 @@ prefix is an error (:class:`~rlvideo.errors.VideoExistsError`) unless ``overwrit
 RLlib's new API stack passes ``vector_index=0`` to every sub-env of a runner, so the index alone
 would collide. The folder must be shared by every node (on one machine any folder is), or be an
 fsspec URL. A runner that RLlib restarts after a failure is a new process with the same
-``worker_index``: its first video's name is taken, which is an error; with restarts enabled, give
-each run its own prefix (e.g. with a time stamp) and ``overwrite=True``.
+``worker_index``: its first video's name is taken, and the earlier runner's video is replaced
+(an error with ``overwrite=False``); with restarts enabled, give each runner's process its own
+prefix (e.g. with its process id or a time stamp) to keep both.
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ def record_rollouts(
     episode_trigger: Callable[[int], bool] | None = None,
     name_prefix: str = "rl-video",
     format: str = "mp4",
-    overwrite: bool = False,
+    overwrite: bool | None = None,
     storage_options: Mapping[str, Any] | None = None,
     record_kwargs: Mapping[str, Any] | None = None,
     ray_address: str | None = None,
@@ -197,7 +199,8 @@ def record_rollouts(
             None: RecordVideo's default, Gymnasium's capped cubic schedule.
         name_prefix: Start of every file name; the worker index is added after it.
         format: ``"mp4"``, ``"webm"`` or ``"gif"``.
-        overwrite: Replace videos with the same names (else they are an error).
+        overwrite: A video whose name is taken: None (default) replaces it, said once per
+            folder; True replaces it quietly; False makes it an error.
         storage_options: Passed to :class:`rlvideo.RecordVideo` with a URL ``video_folder``,
             and used to write the manifest there.
         record_kwargs: More keyword arguments for :class:`rlvideo.RecordVideo`, e.g.

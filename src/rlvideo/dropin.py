@@ -67,7 +67,7 @@ def save_video(
     format: str = "mp4",  # the word users know from PyAV and mediapy
     codec: str | None = None,
     crf: int | None = None,
-    overwrite: bool = False,
+    overwrite: bool | None = None,
     storage_options: dict[str, Any] | None = None,
     float_range: tuple[float, float] = (0.0, 1.0),
     **kwargs: Any,
@@ -99,8 +99,10 @@ def save_video(
         format: ``"mp4"`` (H.264), ``"webm"`` (VP9) or ``"gif"``.
         codec: An FFmpeg encoder name instead of the format's default.
         crf: Constant-quality level, lower is better (libx264 default 23).
-        overwrite: Replace existing videos. By default an existing name is an error, raised
-            before anything is written.
+        overwrite: A video whose name is taken: None (default) replaces it once the new one
+            is final (with its sidecar and data track; said once per folder), as a re-run of a
+            script or notebook cell expects; True replaces it quietly; False raises
+            :class:`~rlvideo.errors.VideoExistsError` before anything is written.
         storage_options: fsspec options for a URL ``video_folder``: credentials, endpoint, ...
             (e.g. ``{"key": ..., "secret": ..., "client_kwargs": {"endpoint_url": ...}}``).
         float_range: The values of black and white in float frames: ``(0, 1)`` (default), or
@@ -221,7 +223,7 @@ def _encode(
     return written
 
 
-def _salvage(destination: Destination, paths: list[Path], overwrite: bool) -> None:
+def _salvage(destination: Destination, paths: list[Path], overwrite: bool | None) -> None:
     """After a failure, upload what was recorded: finished clips and ``.incomplete`` ones.
 
     Whatever cannot be uploaded stays in the staging folder (logged); the original error is

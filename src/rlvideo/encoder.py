@@ -41,6 +41,7 @@ from rlvideo._files import (
     keep_as_incomplete,
     publish,
     release,
+    remove_companions,
 )
 from rlvideo.errors import (
     EncoderError,
@@ -109,7 +110,9 @@ class VideoWriter:
         codec: An FFmpeg encoder name; the format's default (libx264, libvpx-vp9, gif) when None.
         crf: Constant-quality level, lower is better; the codec's default when None.
         options: Extra encoder options, e.g. ``{"preset": "medium"}``.
-        overwrite: Replace an existing file at ``path``; by default that is an error.
+        overwrite: An existing file at ``path``: None (default) is replaced when the new video
+            is final (said once per folder, as a re-run expects), True is replaced quietly,
+            False is an error raised here, before anything is written.
         threads: None (default) spreads the work over the machine's cores: FFmpeg's threads,
             plus colour conversion beside encoding for frames of 320x240 and more. 1 keeps it
             on one thread, for the least CPU when something else needs the other cores.
@@ -127,7 +130,7 @@ class VideoWriter:
         ...         writer.write(np.full((64, 96, 3), i * 4, np.uint8))
         >>> writer.frames_written, writer.path.name
         (60, 'demo.mp4')
-        >>> VideoWriter("demo.mp4")
+        >>> VideoWriter("demo.mp4", overwrite=False)
         Traceback (most recent call last):
         ...
         rlvideo.errors.VideoExistsError: .../demo.mp4 already exists. Pass overwrite=True to replace it, or choose another name.
@@ -142,7 +145,7 @@ class VideoWriter:
         codec: str | None = None,
         crf: int | None = None,
         options: Mapping[str, str] | None = None,
-        overwrite: bool = False,
+        overwrite: bool | None = None,
         threads: int | None = None,
         float_range: tuple[float, float] = DEFAULT_FLOAT_RANGE,
     ) -> None:
@@ -175,7 +178,8 @@ class VideoWriter:
         self.spec = spec
         """Every setting, checked (:class:`~rlvideo.spec.WriterSpec`)."""
         self._closed = True  # until checked: __del__ of a writer that failed here does nothing
-        check_target(self.path, overwrite=self.overwrite)
+        taken = check_target(self.path, overwrite=self.overwrite)
+        self._replaces = self.overwrite is True or taken  # None: only what is there now
         self.frames_written = 0
         """How many frames went into the encoder."""
         self.duration = 0.0
@@ -217,8 +221,8 @@ class VideoWriter:
         return self.spec.encoder
 
     @property
-    def overwrite(self) -> bool:
-        """Whether an existing file at :attr:`path` may be replaced."""
+    def overwrite(self) -> bool | None:
+        """An existing file at :attr:`path`: None replaced (said), True replaced, False kept."""
         return self.spec.overwrite
 
     @property
@@ -341,12 +345,14 @@ class VideoWriter:
                 f"{self.frames_written} written; nothing was saved"
             )
         try:
-            publish(finished, self.path, overwrite=self.overwrite)
+            publish(finished, self.path, overwrite=self._replaces)
         except FileExistsError:
             self.kept_as = keep_as_incomplete(finished, self.path)
             raise exists_error(self.path, kept_as=self.kept_as) from None
         finally:
             self._done_with(out)  # published or kept: recover may see it no more
+        if self._replaces:  # the replaced video's sidecar, track and poster go with it
+            remove_companions(self.path)
         logger.info(
             "wrote %s (%d frames, %.2f s of video, %.2f s to encode)",
             self.path, self.frames_written, self.duration, time.perf_counter() - self._started,

@@ -161,13 +161,14 @@ class Video:
             )
         return f'<div class="rlvideo-video">{caption}{player}</div>'
 
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool | None = None) -> Path:
         """Write the video's bytes to ``path`` (atomically: a hidden name, then a rename).
 
         Args:
             path: The file; its suffix must match the format (``.mp4`` for MP4 data, ...).
                 Its folder is created if needed.
-            overwrite: Replace an existing file; by default that is an error.
+            overwrite: An existing file: None (default) is replaced, said once per folder;
+                True is replaced quietly; False is an error.
 
         Returns:
             The absolute path written.

@@ -26,8 +26,10 @@ class RecordingOptions(TypedDict, total=False):
         format: ``"mp4"`` (H.264, default), ``"webm"`` (VP9) or ``"gif"``.
         codec: An FFmpeg encoder instead of the format's default.
         crf: Quality, lower is better (libx264: 0-51, default 23).
-        overwrite: Replace existing videos with the same names; by default a taken name raises
-            :class:`~rlvideo.errors.VideoExistsError` when the video starts.
+        overwrite: What a video whose name is taken does: None (default) replaces it (with its
+            sidecar and data track) and says so once per folder, as a re-run expects; True
+            replaces quietly; False raises :class:`~rlvideo.errors.VideoExistsError` when the
+            video starts.
         metadata: Write a JSON sidecar (:class:`~rlvideo.metadata.VideoMetadata`) per video.
         track: Write a data track ``<stem>.track.jsonl`` per video, one JSON line per frame
             (episode, step, reward, return so far, flags, small actions: :mod:`rlvideo._track`
@@ -57,7 +59,7 @@ class RecordingOptions(TypedDict, total=False):
     format: str
     codec: str | None
     crf: int | None
-    overwrite: bool
+    overwrite: bool | None
     metadata: bool
     track: bool | list[str] | None
     overlay: Any
@@ -70,7 +72,7 @@ class RecordingOptions(TypedDict, total=False):
 
 
 DEFAULTS: RecordingOptions = {
-    "format": "mp4", "codec": None, "crf": None, "overwrite": False, "metadata": False,
+    "format": "mp4", "codec": None, "crf": None, "overwrite": None, "metadata": False,
     "track": None, "overlay": None, "on_video_saved": None, "keep_if": None,
     "encoder": "process", "encoder_options": None,
     "float_range": (0.0, 1.0), "storage_options": None,

@@ -79,7 +79,8 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
     as each video starts, so a value set after the wrapper is made applies to the next video.
 
     Differences from SB3: frames are never held in memory and no moviepy is needed; an existing
-    file is never overwritten (unless ``overwrite=True``); a ``reset()`` that interrupts a video
+    file is replaced only once the new video is final (said once per folder;
+    ``overwrite=False`` refuses it); a ``reset()`` that interrupts a video
     saves it under its own name (SB3 writes it under the new video's name, which the new video
     then overwrites; when the names are the same, the old video is dropped, as in SB3); the
     trigger must return a bool and ``video_length`` must be at least 1 (SB3 makes two-frame

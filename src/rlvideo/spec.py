@@ -108,7 +108,9 @@ class WriterSpec:
         format: ``"mp4"``, ``"webm"`` or ``"gif"``.
         fps: Frames per second, exact.
         encoder: The codec, its pixel format and options (:mod:`rlvideo._codecs`).
-        overwrite: Whether an existing file may be replaced.
+        overwrite: What an existing file of the same name gets: None (default) replaced, said
+            once per folder; True replaced quietly; False an error
+            (:class:`~rlvideo.errors.VideoExistsError`) before anything is written.
         threads: None: use the machine's cores; 1: encode on one thread.
         float_range: The values of black and white in float frames, ``(0.0, 1.0)`` by
             default (:mod:`rlvideo.frames`).
@@ -128,7 +130,7 @@ class WriterSpec:
     format: VideoFormat
     fps: Fraction
     encoder: EncoderSettings
-    overwrite: bool = False
+    overwrite: bool | None = None
     threads: int | None = None
     float_range: tuple[float, float] = DEFAULT_FLOAT_RANGE
 
@@ -141,23 +143,29 @@ class WriterSpec:
         codec: str | None = None,
         crf: int | None = None,
         options: Mapping[str, str] | None = None,
-        overwrite: bool = False,
+        overwrite: bool | None = None,
         threads: int | None = None,
         float_range: Any = DEFAULT_FLOAT_RANGE,
     ) -> WriterSpec:
         """Check the settings and return the spec.
 
         Raises:
-            InvalidArgumentError: For a bad format, fps, codec, crf, threads or float_range.
+            InvalidArgumentError: For a bad format, fps, codec, crf, overwrite, threads or
+                float_range.
             EncoderError: If this PyAV build has no such encoder.
         """
         video_format = check_format(format)
         exact_fps = check_fps(fps)
         settings = encoder_settings(video_format, codec=codec, crf=crf, options=options)
+        if overwrite not in (None, True, False):
+            raise InvalidArgumentError(
+                f"overwrite must be None (replace, saying so), True or False, got {overwrite!r}"
+            )
         if threads not in (None, 1):
             raise InvalidArgumentError(f"threads must be None (all cores) or 1, got {threads!r}")
+        replace = None if overwrite is None else bool(overwrite)
         return cls(
-            video_format, exact_fps, settings, bool(overwrite), threads,
+            video_format, exact_fps, settings, replace, threads,
             check_float_range(float_range),
         )  # fmt: skip
 

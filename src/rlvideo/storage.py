@@ -11,7 +11,9 @@ ends up:
   moves it) and uploaded only once it is final. On object stores (S3, GCS, Azure) a PUT is
   atomic, so it goes straight to the final key: no reader ever sees half an object. On other
   filesystems it is uploaded under a hidden temporary name and renamed. A key that exists is
-  never replaced unless ``overwrite=True``: ``save_video`` raises
+  replaced by default (``overwrite=None``, said once per folder, as for a local folder) or with
+  ``overwrite=True`` (quietly), and its sidecar, data track and poster are removed after the
+  upload. With ``overwrite=False`` it is never replaced: ``save_video`` raises
   :class:`~rlvideo.errors.VideoExistsError` before it writes anything; the wrappers, whose env
   loop never waits for the network, ask the store in the background when a video starts (a
   warning if it is taken), and every upload asks again first, keeping the video locally and
@@ -58,7 +60,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from rlvideo._files import check_target, publish, write_file
+from rlvideo._files import (
+    POSTER_FOLDER,
+    check_target,
+    companion_names,
+    publish,
+    publish_video,
+    say_replacing,
+    write_file,
+)
 from rlvideo._optional import import_optional
 from rlvideo.errors import (
     InvalidArgumentError,
@@ -68,6 +78,7 @@ from rlvideo.errors import (
     VideoExistsError,
 )
 from rlvideo.metadata import SavedPath
+from rlvideo.naming import VIDEO_SUFFIXES
 
 __all__ = [
     "Destination",
@@ -310,12 +321,16 @@ class Destination(ABC):
         """
 
     @abstractmethod
-    def check_free(self, name: str, *, overwrite: bool, wait: bool = False) -> None:
-        """Raise unless a file ``name`` may be written.
+    def check_free(self, name: str, *, overwrite: bool | None, wait: bool = False) -> bool:
+        """Raise unless a file ``name`` may be written; return whether it is taken.
+
+        True means the file is there and, since ``overwrite`` is not False, will be replaced
+        (False also when a remote store is asked in the background).
 
         Args:
             name: The file name.
-            overwrite: Whether an existing file may be replaced (then nothing is checked).
+            overwrite: What an existing file gets: None replaced (said once per folder), True
+                replaced (then nothing is checked), False an error.
             wait: Ask a remote store now, waiting for its answer. By default (the wrappers,
                 from the env loop, which never waits for the network) a remote store is asked
                 in the background, and :meth:`publish` asks again before the upload.
@@ -327,7 +342,7 @@ class Destination(ABC):
 
     @abstractmethod
     def publish(
-        self, local: Path, name: str, *, overwrite: bool, keep_local: bool = False
+        self, local: Path, name: str, *, overwrite: bool | None, keep_local: bool = False
     ) -> SavedPath:
         """Move the finished local file to its final place; return :meth:`final` of ``name``.
 
@@ -406,17 +421,24 @@ class LocalDestination(Destination):
         """``folder/name``: the writer's own partial-then-rename makes it atomic."""
         return self.folder / name
 
-    def check_free(self, name: str, *, overwrite: bool, wait: bool = False) -> None:
-        """Raise unless ``folder/name`` is free (or ``overwrite``) and not a folder."""
-        check_target(self.final(name), overwrite=overwrite)
+    def check_free(self, name: str, *, overwrite: bool | None, wait: bool = False) -> bool:
+        """Raise unless ``folder/name`` may be written (:func:`~rlvideo._files.check_target`)."""
+        return check_target(self.final(name), overwrite=overwrite)
 
-    def publish(self, local: Path, name: str, *, overwrite: bool, keep_local: bool = False) -> Path:
-        """Nothing to do when ``local`` is ``folder/name`` already; else move it there."""
+    def publish(
+        self, local: Path, name: str, *, overwrite: bool | None, keep_local: bool = False
+    ) -> Path:
+        """Nothing to do when ``local`` is ``folder/name`` already; else move it there.
+
+        A replaced file's sidecar, data track and poster are removed (the writer removed them
+        when ``local`` is ``folder/name``).
+        """
         target = self.final(name)
         if Path(local).absolute() == target:
             return target
         try:
-            publish(local, target, overwrite=overwrite)
+            move = publish_video if name.endswith(VIDEO_SUFFIXES) else publish
+            move(local, target, overwrite=overwrite)
         except FileExistsError:
             raise VideoExistsError(
                 f"{target} already exists. Pass overwrite=True to replace it, or choose another "
@@ -504,40 +526,63 @@ class RemoteDestination(Destination):
             return  # object stores have no folders; creating the bucket is not ours to do
         self._call(f"cannot create {self.location}", self.fs.makedirs, self.root, exist_ok=True)
 
-    def check_free(self, name: str, *, overwrite: bool, wait: bool = False) -> None:
-        """Raise :class:`VideoExistsError` if the key exists (unless ``overwrite``).
+    def check_free(self, name: str, *, overwrite: bool | None, wait: bool = False) -> bool:
+        """Raise :class:`VideoExistsError` if the key exists and ``overwrite`` is False.
 
-        Without ``wait`` the store is asked on a background thread and this returns at once:
-        a store that hangs never stalls the caller (the env loop). A key found taken there is
-        logged at once; the video is recorded all the same, never uploaded over the key
-        (:meth:`publish` asks again), and kept in the staging folder, named by the
-        :class:`VideoExistsError` that :meth:`publish` raises.
+        With ``overwrite=None`` a taken key is said once per folder (it will be replaced); with
+        True nothing is asked. Without ``wait`` the store is asked on a background thread and
+        this returns at once: a store that hangs never stalls the caller (the env loop). A key
+        found taken there is logged at once; with ``overwrite=False`` the video is recorded all
+        the same, never uploaded over the key (:meth:`publish` asks again), and kept in the
+        staging folder, named by the :class:`VideoExistsError` that :meth:`publish` raises.
         """
-        if overwrite:
-            return
+        if overwrite is True:
+            return False  # not asked
         if not wait:
             if self._checks is None:
                 self._checks = _BackgroundChecks(self)
-            self._checks.ask(name)
-            return
+            self._checks.ask(name, overwrite)
+            return False
         if self.exists(name):
+            self.taken(name, overwrite)
+            return True
+        return False
+
+    def taken(self, name: str, overwrite: bool | None) -> None:
+        """The key ``name`` exists: say it will be replaced (None), or raise (False).
+
+        Raises:
+            VideoExistsError: If ``overwrite`` is False.
+        """
+        if overwrite is None:
+            say_replacing(self.location, len(self.list_names()))
+        else:
             raise VideoExistsError(
                 f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
                 "choose another name."
             )
 
-    def publish(self, local: Path, name: str, *, overwrite: bool, keep_local: bool = False) -> str:
+    def publish(
+        self, local: Path, name: str, *, overwrite: bool | None, keep_local: bool = False
+    ) -> str:
         """Check the key again, upload ``local``, then delete it (and its staging sub-folder).
 
         With ``keep_local`` the staged file stays, for :meth:`remove_staged` to delete later.
+        A replaced key's sidecar, data track and poster are removed after the upload (the new
+        ones are written after this returns).
         """
-        if not overwrite and self.exists(name):
+        video = name.endswith(VIDEO_SUFFIXES)  # a data track is published here too
+        replacing = (video or overwrite is False) and self.exists(name)
+        if replacing and overwrite is False:
             raise VideoExistsError(
                 f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
                 f"choose another name. The new file is kept at {local}."
             )
         url = self.upload(local, name)
         logger.info("uploaded %s (%d bytes)", url, local.stat().st_size)
+        if replacing and video:
+            for companion in [*companion_names(name), f"{POSTER_FOLDER}/{name}.png"]:
+                self.remove(companion)
         if not keep_local:
             self.remove_staged(local)
         return url
@@ -679,17 +724,17 @@ class _BackgroundChecks:
     A store that hangs holds up this thread only: never the caller, nor the interpreter's exit.
     """
 
-    _STOP = ""
+    _STOP: tuple[str, bool | None] = ("", None)
 
     def __init__(self, destination: RemoteDestination) -> None:
         self._destination = destination
-        self._names: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._names: queue.SimpleQueue[tuple[str, bool | None]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="rlvideo-check", daemon=True)
         self._thread.start()
 
-    def ask(self, name: str) -> None:
+    def ask(self, name: str, overwrite: bool | None) -> None:
         """Check ``name`` when the thread gets to it; a taken key is logged as a warning."""
-        self._names.put(name)
+        self._names.put((name, overwrite))
 
     def stop(self) -> None:
         """End the thread once the checks asked for are done, and wait for it.
@@ -701,10 +746,14 @@ class _BackgroundChecks:
         self._thread.join()
 
     def _run(self) -> None:
-        while (name := self._names.get()) != self._STOP:
+        while (asked := self._names.get()) != self._STOP:
+            name, overwrite = asked
             url = self._destination.final(name)
             try:
                 taken = self._destination.exists(name)
+                if taken and overwrite is None:
+                    self._destination.taken(name, overwrite)
+                    continue
             except StorageError as exc:
                 logger.warning("%s; it is checked again before the upload", exc)
                 continue
@@ -745,7 +794,7 @@ class Uploader:
         self,
         local: Path,
         *,
-        overwrite: bool,
+        overwrite: bool | None,
         sidecar: tuple[str, str] | None = None,
         keep_local: bool = False,
     ) -> Future[SavedPath]:
@@ -773,7 +822,7 @@ class Uploader:
             self._pool = None
 
     def _publish(
-        self, local: Path, overwrite: bool, sidecar: tuple[str, str] | None, keep_local: bool
+        self, local: Path, overwrite: bool | None, sidecar: tuple[str, str] | None, keep_local: bool
     ) -> SavedPath:
         where = self.destination.publish(
             local, local.name, overwrite=overwrite, keep_local=keep_local
@@ -783,7 +832,9 @@ class Uploader:
         return where
 
 
-def publish_all(destination: Destination, files: list[Path], *, overwrite: bool) -> list[SavedPath]:
+def publish_all(
+    destination: Destination, files: list[Path], *, overwrite: bool | None
+) -> list[SavedPath]:
     """Publish every file, waiting; raise the first failure once all were tried.
 
     A failed upload does not stop the others: every file that can reach the destination does,

@@ -100,7 +100,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
 
     A drop-in for ``gymnasium.wrappers.vector.RecordVideo``: the arguments up to ``gc_trigger``
     are Gymnasium 1.4's. Like :class:`rlvideo.RecordVideo`, a ``video_length=L`` video holds
-    exactly L frames and existing files are never overwritten unless ``overwrite=True``.
+    exactly L frames and a video whose name is taken is replaced once the new one is final (said
+    once per folder; ``overwrite=False`` refuses it).
 
     Args:
         env: A vector env made with ``render_mode="rgb_array"``.

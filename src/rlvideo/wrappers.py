@@ -128,8 +128,9 @@ class RecordVideo(
 
     A drop-in for ``gymnasium.wrappers.RecordVideo``: the arguments up to ``gc_trigger`` are
     Gymnasium 1.4's, with the same meaning. Differences: a video of ``video_length=L`` holds
-    exactly L frames (Gymnasium's hold L + 1), an existing file is never overwritten (unless
-    ``overwrite=True``), and memory does not grow with the episode.
+    exactly L frames (Gymnasium's hold L + 1), a re-run replaces its earlier videos only as each
+    new one is final (with their sidecars and tracks; said once per folder, as Gymnasium warns;
+    ``overwrite=False`` refuses a taken name), and memory does not grow with the episode.
 
     Args:
         env: The env, made with a render mode that yields images (``"rgb_array"`` or
