@@ -437,16 +437,17 @@ def test_progress_counts_steps_and_logs_print_above_the_bar(tmp_path):
 
 
 # -- issue 14: mistakes in the command's terms, before the bar ------------------------------------
-def test_a_taken_name_says_overwrite_before_the_run_starts(tmp_path):
+def test_a_taken_name_with_no_overwrite_is_refused_before_the_run_starts(tmp_path):
     args = ["record", "CartPole-v1", "--episodes", 2, "--out", tmp_path,
             "--env-kwargs", '{"max_episode_steps": 10}']  # fmt: skip
     assert invoke(*args).exit_code == 0
     before = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
-    result = CliRunner().invoke(cli, [str(a) for a in args])
+    result = CliRunner().invoke(cli, [str(a) for a in [*args, "--no-overwrite"]])
     assert result.exit_code == 2, result.output
     assert result.output == (
         f"rlvideo: error: {tmp_path} already holds rl-video-episode-0.mp4, rl-video-episode-1.mp4,"
-        " which this run would write. Pass --overwrite to replace them, or choose another --out\n"
+        " which this run would write, and --no-overwrite keeps them: drop --no-overwrite to "
+        "replace them, or choose another --out\n"
     )  # one line: no bar was drawn, no env stepped
     assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
     assert invoke(*args, "--overwrite").exit_code == 0

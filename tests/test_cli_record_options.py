@@ -77,7 +77,7 @@ def test_name_prefix_names_every_file(tmp_path):
     assert {"run-episode-0.json", "run-episode-0.track.jsonl"} <= folder_names(out)
     assert decode(out / "run-episode-1.mp4").count > 1
     again = _one_line_error("record", "CartPole-v1", "--episodes", 1, "--name-prefix", "run",
-                            "--out", out)  # fmt: skip
+                            "--out", out, "--no-overwrite")  # fmt: skip
     assert "already holds run-episode-0.mp4" in again  # checked before the env runs
     per_env = tmp_path / "e"
     result = invoke("record", "CartPole-v1", "--episodes", 1, "--num-envs", 2, "--name-prefix",

@@ -287,3 +287,75 @@ def test_a_remote_wrapper_rerun_replaces_and_drops_the_old_sidecar(tmp_path, cap
         assert decode(local).count == 11
     finally:
         fs.rm("/reruns-wrapper", recursive=True)
+
+
+# -- the CLI: a fresh run folder without --out, the library's rule with it ------------------------
+_SHORT = ("--episodes", "1", "--env-kwargs", '{"max_episode_steps": 8}')
+
+
+def record(*args: object):
+    from click.testing import CliRunner
+
+    from rlvideo.cli import cli
+
+    return CliRunner().invoke(cli, ["record", "CartPole-v1", *_SHORT, *map(str, args)])
+
+
+def test_record_without_out_writes_a_fresh_run_folder_each_time(tmp_path, monkeypatch):
+    import datetime
+
+    from rlvideo import cli
+
+    monkeypatch.chdir(tmp_path)
+    second = datetime.datetime(2026, 12, 6, 10, 15, 0)
+    monkeypatch.setattr(cli, "_now", lambda: second)  # both runs in one second
+    first, again = record(), record()
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    runs = tmp_path / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == [
+        "CartPole-v1-20261206-101500",
+        "CartPole-v1-20261206-101500-2",
+    ]
+    for folder, result in zip(sorted(runs.iterdir()), (first, again), strict=True):
+        assert str(folder) in result.output  # the summary says where the videos went
+        assert decode(folder / _NAME).count == 9
+        assert (folder / "manifest.json").is_file()
+    assert not (tmp_path / "videos").exists()
+
+
+def test_a_run_folder_name_is_a_plain_folder_name():
+    import datetime
+
+    from rlvideo.cli import _run_folder
+
+    when = datetime.datetime(2026, 12, 6, 10, 15, 0)
+    assert _run_folder("ALE/Pong-v5", when) == Path("runs/ALE-Pong-v5-20261206-101500")
+    assert _run_folder("my_envs:Maze-v0", when) == Path("runs/Maze-v0-20261206-101500")
+
+
+def test_record_with_out_replaces_and_says_so_once(tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    first = record("--out", tmp_path)
+    assert first.exit_code == 0, first.output
+    again = record("--out", tmp_path)
+    assert again.exit_code == 0, again.output
+    [message] = [r.getMessage() for r in caplog.records if "replace" in r.getMessage()]
+    assert str(tmp_path) in message
+    assert _NAME in message
+    assert "--no-overwrite" in message
+    assert "overwrite=False" not in message  # in the command's words
+    assert decode(tmp_path / _NAME).count == 9
+
+
+def test_record_no_overwrite_refuses_before_the_run(tmp_path):
+    assert record("--out", tmp_path).exit_code == 0
+    before = (tmp_path / _NAME).read_bytes()
+    refused = record("--out", tmp_path, "--no-overwrite")
+    assert refused.exit_code == 2, refused.output
+    assert refused.output == (
+        f"rlvideo: error: {tmp_path} already holds {_NAME}, which this run would write, and "
+        "--no-overwrite keeps it: drop --no-overwrite to replace it, or choose another --out\n"
+    )
+    assert (tmp_path / _NAME).read_bytes() == before
+    assert record("--out", tmp_path, "--overwrite").exit_code == 0

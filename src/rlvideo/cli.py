@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -264,11 +265,12 @@ def _field_list(value: str | None, option: str) -> bool | list[str] | None:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the first episode.")
 @click.option(
     "--out",
-    default="videos",
-    show_default=True,
+    default=None,
     type=click.Path(file_okay=False),
     metavar="DIR|URL",
-    help="Folder for the videos, sidecars and manifest, or an fsspec URL (s3://bucket/prefix).",
+    help="Folder for the videos, sidecars and manifest, or an fsspec URL (s3://bucket/prefix). "
+    "Default: a fresh run folder each run, runs/<env>-<date>-<time>/ (as TensorBoard's and "
+    "wandb's runs).",
 )
 @click.option(
     "--storage-options",
@@ -357,7 +359,12 @@ def _field_list(value: str | None, option: str) -> bool | list[str] | None:
     "keep_if=lambda m: m.terminated); best:N (the N highest returns, ties to the earlier "
     "episode; best is best:1). --keep is the older name.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace videos with the same names.")
+@click.option(
+    "--overwrite/--no-overwrite",
+    default=None,
+    help="Videos in --out with this run's names: replaced by default (said once); --overwrite "
+    "replaces them quietly, --no-overwrite refuses to start.",
+)
 @click.option(
     "--import",
     "import_modules",
@@ -367,10 +374,10 @@ def _field_list(value: str | None, option: str) -> bool | list[str] | None:
 )
 def record(
     env_id: str, episodes: int, policy: str, algo: str | None, deterministic: bool | None,
-    vec_normalize: str | None, seed: int, out: str, storage_options: str | None,
+    vec_normalize: str | None, seed: int, out: str | None, storage_options: str | None,
     video_format: str, fps: float | None, video_length: int, every: int | None,
     name_prefix: str, overlay: str | None, track: str | None, env_kwargs: str, num_envs: int,
-    per_env: bool, keep: _Keep, overwrite: bool, import_modules: tuple[str, ...],
+    per_env: bool, keep: _Keep, overwrite: bool | None, import_modules: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run ENV_ID (any installed Gymnasium env) with a policy and record its episodes.
 
@@ -383,6 +390,7 @@ def record(
     with _user_errors(cli_terms=True), _current_folder_importable():
         kwargs = _parse_env_kwargs(env_kwargs)
         storage = _parse_storage_options(storage_options)
+        out = str(_run_folder(env_id, _now())) if out is None else out
         destination = open_destination(out, storage)  # a bad URL fails before the env starts
         agent = _load_agent(policy, algo, deterministic, vec_normalize, env_id, seed)
         fix = _register_env(env_id, import_modules)
@@ -407,7 +415,7 @@ def record(
         }  # fmt: skip
         before = set(destination.list_names())
         planned = _planned_names(episodes, step, video_format, num_envs, per_env, name_prefix)
-        _check_names_free(destination, before, planned, overwrite)
+        options["overwrite"] = _check_names_free(destination, before, planned, overwrite)
         run = _Episodes(num_envs, episodes)
         try:
             if num_envs == 1:
@@ -476,18 +484,53 @@ def _planned_names(
     ]  # fmt: skip
 
 
+def _now() -> datetime:
+    """The local time a run folder is named after (a function, for tests to fix it)."""
+    return datetime.now()
+
+
+def _run_folder(env_id: str, when: datetime) -> Path:
+    """``runs/<env>-<YYYYmmdd>-<HHMMSS>``, with ``-2``, ``-3``, ... if a run took it already.
+
+    The env id loses its ``module:`` part, and ``/`` (``ALE/Pong-v5``) becomes ``-``.
+    """
+    env = re.sub(r"[^A-Za-z0-9._-]+", "-", env_id.rpartition(":")[2]).strip("-.") or "env"
+    base = Path("runs") / f"{env}-{when:%Y%m%d-%H%M%S}"
+    folder, attempt = base, 1
+    while folder.exists():
+        attempt += 1
+        folder = base.with_name(f"{base.name}-{attempt}")
+    return folder
+
+
 def _check_names_free(
-    destination: Destination, names: set[str], planned: list[str], overwrite: bool
-) -> None:
-    """Refuse, before the env runs, to write over videos already in ``--out``."""
+    destination: Destination, names: set[str], planned: list[str], overwrite: bool | None
+) -> bool | None:
+    """Refuse (``--no-overwrite``) or say that ``--out`` holds this run's names; the overwrite.
+
+    Called before the env runs; returns the ``overwrite`` the wrappers get. By default the
+    videos are replaced, as the library does, said here once in the command's words; the
+    wrappers then replace them without saying it again.
+    """
     taken = [name for name in planned if name in names]
-    if taken and not overwrite:
-        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
-        them = "it" if len(taken) == 1 else "them"
+    if not taken:
+        return overwrite
+    shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
+    them = "it" if len(taken) == 1 else "them"
+    if overwrite is False:
         raise VideoExistsError(
-            f"{destination.location} already holds {shown}, which this run would write. Pass "
-            f"--overwrite to replace {them}, or choose another --out"
+            f"{destination.location} already holds {shown}, which this run would write, and "
+            f"--no-overwrite keeps {them}: drop --no-overwrite to replace {them}, or choose "
+            "another --out"
         )
+    if overwrite is None:
+        logger.warning(
+            "%s already holds %s, which this run will replace (with %s sidecars and tracks) as "
+            "its videos are final. Pass --no-overwrite to keep %s, or choose another --out "
+            "(without --out each run gets a fresh folder)",
+            destination.location, shown, "its" if len(taken) == 1 else "their", them,
+        )  # fmt: skip
+    return True
 
 
 def _why_no_videos(keep: _Keep, ended: list[VideoMetadata]) -> str:
