@@ -502,7 +502,9 @@ RACER = """
     print("ready", flush=True)
     sys.stdin.readline()  # the barrier: every racer starts when the test says go
     try:
-        paths = save_video(frames, folder, lambda i: True, episode_index=index, fps=30)
+        paths = save_video(
+            frames, folder, lambda i: True, episode_index=index, fps=30, overwrite=False
+        )  # the strict rule: by default, a racer that starts after one published replaces it
         print(json.dumps({"k": k, "outcome": "saved", "path": str(paths[0])}), flush=True)
     except VideoExistsError as exc:
         print(json.dumps({"k": k, "outcome": "exists", "message": str(exc)}), flush=True)
@@ -542,7 +544,7 @@ def assert_video_of_racer(path: Path, k: int) -> None:
 
 
 def test_writers_racing_for_one_name_lose_nothing(tmp_path: Path) -> None:
-    """The rule: one wins the name; every other either is refused before writing anything, or
+    """With overwrite=False, one wins the name; every other either is refused before writing, or
     (if it raced past that check) keeps its video as a unique ``.incomplete[-N]`` file and
     raises VideoExistsError saying where. Nothing is overwritten, nothing lost."""
     folder = tmp_path / "videos"
