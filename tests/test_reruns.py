@@ -149,6 +149,18 @@ def test_the_replaced_videos_sidecar_track_and_poster_go(tmp_path):
     assert kept.exists()
 
 
+def test_the_poster_of_a_gallery_of_runs_goes_too(tmp_path):
+    from rlvideo.gallery import build_gallery
+
+    run = tmp_path / "runs" / "ppo"
+    save_video(frames(40), run, fps=30)
+    build_gallery(tmp_path / "runs")
+    poster = tmp_path / "runs" / "posters" / "ppo" / f"{_NAME}.png"
+    assert poster.is_file()
+    save_video(frames(200), run, fps=30)
+    assert not poster.exists()
+
+
 def test_overwrite_false_touches_nothing_beside_it(tmp_path):
     save_video(frames(40), tmp_path, fps=30)
     sidecar = tmp_path / "rl-video-episode-0.json"
