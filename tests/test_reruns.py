@@ -371,3 +371,28 @@ def test_record_no_overwrite_refuses_before_the_run(tmp_path):
     )
     assert (tmp_path / _NAME).read_bytes() == before
     assert record("--out", tmp_path, "--overwrite").exit_code == 0
+
+
+def test_a_store_that_cannot_be_listed_still_replaces(tmp_path, caplog, monkeypatch):
+    fsspec = pytest.importorskip("fsspec")
+    from rlvideo.errors import StorageError
+    from rlvideo.storage import RemoteDestination
+
+    caplog.set_level(logging.WARNING, logger="rlvideo")
+    url = "memory://reruns-unlisted/videos"
+    fs = fsspec.filesystem("memory")
+    try:
+        save_video(frames(40), url, fps=30)
+
+        def no_listing(self):
+            raise StorageError(f"cannot list {self.location}: AccessDenied")
+
+        monkeypatch.setattr(RemoteDestination, "list_names", no_listing)
+        save_video(frames(200, 4), url, fps=30)
+        [message] = replacing_warnings(caplog)
+        assert f"Overwriting existing videos in {url}: a video" in message
+        local = tmp_path / _NAME
+        local.write_bytes(fs.cat_file(f"/reruns-unlisted/videos/{_NAME}"))
+        assert decode(local).count == 4
+    finally:
+        fs.rm("/reruns-unlisted", recursive=True)

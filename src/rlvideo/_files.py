@@ -71,7 +71,7 @@ _TOLD_REPLACING: set[str] = set()  # the folders whose replacing was said (once 
 _TOLD_LOCK = threading.Lock()
 
 
-def say_replacing(folder: str | os.PathLike[str], files: int) -> None:
+def say_replacing(folder: str | os.PathLike[str], files: int | None) -> None:
     """Log, once per folder and process, that videos in ``folder`` are being replaced.
 
     Gymnasium's ``RecordVideo`` warns once too ("Overwriting existing videos at ..."); this
@@ -79,18 +79,19 @@ def say_replacing(folder: str | os.PathLike[str], files: int) -> None:
 
     Args:
         folder: The folder (or URL) that holds the video being replaced.
-        files: How many files it holds.
+        files: How many files it holds (None: unknown, e.g. a store that cannot be listed).
     """
     key = os.fspath(folder)
     with _TOLD_LOCK:
         if key in _TOLD_REPLACING:
             return
         _TOLD_REPLACING.add(key)
+    holds = "" if files is None else f" (it holds {files} file{'' if files == 1 else 's'})"
     logger.warning(
-        "Overwriting existing videos in %s (it holds %d %s): a video with the same name as a "
-        "new one is replaced, with its sidecar and data track. Pass overwrite=False to keep "
-        "them (a taken name is then an error), or choose another folder.",
-        key, files, "file" if files == 1 else "files",
+        "Overwriting existing videos in %s%s: a video with the same name as a new one is "
+        "replaced, with its sidecar and data track. Pass overwrite=False to keep them (a taken "
+        "name is then an error), or choose another folder.",
+        key, holds,
     )  # fmt: skip
 
 

@@ -555,7 +555,11 @@ class RemoteDestination(Destination):
             VideoExistsError: If ``overwrite`` is False.
         """
         if overwrite is None:
-            say_replacing(self.location, len(self.list_names()))
+            try:
+                files: int | None = len(self.list_names())
+            except StorageError:  # a key may be readable in a folder that cannot be listed
+                files = None
+            say_replacing(self.location, files)
         else:
             raise VideoExistsError(
                 f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
