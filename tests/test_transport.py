@@ -164,7 +164,8 @@ class Fault:
     """Where and how the hand-off is interrupted, once.
 
     Args:
-        call: Which call: ``"send"`` (``send``/``sendall``), ``"recv"`` or ``"wait"``.
+        call: Which call: ``"send"`` (``send``/``sendall``), ``"recv"``, ``"wait"`` or
+            ``"queue"`` (a frame committed to the hand-off, not yet sent).
         how: ``"raise"``: the call raises KeyboardInterrupt and does nothing (an interrupted
             system call); ``"signal"``: the call does its work, then a real SIGINT arrives
             (before the caller has noted what the call did); ``"partial"``: a send sends only
@@ -250,6 +251,15 @@ def inject(encoder: BackgroundEncoder, fault: Fault) -> None:
     """Put ``fault`` into the started encoder's process transport."""
     transport: Any = encoder._transport
     transport._socket = FaultySocket(transport._socket, fault)
+    if fault.call == "queue":  # a Ctrl-C right after a frame is committed to the hand-off
+        real_queue = transport.queue
+
+        def queue(message: Any) -> None:
+            real_queue(message)
+            if isinstance(message, _background.WriteFrame) and fault.due("queue"):
+                fault.after()
+
+        transport.queue = queue
     if fault.call == "wait":
         for name in ("_readable", "_writable"):
             setattr(transport, name, FaultyPoller(getattr(transport, name), fault))
@@ -419,7 +429,7 @@ class Shades(gym.Env[Any, Any]):
 
 WRAPPER_FAULTS = [
     Fault("send", "raise", 1), Fault("send", "signal", 1), Fault("send", "partial", 2),
-    Fault("recv", "signal", 1), Fault("recv", "raise", 2),
+    Fault("recv", "signal", 1), Fault("recv", "raise", 2), Fault("queue", "signal", 3),
 ]  # fmt: skip
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult
+from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult, deferred_interrupts
 from rlvideo._files import claim, keep_first_lines, publish
 from rlvideo._track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
@@ -437,22 +437,28 @@ class Recorder:
         return self.destination.final(file_name)
 
     def frame(self, video_id: int, frame: Any) -> int:
-        """Add a frame (with the overlay drawn on it); return the video's frame count so far."""
+        """Add a frame (with the overlay drawn on it); return the video's frame count so far.
+
+        A Ctrl-C that lands while the frame is handed over comes out once it is counted (its
+        track line and the sidecar's count written), never between: the video, the track and
+        the sidecar agree frame by frame.
+        """
         log = self._logs.get(video_id)
-        if log is None:
-            self._encoder.write(video_id, frame)
-        else:
-            values = log.values()
-            if self.overlay is not None:
-                frame = self._draw(video_id, frame, values)
-            self._encoder.write(video_id, frame)
-            log.count_frame()
-            track = self._tracks.get(video_id)
-            if track is not None:
-                self._write_track(video_id, track, values)
-        meta = self._videos[video_id]
-        meta.frames += 1
-        return meta.frames
+        with deferred_interrupts():
+            if log is None:
+                self._encoder.write(video_id, frame)
+            else:
+                values = log.values()
+                if self.overlay is not None:
+                    frame = self._draw(video_id, frame, values)
+                self._encoder.write(video_id, frame)
+                log.count_frame()
+                track = self._tracks.get(video_id)
+                if track is not None:
+                    self._write_track(video_id, track, values)
+            meta = self._videos[video_id]
+            meta.frames += 1
+            return meta.frames
 
     def _draw(self, video_id: int, frame: Any, values: dict[str, Any]) -> Any:
         """The frame with the overlay drawn on a copy: one buffer per video, reused.
