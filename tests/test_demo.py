@@ -76,9 +76,11 @@ def test_demo_prints_no_error_and_says_what_it_made_and_what_next(tmp_path):
     # the one-line way to record your own env works as printed
     command = record_line.removeprefix("record your own env: ").split("  (")[0]
     words = shlex.split(command.replace("YOUR_ENV_ID", "CartPole-v1"))
-    assert words[1:] == ["record", "CartPole-v1", "--out", "runs"]
+    assert words[1:] == ["record", "CartPole-v1"]
     _run([*words, "--episodes", "1", "--env-kwargs", '{"max_episode_steps": 20}'], tmp_path)
-    assert (tmp_path / "runs" / "rl-video-episode-0.mp4").stat().st_size > 0
+    (run,) = (tmp_path / "runs").iterdir()  # a fresh run folder: runs/CartPole-v1-<date>-<time>
+    assert run.name.startswith("CartPole-v1-")
+    assert (run / "rl-video-episode-0.mp4").stat().st_size > 0
 
 
 def _check_pairs_tracks_and_overlay(videos: Path, *, episodes: int) -> None:

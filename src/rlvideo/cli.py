@@ -1411,8 +1411,9 @@ def demo(out: str, episodes: int) -> None:
         f"  a JSON sidecar and a data track each, {folder / 'manifest.json'} and the gallery "
         f"{page}\n"
         f"next: open file://{page.absolute()} in a browser to watch them\n"
-        f"record your own env: {_command()} record YOUR_ENV_ID --out runs"
-        "  (a trained agent: --policy model.zip; a function: --policy my_policy.py:policy)\n"
+        f"record your own env: {_command()} record YOUR_ENV_ID"
+        "  (a fresh runs/YOUR_ENV_ID-<date>-<time>/ each run; a trained agent: --policy model.zip;"
+        " a function: --policy my_policy.py:policy)\n"
         '  or in your script: env = rlvideo.RecordVideo(env, "videos")'
         '  (env made with render_mode="rgb_array")'
     )
