@@ -13,8 +13,14 @@ DEMO_EXTRAS := gymnasium,gallery,progress,overlay
 MLFLOW_VENV ?= .venv-mlflow
 MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
 MLFLOW_EXTRAS := gymnasium,mlflow
+# $(README_VENV) holds exactly what the README's Install section tells a user to install to run every
+# example (tests/test_readme.py runs them there, in order, in one folder, and checks the README says
+# `pip install $(README_INSTALL)`).
+README_VENV ?= .venv-readme
+README_STAMP := $(README_VENV)/.installed
+README_INSTALL := -e ".[all]" ale-py minigrid box2d s3fs "moto[server]"
 
-.PHONY: demo test lint bench clean mlflow-venv
+.PHONY: demo test lint bench clean mlflow-venv readme-venv
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,6 +41,14 @@ $(MLFLOW_STAMP): pyproject.toml
 
 mlflow-venv: $(MLFLOW_STAMP)
 
+$(README_STAMP): pyproject.toml Makefile
+	rm -rf $(README_VENV)
+	python3 -m venv $(README_VENV)
+	$(README_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(README_INSTALL)
+	touch $(README_STAMP)
+
+readme-venv: $(README_STAMP)
+
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/rlvideo demo --out videos
 
@@ -43,7 +57,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks examples conftest.py
 	$(VENV)/bin/mypy --strict src
 
-test: lint $(MLFLOW_STAMP)
+test: lint $(MLFLOW_STAMP) $(README_STAMP)
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
@@ -55,4 +69,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_overlay.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) $(MLFLOW_VENV) videos build dist
+	rm -rf $(VENV) $(DEMO_VENV) $(MLFLOW_VENV) $(README_VENV) videos build dist

@@ -1,46 +1,59 @@
-"""The README runs: every Python block, and every shell line, as written.
+"""The README runs as a user pastes it: every example, in order, in one folder, with what it says.
 
-Conventions, in the README's source right before a block:
-``<!-- readme-test: continues -->`` runs the block after the one above, in the same interpreter
-and folder (the README reads top to bottom); ``needs ...`` states the one completion a block
-cannot contain, which the test provides and nothing else:
+A user clones the repository, runs the Install section's line for every example (``pip install -e
+".[all]" ...``) and pastes the examples, top to bottom, into one folder. This test does the same:
 
-- ``wandb.init()``: a stand-in ``wandb`` module (``log`` and ``Video``) on the path;
-- ``an S3-compatible server at 127.0.0.1:9000``: moto's server with the bucket, on a free port
-  (the block's ``127.0.0.1:9000`` is rewritten to it: nothing else on the machine is disturbed);
-- ``RLlib's EnvContext``: ``ctx`` with ``worker_index=1`` and ``vector_index=0``;
-- ``run from the repository's root``: a copy of ``examples/`` in the folder.
+- **One environment**, ``.venv-readme`` (``make readme-venv``; ``make test`` builds it first), made
+  with exactly the Install section's line (the Makefile's ``README_INSTALL``; a test checks the two
+  agree), so an example cannot lean on a package only the dev extra brings.
+- **One folder**, made empty once: every example writes where the ones before it wrote (``videos/``
+  is written by many), so re-running into a folder is part of what is tested. It holds a copy of
+  ``examples/`` (the README's console example runs from the clone's root, where it is).
+- **In README order.** Each test runs the examples before its own first, whatever order pytest
+  picks, so any one can be run alone.
+- **As pasted.** A Python block runs in a fresh interpreter of that environment, exactly as written;
+  ``<!-- readme-test: continues -->`` right before a block (the prose says it builds on the block
+  above) runs it after the one above, in the same interpreter. ``<!-- readme-test: a notebook
+  cell -->`` runs a block as one IPython cell (a Jupyter kernel is IPython), and checks that it
+  shows every video it says it shows. Shell lines run one by one: ``rlvideo`` and ``python``
+  commands as written; ``export`` sets a variable for everything after it; ``moto_server -p 9000
+  &`` starts that server (the README's local S3 store) in the background until the end.
+  ``pip install`` and ``make`` lines are what made the environment: not run, but the extras they
+  name must exist.
 
-Every other block runs in a fresh interpreter in an empty folder. Lines that install or set up
-(``pip install``, ``make``) are not run here, but the extras they name must exist.
+One change to what is pasted, and why: the README's S3 server listens on 127.0.0.1:9000, a port
+another program on a test machine may hold, so ``9000`` in ``127.0.0.1:9000`` and ``-p 9000`` is
+replaced by a free port everywhere. Nothing else is added to any example.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
-import sys
 import textwrap
-from dataclasses import dataclass, field, replace
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import tomllib
 
+from tests.helpers import decode
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-BIN = Path(sys.executable).parent
+MAKEFILE = ROOT / "Makefile"
+README_VENV = ROOT / os.environ.get("README_VENV", ".venv-readme")
 MARKER = re.compile(r"<!--\s*readme-test:(.*?)-->")
-KNOWN_NEEDS = {
-    "wandb.init()": "wandb",
-    "S3-compatible server at 127.0.0.1:9000": "s3",
-    "RLlib's EnvContext": "ctx",
-    "run from the repository's root": "examples",
-}
+MARKERS = ("continues", "a notebook cell")
+README_S3_PORT = "9000"  # where the README's local S3 server (moto's) listens
+TIMEOUT = 600  # seconds for one example (PPO's training and the console's agent take the longest)
 
 
 @dataclass
@@ -49,7 +62,7 @@ class Block:
     language: str
     code: str
     continues: bool = False
-    needs: set[str] = field(default_factory=set)
+    notebook: bool = False
 
 
 def _blocks() -> list[Block]:
@@ -65,12 +78,10 @@ def _blocks() -> list[Block]:
         block = Block(index + 1, fence.group(1), "\n".join(lines[index + 1 : end]))
         marker = MARKER.search(lines[index - 1]) if index else None
         if marker:
-            text = marker.group(1)
-            block.continues = "continues" in text
-            for phrase, need in KNOWN_NEEDS.items():
-                if phrase in text:
-                    block.needs.add(need)
-            assert "needs" not in text or block.needs, f"README line {index}: unknown need"
+            text = marker.group(1).strip()
+            assert text in MARKERS, f"README line {index}: unknown marker {text!r}"
+            block.continues = text == "continues"
+            block.notebook = text == "a notebook cell"
         blocks.append(block)
         index = end + 1
     return blocks
@@ -92,83 +103,141 @@ def _shell_blocks() -> list[Block]:
     return [b for b in _blocks() if b.language in ("bash", "sh", "console")]
 
 
-README_S3 = "127.0.0.1:9000"  # where the README's S3-compatible store (MinIO) listens
-
-
-@pytest.fixture
-def s3_server(monkeypatch):
-    """Moto's S3 server, bucket my-bucket (the README's MinIO), on a free port: its host:port."""
-    moto_server = pytest.importorskip("moto.server")
-    import boto3
-
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    address = f"{host}:{port}"
-    credentials = {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }  # fmt: skip
-    for key, value in credentials.items():
-        monkeypatch.setenv(key, value)
-    boto3.client("s3", endpoint_url=f"http://{address}").create_bucket(Bucket="my-bucket")
-    yield address
-    server.stop()
-
-
-def _completions(needs: set[str], folder: Path, request: pytest.FixtureRequest) -> str:
-    prelude = ""
-    if "wandb" in needs:
-        (folder / "wandb.py").write_text(  # wandb.init() done: log() records what it got
-            "import json\n"
-            "def init(**kwargs):\n    pass\n"
-            "def log(data, **kwargs):\n"
-            "    with open('wandb-log.jsonl', 'a') as f:\n"
-            "        f.write(json.dumps({k: v.path for k, v in data.items()}) + '\\n')\n"
-            "class Video:\n    def __init__(self, path, **kwargs):\n        self.path = path\n"
+def _examples() -> list[list[Block]]:
+    """What a user pastes, in README order: a Python chain, or one shell block."""
+    examples = _python_chains() + [[block] for block in _shell_blocks()]
+    examples.sort(key=lambda example: example[0].line)
+    for before, after in itertools.pairwise(examples):
+        assert before[-1].line < after[0].line, (
+            f"README line {after[0].line} comes between the blocks of a chain starting at line "
+            f"{before[0].line}: a chain's blocks must follow each other"
         )
-    if "s3" in needs:
-        request.getfixturevalue("s3_server")
-    if "ctx" in needs:
-        prelude += "import types\nctx = types.SimpleNamespace(worker_index=1, vector_index=0)\n"
-    if "examples" in needs:
-        shutil.copytree(ROOT / "examples", folder / "examples")
-    return prelude
+    return examples
 
 
-def _served_here(code: str, needs: set[str], request: pytest.FixtureRequest) -> str:
-    """The README's code pointed at the servers the test started (the README names fixed ports)."""
-    if "s3" not in needs:
-        return code
-    assert README_S3 in code, f"the block needs an S3 server but names no {README_S3}"
-    return code.replace(README_S3, request.getfixturevalue("s3_server"))
+def _extras() -> set[str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return set(pyproject["project"]["optional-dependencies"])
 
 
-def _environment(folder: Path) -> dict[str, str]:
-    path = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
-    python_path = os.pathsep.join([str(folder), str(ROOT / "src")])
-    return {**os.environ, "PATH": path, "PYTHONPATH": python_path, "MPLBACKEND": "Agg"}
+def _readme_install() -> str:
+    """The Makefile's README_INSTALL: what `make readme-venv` passes to pip install."""
+    found = re.search(r"^README_INSTALL := (.+)$", MAKEFILE.read_text(encoding="utf-8"), re.M)
+    assert found, "the Makefile defines no README_INSTALL"
+    return found.group(1).strip()
 
 
-@pytest.mark.parametrize(
-    "chain", _python_chains(), ids=lambda chain: "-".join(f"line{b.line}" for b in chain)
-)
-def test_python_blocks_run(chain, tmp_path, request):
-    needs = set().union(*(block.needs for block in chain))
-    code = _completions(needs, tmp_path, request) + _served_here(
-        "\n".join(textwrap.dedent(block.code) for block in chain), needs, request
-    )
-    done = subprocess.run(
-        [sys.executable, "-W", "error::DeprecationWarning:rlvideo", "-c", code],
-        cwd=tmp_path, env=_environment(tmp_path), capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, f"README lines {chain[0].line}+:\n{done.stderr[-3000:]}"
-    if "wandb" in needs:  # the hand-off happened, with a real file
-        logged = [
-            json.loads(line) for line in (tmp_path / "wandb-log.jsonl").read_text().splitlines()
-        ]
-        assert logged, "the README's wandb example logged nothing"
-        assert all((tmp_path / path).is_file() for entry in logged for path in entry.values())
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Session:
+    """The user's terminal: one folder, one environment, the servers started, run in order."""
+
+    def __init__(self, folder: Path, python: Path) -> None:
+        self.folder = folder
+        self.bin = python.parent
+        self.port = str(_free_port())
+        self.exports: dict[str, str] = {}
+        self.servers: list[subprocess.Popen[bytes]] = []
+        self.examples = _examples()
+        self.done: list[str | None] = []  # per example run so far: None, or why it failed
+
+    def environment(self) -> dict[str, str]:
+        """The caller's environment with the README's venv first and nothing reaching past it."""
+        leaks = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+        prefixes = ("MLFLOW_", "WANDB_", "AWS_", "PYTEST_")
+        kept = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in leaks and not key.startswith(prefixes)
+        }
+        path = os.pathsep.join([str(self.bin), kept.get("PATH", "")])
+        return {**kept, **self.exports, "PATH": path}
+
+    def served_here(self, code: str) -> str:
+        """The README's code pointed at the free port the S3 server listens on (see above)."""
+        code = code.replace(f"127.0.0.1:{README_S3_PORT}", f"127.0.0.1:{self.port}")
+        return code.replace(f"-p {README_S3_PORT}", f"-p {self.port}")
+
+    def run_through(self, index: int) -> str | None:
+        """Runs the examples up to ``index`` not yet run, in order; why ``index`` failed or None."""
+        while len(self.done) <= index:
+            self.done.append(self._run(self.examples[len(self.done)]))
+        return self.done[index]
+
+    def _run(self, example: list[Block]) -> str | None:
+        first = example[0]
+        if first.language == "python":
+            code = "\n".join(textwrap.dedent(block.code) for block in example)
+            return self._python(self.served_here(code), notebook=first.notebook)
+        for command in _commands(first):
+            failed = self._shell(self.served_here(command))
+            if failed:
+                return failed
+        return None
+
+    def _python(self, code: str, *, notebook: bool) -> str | None:
+        python = str(self.bin / "python")
+        if notebook:  # one cell, as a Jupyter kernel (IPython) runs it
+            command = [python, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code]
+        else:
+            command = [python, "-W", "error::DeprecationWarning:rlvideo", "-c", code]
+        done = subprocess.run(
+            command, cwd=self.folder, env=self.environment(), capture_output=True, text=True,
+            timeout=TIMEOUT,
+        )  # fmt: skip
+        if done.returncode != 0 or (notebook and "Traceback" in done.stdout + done.stderr):
+            return f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+        if notebook:
+            return _shows_every_video(code, done.stdout)
+        return None
+
+    def _shell(self, command: str) -> str | None:
+        words = shlex.split(command, comments=True)
+        if words[:2] == ["pip", "install"]:
+            for extra in re.findall(r"(?:rlvideo|\.)\[([\w,-]+)\]", command):
+                if not set(extra.split(",")) <= _extras():
+                    return f"{command}: no such extra"
+            return None
+        if words[0] == "make":  # the set-up commands: CI runs them itself
+            return None if words[1:] in (["demo"], ["test"]) else f"unknown make line {command}"
+        if words[0] == "export":
+            self.exports.update(word.split("=", 1) for word in words[1:])  # type: ignore[misc]
+            return None
+        if words[0] == "moto_server" and words[-1] == "&":
+            return self._start_server(words[:-1])
+        if words[0] not in ("rlvideo", "python"):
+            return f"a shell line this test does not know how to run: {command}"
+        done = subprocess.run(
+            words, cwd=self.folder, env=self.environment(), capture_output=True, text=True,
+            timeout=TIMEOUT,
+        )  # fmt: skip
+        if done.returncode != 0:
+            return f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        return None
+
+    def _start_server(self, words: list[str]) -> str | None:
+        server = subprocess.Popen(
+            [str(self.bin / words[0]), *words[1:]], cwd=self.folder, env=self.environment(),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.servers.append(server)
+        for _ in range(300):  # until it listens (a few seconds), or it died
+            if server.poll() is not None:
+                return f"{' '.join(words)} exited with status {server.returncode}"
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", int(self.port))) == 0:
+                    return None
+            time.sleep(0.1)
+        return f"{' '.join(words)} did not listen on port {self.port} within 30 s"
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def _commands(block: Block) -> list[str]:
@@ -180,35 +249,79 @@ def _commands(block: Block) -> list[str]:
     return commands
 
 
-def _extras() -> set[str]:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    return set(pyproject["project"]["optional-dependencies"])
+def _shows_every_video(code: str, output: str) -> str | None:
+    """Whether an IPython cell showed each `.display()`ed video and its last expression.
+
+    Outside Jupyter IPython shows an object as its text form: rlvideo's ``<Video ...>`` and
+    ``<Grid ...>`` (``Out[n]:`` before the cell's value). The README's cell must show what its
+    lines display, not only its last line.
+    """
+    expected = code.count(".display()") + 1  # each call, and the last expression
+    shown = re.findall(r"<(?:Video|Grid) ", output)
+    if len(shown) != expected or not re.search(r"Out\[\d+\]: <Grid ", output):
+        return f"the cell showed {len(shown)} videos or grids, not {expected}:\n{output[-2000:]}"
+    return None
 
 
-@pytest.mark.parametrize("block", _shell_blocks(), ids=lambda block: f"line{block.line}")
-def test_shell_lines_work_as_written(block, tmp_path, request):
-    _completions(block.needs, tmp_path, request)
-    served = replace(block, code=_served_here(block.code, block.needs, request))
-    for command in _commands(served):
-        words = shlex.split(command, comments=True)
-        if words[:2] == ["pip", "install"]:
-            for extra in re.findall(r"rlvideo\[([\w,-]+)\]", command):
-                assert set(extra.split(",")) <= _extras(), f"{command}: no such extra"
-            continue
-        if words[0] == "make":  # the set-up commands: CI runs them itself
-            assert words[1] in ("demo", "test"), command
-            continue
-        assert words[0] in ("rlvideo", "python"), f"README line {block.line}: {command}"
-        done = subprocess.run(
-            words, cwd=tmp_path, env=_environment(tmp_path), capture_output=True, text=True,
-            timeout=300,
-        )  # fmt: skip
-        assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+@pytest.fixture(scope="module")
+def readme_python() -> Path:
+    """The interpreter of the README's environment, made (or brought up to date) by make."""
+    made = subprocess.run(
+        ["make", "--no-print-directory", "readme-venv"], cwd=ROOT, capture_output=True, text=True,
+        timeout=1800,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-3000:]
+    return README_VENV / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def session(readme_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    folder = tmp_path_factory.mktemp("readme")
+    shutil.copytree(ROOT / "examples", folder / "examples")
+    session = Session(folder, readme_python)
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize(
+    "index",
+    range(len(_examples())),
+    ids=[f"line{example[0].line}" for example in _examples()],
+)
+def test_examples_run_as_pasted_in_order(index, session):
+    failed = session.run_through(index)
+    earlier = [session.examples[i][0].line for i in range(index) if session.done[i]]
+    after = f" (examples failed before it, at README lines {earlier})" if earlier else ""
+    assert failed is None, f"README line {session.examples[index][0].line}{after}:\n{failed}"
+
+
+def test_the_readme_venv_is_made_with_the_install_sections_line():
+    install = _readme_install()
+    assert f"pip install {install}\n" in README.read_text(encoding="utf-8"), (
+        f"the README's Install section must say `pip install {install}` (the Makefile's "
+        "README_INSTALL): the environment the examples are tested in"
+    )
+
+
+def test_the_readme_venv_holds_no_dev_package(readme_python):
+    for module in ("pytest", "sb3_contrib", "playwright"):  # dev packages no example may use
+        found = subprocess.run([readme_python, "-c", f"import {module}"], capture_output=True)
+        assert found.returncode != 0, f"{module} is in {README_VENV}: more than the README says"
 
 
 def test_every_block_is_run_by_a_test():
     blocks = _blocks()
     assert {b.language for b in blocks} <= {"python", "bash", "sh", "console"}
-    assert sum(len(chain) for chain in _python_chains()) == sum(
-        b.language == "python" for b in blocks
-    )
+    assert sum(len(example) for example in _examples()) == len(blocks)
+
+
+def test_the_wandb_examples_videos_reached_wandb(session):
+    """Each README example that starts a wandb run (offline) logged its videos there, whole."""
+    session.run_through(len(session.examples) - 1)
+    started = sum(block.code.count("wandb.init(") for block in _blocks())
+    runs = sorted((session.folder / "wandb").glob("offline-run-*"))
+    assert len(runs) == started > 0
+    for run in runs:
+        videos = sorted((run / "files" / "media" / "videos").iterdir())
+        assert videos, f"{run.name} logged no video"
+        assert all(decode(video).count > 1 for video in videos)
