@@ -250,15 +250,15 @@ def _commands(block: Block) -> list[str]:
 
 
 def _shows_every_video(code: str, output: str) -> str | None:
-    """Whether an IPython cell showed each `.display()`ed video and its last expression.
+    """Why an IPython cell did not show every video a line of it makes, or None.
 
     Outside Jupyter IPython shows an object as its text form: rlvideo's ``<Video ...>`` and
-    ``<Grid ...>`` (``Out[n]:`` before the cell's value). The README's cell must show what its
-    lines display, not only its last line.
+    ``<Grid ...>`` (``Out[n]:`` before the cell's value). Each line of the cell that calls
+    ``show`` or ``show_grid`` must show its video, not only the last line.
     """
-    expected = code.count(".display()") + 1  # each call, and the last expression
+    expected = len(re.findall(r"^show(?:_grid)?\(", code, re.M))  # each line that shows one
     shown = re.findall(r"<(?:Video|Grid) ", output)
-    if len(shown) != expected or not re.search(r"Out\[\d+\]: <Grid ", output):
+    if len(shown) != expected or not re.search(r"Out\[\d+\]: <(?:Video|Grid) ", output):
         return f"the cell showed {len(shown)} videos or grids, not {expected}:\n{output[-2000:]}"
     return None
 
