@@ -112,12 +112,14 @@ class VideoResult:
         path: The final file; the ``.incomplete`` file when aborted; None when discarded or failed.
         frames: Frames the worker encoded.
         error: What went wrong, or None.
+        kept_as: Where a failed video's frames were kept (``.incomplete``), or None.
     """
 
     video_id: int
     path: Path | None
     frames: int
     error: BaseException | None = None
+    kept_as: Path | None = None
 
 
 # -- the messages between caller and worker (they pickle: a process gets the same objects) ----
@@ -190,6 +192,7 @@ class _Worker:
         self._reply = reply
         self._writers: dict[int, VideoWriter] = {}
         self._failed: dict[int, BaseException] = {}
+        self._kept: dict[int, tuple[Path | None, int]] = {}  # a failed video: kept as, frames
         self._ring: SharedMemory | None = None
         self._slot_bytes = 0
         self.reply_every = 1
@@ -240,9 +243,10 @@ class _Worker:
         writer = self._writers.pop(video_id, None)
         error = self._failed.pop(video_id, None)
         path: Path | None = None
-        frames = writer.frames_written if writer is not None else 0
+        kept_as, frames = self._kept.pop(video_id, (None, 0))
         try:
             if writer is not None:
+                frames = writer.frames_written
                 if how == "close" and error is None:
                     path = writer.close()
                 elif how == "discard":
@@ -251,7 +255,8 @@ class _Worker:
                     path = writer.abort()
         except BaseException as exc:
             error = exc
-        self._reply(VideoResult(video_id, path, frames, error))
+            kept_as = writer.kept_as if writer is not None else None
+        self._reply(VideoResult(video_id, path, frames, error, kept_as))
 
     def _fail(self, video_id: int, exc: BaseException) -> None:
         writer = self._writers.pop(video_id, None)
@@ -264,6 +269,7 @@ class _Worker:
                 )
             except BaseException:
                 logger.exception("video %s failed and could not be kept", video_id)
+            self._kept[video_id] = (writer.kept_as, writer.frames_written)
 
     def _attach(self, name: str, slot_bytes: int) -> None:
         """Read frames from the shared block ``name`` from now on (the one before is done)."""

@@ -677,29 +677,30 @@ class Recorder:
         meta = self._videos.pop(result.video_id, None)
         staged = self._staged.pop(result.video_id, None)
         self._forget(result.video_id)
-        if result.error is not None or meta is None or result.path is None:
-            self._drop_track(result.video_id)  # failed or discarded: its track goes too
-            if result.error is not None:
-                self._errors.append(result.error)
+        if result.error is not None:
+            self._errors.append(result.error)
+        video = result.path if result.error is None else result.kept_as  # failed: kept as
+        if meta is None or video is None:
+            self._drop_track(result.video_id)  # discarded, or nothing kept: its track goes too
             return
-        track = self._finish_track(result)
-        if result.path != staged:  # kept as .incomplete (logged by the worker)
+        track = self._finish_track(result.video_id, video, result.frames)
+        if video != staged:  # kept as .incomplete (logged by the worker)
             if self.destination.remote:  # upload it too: the machine may not outlive the run
-                self._upload(result.path, None, track)
+                self._upload(video, None, track)
             return
         meta.frames = result.frames
-        self._upload(result.path, meta, track)
+        self._upload(video, meta, track)
         self._collect_uploads(wait=False)  # a local destination has published it already
 
-    def _finish_track(self, result: VideoResult) -> Path | None:
+    def _finish_track(self, video_id: int, video: Path, frames: int) -> Path | None:
         """Give a finished (or incomplete) video's track its name beside it; None if none."""
-        track = self._tracks.pop(result.video_id, None)
-        if track is None or result.path is None:
+        track = self._tracks.pop(video_id, None)
+        if track is None:
             return None
         try:
-            return track.finish(result.path, result.frames)
+            return track.finish(video, frames)
         except OSError as exc:
-            logger.error("cannot finish the data track of %s: %s", result.path.name, exc)
+            logger.error("cannot finish the data track of %s: %s", video.name, exc)
             track.delete()
             return None
 

@@ -1,0 +1,89 @@
+"""Fixes from the review of issue 19: what a fault leaves in the video folder, decoded with PyAV.
+
+1. A video kept as ``.incomplete`` after its encoder failed keeps its data track beside it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import textwrap
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+from rlvideo import RecordVideo
+from rlvideo.demo import balancing_policy
+from rlvideo.errors import StorageError
+from tests.helpers import decode, folder_names
+
+FULL_DISK_AT = "RLVIDEO_TEST_FULL_DISK_AT"
+
+FULL_DISK_SITE = f"""
+import os
+if os.environ.get("{FULL_DISK_AT}"):  # the encoder process's disk fills as its parent's would
+    from tests.test_review_fixes import full_disk_at
+    full_disk_at(int(os.environ["{FULL_DISK_AT}"]))
+"""
+
+
+def full_disk_at(frame: int) -> None:
+    """Make the encoder's ``frame``-th write (1-based) in this process fail as on a full disk."""
+    from rlvideo import encoder
+
+    write = encoder.VideoWriter.write_converted
+    calls = 0
+
+    def write_or_fail(self: encoder.VideoWriter, *args: object, **kwargs: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == frame:
+            error = OSError(errno.ENOSPC, "No space left on device")
+            raise StorageError.from_os_error(error, self.path)
+        write(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    encoder.VideoWriter.write_converted = write_or_fail  # type: ignore[method-assign]
+
+
+def run_episode(env: RecordVideo) -> None:
+    """One CartPole episode, then close ``env`` (which raises what a background video hit)."""
+    try:
+        obs, _ = env.reset(seed=0)
+        done = False
+        while not done:
+            obs, _, terminated, truncated, _ = env.step(balancing_policy(obs))
+            done = terminated or truncated
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("encoder", ["process", "thread"])
+def test_a_video_kept_after_a_full_disk_keeps_its_track(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoder: str
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(textwrap.dedent(FULL_DISK_SITE))
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(repo)]))
+    monkeypatch.setenv(FULL_DISK_AT, "20")
+    from rlvideo import encoder as encoder_module
+
+    monkeypatch.setattr(
+        encoder_module.VideoWriter, "write_converted", encoder_module.VideoWriter.write_converted
+    )  # fmt: skip  (restored after)
+    full_disk_at(20)  # the thread encoder's writes (the process one's are in its own process)
+    folder = tmp_path / "videos"
+    env = RecordVideo(
+        gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=40),
+        str(folder), episode_trigger=lambda e: True, encoder=encoder, track=True,
+    )  # fmt: skip
+    with pytest.raises(StorageError, match="no space left"):
+        run_episode(env)
+    kept = folder / "rl-video-episode-0.incomplete.mp4"
+    track = folder / "rl-video-episode-0.incomplete.track.jsonl"
+    assert folder_names(folder) == {kept.name, track.name}
+    frames = decode(kept).count
+    assert 1 <= frames < 20
+    assert len(track.read_text().splitlines()) == frames
