@@ -81,3 +81,19 @@ def test_check_target_names_the_fix(tmp_path):
     with pytest.raises(VideoExistsError, match="Pass overwrite=True"):
         check_target(tmp_path / "a.mp4", overwrite=False)
     check_target(tmp_path / "a.mp4", overwrite=True)
+
+
+def test_a_folder_is_counted_once_however_many_videos_replace(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlvideo import _files
+
+    counted = []
+    real = _files._count_files
+    monkeypatch.setattr(
+        _files, "_count_files", lambda folder: counted.append(folder) or real(folder)
+    )
+    for i in range(3):
+        (tmp_path / f"v{i}.mp4").write_bytes(b"old")
+        assert check_target(tmp_path / f"v{i}.mp4", overwrite=None) is True
+    assert counted == [tmp_path]  # a scan of the folder for the one warning, not per video

@@ -212,6 +212,23 @@ def test_the_track_of_a_lost_video_is_removed_with_it_on_the_same_line(tmp_path:
     ]
 
 
+def test_the_track_of_a_lost_video_never_goes_to_an_earlier_runs_video(tmp_path: Path) -> None:
+    """An earlier run left short.incomplete.mp4 without a track (metadata=False); this run's
+    video of the same name was lost: its track is removed with it, not given to the old one."""
+    run_child(KILLED_WRITER, tmp_path / "short.mp4", 5)
+    (partial,) = hidden(tmp_path)
+    with VideoWriter(tmp_path / "short.incomplete.mp4", fps=30) as writer:  # the earlier run's
+        for _ in range(3):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+    (tmp_path / ".short.track.jsonl.0123abcd.writing").write_text('{"frame":0}\n' * 5)
+    code, lines = invoke_recover(tmp_path)
+    assert code == 0, lines
+    assert folder_names(tmp_path) == {"short.incomplete.mp4"}  # and no track beside it
+    assert len(lines) == 1
+    assert lines[0].startswith(f"lost {tmp_path / partial}: ")
+    assert lines[0].endswith(".short.track.jsonl.0123abcd.writing (5 lines)")
+
+
 def test_an_unreadable_partial_is_kept_visible_as_damaged(tmp_path: Path) -> None:
     run_child(KILLED_WRITER, tmp_path / "good.mp4", 75)
     damaged = tmp_path / ".bad.mp4.0123abcd.partial.mp4"

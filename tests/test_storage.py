@@ -649,3 +649,37 @@ def test_a_hung_store_never_stalls_the_env_loop(hung_store, staging, tmp_path):
         data = fs.cat_file(f"rlvideo-hung://runs/rl-video-episode-{episode}.mp4")
         assert decode_bytes(data, tmp_path, f"{episode}.mp4").count == frames[episode]
     assert_empty(staging)
+
+
+def test_a_store_that_refuses_deletes_still_takes_a_rerun(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Write but no delete permission (common for log buckets): the re-run's video is uploaded
+    over the old one, and a stale companion it could not remove is only logged."""
+    fs = fsspec.filesystem("memory")
+    root = f"rlvideo-test-{uuid.uuid4().hex[:8]}"
+    url = f"memory://{root}/videos"
+    frames = [np.full((48, 64, 3), 30 * i, np.uint8) for i in range(4)]
+    try:
+        save_video(frames, url, fps=10)
+
+        real_rm_file = MemoryFileSystem.rm_file
+
+        def refuse(self: Any, path: str, **kwargs: Any) -> None:
+            if path.rsplit("/", 1)[-1].startswith("."):  # memory:// renames by copy + delete;
+                return real_rm_file(self, path, **kwargs)  # an object store puts in place
+            raise PermissionError(f"AccessDenied: {path}")
+
+        monkeypatch.setattr(MemoryFileSystem, "rm_file", refuse)
+        with caplog.at_level("WARNING", logger="rlvideo.storage"):
+            saved = save_video(frames[::-1], url, fps=10)
+        assert saved == [f"{url}/rl-video-episode-0.mp4"]
+        monkeypatch.undo()
+        path = f"/{root}/videos/rl-video-episode-0.mp4"
+        with fs.open(path, "rb") as stream, av.open(stream) as container:
+            first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+        assert abs(float(first.mean()) - 90) < 4  # the re-run's first frame (shade 3 x 30)
+        assert "cannot delete" in caplog.text
+    finally:
+        monkeypatch.undo()
+        fs.rm(f"/{root}", recursive=True)

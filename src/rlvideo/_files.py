@@ -57,6 +57,7 @@ __all__ = [
     "release",
     "remove_companions",
     "say_replacing",
+    "told_replacing",
     "write_file",
 ]
 
@@ -93,6 +94,12 @@ def say_replacing(folder: str | os.PathLike[str], files: int | None) -> None:
         "name is then an error), or choose another folder.",
         key, holds,
     )  # fmt: skip
+
+
+def told_replacing(folder: str | os.PathLike[str]) -> bool:
+    """Whether :func:`say_replacing` has spoken of ``folder`` in this process."""
+    with _TOLD_LOCK:
+        return os.fspath(folder) in _TOLD_REPLACING
 
 
 def _count_files(folder: Path) -> int:
@@ -134,7 +141,7 @@ def check_target(path: Path, *, overwrite: bool | None) -> bool:
         raise StorageError(f"{path} is a folder; give the video file's path")
     if exists and overwrite is False:
         raise exists_error(path)
-    if exists and overwrite is None:
+    if exists and overwrite is None and not told_replacing(path.parent):  # count once only
         say_replacing(path.parent, _count_files(path.parent))
     if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
         raise StorageError(

@@ -917,7 +917,7 @@ def _recover_tracks(folder: Path, videos: list[Outcome]) -> list[Outcome]:
         if match is None or in_use(path):
             continue
         stem = match["stem"]
-        video = _video_for_track(folder, stem)
+        video = None if stem in lost else _video_for_track(folder, stem)  # never another run's
         if video is not None:
             outcomes.append(_give_track(path, video))
             continue

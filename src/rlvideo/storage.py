@@ -67,6 +67,7 @@ from rlvideo._files import (
     publish,
     publish_video,
     say_replacing,
+    told_replacing,
     write_file,
 )
 from rlvideo._optional import import_optional
@@ -555,6 +556,8 @@ class RemoteDestination(Destination):
             VideoExistsError: If ``overwrite`` is False.
         """
         if overwrite is None:
+            if told_replacing(self.location):  # said once: no listing of the store again
+                return
             try:
                 files: int | None = len(self.list_names())
             except StorageError:  # a key may be readable in a folder that cannot be listed
@@ -584,9 +587,12 @@ class RemoteDestination(Destination):
             )
         url = self.upload(local, name)
         logger.info("uploaded %s (%d bytes)", url, local.stat().st_size)
-        if replacing and video:
+        if replacing and video:  # the new video is up: a stale companion left is only logged
             for companion in [*companion_names(name), f"{POSTER_FOLDER}/{name}.png"]:
-                self.remove(companion)
+                try:
+                    self.remove(companion)
+                except StorageError as exc:  # e.g. a bucket that allows writes, not deletes
+                    logger.warning("%s; it may describe the video it replaced", exc)
         if not keep_local:
             self.remove_staged(local)
         return url
