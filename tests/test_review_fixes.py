@@ -1,19 +1,23 @@
 """Fixes from the review of issue 19: what a fault leaves in the video folder, decoded with PyAV.
 
 1. A video kept as ``.incomplete`` after its encoder failed keeps its data track beside it.
+2. A Ctrl-C while the recorder finishes a video (its track, its sidecar) waits until they are
+   done; only the user's ``on_video_saved`` is interrupted at once.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import pytest
 
-from rlvideo import RecordVideo
+from rlvideo import RecordVideo, _recorder
 from rlvideo.demo import balancing_policy
 from rlvideo.errors import StorageError
 from tests.helpers import decode, folder_names
@@ -22,6 +26,7 @@ FULL_DISK_AT = "RLVIDEO_TEST_FULL_DISK_AT"
 
 FULL_DISK_SITE = f"""
 import os
+import signal
 if os.environ.get("{FULL_DISK_AT}"):  # the encoder process's disk fills as its parent's would
     from tests.test_review_fixes import full_disk_at
     full_disk_at(int(os.environ["{FULL_DISK_AT}"]))
@@ -87,3 +92,53 @@ def test_a_video_kept_after_a_full_disk_keeps_its_track(
     frames = decode(kept).count
     assert 1 <= frames < 20
     assert len(track.read_text().splitlines()) == frames
+
+
+def record_short_episode(folder: Path, encoder: str, **options: Any) -> None:
+    """One CartPole episode of 10 steps, recorded with its track; Ctrl-C may come through."""
+    env = RecordVideo(
+        gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=10),
+        str(folder), episode_trigger=lambda e: True, encoder=encoder, track=True, metadata=True,
+        **options,
+    )  # fmt: skip
+    run_episode(env)
+
+
+@pytest.mark.parametrize("encoder", ["process", "thread"])
+def test_ctrl_c_while_a_video_is_finished_waits_for_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoder: str
+) -> None:
+    finish = _recorder._TrackFile.finish
+    pressed = []
+
+    def ctrl_c_then_finish(self: _recorder._TrackFile, video: Path, frames: int) -> Path:
+        if not pressed:  # a real SIGINT, once, in the middle of the recorder's bookkeeping
+            pressed.append(video)
+            signal.raise_signal(signal.SIGINT)
+        return finish(self, video, frames)
+
+    monkeypatch.setattr(_recorder._TrackFile, "finish", ctrl_c_then_finish)
+    folder = tmp_path / "videos"
+    with pytest.raises(KeyboardInterrupt):
+        record_short_episode(folder, encoder)
+    assert pressed
+    video = folder / "rl-video-episode-0.mp4"
+    names = {video.name, "rl-video-episode-0.json", "rl-video-episode-0.track.jsonl"}
+    assert folder_names(folder) == names  # published, nothing hidden left behind
+    frames = decode(video).count
+    assert frames == 11  # the reset's frame and one a step
+    assert len((folder / "rl-video-episode-0.track.jsonl").read_text().splitlines()) == frames
+
+
+def test_ctrl_c_in_on_video_saved_interrupts_it(tmp_path: Path) -> None:
+    after = []
+
+    def on_saved(path: object, meta: object) -> None:
+        signal.raise_signal(signal.SIGINT)
+        after.append(path)  # never reached: Ctrl-C goes through the user's callback at once
+
+    folder = tmp_path / "videos"
+    with pytest.raises(KeyboardInterrupt):
+        record_short_episode(folder, "process", on_video_saved=on_saved)
+    assert after == []
+    assert decode(folder / "rl-video-episode-0.mp4").count == 11

@@ -44,7 +44,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
-import functools
 import logging
 import os
 import pickle
@@ -807,7 +806,9 @@ class BackgroundEncoder:
         """Give each result learnt to ``on_done``, in order, once.
 
         A Ctrl-C held back is raised before a result leaves the queue; once it left, ``on_done``
-        is called with it (a Ctrl-C inside ``on_done`` is raised there, as anywhere else).
+        runs with Ctrl-C held back too (the video's files are finished whole), and a Ctrl-C is
+        raised after it. ``on_done`` lets one through where it waits or runs the user's code
+        (:meth:`_Interrupts.let_through`).
         """
         on_done = self.on_done
         while self._results:
@@ -815,7 +816,7 @@ class BackgroundEncoder:
                 _INTERRUPTS.checkpoint()
                 result = self._results.popleft()
                 if on_done is not None:
-                    _INTERRUPTS.let_through(functools.partial(on_done, result), held_first=False)
+                    on_done(result)
 
 
 def _reserve_shared_memory(size: int) -> SharedMemory:

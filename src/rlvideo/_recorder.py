@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult, deferred_interrupts
-from rlvideo._files import claim, keep_first_lines, publish
+from rlvideo._files import claim, publish
 from rlvideo._track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.frames import FrameConverter
@@ -111,14 +111,26 @@ class _TrackFile:
     def finish(self, video: Path, frames: int) -> Path:
         """Close it, cut it to the video's ``frames`` and move it beside ``video``; the path.
 
-        Replaced like the sidecar if the name is taken (the video's name was free).
+        Replaced like the sidecar if the name is taken (the video's name was free). The lock
+        is held until it is published: ``rlvideo recover`` never takes it for a leftover.
         """
-        self._close()
-        if self.lines > frames:  # the encoder kept fewer frames (a failure it survived)
-            keep_first_lines(self.path, frames)
-        target = track_path(video)
-        publish(self.path, target, overwrite=True)
+        try:
+            self._file.close()
+            if self.lines > frames:  # the encoder kept fewer frames (a failure it survived)
+                _cut_in_place(self.path, frames)
+            target = track_path(video)
+            publish(self.path, target, overwrite=True)
+        finally:
+            self._close()
         return target
+
+
+def _cut_in_place(path: Path, lines: int) -> None:
+    """Cut the text file ``path`` to its first ``lines`` lines, keeping the file (and its lock)."""
+    with open(path, "rb+") as file:
+        for _ in range(lines):
+            file.readline()
+        file.truncate()
 
 
 class _InfoKeys:
@@ -709,9 +721,10 @@ class Recorder:
         self.saved.append(where)
         if self.on_video_saved is None:
             return
+        callback = functools.partial(self.on_video_saved, where, meta)
         try:
-            with lend_local_file(where, local):
-                self.on_video_saved(where, meta)
+            with lend_local_file(where, local):  # Ctrl-C goes through the user's code at once
+                deferred_interrupts().let_through(callback, held_first=False)
         except Exception as exc:
             self._hand_off_failed(f"on_video_saved raised {exc!r} for {where}", exc)
 
