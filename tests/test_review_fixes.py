@@ -3,6 +3,8 @@
 1. A video kept as ``.incomplete`` after its encoder failed keeps its data track beside it.
 2. A Ctrl-C while the recorder finishes a video (its track, its sidecar) waits until they are
    done; only the user's ``on_video_saved`` is interrupted at once.
+4. Step clips with ``overwrite=None`` replace a file that was there when the run started, never
+   one another process created meanwhile.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Any
 import gymnasium as gym
 import pytest
 
-from rlvideo import RecordVideo, _recorder
+import rlvideo._cutting
+from rlvideo import RecordVideo, _recorder, save_video
 from rlvideo.demo import balancing_policy
-from rlvideo.errors import StorageError
-from tests.helpers import decode, folder_names
+from rlvideo.errors import StorageError, VideoExistsError
+from tests.helpers import decode, folder_names, solid
 
 FULL_DISK_AT = "RLVIDEO_TEST_FULL_DISK_AT"
 
@@ -142,3 +145,50 @@ def test_ctrl_c_in_on_video_saved_interrupts_it(tmp_path: Path) -> None:
         record_short_episode(folder, "process", on_video_saved=on_saved)
     assert after == []
     assert decode(folder / "rl-video-episode-0.mp4").count == 11
+
+
+STEP_CLIPS = {"rl-video-step-0.mp4": 10, "rl-video-step-10.mp4": 10, "rl-video-step-20.mp4": 4}
+
+
+def save_step_clips(folder: Path) -> list[Path]:
+    """25 frames in clips of 10 from steps 0, 10 and 20 (cut from one stream)."""
+    frames = [solid(8 * i) for i in range(25)]
+    return save_video(
+        frames, folder, step_trigger=lambda step: step % 10 == 0, video_length=10, fps=10
+    )
+
+
+def test_step_clips_keep_a_file_another_process_created_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "videos"
+    theirs = folder / "rl-video-step-10.mp4"
+    cut_segments = rlvideo._cutting.cut_segments
+
+    def another_process_then_cut(*args: Any, **kwargs: Any) -> list[Path]:
+        theirs.write_bytes(b"another process's video")  # after the names were checked
+        return cut_segments(*args, **kwargs)
+
+    monkeypatch.setattr(rlvideo._cutting, "cut_segments", another_process_then_cut)
+    kept = folder / "rl-video-step-10.incomplete.mp4"
+    with pytest.raises(VideoExistsError, match=str(kept)):
+        save_step_clips(folder)
+    assert theirs.read_bytes() == b"another process's video"
+    assert decode(kept).count == 10
+    for name in ("rl-video-step-0.mp4", "rl-video-step-20.mp4"):
+        assert decode(folder / name).count == STEP_CLIPS[name]
+    assert not [name for name in folder_names(folder) if name.startswith(".")]
+
+
+def test_step_clips_replace_the_files_that_were_there_when_the_run_started(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    (folder / "rl-video-step-10.mp4").write_bytes(b"the last run's video")
+    save_step_clips(folder)
+    saved = save_step_clips(folder)  # a re-run: every name is taken
+    assert [path.name for path in saved] == list(STEP_CLIPS)
+    assert folder_names(folder) == set(STEP_CLIPS)
+    for name, count in STEP_CLIPS.items():
+        assert decode(folder / name).count == count

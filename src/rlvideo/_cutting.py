@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,9 @@ import av.packet
 import av.stream
 
 from rlvideo._clips import Clip
-from rlvideo._files import claim, keep_as_incomplete, publish_video, release
+from rlvideo._files import claim, exists_error, keep_as_incomplete, publish_video, release
 from rlvideo.encoder import VideoWriter
-from rlvideo.errors import EncoderError, StorageError
+from rlvideo.errors import EncoderError, StorageError, VideoExistsError
 from rlvideo.naming import partial_name, steps_stream_name
 from rlvideo.spec import WriterSpec
 
@@ -45,6 +45,7 @@ def encode_once_and_cut(
     *,
     durations: Sequence[float | None] | None = None,
     progress: Progress | None = None,
+    taken: Collection[Clip] = (),
 ) -> list[Path]:
     """Encode the frames the clips span once, a keyframe at every clip boundary, then cut.
 
@@ -61,6 +62,8 @@ def encode_once_and_cut(
         spec: How to encode (not GIF: its frames cannot be cut without re-encoding).
         durations: Seconds per frame, one per frame, or None for ``1 / fps``.
         progress: Wraps the frames in a progress bar.
+        taken: The clips whose name was taken when the run started (the caller checked):
+            ``overwrite=None`` replaces those files and no other (:func:`replaces`).
 
     Returns:
         The paths written, in the order of ``clips``.
@@ -76,7 +79,7 @@ def encode_once_and_cut(
     writer = VideoWriter.from_spec(source, spec.replace(overwrite=False))
     writer.hold_lock = True  # the stream stays locked until cut: `rlvideo recover` leaves it
     try:
-        return _encode_and_cut(frames, clips, spec, writer, durations, progress)
+        return _encode_and_cut(frames, clips, spec, writer, durations, progress, taken)
     finally:
         release(writer.held_lock)
 
@@ -88,6 +91,7 @@ def _encode_and_cut(
     writer: VideoWriter,
     durations: Sequence[float | None] | None,
     progress: Progress | None,
+    taken: Collection[Clip],
 ) -> list[Path]:
     """:func:`encode_once_and_cut`, writing the stream with ``writer``."""
     order = list(clips)
@@ -108,11 +112,11 @@ def _encode_and_cut(
         recorded = writer.abort() or writer.kept_as
         if recorded is not None:
             with contextlib.suppress(OSError, EncoderError):  # kept; ``exc`` is what went wrong
-                _save_what_was_recorded(recorded, clips, ends, spec, kept)
+                _save_what_was_recorded(recorded, clips, ends, spec, kept, taken)
         _raise_naming_the_clip(exc, source, clips, kept)
         raise
     try:
-        _save_what_was_recorded(source, clips, ends, spec, kept)
+        _save_what_was_recorded(source, clips, ends, spec, kept, taken)
     except (OSError, EncoderError) as exc:  # the disk filled up while cutting
         _raise_naming_the_clip(exc, source, clips, kept)
         raise
@@ -135,6 +139,7 @@ def _save_what_was_recorded(
     ends: Mapping[Clip, int],
     spec: WriterSpec,
     kept: _Kept,
+    taken: Collection[Clip],
 ) -> None:
     """Cut the clips complete in ``recorded`` to their names, the others it began as incomplete.
 
@@ -151,6 +156,7 @@ def _save_what_was_recorded(
         ends: Each clip's stop frame, resolved.
         spec: The stream's settings.
         kept: Filled as it goes with where each clip's frames are.
+        taken: The clips whose name was taken when the run started.
     """
     order = list(clips)
     first = order[0].start
@@ -163,16 +169,24 @@ def _save_what_was_recorded(
             for c in order[len(complete) :]
             if c.start < end
         }
-        segments = [Segment(c.start - first, ends[c] - first, clips[c]) for c in complete]
+        segments = [
+            Segment(c.start - first, ends[c] - first, clips[c], replaces(spec, c in taken))
+            for c in complete
+        ]
         segments += [Segment(c.start - first, end - first, staged) for c, staged in staging.items()]
         saved: list[Path] = []
+        refused: dict[Path, Path] = {}
+        refusal: VideoExistsError | None = None
         try:
             cut_segments(
-                recorded, segments, container_format=spec.format, overwrite=spec.overwrite,
-                published=saved,
+                recorded, segments, container_format=spec.format, published=saved,
+                refused=refused,
             )  # fmt: skip
+        except VideoExistsError as exc:  # every other clip was cut: raised once all are kept
+            refusal = exc
         finally:
             kept.where.update({path: path for path in saved if path in clips.values()})
+            kept.where.update(refused)
     except BaseException as exc:  # no room to cut, or Ctrl-C: keep it all, it is on disk
         for staged in staging.values():
             staged.unlink(missing_ok=True)
@@ -192,6 +206,8 @@ def _save_what_was_recorded(
         logger.warning(
             "recording stopped early: kept %s as %s", clips[clip].name, kept.where[clips[clip]]
         )
+    if refusal is not None:
+        raise refusal
 
 
 def _raise_naming_the_clip(
@@ -232,11 +248,24 @@ def _raise_naming_the_clip(
 
 @dataclass(frozen=True)
 class Segment:
-    """Frames ``[start, stop)`` of the source, by display order, to be saved at ``path``."""
+    """Frames ``[start, stop)`` of the source, by display order, to be saved at ``path``.
+
+    ``overwrite``: whether a file at ``path`` is replaced (with its sidecar and data track).
+    """
 
     start: int
     stop: int
     path: Path
+    overwrite: bool = False
+
+
+def replaces(spec: WriterSpec, taken: bool) -> bool:
+    """Whether a clip replaces a file at its name, ``taken`` when the run started.
+
+    ``overwrite=None`` replaces a file that was there then and keeps one that appeared since
+    (another process's), as an episode's video does (``Recorder.start``).
+    """
+    return taken if spec.overwrite is None else spec.overwrite
 
 
 @dataclass
@@ -254,8 +283,8 @@ def cut_segments(
     segments: list[Segment],
     *,
     container_format: str,
-    overwrite: bool | None,
     published: list[Path] | None = None,
+    refused: dict[Path, Path] | None = None,
 ) -> list[Path]:
     """Copy each segment's packets from ``source`` into its own file, timestamps rebased to 0.
 
@@ -267,22 +296,24 @@ def cut_segments(
         source: The video to cut.
         segments: Its frames to save, each at its path.
         container_format: The container of the files written.
-        overwrite: Whether a segment's path may be replaced (False: never; True or None: yes,
-            with the replaced video's sidecar and data track).
         published: Each path is appended as it is saved: after an error, the segments that
             were saved before it.
+        refused: Filled with each path another process took meanwhile (a segment whose
+            ``overwrite`` is False): path -> where its frames were kept instead.
 
     Returns:
         The paths written, in the order of ``segments``.
 
     Raises:
         EncoderError: If ``source`` cannot be read.
-        FileExistsError: If a segment's path is taken and ``overwrite`` is False.
+        VideoExistsError: If a segment's path is taken and its ``overwrite`` is False, once
+            every other segment is saved (the first such path; where its frames are).
     """
     pts_in_display_order = _display_order(source)
     published = [] if published is None else published
     index_of = {pts: i for i, pts in enumerate(pts_in_display_order)}
     options = {"movflags": "+faststart"} if container_format == "mp4" else {}
+    refused = {} if refused is None else refused
     cuts: dict[int, _Cut] = {}
     finished: dict[int, Path] = {}
     try:
@@ -295,8 +326,7 @@ def cut_segments(
                 frame = index_of[pts]
                 for number in [n for n, c in cuts.items() if frame >= c.segment.stop]:
                     # the next keyframe: in a closed GOP every packet of the clip came before it
-                    finished[number] = _close_cut(cuts.pop(number), overwrite)
-                    published.append(finished[number])
+                    finished[number] = _close_cut(cuts.pop(number), published, refused)
                 for number, segment in enumerate(segments):
                     if not segment.start <= frame < segment.stop:
                         continue
@@ -312,13 +342,15 @@ def cut_segments(
                         )
                     _copy(packet, pts, dts, cut)
         for number in list(cuts):
-            finished[number] = _close_cut(cuts.pop(number), overwrite)
-            published.append(finished[number])
+            finished[number] = _close_cut(cuts.pop(number), published, refused)
     except av.error.FFmpegError as exc:
         raise EncoderError(f"cannot cut clips from {source}: {exc}") from exc
     finally:
         for cut in cuts.values():  # only after an error: drop what was not finished
             _drop(cut.partial, cut.container, cut.lock)
+    if refused:  # the other segments were saved
+        taken = next(iter(refused))
+        raise exists_error(taken, kept_as=refused[taken])
     return [finished[n] for n in range(len(segments)) if n in finished]
 
 
@@ -376,16 +408,27 @@ def _copy(packet: av.packet.Packet[Any], pts: int, dts: int, cut: _Cut) -> None:
         packet.time_base, packet.pts, packet.dts = time_base, pts, dts
 
 
-def _close_cut(cut: _Cut, overwrite: bool | None) -> Path:
+def _close_cut(cut: _Cut, published: list[Path], refused: dict[Path, Path]) -> Path:
+    """Finish a segment's file and publish it (appended to ``published``); where it is.
+
+    A name another process took meanwhile is not replaced (unless ``overwrite``): the segment
+    is kept as ``<name>.incomplete.<ext>``, noted in ``refused`` (its path -> where it is).
+    """
     try:
         try:
             cut.container.close()  # a full disk fails here, writing the index
         except BaseException:
             cut.partial.unlink(missing_ok=True)
             raise
-        publish_video(cut.partial, cut.segment.path, overwrite=overwrite)
+        try:
+            publish_video(cut.partial, cut.segment.path, overwrite=cut.segment.overwrite)
+        except FileExistsError:
+            kept_as = refused[cut.segment.path] = keep_as_incomplete(cut.partial, cut.segment.path)
+            logger.error("%s", exists_error(cut.segment.path, kept_as=kept_as))
+            return kept_as
     finally:
         release(cut.lock)
+    published.append(cut.segment.path)
     logger.info(
         "wrote %s (%d frames, cut without re-encoding)",
         cut.segment.path, cut.segment.stop - cut.segment.start,

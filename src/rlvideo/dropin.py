@@ -22,7 +22,7 @@ from rlvideo._clips import (
     plan_step_clips,
     resolve_triggers,
 )
-from rlvideo._cutting import Progress, encode_once_and_cut
+from rlvideo._cutting import Progress, encode_once_and_cut, replaces
 from rlvideo._optional import import_optional
 from rlvideo.encoder import VideoWriter
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError
@@ -177,13 +177,16 @@ def save_video(
     names = {
         clip: clip_file_name(name_prefix, clip.kind, clip.index, spec.format) for clip in clips
     }
-    for name in names.values():  # every name is checked before the first frame is written
-        destination.check_free(name, overwrite=overwrite, wait=True)  # not the env loop
+    taken = {  # every name is checked before the first frame is written (not the env loop)
+        clip
+        for clip, name in names.items()
+        if destination.check_free(name, overwrite=overwrite, wait=True)
+    }  # overwrite=None replaces these and no file another process creates meanwhile
     with destination:
         destination.prepare()
         paths = {clip: destination.staging_path(name) for clip, name in names.items()}
         try:
-            written = _encode(frames, clips, paths, durations, progress, spec)
+            written = _encode(frames, clips, paths, durations, progress, spec, taken)
         except BaseException:
             if destination.remote:
                 _salvage(destination, list(paths.values()), overwrite)
@@ -200,8 +203,13 @@ def _encode(
     durations: Sequence[float | None] | None,
     progress: Progress,
     spec: WriterSpec,
+    taken: set[Clip],
 ) -> list[Path]:
-    """Write every clip to its (local) path; return the paths in the order of ``clips``."""
+    """Write every clip to its (local) path; return the paths in the order of ``clips``.
+
+    ``taken``: the clips whose name was taken when the run started, replaced if
+    ``overwrite=None`` (:func:`~rlvideo._cutting.replaces`).
+    """
     step_clips = [clip for clip in clips if clip.kind == "step"]
     cut_together = step_clips if spec.format != "gif" and len(step_clips) > 1 else []
     written = []
@@ -209,7 +217,8 @@ def _encode(
         if clip in cut_together:
             continue
         selected, total = _select(frames, clip)
-        with VideoWriter.from_spec(paths[clip], spec) as writer:
+        clip_spec = spec.replace(overwrite=replaces(spec, clip in taken))
+        with VideoWriter.from_spec(paths[clip], clip_spec) as writer:
             for offset, frame in enumerate(progress(selected, total, writer.path.name)):
                 duration = None if durations is None else durations[clip.start + offset]
                 writer.write(frame, duration=duration)
@@ -218,7 +227,7 @@ def _encode(
         assert isinstance(frames, Sequence)  # step clips made frames a sequence
         clip_paths = {clip: paths[clip] for clip in cut_together}
         written += encode_once_and_cut(
-            frames, clip_paths, spec, durations=durations, progress=progress
+            frames, clip_paths, spec, durations=durations, progress=progress, taken=taken
         )
     return written
 
