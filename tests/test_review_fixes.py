@@ -151,7 +151,7 @@ STEP_CLIPS = {"rl-video-step-0.mp4": 10, "rl-video-step-10.mp4": 10, "rl-video-s
 
 
 def save_step_clips(folder: Path) -> list[Path]:
-    """25 frames in clips of 10 from steps 0, 10 and 20 (cut from one stream)."""
+    """25 frames (the reset's, then 24 steps) in clips of 10 from steps 0, 10 and 20, cut."""
     frames = [solid(8 * i) for i in range(25)]
     return save_video(
         frames, folder, step_trigger=lambda step: step % 10 == 0, video_length=10, fps=10
