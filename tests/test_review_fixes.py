@@ -192,3 +192,42 @@ def test_step_clips_replace_the_files_that_were_there_when_the_run_started(
     assert folder_names(folder) == set(STEP_CLIPS)
     for name, count in STEP_CLIPS.items():
         assert decode(folder / name).count == count
+
+
+def test_close_again_after_a_ctrl_c_in_close_keeps_the_interrupted_video_incomplete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recording was cut off; a second Ctrl-C lands inside close() just before a video's
+    abort is sent; close() called again must not publish that video under its final name."""
+    import numpy as np
+
+    from rlvideo import _background
+    from rlvideo._recorder import Recorder
+
+    recorder = Recorder(
+        str(tmp_path), name_prefix="x", fps=10, format="mp4", codec=None, crf=None,
+        overwrite=None, metadata=True, on_video_saved=None, keep_if=None, encoder="thread",
+        env_id=None, track=True,
+    )  # fmt: skip
+    video = recorder.start("run", kind="episode", episode=0, first_step=0)
+    for i in range(20):
+        recorder.frame(video, np.full((48, 64, 3), 5 * i, np.uint8))
+        recorder.step(video, 1.0, False, False)
+    recorder.interrupt()  # a Ctrl-C escaped step()
+    real_abort = _background.BackgroundEncoder.abort_video
+    calls = []
+
+    def abort_video(self: Any, video_id: int) -> None:
+        calls.append(video_id)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the second Ctrl-C, just before the abort is sent
+        real_abort(self, video_id)
+
+    monkeypatch.setattr(_background.BackgroundEncoder, "abort_video", abort_video)
+    with pytest.raises(KeyboardInterrupt):
+        recorder.close()
+    recorder.close()
+    names = {path.name for path in tmp_path.iterdir()}
+    assert "run.mp4" not in names, names
+    assert "run.incomplete.mp4" in names, names
+    assert not [name for name in names if name.startswith(".")], names

@@ -660,7 +660,7 @@ class Recorder:
                     meta = self._videos[video_id]
                     meta.cut_short = not (meta.terminated or meta.truncated)
                     self.stop(video_id)
-            self._encoder.shutdown()
+            self._encoder.shutdown(abort=unwinding)  # a video a Ctrl-C left open, too
         finally:
             try:
                 self._finish_uploads()
