@@ -58,12 +58,14 @@ def assert_frames_are_the_first(path: Path, count: int | None = None, *, at_leas
 
 
 @contextlib.contextmanager
-def running(code: str, *args: object, stderr: Path) -> Iterator[subprocess.Popen[str]]:
+def running(
+    code: str, *args: object, stderr: Path, **popen: Any
+) -> Iterator[subprocess.Popen[str]]:
     """A child ``python -c code args``; killed (if still running) and reaped on the way out."""
     with stderr.open("w") as log:
         child = subprocess.Popen(
             [PYTHON, "-c", textwrap.dedent(code), *map(str, args)],
-            stdout=subprocess.PIPE, stderr=log, text=True,
+            stdout=subprocess.PIPE, stderr=log, text=True, **popen,
         )  # fmt: skip
     try:
         yield child
@@ -757,25 +759,16 @@ def test_sigterm_to_the_process_group_keeps_the_video_without_recover(tmp_path: 
     which ignores it as it ignores Ctrl-C, sees its socket close and keeps the video itself."""
     folder = tmp_path / "videos"
     log = tmp_path / "stderr.txt"
-    with log.open("w") as stderr:
-        child = subprocess.Popen(
-            [PYTHON, "-c", textwrap.dedent(WRAPPER_CHILD), str(folder), "process"],
-            stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True,
-            env={**os.environ, "SDL_NO_SIGNAL_HANDLERS": "1"},  # else pygame's SDL eats SIGTERM
-        )  # fmt: skip
-    try:
+    with running(
+        WRAPPER_CHILD, folder, "process", stderr=log, start_new_session=True,
+        env={**os.environ, "SDL_NO_SIGNAL_HANDLERS": "1"},  # else pygame's SDL eats SIGTERM
+    ) as child:  # fmt: skip
         wait_ready(child, log)
         workers = psutil.Process(child.pid).children(recursive=True)
         os.killpg(child.pid, signal.SIGTERM)
         child.wait(timeout=30)
         _, alive = psutil.wait_procs(workers, timeout=60)
         assert not alive, f"encoder processes still running: {alive}"
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        assert child.stdout is not None
-        child.stdout.close()
     assert child.returncode == -signal.SIGTERM
     assert decode(folder / "rl-video-episode-1.mp4").count == 41
     assert not (folder / "rl-video-episode-2.mp4").exists()
