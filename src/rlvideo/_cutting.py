@@ -30,7 +30,7 @@ from rlvideo.errors import EncoderError, StorageError, VideoExistsError
 from rlvideo.naming import partial_name, steps_stream_name
 from rlvideo.spec import WriterSpec
 
-__all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut"]
+__all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut", "replaces"]
 
 logger = logging.getLogger("rlvideo.cutting")  # the documented name (README, Logging)
 
