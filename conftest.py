@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-# sb3.py, pettingzoo.py and loggers.py have doctests that need their extras
+# the SB3, PettingZoo and logger modules have doctests that need their extras
 _NEEDS = {
-    "sb3": ("stable_baselines3",), "pettingzoo": ("pettingzoo",),
-    "loggers": ("wandb", "mlflow", "tensorboard"),
+    "sb3": ("stable_baselines3",), "wrappers/sb3": ("stable_baselines3",),
+    "pettingzoo": ("pettingzoo",), "wrappers/pettingzoo": ("pettingzoo",),
+    "loggers/__init__": ("wandb", "mlflow", "tensorboard"),
 }  # fmt: skip
 collect_ignore = [
     f"src/rlvideo/{module}.py"

@@ -1,4 +1,4 @@
-"""Benchmark ``rlvideo.frames.FrameConverter`` per kind of frame: time and copies per frame.
+"""Benchmark ``rlvideo._core.frames.FrameConverter`` per kind of frame: time and copies per frame.
 
 What it measures: ``FrameConverter(pad_to_even=True)`` (what MP4 and WebM recording uses) on
 one frame of each kind, at 480x480 and at 84x84 (Atari-sized), in this process:
@@ -213,7 +213,7 @@ def _copies(out: Any, source: Any, peak: int) -> tuple[float, str]:
 
 
 def measure_kind(make: Callable[[int], Any], size: int, args: argparse.Namespace) -> Result:
-    from rlvideo.frames import FrameConverter
+    from rlvideo._core.frames import FrameConverter
 
     try:
         frame = make(size)

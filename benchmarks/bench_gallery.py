@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 
 from rlvideo import VideoMetadata, VideoWriter
-from rlvideo._track import track_path
+from rlvideo._core.metadata import sidecar_path
+from rlvideo._core.track import track_path
 from rlvideo.gallery import build_gallery
-from rlvideo.metadata import sidecar_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import table

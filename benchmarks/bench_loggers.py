@@ -2,7 +2,7 @@
 
 What it measures, all in one run on this machine: E CartPole-v1 episodes (600x400, 50 fps) of S
 steps each (default 10 x 300; ``max_episode_steps=S``, kept balanced by
-:func:`rlvideo.demo.balancing_policy`), every episode recorded by ``rlvideo.RecordVideo``
+:func:`rlvideo.cli.demo.balancing_policy`), every episode recorded by ``rlvideo.RecordVideo``
 (default process encoder), so E videos are handed off, E - 1 of them while the loop runs and the
 last one in ``close()``. Contenders differ only in ``on_video_saved``:
 
@@ -90,7 +90,7 @@ def run_child(kind: str, episodes: int, steps: int, work: Path, result_path: Pat
     import pygame  # noqa: F401 (CartPole imports it at its first render: keep that off the clock)
 
     import rlvideo
-    from rlvideo.demo import balancing_policy
+    from rlvideo.cli.demo import balancing_policy
 
     os.chdir(work)
     finish: Any = None

@@ -68,8 +68,8 @@ def encode_cpu(frames: list[Any], folder: Path, overlay: Any = None) -> tuple[fl
     """CPU seconds per frame to encode ``frames`` as the background worker does, and of that,
     the overlay's share (drawn on each frame just before it is written, as the recorder does).
     """
-    from rlvideo.encoder import VideoWriter
-    from rlvideo.spec import WriterSpec
+    from rlvideo._core.spec import WriterSpec
+    from rlvideo.io.writer import VideoWriter
 
     spec = WriterSpec.build(format="mp4", fps=30, overwrite=True).replace(threads=1)
     path = folder / "bench.mp4"

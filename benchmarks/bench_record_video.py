@@ -3,7 +3,7 @@
 What it measures, all in one run on this machine:
 
 1. One CartPole-v1 episode (600x400, seed 0) kept balanced by
-   :func:`rlvideo.demo.balancing_policy` and truncated by ``max_episode_steps`` at S steps
+   :func:`rlvideo.cli.demo.balancing_policy` and truncated by ``max_episode_steps`` at S steps
    (default S=3000 and S=10000), ``render_mode="rgb_array"``, by
 
    - unrecorded: the same loop calling ``env.render()`` after ``reset`` and every ``step``
@@ -24,9 +24,10 @@ What it measures, all in one run on this machine:
 3. An 8-env vector CartPole (``gymnasium.make_vec(..., vectorization_mode="sync")``), each
    sub-env balanced by the policy, V vector steps (default 500, ``max_episode_steps=V`` so
    every sub-env plays exactly one episode), recorded one file per env by
-   ``rlvideo.vector.RecordVideo(envs, folder, per_env=True, episode_trigger=lambda e: True)``
+   ``rlvideo.wrappers.vector.RecordVideo(envs, folder, per_env=True,
+   episode_trigger=lambda e: True)``
    against the unrecorded loop calling ``envs.render()`` every step. Skipped, with a message,
-   when ``rlvideo.vector`` cannot be imported.
+   when ``rlvideo.wrappers.vector`` cannot be imported.
 
 Memory: "RSS MB" is the peak RSS of the run's own process (``VmHWM`` in
 ``/proc/self/status``, read after ``close()``); "child MB" is the largest peak RSS (``VmHWM``)
@@ -133,7 +134,7 @@ class Spec:
         if self.kind == "gymnasium":
             return "gymnasium.wrappers.RecordVideo (moviepy)"
         if self.kind == "vec-rlvideo":
-            return f"rlvideo.vector.RecordVideo per_env ({self.encoder})"
+            return f"rlvideo.wrappers.vector.RecordVideo per_env ({self.encoder})"
         return f"rlvideo.RecordVideo ({self.encoder})"
 
 
@@ -272,7 +273,7 @@ def run_child(
     import pygame  # noqa: F401 (CartPole imports it at its first render: keep that off the clock)
 
     import rlvideo
-    from rlvideo.demo import balancing_policy
+    from rlvideo.cli.demo import balancing_policy
 
     if spec.vector:
         env: Any = gym.make_vec(
@@ -280,7 +281,7 @@ def run_child(
             render_mode="rgb_array", max_episode_steps=spec.steps,
         )  # fmt: skip
         if spec.kind == "vec-rlvideo":
-            from rlvideo.vector import RecordVideo as VectorRecordVideo
+            from rlvideo.wrappers.vector import RecordVideo as VectorRecordVideo
 
             env = VectorRecordVideo(
                 env, str(out_dir), episode_trigger=lambda e: True, per_env=True,
@@ -460,15 +461,15 @@ def versions() -> str:
 
 
 def vector_available() -> str | None:
-    """None if ``rlvideo.vector.RecordVideo`` imports (in a fresh process), else why not."""
-    if importlib.util.find_spec("rlvideo.vector") is None:
-        return "rlvideo.vector does not exist yet"
+    """None if ``rlvideo.wrappers.vector.RecordVideo`` imports (fresh process), else why not."""
+    if importlib.util.find_spec("rlvideo.wrappers.vector") is None:
+        return "rlvideo.wrappers.vector does not exist yet"
     done = subprocess.run(
-        [sys.executable, "-c", "from rlvideo.vector import RecordVideo"],
+        [sys.executable, "-c", "from rlvideo.wrappers.vector import RecordVideo"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
-        return "importing rlvideo.vector failed: " + done.stderr.strip().splitlines()[-1]
+        return "importing rlvideo.wrappers.vector failed: " + done.stderr.strip().splitlines()[-1]
     return None
 
 

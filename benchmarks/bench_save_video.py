@@ -14,7 +14,7 @@ What it measures, all in one run on this machine:
    - OpenCV's ``cv2.VideoWriter`` with ``mp4v`` (MPEG-4 Part 2: the pip wheel has no H.264
      encoder), RGB frames converted to BGR as it wants them;
    - a bare PyAV loop at rlvideo's own encoder settings: a plain (non-fragmented) MP4, libx264
-     with ``rlvideo._codecs.encoder_settings("mp4")`` options, thread_type AUTO, yuv420p,
+     with ``rlvideo._core.codecs.encoder_settings("mp4")`` options, thread_type AUTO, yuv420p,
      ``VideoFrame.from_numpy_buffer(frame, format="rgb24")``;
    - x264 alone: the same encoder and settings fed frames converted to yuv420p before the
      clock starts. This is the floor: what encoding costs when nothing else does.
@@ -122,7 +122,7 @@ def encode_at_our_settings(video_frames: Any, path: Path, size: tuple[int, int],
     """A plain MP4 (no checks, no remux) at rlvideo's encoder settings, thread_type AUTO."""
     import av
 
-    from rlvideo._codecs import encoder_settings
+    from rlvideo._core.codecs import encoder_settings
 
     settings = encoder_settings("mp4")
     with av.open(str(path), "w") as container:
@@ -221,7 +221,7 @@ def run_child(contender: str, frames_path: Path, out_dir: Path, result_path: Pat
     else:
         import av  # noqa: F401
 
-        import rlvideo._codecs  # noqa: F401
+        import rlvideo._core.codecs  # noqa: F401
     floor = None
     if contender == "x264":  # the conversion is done before the clock, so it is not counted
         floor = write_x264_alone(frames, _episode(out_dir), FPS)

@@ -92,7 +92,7 @@ def generate_frames(path: Path, count: int) -> dict[str, Any]:
     import gymnasium as gym
     import numpy as np
 
-    from rlvideo.demo import balancing_policy
+    from rlvideo.cli.demo import balancing_policy
 
     env = gym.make("CartPole-v1", render_mode="rgb_array")
     obs, _ = env.reset(seed=0)
@@ -141,7 +141,7 @@ def run_rollouts(contender: str, out: Path, steps: int, result_path: Path) -> No
     import gymnasium as gym
 
     from rlvideo import RecordVideo
-    from rlvideo.demo import balancing_policy
+    from rlvideo.cli.demo import balancing_policy
 
     options = rollout_kwargs(steps)
     init_seconds = 0.0

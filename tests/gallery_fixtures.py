@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from rlvideo import VideoMetadata, VideoWriter
-from rlvideo._track import track_path
-from rlvideo.metadata import sidecar_path
+from rlvideo._core.metadata import sidecar_path
+from rlvideo._core.track import track_path
 from tests.helpers import gradient_frames
 
 

@@ -98,7 +98,7 @@ def fill_disk_after(frames: int) -> None:
     import resource
     import signal
 
-    from rlvideo import encoder
+    from rlvideo.io import writer as encoder
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     submit = encoder._Output.submit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import subprocess
 import sys
@@ -54,18 +55,28 @@ def test_every_exported_name_resolves_to_what_its_module_defines():
 
 
 def _submodules() -> list[str]:
+    """Every module and package under rlvideo, dotted (``io.writer``, ``wrappers``), but the
+    layer packages that only hold a docstring (``_core``, ``io``, ``recording``)."""
     package = Path(rlvideo.__file__).parent
-    names = [p.stem for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")]
-    return sorted(names + [p.parent.name for p in package.glob("*/__init__.py")])
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+            if not parts or not ast.parse(path.read_text(encoding="utf-8")).body[1:]:
+                continue
+        if parts[-1] != "__main__":
+            names.append(".".join(parts))
+    return names
 
 
 @pytest.mark.parametrize("name", _submodules())
 def test_each_module_exports_what_it_defines(name):
     """Every name in a module's __all__ exists; every public class or function it defines is
     in its __all__ (internal ones start with an underscore)."""
-    if name == "sb3":
+    if name.rpartition(".")[2] == "sb3":
         pytest.importorskip("stable_baselines3")
-    if name == "pettingzoo":
+    if name.rpartition(".")[2] == "pettingzoo":
         pytest.importorskip("pettingzoo")
     module = importlib.import_module(f"rlvideo.{name}")
     exported = set(getattr(module, "__all__", ()))
@@ -80,6 +91,28 @@ def test_each_module_exports_what_it_defines(name):
         and getattr(value, "__module__", None) == module.__name__
     }
     assert defined <= exported, f"rlvideo.{name} defines but does not export {defined - exported}"
+
+
+def test_the_0_2_import_paths_still_work():
+    """Each module 0.2 had at the top level and that moved is kept as a path to its new home."""
+    moved = {
+        "schedules": "_core.schedules", "naming": "_core.naming", "frames": "_core.frames",
+        "metadata": "_core.metadata", "options": "_core.options", "spec": "_core.spec",
+        "encoder": "io.writer", "reader": "io.reader", "recovery": "io.recovery",
+        "manifest": "io.manifest", "vector": "wrappers.vector", "sb3": "wrappers.sb3",
+        "pettingzoo": "wrappers.pettingzoo", "demo": "cli.demo",
+    }  # fmt: skip
+    for old, new in moved.items():
+        if (
+            old in ("sb3", "pettingzoo")
+            and importlib.util.find_spec("stable_baselines3" if old == "sb3" else "pettingzoo")
+            is None
+        ):
+            continue
+        shim = importlib.import_module(f"rlvideo.{old}")
+        home = importlib.import_module(f"rlvideo.{new}")
+        assert shim.__all__ == home.__all__, old
+        assert all(getattr(shim, n) is getattr(home, n) for n in home.__all__), old
 
 
 def test_the_exported_members_check_can_fail(monkeypatch):
@@ -125,16 +158,17 @@ def test_import_loads_no_optional_dependency():
 
 def test_pure_modules_stay_away_from_av():
     loaded = _modules_after(
-        "import rlvideo.schedules, rlvideo._clips, rlvideo.naming, rlvideo.frames, rlvideo.errors, "
-        "rlvideo._grid, rlvideo.metadata, rlvideo._rollout"
+        "import rlvideo._core.schedules, rlvideo._core.clips, rlvideo._core.naming, "
+        "rlvideo._core.frames, rlvideo.errors, "
+        "rlvideo._core.grid, rlvideo._core.metadata, rlvideo._core.rollout"
     )
     assert "av" not in loaded
-    assert "rlvideo.encoder" not in loaded
+    assert "rlvideo.io.writer" not in loaded
 
 
 def test_io_loads_on_first_use():
     loaded = _modules_after("import rlvideo; rlvideo.VideoWriter")
-    assert {"av", "rlvideo.encoder"} <= loaded
+    assert {"av", "rlvideo.io.writer"} <= loaded
 
 
 def test_version():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
 
-import rlvideo.vector
+import rlvideo.wrappers.vector
 from rlvideo.errors import InvalidArgumentError
 from tests.helpers import decode, folder_names
 
@@ -120,7 +120,7 @@ def close_to(got: list[int], expected: list[int]) -> bool:
 
 @pytest.mark.parametrize("kind", ["numpy", "torch", "torch-chw-float"])
 def test_per_env_videos_follow_each_sub_envs_own_episodes(tmp_path, kind):
-    envs = rlvideo.vector.RecordVideo(
+    envs = rlvideo.wrappers.vector.RecordVideo(
         BatchedEnv(4, kind), str(tmp_path), per_env=True, episode_trigger=lambda e: e < 2
     )
     run(envs, 20)
@@ -132,7 +132,7 @@ def test_per_env_videos_follow_each_sub_envs_own_episodes(tmp_path, kind):
 
 def test_unrecorded_sub_envs_are_never_read(tmp_path):
     env = BatchedEnv(4)
-    envs = rlvideo.vector.RecordVideo(
+    envs = rlvideo.wrappers.vector.RecordVideo(
         env, str(tmp_path), per_env=True, envs_to_record=[0, 3], episode_trigger=lambda e: True
     )
     run(envs, 12)
@@ -146,7 +146,7 @@ def test_unrecorded_sub_envs_are_never_read(tmp_path):
 
 
 def test_tiled_selection_counts_episodes_on_its_first_sub_env(tmp_path):
-    envs = rlvideo.vector.RecordVideo(
+    envs = rlvideo.wrappers.vector.RecordVideo(
         BatchedEnv(4, "torch-chw-float"), str(tmp_path), envs_to_record=lambda k: k in (1, 3),
         episode_trigger=lambda e: e == 0,
     )  # fmt: skip
@@ -161,7 +161,7 @@ def test_tiled_selection_counts_episodes_on_its_first_sub_env(tmp_path):
 
 def test_gymnasium_vector_env_with_a_selection(tmp_path):
     envs = gym.make_vec("CartPole-v1", num_envs=3, render_mode="rgb_array")
-    envs = rlvideo.vector.RecordVideo(
+    envs = rlvideo.wrappers.vector.RecordVideo(
         envs, str(tmp_path), per_env=True, envs_to_record=[2], episode_trigger=lambda e: e == 0
     )
     envs.reset(seed=3)
@@ -190,13 +190,13 @@ def test_gymnasium_vector_env_with_a_selection(tmp_path):
 )
 def test_bad_selections_are_refused(tmp_path, kwargs, match):
     with pytest.raises(InvalidArgumentError, match=match):
-        rlvideo.vector.RecordVideo(BatchedEnv(4), str(tmp_path), **kwargs)
+        rlvideo.wrappers.vector.RecordVideo(BatchedEnv(4), str(tmp_path), **kwargs)
 
 
 def test_a_batch_of_the_wrong_size_is_refused(tmp_path):
     env = BatchedEnv(4)
     env.render = lambda: np.zeros((3, H, W, 3), np.uint8)
-    envs = rlvideo.vector.RecordVideo(env, str(tmp_path), episode_trigger=lambda e: True)
+    envs = rlvideo.wrappers.vector.RecordVideo(env, str(tmp_path), episode_trigger=lambda e: True)
     with pytest.raises(
         InvalidArgumentError, match=r"ndarray of shape \(3, 32, 48, 3\).*\(4, H, W, C\)"
     ):

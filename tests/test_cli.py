@@ -311,7 +311,7 @@ def test_ctrl_c_keeps_the_cut_episode_as_incomplete_and_says_so(tmp_path):
     policy = tmp_path / "stops_in_episode_1.py"  # the policy says where the Ctrl-C lands
     policy.write_text(
         "import pathlib, time\n"
-        "from rlvideo.demo import balancing_policy\n"
+        "from rlvideo.cli.demo import balancing_policy\n"
         "calls = 0\n"
         "def act(observation):\n"
         "    global calls\n"
@@ -549,7 +549,7 @@ def test_sidecars_hold_relative_paths_so_a_moved_folder_stays_valid(tmp_path):
 
 
 def test_old_sidecars_with_absolute_paths_still_read(tmp_path):
-    from rlvideo.manifest import merge_manifest
+    from rlvideo.io.manifest import merge_manifest
 
     with VideoWriter(tmp_path / "old.mp4") as writer:
         writer.write_batch(gradient_frames(3))

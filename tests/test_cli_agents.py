@@ -219,7 +219,7 @@ def test_a_torchscript_module_or_exported_program_is_a_policy(tmp_path, name, ki
     scripted = invoke("record", *common, "--policy", tmp_path / name, "--out", tmp_path / "t")
     assert scripted.exit_code == 0, scripted.output
     assert f"policy: {kind} {tmp_path / name}" in scripted.output
-    plain = invoke("record", *common, "--policy", "rlvideo.demo:balancing_policy",
+    plain = invoke("record", *common, "--policy", "rlvideo.cli.demo:balancing_policy",
                    "--out", tmp_path / "p")  # fmt: skip
     assert plain.exit_code == 0, plain.output
     assert _recorded(tmp_path / "t") == _recorded(tmp_path / "p") == {0: (120, 120), 1: (120, 120)}
@@ -254,7 +254,7 @@ ALGORITHMS = {  # --algo name: (class, env id)
 
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_the_algorithm_is_read_from_the_checkpoint(tmp_path, algo):
-    from rlvideo._policies import infer_algorithm
+    from rlvideo.cli._policies import infer_algorithm
 
     cls, env_id = ALGORITHMS[algo]
     policy = "MlpLstmPolicy" if algo == "recurrentppo" else "MlpPolicy"
@@ -315,7 +315,12 @@ def test_agent_mistakes_are_one_line(tmp_path, ppo_zip):
         "record", "CartPole-v1", "--algo", "ppo", *out
     )
     assert "--stochastic applies to a Stable-Baselines3 model" in _one_line_error(
-        "record", "CartPole-v1", "--policy", "rlvideo.demo:balancing_policy", "--stochastic", *out
+        "record",
+        "CartPole-v1",
+        "--policy",
+        "rlvideo.cli.demo:balancing_policy",
+        "--stochastic",
+        *out,
     )
     assert "--vec-normalize missing.pkl: no such file" in _one_line_error(
         "record", "CartPole-v1", "--policy", ppo_zip, "--vec-normalize", "missing.pkl", *out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rlvideo import capped_cubic_video_schedule, every_n
-from rlvideo._clips import (
+from rlvideo._core.clips import (
     Clip,
     check_video_length,
     fires,

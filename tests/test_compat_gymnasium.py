@@ -304,7 +304,7 @@ SWAPS = {
     "wrappers_vector_test_record_video": (
         "vector_record_video",
         "from gymnasium.wrappers.vector import RecordVideo",
-        "from rlvideo.vector import RecordVideo",
+        "from rlvideo.wrappers.vector import RecordVideo",
     ),
 }
 

@@ -23,7 +23,7 @@ import pytest
 
 from rlvideo import EncoderError, InvalidFrameError, VideoExistsError, VideoWriter, recover
 from rlvideo.errors import StorageError
-from rlvideo.recovery import find_partials
+from rlvideo.io.recovery import find_partials
 from tests.helpers import code_frame, code_of, decode
 
 Frame = npt.NDArray[np.uint8]
@@ -411,7 +411,7 @@ def test_salvage_keeps_no_frame_after_a_missing_one(
 ) -> None:
     """salvage() after a full disk: the remuxed copy, or (no room for one) the partial file cut
     in place (failed before: frames ...[6, 7, 8, 11] after 23-31 frames)."""
-    from rlvideo import recovery
+    from rlvideo.io import recovery
 
     copies = partial_snapshots(tmp_path, [None] * 80)
     if room == "no room for a copy":

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-import rlvideo.encoder as encoder_module
+import rlvideo.io.writer as encoder_module
 from rlvideo import save_video
 from rlvideo.errors import InvalidFrameError, StorageError
 from tests.helpers import decode, folder_names, gradient_frames, rms
@@ -190,7 +190,7 @@ def test_step_clips_when_only_the_stream_fails(tmp_path, full_disk):
 def test_ctrl_c_while_cutting_keeps_every_frame_visible(tmp_path, monkeypatch):
     """Ctrl-C once the stream is whole, while the clips are cut: the clips cut so far keep
     their names; the stream, holding every frame, is kept as the next clip's ``.incomplete``."""
-    import rlvideo._cutting as cutting
+    import rlvideo.io._cutting as cutting
 
     copy, copied = cutting._copy, []
 

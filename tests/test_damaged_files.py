@@ -1,7 +1,7 @@
 """Damaged sidecars and data tracks: skipped with one warning naming the file, never a traceback.
 
-Every reader of sidecars (:func:`rlvideo.metadata.parse_sidecar`, through
-:func:`rlvideo.manifest.read_sidecar`) and of tracks (:func:`rlvideo._track.read_track`) is
+Every reader of sidecars (:func:`rlvideo._core.metadata.parse_sidecar`, through
+:func:`rlvideo.io.manifest.read_sidecar`) and of tracks (:func:`rlvideo._core.track.read_track`) is
 the same for ``rlvideo gallery`` and ``rlvideo info``: each damaged file below, beside a good
 video, must leave the page (or the listing) built from the rest, the damaged video still shown
 (without what its damaged file would have said), and one warning line naming the file.
@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rlvideo._track import track_path
+from rlvideo._core.metadata import sidecar_path
+from rlvideo._core.track import track_path
 from rlvideo.cli import cli
 from rlvideo.gallery import build_gallery
-from rlvideo.metadata import sidecar_path
 from tests.gallery_fixtures import write_clip
 
 GOOD, BAD = "good-episode-0.mp4", "bad-episode-1.mp4"

@@ -105,7 +105,9 @@ def _check_pairs_tracks_and_overlay(videos: Path, *, episodes: int) -> None:
 
 
 def test_the_two_policies_play_the_same_seeds_with_overlay_and_tracks(tmp_path):
-    done = _run([sys.executable, "-m", "rlvideo.demo", "--out", "v", "--episodes", "2"], tmp_path)
+    done = _run(
+        [sys.executable, "-m", "rlvideo.cli.demo", "--out", "v", "--episodes", "2"], tmp_path
+    )
     assert len(done.stdout.splitlines()) == 4
     _check_pairs_tracks_and_overlay(tmp_path / "v", episodes=2)
 
@@ -114,12 +116,12 @@ def test_without_pillow_the_demo_records_without_overlay_and_says_how_to_get_it(
     tmp_path, monkeypatch, caplog
 ):
     pytest.importorskip("gymnasium")
-    from rlvideo.demo import record_demo
+    from rlvideo.cli.demo import record_demo
 
     for name in [m for m in sys.modules if m == "PIL" or m.startswith("PIL.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "PIL", None)
-    with caplog.at_level(logging.WARNING, logger="rlvideo.demo"):
+    with caplog.at_level(logging.WARNING, logger="rlvideo.cli.demo"):
         paths = record_demo(tmp_path, episodes=1)
     assert [p.name for p in paths] == [
         "cartpole-balancing-episode-0.mp4", "cartpole-random-episode-0.mp4",
@@ -132,7 +134,9 @@ def test_without_pillow_the_demo_records_without_overlay_and_says_how_to_get_it(
 
 
 def test_python_module_demo_is_quiet_too(tmp_path):
-    done = _run([sys.executable, "-m", "rlvideo.demo", "--out", "v", "--episodes", "1"], tmp_path)
+    done = _run(
+        [sys.executable, "-m", "rlvideo.cli.demo", "--out", "v", "--episodes", "1"], tmp_path
+    )
     assert [Path(line).name for line in done.stdout.splitlines()] == [
         "cartpole-balancing-episode-0.mp4",
         "cartpole-random-episode-0.mp4",

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from rlvideo.demo import balancing_policy
+from rlvideo._core.metadata import VideoMetadata, sidecar_path
+from rlvideo.cli.demo import balancing_policy
 from rlvideo.distributed import (
     MANIFEST,
     env_runner_prefix,
@@ -30,7 +31,6 @@ from rlvideo.distributed import (
     worker_prefix,
 )
 from rlvideo.errors import InvalidArgumentError, VideoExistsError
-from rlvideo.metadata import VideoMetadata, sidecar_path
 from tests.helpers import decode
 
 gym = pytest.importorskip("gymnasium")

@@ -25,7 +25,7 @@ from tests.helpers import Decoded, decode, folder_names, rms
 gym = pytest.importorskip("gymnasium")
 
 import rlvideo  # noqa: E402 (after the skip)
-import rlvideo.vector  # noqa: E402
+import rlvideo.wrappers.vector  # noqa: E402
 
 TOLERANCE = 8.0  # RMS on 0-255, per frame: lossy codecs, yuv420p chroma
 # MiniGrid with 9-pixel tiles draws 1-pixel lines and a few-pixel agent: yuv420p halves their
@@ -34,7 +34,7 @@ FINE = 12.0
 
 # The minigrid-odd GIF cases are the regression test for FFmpeg's gif transdiff flag (on by
 # default), which with a fresh palette per frame left a region of frame 5 in frame 6 (RMS 31):
-# rlvideo turns it off (rlvideo._codecs).
+# rlvideo turns it off (rlvideo._core.codecs).
 
 
 class RenderCopies(gym.Wrapper):  # type: ignore[misc]
@@ -280,7 +280,7 @@ def _make_vec(name: str, num_envs: int = 2) -> Any:
 def test_vector_record_video_per_env(tmp_path, name):
     length = 12
     envs = _make_vec(name)
-    recorder = rlvideo.vector.RecordVideo(
+    recorder = rlvideo.wrappers.vector.RecordVideo(
         envs, str(tmp_path), episode_trigger=lambda e: e == 0, video_length=length, per_env=True
     )
     _rollout(recorder, length + 6)
@@ -302,7 +302,7 @@ def test_vector_record_video_tiled(tmp_path, name):
     """One tiled video: sub-env 0's frame in the top-left tile, the other beside or below it."""
     length = 10
     envs = _make_vec(name)
-    recorder = rlvideo.vector.RecordVideo(
+    recorder = rlvideo.wrappers.vector.RecordVideo(
         envs, str(tmp_path), episode_trigger=lambda e: e == 0, video_length=length
     )
     _rollout(recorder, length + 5)

@@ -411,7 +411,7 @@ def test_any_strided_view_encodes_with_the_right_pixels(tmp_path, make_view):
 @pytest.mark.parametrize("video_format", ["mp4", "webm"])
 def test_encoder_failing_on_frame_0_leaves_no_file(tmp_path, video_format, monkeypatch):
     """An encoder that fails before it produced a packet leaves nothing, not a 0-byte file."""
-    import rlvideo.encoder as encoder_module
+    import rlvideo.io.writer as encoder_module
 
     mux = encoder_module._Output._mux
 
@@ -434,7 +434,7 @@ def test_kept_as_says_where_a_failed_close_kept_the_frames(tmp_path, monkeypatch
     went, for callers (the step clips) that must tell the user."""
     import errno
 
-    import rlvideo.encoder as encoder_module
+    import rlvideo.io.writer as encoder_module
 
     def no_room(source, target, **kwargs):
         raise StorageError.from_os_error(OSError(errno.ENOSPC, "No space left on device"), target)

@@ -55,9 +55,9 @@ WRITERS = (
     "VideoWriter",
     "RecordVideo-process",
     "RecordVideo-thread",
-    "vector",  # rlvideo.vector.RecordVideo, two envs tiled
-    "sb3",  # rlvideo.sb3.VecVideoRecorder
-    "pettingzoo",  # rlvideo.pettingzoo.RecordVideo, a parallel env
+    "vector",  # rlvideo.wrappers.vector.RecordVideo, two envs tiled
+    "sb3",  # rlvideo.wrappers.sb3.VecVideoRecorder
+    "pettingzoo",  # rlvideo.wrappers.pettingzoo.RecordVideo, a parallel env
 )
 FPS = 10  # one MP4 fragment (a second) every 10 frames
 BEFORE = 30  # frames of the faulted video handed over before the fault (3 s)
@@ -324,7 +324,7 @@ def run_vector(folder: Path, fmt: str, fault: Callable[[], None]) -> None:
     import gymnasium as gym
     import numpy as np
 
-    from rlvideo.vector import RecordVideo
+    from rlvideo.wrappers.vector import RecordVideo
 
     first, second = Clock(fault, (1, BEFORE)), Clock(None, (0, 0))
     envs = gym.vector.SyncVectorEnv([lambda: fake_env(first), lambda: fake_env(second)])
@@ -341,7 +341,7 @@ def run_sb3(folder: Path, fmt: str, fault: Callable[[], None]) -> None:
     import numpy as np
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from rlvideo.sb3 import VecVideoRecorder
+    from rlvideo.wrappers.sb3 import VecVideoRecorder
 
     clock = Clock(fault, (0, 41 + BEFORE), first=None)
     venv = DummyVecEnv([lambda: fake_env(clock)])
@@ -399,7 +399,7 @@ def fake_parallel_env(clock: Clock) -> Any:
 
 
 def run_pettingzoo(folder: Path, fmt: str, fault: Callable[[], None]) -> None:
-    from rlvideo.pettingzoo import RecordVideo
+    from rlvideo.wrappers.pettingzoo import RecordVideo
 
     env = RecordVideo(
         fake_parallel_env(Clock(fault, (1, BEFORE))), str(folder),
@@ -461,12 +461,12 @@ def serve(cells_file: str) -> None:
     import gymnasium  # noqa: F401 (imported once, before the forks)
     import pettingzoo  # noqa: F401
 
-    import rlvideo.encoder
-    import rlvideo.pettingzoo
-    import rlvideo.vector
+    import rlvideo.io.writer
+    import rlvideo.wrappers.pettingzoo
+    import rlvideo.wrappers.vector
 
     if HAS_SB3:
-        import rlvideo.sb3  # noqa: F401
+        import rlvideo.wrappers.sb3  # noqa: F401
     for writer, fmt, fault, cell in json.loads(Path(cells_file).read_text()):
         started = time.monotonic()
         pid = os.fork()

@@ -99,7 +99,7 @@ WRAPPER_CHILD = """
     import os, sys, time
     import gymnasium as gym
     from rlvideo import RecordVideo
-    from rlvideo.demo import balancing_policy
+    from rlvideo.cli.demo import balancing_policy
 
     folder, encoder = sys.argv[1:3]
     env = RecordVideo(
@@ -283,7 +283,7 @@ FULL_DISK_CHILD = """
         elif how == "wrapper":  # CartPole through RecordVideo (shared memory: the test below)
             import gymnasium as gym
             from rlvideo import RecordVideo
-            from rlvideo.demo import balancing_policy
+            from rlvideo.cli.demo import balancing_policy
 
             env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=400)
             env = RecordVideo(

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from rlvideo._files import check_target, keep_as_incomplete, publish, write_file
 from rlvideo.errors import StorageError, VideoExistsError
+from rlvideo.io._files import check_target, keep_as_incomplete, publish, write_file
 from rlvideo.storage import LocalDestination
 from tests.helpers import folder_names
 
@@ -86,7 +86,7 @@ def test_check_target_names_the_fix(tmp_path):
 def test_a_folder_is_counted_once_however_many_videos_replace(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rlvideo import _files
+    from rlvideo.io import _files
 
     counted = []
     real = _files._count_files

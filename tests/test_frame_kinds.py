@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlvideo._interop import torch_device_to_uint8
+from rlvideo._core.frames import FrameConverter, _check_values, frame_sequence
+from rlvideo._core.interop import torch_device_to_uint8
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError
-from rlvideo.frames import FrameConverter, _check_values, frame_sequence
 
 torch = pytest.importorskip("torch")
 jnp = pytest.importorskip("jax.numpy")

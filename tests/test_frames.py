@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rlvideo import RecordVideo, save_video
+from rlvideo._core.frames import FrameConverter, is_frame, is_minigrid_symbolic
 from rlvideo.errors import InvalidFrameError
-from rlvideo.frames import FrameConverter, is_frame, is_minigrid_symbolic
 from tests.helpers import decode, rms
 
 
@@ -350,7 +350,7 @@ def test_record_video_records_pil_renders(tmp_path, mode):
 
 def test_vector_record_video_records_pil_renders(tmp_path):
     gym = pytest.importorskip("gymnasium")
-    from rlvideo.vector import RecordVideo as VectorRecordVideo
+    from rlvideo.wrappers.vector import RecordVideo as VectorRecordVideo
 
     subs = [pil_env("P"), pil_env("RGB")]
     envs = gym.vector.SyncVectorEnv([lambda env=env: env for env in subs])
@@ -363,7 +363,7 @@ def test_sb3_vec_video_recorder_records_pil_renders(tmp_path):
     pytest.importorskip("stable_baselines3")
     from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
 
-    from rlvideo.sb3 import VecVideoRecorder
+    from rlvideo.wrappers.sb3 import VecVideoRecorder
 
     shown = []
 

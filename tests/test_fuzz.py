@@ -35,9 +35,9 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from rlvideo import VideoWriter, save_video
+from rlvideo._core.frames import is_minigrid_symbolic
+from rlvideo._core.naming import MAX_FILE_NAME_BYTES
 from rlvideo.errors import InvalidArgumentError, RLVideoError
-from rlvideo.frames import is_minigrid_symbolic
-from rlvideo.naming import MAX_FILE_NAME_BYTES
 from tests.helpers import decode, folder_names
 
 EXAMPLES = int(os.environ.get("RLVIDEO_FUZZ_EXAMPLES", "60"))  # more for a longer hunt
@@ -671,7 +671,7 @@ def whole_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[byt
     """A fragmented MP4 as a writer leaves it on disk (three one-second fragments) and a GIF."""
     import av
 
-    from rlvideo.encoder import _FRAGMENTED_MP4
+    from rlvideo.io.writer import _FRAGMENTED_MP4
 
     folder = tmp_path_factory.mktemp("whole")
     files = {}
@@ -695,7 +695,7 @@ def whole_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[byt
 def test_a_file_cut_short_anywhere_is_cut_back_to_a_playable_one(
     tmp_path: Path, whole_files: dict[str, tuple[bytes, int]], kind: str, cut_at: float
 ) -> None:
-    from rlvideo.recovery import cut_to_complete_fragments, cut_to_complete_gif_frames
+    from rlvideo.io.recovery import cut_to_complete_fragments, cut_to_complete_gif_frames
 
     data, frames = whole_files[kind]
     cut = cut_to_complete_fragments if kind == "mp4" else cut_to_complete_gif_frames

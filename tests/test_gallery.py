@@ -25,10 +25,10 @@ from rlvideo import (
     VideoWriter,
     probe,
 )
-from rlvideo._track import track_path
-from rlvideo.demo import record_demo
+from rlvideo._core.metadata import sidecar_path
+from rlvideo._core.track import track_path
+from rlvideo.cli.demo import record_demo
 from rlvideo.gallery import build_gallery
-from rlvideo.metadata import sidecar_path
 from tests.gallery_fixtures import track_lines, write_clip
 from tests.helpers import decode, gradient_frames, rms
 
@@ -350,7 +350,7 @@ def test_frames_of_solid_video_give_solid_poster(tmp_path: Path) -> None:
 
 def test_cut_short_videos_are_shown_as_such(tmp_path: Path) -> None:
     """Issue 9, defect 3: a video saved by a plain close() mid-episode says so in the gallery."""
-    from rlvideo.metadata import VideoMetadata
+    from rlvideo._core.metadata import VideoMetadata
 
     folder = tmp_path / "cut"
     for name, cut_short in (("rl-video-episode-0.mp4", False), ("rl-video-episode-1.mp4", True)):

@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 
 from rlvideo import VideoWriter, probe
-from rlvideo.demo import record_demo
+from rlvideo._core.metadata import VideoMetadata, sidecar_path
+from rlvideo.cli.demo import record_demo
 from rlvideo.gallery import build_gallery
-from rlvideo.metadata import VideoMetadata, sidecar_path
 from tests.gallery_fixtures import write_clip, write_track
 from tests.helpers import gradient_frames
 

@@ -21,10 +21,10 @@ import av
 import pytest
 from click.testing import CliRunner
 
-from rlvideo._track import track_path
+from rlvideo._core.metadata import sidecar_path
+from rlvideo._core.track import track_path
 from rlvideo.cli import cli
 from rlvideo.gallery import RUN_COLORS, build_gallery, find_videos
-from rlvideo.metadata import sidecar_path
 from tests.gallery_fixtures import page_data, write_clip, write_runs
 
 

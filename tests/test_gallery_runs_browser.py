@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from rlvideo.demo import record_demo
+from rlvideo.cli.demo import record_demo
 from rlvideo.gallery import RUN_COLORS, build_gallery
 from tests.gallery_fixtures import page_data, write_clip, write_runs
 from tests.test_gallery_browser import (  # skips this module as it skips itself

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 from rlvideo import RecordVideo, VideoMetadata, save_video
-from rlvideo._preview import gif_preview
-from rlvideo.demo import balancing_policy
+from rlvideo.cli.demo import balancing_policy
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError, StorageError
+from rlvideo.io._preview import gif_preview
 from rlvideo.loggers import MLflowLogger, TensorBoardLogger, VideoLogger, WandbLogger, caption
 from rlvideo.storage import local_file
 from tests.helpers import decode, rms
@@ -266,7 +266,7 @@ def test_gif_preview_memory_is_flat(tmp_path):
         import resource, sys
         import numpy as np
         from rlvideo import VideoWriter
-        from rlvideo._preview import gif_preview
+        from rlvideo.io._preview import gif_preview
         for n in (300, 3000):
             with VideoWriter(f"{tmp_path}/v{{n}}.mp4", fps=30) as w:
                 for i in range(n):

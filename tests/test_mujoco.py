@@ -91,11 +91,11 @@ def test_record_video_on_mujoco(tmp_path, render_mode):
 def test_vector_record_video_per_env_on_mujoco(tmp_path):
     answer = _run(
         """
-        import rlvideo.vector
+        import rlvideo.wrappers.vector
         envs = gym.make_vec("InvertedPendulum-v5", num_envs=2, vectorization_mode="sync",
                             render_mode="rgb_array", width=96, height=64)
         fps = envs.metadata["render_fps"]
-        envs = rlvideo.vector.RecordVideo(envs, folder, per_env=True, envs_to_record=[1],
+        envs = rlvideo.wrappers.vector.RecordVideo(envs, folder, per_env=True, envs_to_record=[1],
                                           episode_trigger=lambda e: e == 0, video_length=7)
         envs.reset(seed=0)
         for _ in range(9):

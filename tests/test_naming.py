@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvideo.errors import InvalidArgumentError
-from rlvideo.naming import (
+from rlvideo._core.naming import (
     check_format,
     check_name_prefix,
     clip_file_name,
@@ -15,6 +14,7 @@ from rlvideo.naming import (
     is_partial_name,
     partial_name,
 )
+from rlvideo.errors import InvalidArgumentError
 
 
 @pytest.mark.parametrize(

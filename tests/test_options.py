@@ -1,7 +1,7 @@
 """What every wrapper shares: the recording options, the callbacks, the metadata, how close ends.
 
-Each test runs on the three wrappers: rlvideo.RecordVideo, rlvideo.vector.RecordVideo and
-rlvideo.sb3.VecVideoRecorder (regressions of issue 9's defects 3, 4, 7, 8 and 9).
+Each test runs on the three wrappers: rlvideo.RecordVideo, rlvideo.wrappers.vector.RecordVideo and
+rlvideo.wrappers.sb3.VecVideoRecorder (regressions of issue 9's defects 3, 4, 7, 8 and 9).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import rlvideo
-import rlvideo.vector
+import rlvideo.wrappers.vector
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from tests.helpers import decode, folder_names
 
-sb3 = pytest.importorskip("rlvideo.sb3")
+sb3 = pytest.importorskip("rlvideo.wrappers.sb3")
 from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402 (after the skip)
 
 WRAPPERS = ("single", "vector", "sb3")
@@ -35,7 +35,7 @@ def _wrap(kind, folder, *, max_steps=30, render_mode="rgb_array", **options):
             "CartPole-v1", num_envs=2, vectorization_mode="sync", render_mode=render_mode,
             max_episode_steps=max_steps,
         )  # fmt: skip
-        return rlvideo.vector.RecordVideo(
+        return rlvideo.wrappers.vector.RecordVideo(
             envs, str(folder), episode_trigger=lambda e: True, **options
         )
     venv = DummyVecEnv(
@@ -162,7 +162,7 @@ def test_vector_step_video_first_step_is_the_step_in_its_name(tmp_path):
     envs = gym.make_vec(
         "CartPole-v1", num_envs=2, vectorization_mode="sync", render_mode="rgb_array"
     )
-    envs = rlvideo.vector.RecordVideo(
+    envs = rlvideo.wrappers.vector.RecordVideo(
         envs, str(tmp_path), step_trigger=lambda s: s == 7, video_length=3, metadata=True
     )
     _steps(envs, "vector", 12)
@@ -220,7 +220,7 @@ def test_close_while_interrupted_keeps_the_video_as_incomplete(tmp_path, kind):
 
 # -- defect 7: __del__ of a wrapper whose __init__ never ran (Gymnasium's own test) -------------
 @pytest.mark.parametrize(
-    "cls", [rlvideo.RecordVideo, rlvideo.vector.RecordVideo, sb3.VecVideoRecorder]
+    "cls", [rlvideo.RecordVideo, rlvideo.wrappers.vector.RecordVideo, sb3.VecVideoRecorder]
 )
 def test_del_of_an_unconstructed_wrapper_is_silent(cls):
     cls.__new__(cls).__del__()

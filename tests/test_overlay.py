@@ -22,9 +22,9 @@ from pathlib import Path  # noqa: E402
 
 import rlvideo  # noqa: E402
 import rlvideo.overlay as overlay_module  # noqa: E402
-import rlvideo.vector  # noqa: E402
+import rlvideo.wrappers.vector  # noqa: E402
+from rlvideo._core.metadata import VideoMetadata, sidecar_problem  # noqa: E402
 from rlvideo.errors import InvalidArgumentError, MissingDependencyError  # noqa: E402
-from rlvideo.metadata import VideoMetadata, sidecar_problem  # noqa: E402
 from rlvideo.overlay import Overlay, font_size_for, format_value, wrap_widths  # noqa: E402
 from tests.helpers import decode, gradient_frames, rms  # noqa: E402
 
@@ -183,7 +183,7 @@ def test_an_info_field_is_shown_by_name():
 def test_every_wrapper_takes_overlay(tmp_path, kind):
     if kind == "vector":
         envs = gym.make_vec("CartPole-v1", num_envs=2, render_mode="rgb_array")
-        envs = rlvideo.vector.RecordVideo(
+        envs = rlvideo.wrappers.vector.RecordVideo(
             envs, str(tmp_path), per_env=True, episode_trigger=lambda e: e == 0,
             video_length=5, overlay=True,
         )  # fmt: skip
@@ -196,7 +196,7 @@ def test_every_wrapper_takes_overlay(tmp_path, kind):
         pytest.importorskip("stable_baselines3")
         from stable_baselines3.common.vec_env import DummyVecEnv
 
-        from rlvideo.sb3 import EvalVideoCallback, VecVideoRecorder
+        from rlvideo.wrappers.sb3 import EvalVideoCallback, VecVideoRecorder
 
         venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")])
         if kind == "sb3":

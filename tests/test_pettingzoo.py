@@ -1,4 +1,4 @@
-"""rlvideo.pettingzoo.RecordVideo against real PettingZoo envs, decoded back with PyAV."""
+"""rlvideo.wrappers.pettingzoo.RecordVideo against real PettingZoo envs, decoded back with PyAV."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pettingzoo.utils import BaseParallelWrapper, BaseWrapper  # noqa: E402
 
 import rlvideo  # noqa: E402
 from rlvideo.errors import InvalidArgumentError, RenderModeError  # noqa: E402
-from rlvideo.pettingzoo import AECRecordVideo, ParallelRecordVideo, RecordVideo  # noqa: E402
+from rlvideo.wrappers.pettingzoo import AECRecordVideo, ParallelRecordVideo, RecordVideo  # noqa: E402
 from tests.helpers import decode, folder_names, rms  # noqa: E402
 
 CONNECT_FOUR = "classic/connect_four-v3"  # AEC, renders 774x891 (odd width), 2 fps

@@ -9,12 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rlvideo._background as background
-from rlvideo._background import BackgroundEncoder, EndVideo, OpenVideo, VideoResult, WriteFrame
-from rlvideo._recorder import ClosesOnExit, Recorder, records
-from rlvideo.manifest import merge_manifest
-from rlvideo.metadata import VideoMetadata
-from rlvideo.spec import WriterSpec
+import rlvideo.recording._worker as background
+from rlvideo._core.metadata import VideoMetadata
+from rlvideo._core.spec import WriterSpec
+from rlvideo.io.manifest import merge_manifest
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
+from rlvideo.recording._worker import (
+    BackgroundEncoder,
+    EndVideo,
+    OpenVideo,
+    VideoResult,
+    WriteFrame,
+)
 from tests.helpers import decode, folder_names, solid
 
 
@@ -206,16 +212,16 @@ def test_worker_messages_are_typed_and_pickle(tmp_path):
 
 def test_frames_are_converted_once_by_the_caller(tmp_path, monkeypatch):
     """The worker encodes what the caller converted; it does not run a FrameConverter again."""
-    import rlvideo.frames
+    import rlvideo._core.frames
 
     calls = []
-    convert = rlvideo.frames.FrameConverter.__call__
+    convert = rlvideo._core.frames.FrameConverter.__call__
 
     def counting(self, frame):
         calls.append(frame.shape)
         return convert(self, frame)
 
-    monkeypatch.setattr(rlvideo.frames.FrameConverter, "__call__", counting)
+    monkeypatch.setattr(rlvideo._core.frames.FrameConverter, "__call__", counting)
     results = []
     with BackgroundEncoder(kind="thread", on_done=results.append) as encoder:
         encoder.open_video(1, tmp_path / "odd.mp4", WriterSpec.build(format="mp4", fps=10))

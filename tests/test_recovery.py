@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from rlvideo import VideoWriter
 from rlvideo.cli import cli
 from rlvideo.errors import EncoderError
-from rlvideo.recovery import recover
+from rlvideo.io.recovery import recover
 from tests.helpers import decode, folder_names
 
 PYTHON = sys.executable
@@ -94,11 +94,11 @@ KILLED_WRITER = """
 KILLED_BEFORE_PUBLISH = """
     import os, sys
     import numpy as np
-    import rlvideo.encoder
+    import rlvideo.io.writer
     from rlvideo import VideoWriter
 
     path, frames, where = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    real_remux = rlvideo.encoder.remux
+    real_remux = rlvideo.io.writer.remux
 
     def die_during_remux(source, target, **kwargs):
         real_remux(source, target, **kwargs)
@@ -109,9 +109,9 @@ KILLED_BEFORE_PUBLISH = """
         os._exit(9)
 
     if where == "publish":
-        rlvideo.encoder.publish = die
+        rlvideo.io.writer.publish = die
     else:
-        rlvideo.encoder.remux = die_during_remux
+        rlvideo.io.writer.remux = die_during_remux
     with VideoWriter(path, fps=30) as writer:
         for i in range(frames):
             writer.write(np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
@@ -121,16 +121,16 @@ RECORDER = """
     import os, sys
     import numpy as np
     import psutil
-    import rlvideo._background
-    import rlvideo._recorder
-    from rlvideo._recorder import Recorder
+    import rlvideo.recording._worker
+    import rlvideo.recording._recorder
+    from rlvideo.recording._recorder import Recorder
 
     folder, encoder, frames, where = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
     def die(*args, **kwargs):
         os._exit(9)
 
-    real_write = rlvideo._background.BackgroundEncoder.write
+    real_write = rlvideo.recording._worker.BackgroundEncoder.write
 
     def write_then_die(self, video_id, frame, **kwargs):
         real_write(self, video_id, frame, **kwargs)
@@ -143,9 +143,9 @@ RECORDER = """
             os._exit(9)  # killed before the frame's track line
 
     if where == "track":
-        rlvideo._recorder._TrackFile.finish = die
+        rlvideo.recording._recorder._TrackFile.finish = die
     else:
-        rlvideo._background.BackgroundEncoder.write = write_then_die
+        rlvideo.recording._worker.BackgroundEncoder.write = write_then_die
     recorder = Recorder(
         folder, name_prefix="rl-video", fps=30, format="mp4", codec=None, crf=None,
         overwrite=False, metadata=True, on_video_saved=None, encoder=encoder, env_id=None,
@@ -355,7 +355,7 @@ def test_a_track_shorter_than_its_video_gets_marked_gap_lines(tmp_path: Path) ->
 
 
 def test_recover_folder_reports_every_file(tmp_path: Path) -> None:
-    from rlvideo.recovery import recover_folder
+    from rlvideo.io.recovery import recover_folder
 
     run_child(KILLED_WRITER, tmp_path / "a.mp4", 75)
     run_child(KILLED_WRITER, tmp_path / "b.mp4", 5)
@@ -371,11 +371,11 @@ def test_recover_folder_reports_every_file(tmp_path: Path) -> None:
 ABORTED = """
     import os, sys
     import numpy as np
-    import rlvideo.encoder
+    import rlvideo.io.writer
     from rlvideo import VideoWriter
 
     path, frames, where = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    real_remux = rlvideo.encoder.remux
+    real_remux = rlvideo.io.writer.remux
 
     def die_after_remux(source, target, **kwargs):
         real_remux(source, target, **kwargs)
@@ -385,9 +385,9 @@ ABORTED = """
         os._exit(9)
 
     if where == "keep":
-        rlvideo.encoder.keep_as_incomplete = die
+        rlvideo.io.writer.keep_as_incomplete = die
     else:
-        rlvideo.encoder.remux = die_after_remux
+        rlvideo.io.writer.remux = die_after_remux
     writer = VideoWriter(path, fps=30)
     for i in range(frames):
         writer.write(np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
@@ -413,19 +413,19 @@ def test_an_aborted_video_killed_before_it_was_kept_stays_incomplete(
 PAUSED_BEFORE_PUBLISH = """
     import sys
     import numpy as np
-    import rlvideo.encoder
+    import rlvideo.io.writer
     from rlvideo import VideoWriter
 
     path, how = sys.argv[1], sys.argv[2]
     name = "publish" if how == "close" else "keep_as_incomplete"
-    real = getattr(rlvideo.encoder, name)
+    real = getattr(rlvideo.io.writer, name)
 
     def pause_then(*args, **kwargs):
         print("paused", flush=True)
         sys.stdin.readline()  # the test runs `rlvideo recover` meanwhile
         return real(*args, **kwargs)
 
-    setattr(rlvideo.encoder, name, pause_then)
+    setattr(rlvideo.io.writer, name, pause_then)
     writer = VideoWriter(path, fps=30)
     for i in range(40):
         writer.write(np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8))
@@ -479,8 +479,8 @@ def test_a_stranded_video_whose_name_holds_a_stage_word_keeps_its_name(tmp_path:
 STEP_CLIPS = """
     import os, sys
     import numpy as np
-    import rlvideo._cutting
-    import rlvideo.encoder
+    import rlvideo.io._cutting
+    import rlvideo.io.writer
     from rlvideo import save_video
 
     folder, where = sys.argv[1], sys.argv[2]
@@ -490,29 +490,29 @@ STEP_CLIPS = """
         os._exit(9)
 
     if where == "encoding":  # killed while the stream is encoded, after 40 frames
-        real_write = rlvideo.encoder.VideoWriter.write
+        real_write = rlvideo.io.writer.VideoWriter.write
 
         def write(self, frame, **kwargs):
             if self.frames_written == 40:
                 os._exit(9)
             real_write(self, frame, **kwargs)
 
-        rlvideo.encoder.VideoWriter.write = write
+        rlvideo.io.writer.VideoWriter.write = write
     elif where == "cutting":  # killed while cutting, once rl-video-step-0.mp4 was saved
-        real_copy = rlvideo._cutting._copy
+        real_copy = rlvideo.io._cutting._copy
 
         def copy(packet, pts, dts, cut):
             real_copy(packet, pts, dts, cut)
             if cut.segment.path.name == "rl-video-step-20.mp4":
                 os._exit(9)
 
-        rlvideo._cutting._copy = copy
+        rlvideo.io._cutting._copy = copy
     elif where == "cutting-after-failure":  # a bad frame 45, then killed cutting what was kept
         frames[45] = np.zeros((8, 8, 3), np.uint8)
-        rlvideo._cutting.cut_segments = die
+        rlvideo.io._cutting.cut_segments = die
     elif where == "keeping-incomplete":  # every clip cut; killed keeping the last, cut short
         frames[45] = np.zeros((8, 8, 3), np.uint8)
-        rlvideo._cutting.keep_as_incomplete = die
+        rlvideo.io._cutting.keep_as_incomplete = die
     # clips start at frames 1, 11, 21, 31, 41 (named after steps 0, 10, ...), 20 frames each
     save_video(frames, folder, step_trigger=lambda s: s % 10 == 0, video_length=20, fps=30)
 """
@@ -562,12 +562,12 @@ def test_step_clips_killed_while_cutting_keep_the_saved_clips_and_the_stream(
 PAUSED_WHILE_CUTTING = """
     import sys
     import numpy as np
-    import rlvideo._cutting
+    import rlvideo.io._cutting
     from rlvideo import save_video
 
     folder = sys.argv[1]
     frames = [np.full((48, 64, 3), (20 + 5 * i) % 256, np.uint8) for i in range(50)]
-    real_copy = rlvideo._cutting._copy
+    real_copy = rlvideo.io._cutting._copy
     paused = []
 
     def copy(packet, pts, dts, cut):
@@ -577,7 +577,7 @@ PAUSED_WHILE_CUTTING = """
             print("paused", flush=True)
             sys.stdin.readline()  # the test runs `rlvideo recover` meanwhile
 
-    rlvideo._cutting._copy = copy
+    rlvideo.io._cutting._copy = copy
     paths = save_video(frames, folder, step_trigger=lambda s: s % 10 == 0, video_length=20, fps=30)
     print(" ".join(path.name for path in paths), flush=True)
 """
@@ -642,7 +642,7 @@ HIDDEN_KINDS = {
 
 @pytest.mark.parametrize("kind", list(HIDDEN_KINDS))
 def test_recover_never_leaves_a_hidden_media_file(tmp_path: Path, kind: str) -> None:
-    from rlvideo.recovery import recover_folder
+    from rlvideo.io.recovery import recover_folder
 
     HIDDEN_KINDS[kind](tmp_path)
     before = hidden(tmp_path)
@@ -661,10 +661,10 @@ def test_recover_never_leaves_a_hidden_media_file(tmp_path: Path, kind: str) -> 
 def test_a_file_is_locked_before_recover_can_see_it(tmp_path: Path, monkeypatch) -> None:
     """``claim`` names a file only once it is locked: a recover run at the instant between
     creating a writer's file and locking it finds nothing to take."""
-    import rlvideo._files
-    from rlvideo.recovery import recover_folder
+    import rlvideo.io._files
+    from rlvideo.io.recovery import recover_folder
 
-    real_flock = rlvideo._files.fcntl.flock
+    real_flock = rlvideo.io._files.fcntl.flock
     seen: list[list[str]] = []
 
     def recover_first(fd: int, operation: int) -> None:
@@ -673,7 +673,7 @@ def test_a_file_is_locked_before_recover_can_see_it(tmp_path: Path, monkeypatch)
             seen[0] += [str(outcome) for outcome in recover_folder(tmp_path)]
         real_flock(fd, operation)
 
-    monkeypatch.setattr(rlvideo._files.fcntl, "flock", recover_first)
+    monkeypatch.setattr(rlvideo.io._files.fcntl, "flock", recover_first)
     with VideoWriter(tmp_path / "run.mp4", fps=30) as writer:
         for i in range(40):
             writer.write(np.full((48, 64, 3), shade(i), np.uint8))

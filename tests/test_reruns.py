@@ -201,7 +201,7 @@ def test_record_video_reruns_into_the_same_folder(tmp_path, caplog):
 
 
 def test_vector_record_video_reruns(tmp_path, caplog):
-    from rlvideo.vector import RecordVideo as VectorRecordVideo
+    from rlvideo.wrappers.vector import RecordVideo as VectorRecordVideo
 
     caplog.set_level(logging.WARNING, logger="rlvideo")
     for _ in range(2):
@@ -221,7 +221,7 @@ def test_sb3_recorder_reruns(tmp_path, caplog):
     pytest.importorskip("stable_baselines3")
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlvideo.sb3 import VecVideoRecorder
+    from rlvideo.wrappers.sb3 import VecVideoRecorder
 
     caplog.set_level(logging.WARNING, logger="rlvideo")
     inodes = []
@@ -265,7 +265,7 @@ def test_a_remote_folder_is_replaced_too(tmp_path, caplog):
 
 def test_pettingzoo_record_video_reruns(tmp_path, caplog):
     pettingzoo = pytest.importorskip("pettingzoo")
-    from rlvideo.pettingzoo import RecordVideo as PettingZooRecordVideo
+    from rlvideo.wrappers.pettingzoo import RecordVideo as PettingZooRecordVideo
 
     caplog.set_level(logging.WARNING, logger="rlvideo")
     for max_cycles in (3, 5):

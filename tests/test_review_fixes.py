@@ -19,9 +19,9 @@ from typing import Any
 import gymnasium as gym
 import pytest
 
-import rlvideo._cutting
+import rlvideo.io._cutting
 from rlvideo import RecordVideo, _recorder, save_video
-from rlvideo.demo import balancing_policy
+from rlvideo.cli.demo import balancing_policy
 from rlvideo.errors import StorageError, VideoExistsError
 from tests.helpers import decode, folder_names, solid
 
@@ -38,7 +38,7 @@ if os.environ.get("{FULL_DISK_AT}"):  # the encoder process's disk fills as its 
 
 def full_disk_at(frame: int) -> None:
     """Make the encoder's ``frame``-th write (1-based) in this process fail as on a full disk."""
-    from rlvideo import encoder
+    from rlvideo.io import writer as encoder
 
     write = encoder.VideoWriter.write_converted
     calls = 0
@@ -76,7 +76,7 @@ def test_a_video_kept_after_a_full_disk_keeps_its_track(
     repo = Path(__file__).resolve().parent.parent
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(repo)]))
     monkeypatch.setenv(FULL_DISK_AT, "20")
-    from rlvideo import encoder as encoder_module
+    from rlvideo.io import writer as encoder_module
 
     monkeypatch.setattr(
         encoder_module.VideoWriter, "write_converted", encoder_module.VideoWriter.write_converted
@@ -163,13 +163,13 @@ def test_step_clips_keep_a_file_another_process_created_meanwhile(
 ) -> None:
     folder = tmp_path / "videos"
     theirs = folder / "rl-video-step-10.mp4"
-    cut_segments = rlvideo._cutting.cut_segments
+    cut_segments = rlvideo.io._cutting.cut_segments
 
     def another_process_then_cut(*args: Any, **kwargs: Any) -> list[Path]:
         theirs.write_bytes(b"another process's video")  # after the names were checked
         return cut_segments(*args, **kwargs)
 
-    monkeypatch.setattr(rlvideo._cutting, "cut_segments", another_process_then_cut)
+    monkeypatch.setattr(rlvideo.io._cutting, "cut_segments", another_process_then_cut)
     kept = folder / "rl-video-step-10.incomplete.mp4"
     with pytest.raises(VideoExistsError, match=str(kept)):
         save_step_clips(folder)
@@ -201,8 +201,8 @@ def test_close_again_after_a_ctrl_c_in_close_keeps_the_interrupted_video_incompl
     abort is sent; close() called again must not publish that video under its final name."""
     import numpy as np
 
-    from rlvideo import _background
-    from rlvideo._recorder import Recorder
+    from rlvideo.recording import _worker as _background
+    from rlvideo.recording._recorder import Recorder
 
     recorder = Recorder(
         str(tmp_path), name_prefix="x", fps=10, format="mp4", codec=None, crf=None,

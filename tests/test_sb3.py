@@ -1,4 +1,4 @@
-"""rlvideo.sb3.VecVideoRecorder against Stable-Baselines3's own VecVideoRecorder."""
+"""rlvideo.wrappers.sb3.VecVideoRecorder against Stable-Baselines3's own VecVideoRecorder."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from rlvideo.errors import (
     RenderModeError,
     VideoExistsError,
 )
-from rlvideo.sb3 import VecVideoRecorder
+from rlvideo.wrappers.sb3 import VecVideoRecorder
 from tests.helpers import decode, folder_names, rms
 
 N_ENVS = 2
@@ -301,10 +301,10 @@ def test_trigger_must_answer_a_bool(tmp_path):
 
 
 def test_missing_sb3_names_the_extra(monkeypatch):
-    monkeypatch.delitem(sys.modules, "rlvideo.sb3")
+    monkeypatch.delitem(sys.modules, "rlvideo.wrappers.sb3")
     monkeypatch.setitem(sys.modules, "stable_baselines3", None)
     with pytest.raises(MissingDependencyError, match=r'pip install "rlvideo\[sb3\]"'):
-        importlib.import_module("rlvideo.sb3")
+        importlib.import_module("rlvideo.wrappers.sb3")
 
 
 # -- issue 19, item 19: the data track says what env 0 did, frame by frame ------------------------

@@ -1,4 +1,4 @@
-"""rlvideo.sb3.EvalVideoCallback: evaluation videos while SB3 trains, at the training step."""
+"""rlvideo.wrappers.sb3.EvalVideoCallback: evaluation videos while SB3 trains, at the train step."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tensorboard.backend.event_processing.event_accumulator import (  # noqa: E4
 from rlvideo import VideoMetadata  # noqa: E402
 from rlvideo.errors import InvalidArgumentError, RenderModeError  # noqa: E402
 from rlvideo.loggers import MLflowLogger, TensorBoardLogger  # noqa: E402
-from rlvideo.sb3 import EvalVideoCallback  # noqa: E402
+from rlvideo.wrappers.sb3 import EvalVideoCallback  # noqa: E402
 from tests.helpers import decode  # noqa: E402
 
 EPISODE_STEPS = 15

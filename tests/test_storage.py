@@ -24,9 +24,8 @@ from click.testing import CliRunner
 from fsspec.implementations.memory import MemoryFileSystem
 
 from rlvideo import RecordVideo, save_video
-from rlvideo._recorder import Recorder
 from rlvideo.cli import cli
-from rlvideo.demo import balancing_policy
+from rlvideo.cli.demo import balancing_policy
 from rlvideo.errors import (
     InvalidArgumentError,
     InvalidFrameError,
@@ -34,6 +33,7 @@ from rlvideo.errors import (
     StorageError,
     VideoExistsError,
 )
+from rlvideo.recording._recorder import Recorder
 from rlvideo.storage import (
     LocalDestination,
     RemoteDestination,
@@ -41,7 +41,7 @@ from rlvideo.storage import (
     open_destination,
     resolve_location,
 )
-from rlvideo.vector import RecordVideo as VectorRecordVideo
+from rlvideo.wrappers.vector import RecordVideo as VectorRecordVideo
 from tests.helpers import decode, folder_names, gradient_frames, rms
 
 s3fs = pytest.importorskip("s3fs")
@@ -436,7 +436,7 @@ def test_sb3_recorder_to_s3(bucket, staging, tmp_path):
     pytest.importorskip("stable_baselines3")
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from rlvideo.sb3 import VecVideoRecorder
+    from rlvideo.wrappers.sb3 import VecVideoRecorder
 
     venv = DummyVecEnv([lambda: cartpole(500)] * 2)
     venv = VecVideoRecorder(venv, bucket.url("sb3"), lambda step: step == 0, video_length=5,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import rlvideo
-from rlvideo.demo import balancing_policy
+from rlvideo.cli.demo import balancing_policy
 from tests.helpers import decode, rms
 
 torch = pytest.importorskip("torch")

@@ -1,7 +1,7 @@
 """The per-frame data track ``<stem>.track.jsonl``: its format, its count, its lifecycle.
 
 Every test decodes the video and checks the track has exactly one line per decoded frame, the
-contract in rlvideo._track's docstring (shared with the gallery and ``rlvideo info``).
+contract in rlvideo._core.track's docstring (shared with the gallery and ``rlvideo info``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import pytest
 gym = pytest.importorskip("gymnasium")
 
 import rlvideo  # noqa: E402
-import rlvideo.vector  # noqa: E402
-from rlvideo._recorder import Recorder  # noqa: E402
-from rlvideo._track import FrameLog, check_track, small_action, track_line  # noqa: E402
+import rlvideo.wrappers.vector  # noqa: E402
+from rlvideo._core.track import FrameLog, check_track, small_action, track_line  # noqa: E402
 from rlvideo.errors import InvalidArgumentError  # noqa: E402
-from rlvideo.recovery import recover_tracks  # noqa: E402
+from rlvideo.io.recovery import recover_tracks  # noqa: E402
+from rlvideo.recording._recorder import Recorder  # noqa: E402
 from tests.helpers import decode, folder_names, solid  # noqa: E402
 
 FIELDS = {"frame", "episode", "step", "reward", "return", "terminated", "truncated"}
@@ -167,7 +167,7 @@ def test_vector_per_env_videos_each_have_their_own_track(tmp_path, autoreset):
         "CartPole-v1", num_envs=3, vectorization_mode="sync", render_mode="rgb_array",
         vector_kwargs={"autoreset_mode": mode},
     )  # fmt: skip
-    envs = rlvideo.vector.RecordVideo(
+    envs = rlvideo.wrappers.vector.RecordVideo(
         envs, str(tmp_path), per_env=True, episode_trigger=lambda e: e < 2, metadata=True
     )
     envs.reset(seed=3)
@@ -190,7 +190,7 @@ def test_vector_per_env_videos_each_have_their_own_track(tmp_path, autoreset):
 
 def test_tiled_vector_videos_track_the_first_recorded_env(tmp_path):
     envs = gym.make_vec("CartPole-v1", num_envs=2, render_mode="rgb_array")
-    envs = rlvideo.vector.RecordVideo(
+    envs = rlvideo.wrappers.vector.RecordVideo(
         envs, str(tmp_path), episode_trigger=lambda e: e == 0, track=True
     )
     envs.reset(seed=1)
@@ -347,7 +347,7 @@ def test_info_keys_of_a_mujoco_env_go_into_the_track(tmp_path):
 
 # -- issue 19, item 10: the one track reader is bounded and never blocks --------------------------
 def test_read_track_reads_back_what_the_recorder_wrote(tmp_path):
-    from rlvideo._track import read_track, summarize_track
+    from rlvideo._core.track import read_track, summarize_track
 
     env = _cartpole(tmp_path, track=True)
     _play(env, 1)
@@ -372,7 +372,7 @@ def test_read_track_reads_back_what_the_recorder_wrote(tmp_path):
     ],
 )
 def test_read_track_says_what_is_wrong_in_one_line(tmp_path, data, problem):
-    from rlvideo._track import read_track
+    from rlvideo._core.track import read_track
 
     path = tmp_path / "a.track.jsonl"
     path.write_bytes(data)
@@ -385,7 +385,7 @@ def test_read_track_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
     fifo = tmp_path / "a.track.jsonl"
     os.mkfifo(fifo)
     code = (
-        "import sys\nfrom rlvideo._track import read_track\n"
+        "import sys\nfrom rlvideo._core.track import read_track\n"
         "try:\n    list(read_track(sys.argv[1]))\nexcept ValueError as exc:\n    print(exc)\n"
     )
     run = subprocess.run(
@@ -395,7 +395,7 @@ def test_read_track_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
 
 
 def test_lines_recover_marked_missing_count_in_no_episode_nor_return() -> None:
-    from rlvideo._track import summarize_track, track_records
+    from rlvideo._core.track import summarize_track, track_records
 
     lines = [
         '{"frame": 0, "episode": 3, "step": 0, "reward": null, "return": 0.0}',

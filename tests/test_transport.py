@@ -26,9 +26,9 @@ import numpy as np
 import psutil
 import pytest
 
-from rlvideo import _background
-from rlvideo._background import BackgroundEncoder, VideoResult
-from rlvideo.spec import WriterSpec
+from rlvideo._core.spec import WriterSpec
+from rlvideo.recording import _worker as _background
+from rlvideo.recording._worker import BackgroundEncoder, VideoResult
 from tests.helpers import decode, folder_names
 
 PYTHON = sys.executable
@@ -471,9 +471,9 @@ TRAINER = """
     import os, signal, sys
     import numpy as np
     import psutil
-    from rlvideo import _background
-    from rlvideo._background import BackgroundEncoder
-    from rlvideo.spec import WriterSpec
+    from rlvideo.recording import _worker as _background
+    from rlvideo.recording._worker import BackgroundEncoder
+    from rlvideo._core.spec import WriterSpec
 
     folder, gate, frames, grow = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "grow"
     start_worker = _background._worker_command

@@ -1,4 +1,4 @@
-"""rlvideo.vector.RecordVideo against Gymnasium 1.4's vector RecordVideo, plus per-env videos."""
+"""rlvideo.wrappers.vector.RecordVideo against Gymnasium 1.4's vector RecordVideo."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gymnasium.wrappers.vector import RecordVideo as GymVectorRecordVideo
 from moviepy.video.io.ImageSequenceClip import ImageSequenceClip
 
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.vector import RecordVideo
+from rlvideo.wrappers.vector import RecordVideo
 from tests.helpers import decode, folder_names, rms
 
 

@@ -47,7 +47,7 @@ class VectorDriver(Driver):
     name = "rl-video-episode-0"
 
     def make(self, folder: Path, **options: Any) -> Any:
-        from rlvideo.vector import RecordVideo as VectorRecordVideo
+        from rlvideo.wrappers.vector import RecordVideo as VectorRecordVideo
 
         envs = gym.make_vec("CartPole-v1", num_envs=2, render_mode="rgb_array")
         return VectorRecordVideo(envs, str(folder), episode_trigger=lambda e: e == 0, **options)
@@ -62,7 +62,7 @@ class SB3Driver(Driver):
     def make(self, folder: Path, **options: Any) -> Any:
         from stable_baselines3.common.vec_env import DummyVecEnv
 
-        from rlvideo.sb3 import VecVideoRecorder
+        from rlvideo.wrappers.sb3 import VecVideoRecorder
 
         venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")])
         return VecVideoRecorder(venv, str(folder), lambda step: step == 0, **options)
@@ -81,7 +81,7 @@ class SB3Driver(Driver):
 class PettingZooDriver(Driver):
     def make(self, folder: Path, **options: Any) -> Any:
         pettingzoo = pytest.importorskip("pettingzoo")
-        from rlvideo.pettingzoo import RecordVideo as PZRecordVideo
+        from rlvideo.wrappers.pettingzoo import RecordVideo as PZRecordVideo
 
         env = pettingzoo.make(
             "parallel", "butterfly/pistonball-v6", render_mode="rgb_array", max_cycles=100

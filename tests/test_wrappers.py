@@ -16,7 +16,7 @@ import pytest
 from gymnasium.wrappers import RecordVideo as GymRecordVideo
 
 from rlvideo import RecordVideo, VideoMetadata
-from rlvideo.demo import balancing_policy
+from rlvideo.cli.demo import balancing_policy
 from rlvideo.errors import InvalidArgumentError, RenderModeError, VideoExistsError
 from tests.helpers import decode, folder_names, rms
 
@@ -277,7 +277,7 @@ CHILD = textwrap.dedent(
     import sys, time
     import gymnasium as gym
     from rlvideo import RecordVideo
-    from rlvideo.demo import balancing_policy
+    from rlvideo.cli.demo import balancing_policy
     env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=100_000),
                       sys.argv[1], episode_trigger=lambda e: True, encoder=sys.argv[3])
     obs, _ = env.reset(seed=0)

@@ -4,7 +4,8 @@ The public API, all importable from ``rlvideo``:
 
 - :func:`save_video` and :func:`capped_cubic_video_schedule`: gym's functions, drop-in;
 - :class:`VideoWriter`: the streaming writer underneath (MP4/H.264, WebM/VP9, GIF);
-- :class:`RecordVideo` (and ``rlvideo.vector``, ``rlvideo.sb3``): record while training;
+- :class:`RecordVideo` (and :mod:`rlvideo.wrappers`' vector, SB3 and PettingZoo wrappers): record
+  while training;
 - :func:`probe`, :func:`read_frames`: read a video back; :func:`recover`: rescue a partial file;
 - :func:`show`, :func:`show_grid`: play videos or frames inline in a notebook;
 - the exceptions, all :class:`RLVideoError` (see :mod:`rlvideo.errors`).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from rlvideo._core.schedules import capped_cubic_video_schedule, every_n
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -29,16 +31,15 @@ from rlvideo.errors import (
     VideoExistsError,
     WriterClosedError,
 )
-from rlvideo.schedules import capped_cubic_video_schedule, every_n
 
 if TYPE_CHECKING:
+    from rlvideo._core.metadata import VideoMetadata
     from rlvideo.dropin import save_video
-    from rlvideo.encoder import VideoWriter
-    from rlvideo.metadata import VideoMetadata
+    from rlvideo.io.reader import VideoInfo, probe, read_frames
+    from rlvideo.io.recovery import recover
+    from rlvideo.io.writer import VideoWriter
     from rlvideo.notebook import show, show_grid
-    from rlvideo.reader import VideoInfo, probe, read_frames
-    from rlvideo.recovery import recover
-    from rlvideo.wrappers import RecordVideo
+    from rlvideo.wrappers.gymnasium import RecordVideo
 
 __version__ = "0.1.0"
 
@@ -68,14 +69,14 @@ __all__ = [
 ]
 
 _LAZY = {
-    "VideoWriter": "rlvideo.encoder",
-    "RecordVideo": "rlvideo.wrappers",
-    "VideoMetadata": "rlvideo.metadata",
+    "VideoWriter": "rlvideo.io.writer",
+    "RecordVideo": "rlvideo.wrappers.gymnasium",
+    "VideoMetadata": "rlvideo._core.metadata",
     "save_video": "rlvideo.dropin",
-    "VideoInfo": "rlvideo.reader",
-    "probe": "rlvideo.reader",
-    "read_frames": "rlvideo.reader",
-    "recover": "rlvideo.recovery",
+    "VideoInfo": "rlvideo.io.reader",
+    "probe": "rlvideo.io.reader",
+    "read_frames": "rlvideo.io.reader",
+    "recover": "rlvideo.io.recovery",
     "show": "rlvideo.notebook",
     "show_grid": "rlvideo.notebook",
 }

@@ -60,12 +60,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rlvideo._optional import import_optional
-from rlvideo._rollout import Policy, run_episodes
+from rlvideo._core.metadata import VideoMetadata
+from rlvideo._core.naming import check_format, check_name_prefix
+from rlvideo._core.optional import import_optional
+from rlvideo._core.rollout import Policy, run_episodes
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.manifest import MANIFEST, merge_manifest
-from rlvideo.metadata import VideoMetadata
-from rlvideo.naming import check_format, check_name_prefix
+from rlvideo.io.manifest import MANIFEST, merge_manifest
 from rlvideo.storage import check_storage_options, open_destination, resolve_location
 
 __all__ = [
@@ -316,7 +316,7 @@ def _run_worker(
 ) -> list[dict[str, Any]]:
     """One Ray task: make the env, record ``episodes`` episodes, return the saved metadata."""
     gym = import_optional("gymnasium", "gymnasium", feature="rlvideo.distributed")
-    from rlvideo.wrappers import RecordVideo
+    from rlvideo.wrappers.gymnasium import RecordVideo
 
     saved: list[VideoMetadata] = []
     user_hook = record_kwargs.pop("on_video_saved", None)

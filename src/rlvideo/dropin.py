@@ -1,6 +1,7 @@
 """The drop-in ``save_video``: gym's and Gymnasium's function, on rlvideo's streaming writer.
 
-Clip planning lives in :mod:`rlvideo._clips`, file names in :mod:`rlvideo.naming`, where the
+Clip planning lives in :mod:`rlvideo._core.clips`, file names in :mod:`rlvideo._core.naming`, where
+the
 files go (a folder, or an fsspec URL) in :mod:`rlvideo.storage`; this module only connects them
 to :class:`~rlvideo.VideoWriter`.
 """
@@ -15,20 +16,20 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any, cast, overload
 
-from rlvideo._clips import (
+from rlvideo._core.clips import (
     Clip,
     check_video_length,
     plan_episode_clip,
     plan_step_clips,
     resolve_triggers,
 )
-from rlvideo._cutting import Progress, encode_once_and_cut, replaces
-from rlvideo._optional import import_optional
-from rlvideo.encoder import VideoWriter
+from rlvideo._core.frames import frame_sequence, is_frame
+from rlvideo._core.naming import check_name_prefix, clip_file_name
+from rlvideo._core.optional import import_optional
+from rlvideo._core.spec import WriterSpec, check_duration
 from rlvideo.errors import InvalidArgumentError, InvalidFrameError, RLVideoError
-from rlvideo.frames import frame_sequence, is_frame
-from rlvideo.naming import check_name_prefix, clip_file_name
-from rlvideo.spec import WriterSpec, check_duration
+from rlvideo.io._cutting import Progress, encode_once_and_cut, replaces
+from rlvideo.io.writer import VideoWriter
 from rlvideo.storage import Destination, open_destination, publish_all
 
 __all__ = ["save_video"]
@@ -208,7 +209,7 @@ def _encode(
     """Write every clip to its (local) path; return the paths in the order of ``clips``.
 
     ``taken``: the clips whose name was taken when the run started, replaced if
-    ``overwrite=None`` (:func:`~rlvideo._cutting.replaces`).
+    ``overwrite=None`` (:func:`~rlvideo.io._cutting.replaces`).
     """
     step_clips = [clip for clip in clips if clip.kind == "step"]
     cut_together = step_clips if spec.format != "gif" and len(step_clips) > 1 else []

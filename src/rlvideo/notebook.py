@@ -34,9 +34,10 @@ from typing import Any, Final
 import av
 import numpy as np
 
-from rlvideo._files import check_target, exists_error, write_file
-from rlvideo._optional import import_optional
-from rlvideo.encoder import VideoWriter
+from rlvideo._core.frames import frame_sequence, is_frame
+from rlvideo._core.naming import FORMATS, MIME_TYPES, VideoFormat, check_format
+from rlvideo._core.optional import import_optional
+from rlvideo._core.spec import check_fps
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -44,9 +45,8 @@ from rlvideo.errors import (
     RLVideoError,
     StorageError,
 )
-from rlvideo.frames import frame_sequence, is_frame
-from rlvideo.naming import FORMATS, MIME_TYPES, VideoFormat, check_format
-from rlvideo.spec import check_fps
+from rlvideo.io._files import check_target, exists_error, write_file
+from rlvideo.io.writer import VideoWriter
 
 __all__ = [
     "EMBED_WARN_BYTES",
@@ -276,7 +276,8 @@ def show(
     Args:
         video: A video file's path (``.mp4``, ``.webm`` or ``.gif``), or frames: a list of
             ``(H, W, 3)`` arrays, an ``(N, H, W, C)`` array, or any iterable of frames (read
-            once, streaming). Frames follow :mod:`rlvideo.frames`' rules (uint8 RGB, grayscale,
+            once, streaming). Frames follow :mod:`rlvideo._core.frames`' rules (uint8 RGB,
+            grayscale,
             RGBA, float in [0, 1], bool).
         fps: Frames per second for frames; ignored for a file, which keeps its own timing.
         width: Display width in CSS pixels; the video's own width when None.
@@ -519,7 +520,7 @@ def _scaled_down(
     frames: Iterable[tuple[Any, float | None]], max_width: int
 ) -> Iterable[tuple[Any, float | None]]:
     """The frames, converted, and scaled (area averaging) to ``max_width`` if wider."""
-    from rlvideo.frames import FrameConverter
+    from rlvideo._core.frames import FrameConverter
 
     convert = FrameConverter()
     for frame, seconds in frames:

@@ -1,6 +1,7 @@
 """Burn episode, step, reward, return, action and info values into frames: the overlay.
 
-``overlay=`` on every wrapper (:class:`rlvideo.options.RecordingOptions`) writes, on each frame
+``overlay=`` on every wrapper (:class:`rlvideo._core.options.RecordingOptions`) writes, on each
+frame
 before it goes to the encoder, a few values as text: ``True`` shows episode, step, reward and
 return; a list names the fields (``["step", "reward", "x_position"]``: the values the recorder
 keeps, or keys of the step's info); a callable ``values -> str`` writes the text itself. The
@@ -35,9 +36,9 @@ from typing import Any, Literal, cast, get_args
 import numpy as np
 import numpy.typing as npt
 
-from rlvideo._optional import import_optional
+from rlvideo._core.frames import FrameConverter
+from rlvideo._core.optional import import_optional
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.frames import FrameConverter
 
 __all__ = [
     "DEFAULT_FIELDS",
@@ -388,7 +389,8 @@ class Overlay:
 
         Args:
             frame: ``(H, W, 3)``, ``(H, W, 4)`` or ``(H, W)`` uint8; other kinds (floats,
-                channels-first, tensors) are converted as :class:`rlvideo.frames.FrameConverter`
+                channels-first, tensors) are converted as
+                :class:`rlvideo._core.frames.FrameConverter`
                 converts them.
             values: The frame's values: ``episode``, ``step``, ``reward``, ...; ``info``
                 holds the step's info mapping.

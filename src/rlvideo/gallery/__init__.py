@@ -28,7 +28,7 @@ and offers a download link instead.
 
 A sidecar's ``"path"`` may be relative (to the sidecar's folder) or absolute (older sidecars):
 the gallery pairs sidecars with videos by file name, and warns when a sidecar names another
-video. Besides :class:`~rlvideo.metadata.VideoMetadata`'s fields, a sidecar may carry
+video. Besides :class:`~rlvideo._core.metadata.VideoMetadata`'s fields, a sidecar may carry
 ``"run"``, ``"worker"`` and ``"checkpoint"``; otherwise the run is the video's name prefix and
 the worker comes from :func:`rlvideo.distributed.worker_prefix`'s ``-w<k>`` part of it.
 
@@ -64,20 +64,20 @@ from urllib.parse import quote
 import av
 import av.video.frame
 
-from rlvideo._files import write_file
-from rlvideo._optional import import_optional
-from rlvideo._track import read_track, track_path  # the track's name and reader: shared
-from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
-from rlvideo.manifest import read_sidecar
-from rlvideo.metadata import VideoMetadata, resolve_video_path, sidecar_path, video_name
-from rlvideo.naming import (
+from rlvideo._core.metadata import VideoMetadata, resolve_video_path, sidecar_path, video_name
+from rlvideo._core.naming import (
     MIME_TYPES,
     VIDEO_SUFFIXES,
     check_format,
     is_incomplete_name,
     strip_incomplete,
 )
-from rlvideo.reader import VideoInfo, probe
+from rlvideo._core.optional import import_optional
+from rlvideo._core.track import read_track, track_path  # the track's name and reader: shared
+from rlvideo.errors import EncoderError, InvalidArgumentError, StorageError
+from rlvideo.io._files import write_file
+from rlvideo.io.manifest import read_sidecar
+from rlvideo.io.reader import VideoInfo, probe
 from rlvideo.storage import LocalDestination, RemoteDestination, open_destination
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def build_gallery(
         raise InvalidArgumentError(
             f"no videos in {root} or its sub-folders: the gallery shows the "
             f"{', '.join(VIDEO_SUFFIXES)} files it finds there; record some first, "
-            f"e.g. python -m rlvideo.demo --out {root}"
+            f"e.g. python -m rlvideo.cli.demo --out {root}"
         )
     jinja = _jinja()  # before any poster: a missing extra fails fast, leaving nothing behind
     posters = root / POSTER_FOLDER
@@ -636,7 +636,7 @@ def _compact(value: Any) -> Any:
 def _read_track(path: Path, *, frames: int) -> dict[str, Any] | None:
     r"""A data track as columns (one list per field, one item per frame), or None.
 
-    Returns None when there is no track; a track that :func:`~rlvideo._track.read_track`
+    Returns None when there is no track; a track that :func:`~rlvideo._core.track.read_track`
     refuses (not JSON Lines of frame objects in frame order, not UTF-8, a line past its bound,
     not a regular file) is skipped with a one-line warning naming the file and the line. A track whose length
     differs from the decoded frame count is kept, with a warning (the page clamps).
@@ -683,7 +683,7 @@ def _add_track_record(
     actions: list[Any],
     info: dict[str, list[Any]],
 ) -> None:
-    """Append the values of frame ``index``'s record (:func:`~rlvideo._track.read_track`'s)."""
+    """Append the values of frame ``index``'s record (:func:`~rlvideo._core.track.read_track`'s)."""
     for key in columns:
         value = record.get(key)
         columns[key].append(_compact(value) if isinstance(value, int | float) else None)

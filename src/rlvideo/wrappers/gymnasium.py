@@ -14,12 +14,12 @@ from collections.abc import Callable
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
-from rlvideo._clips import fires, resolve_triggers
-from rlvideo._optional import import_optional
-from rlvideo._recorder import ClosesOnExit, EpisodeCount, Recorder, records
+from rlvideo._core.clips import fires, resolve_triggers
+from rlvideo._core.frames import is_frame
+from rlvideo._core.optional import import_optional
+from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.frames import is_frame
-from rlvideo.options import RecordingOptions, constructor_args, recorder_options
+from rlvideo.recording._recorder import ClosesOnExit, EpisodeCount, Recorder, records
 from rlvideo.storage import resolve_location
 
 import_optional("gymnasium", "gymnasium", feature="RecordVideo")
@@ -98,14 +98,15 @@ def _check_gymnasium_env(env: Any) -> None:
         >>> _check_gymnasium_env(ParallelEnv())
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: ParallelEnv is a PettingZoo env; record it with rlvideo.pettingzoo.RecordVideo(env, video_folder, ...), which takes the same arguments
+        rlvideo.errors.InvalidArgumentError: ParallelEnv is a PettingZoo env; record it with rlvideo.wrappers.pettingzoo.RecordVideo(env, video_folder, ...), which takes the same arguments
     """  # noqa: E501 (doctest output stays on one line)
     if isinstance(env, gym.Env):
         return
     name = type(env).__name__
     if any(_attribute(env, attr) for attr in ("possible_agents", "agent_iter", "agents")):
         raise InvalidArgumentError(
-            f"{name} is a PettingZoo env; record it with rlvideo.pettingzoo.RecordVideo(env, "
+            f"{name} is a PettingZoo env; record it with "
+            "rlvideo.wrappers.pettingzoo.RecordVideo(env, "
             "video_folder, ...), which takes the same arguments"
         )
     modules = [getattr(cls, "__module__", "") or "" for cls in type(env).__mro__]
@@ -150,12 +151,13 @@ class RecordVideo(
         gc_trigger: ``episode_id -> bool``: run ``gc.collect()`` after a video of that episode.
         **options: rlvideo's recording options, the same for every wrapper (format, codec,
             crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
-            encoder_options, storage_options): see :class:`rlvideo.options.RecordingOptions`.
+            encoder_options, storage_options): see :class:`rlvideo._core.options.RecordingOptions`.
 
     Raises:
         RenderModeError: If the env's render mode yields no image.
         InvalidArgumentError: For a bad trigger, video_length, fps, format, codec or prefix;
-            for a PettingZoo env (it names :class:`rlvideo.pettingzoo.RecordVideo`) or an old
+            for a PettingZoo env (it names :class:`rlvideo.wrappers.pettingzoo.RecordVideo`) or an
+            old
             gym env (it names :func:`rlvideo.save_video`).
 
     Example:

@@ -27,6 +27,14 @@ from typing import Any
 
 import click
 
+from rlvideo._core.metadata import VideoMetadata
+from rlvideo._core.naming import (
+    FORMATS,
+    check_format,
+    check_name_prefix,
+    clip_file_name,
+    is_incomplete_name,
+)
 from rlvideo.errors import (
     InvalidArgumentError,
     MissingDependencyError,
@@ -34,15 +42,7 @@ from rlvideo.errors import (
     RLVideoError,
     VideoExistsError,
 )
-from rlvideo.manifest import merge_into, read_sidecar
-from rlvideo.metadata import VideoMetadata
-from rlvideo.naming import (
-    FORMATS,
-    check_format,
-    check_name_prefix,
-    clip_file_name,
-    is_incomplete_name,
-)
+from rlvideo.io.manifest import merge_into, read_sidecar
 from rlvideo.storage import Destination, LocalDestination, is_url, open_destination
 
 __all__ = ["main"]
@@ -451,8 +451,8 @@ def _load_agent(
     policy: str, algo: str | None, deterministic: bool | None, vec_normalize: str | None,
     env_id: str, seed: int,
 ) -> Any:  # fmt: skip
-    """The agent of ``--policy`` (None: random); models load through :mod:`rlvideo._policies`."""
-    from rlvideo._policies import load_agent
+    """The agent of ``--policy`` (None: random); models load in :mod:`rlvideo.cli._policies`."""
+    from rlvideo.cli._policies import load_agent
 
     bare_id = env_id.partition(":")[2] or env_id
     return load_agent(
@@ -566,7 +566,7 @@ def _json_object(option: str, text: str, *, secret: bool = False) -> dict[str, A
 
 
 def _gymnasium() -> Any:
-    from rlvideo._optional import import_optional
+    from rlvideo._core.optional import import_optional
 
     return import_optional("gymnasium", "gymnasium", feature="rlvideo record")
 
@@ -935,9 +935,9 @@ def _record_single(
     env_id: str, kwargs: dict[str, Any], agent: Any, episodes: int, seed: int, out: str,
     options: dict[str, Any], run: _Episodes, fix: str | None = None,
 ) -> None:  # fmt: skip
-    """Episode ``i`` resets with seed ``seed + i``, as :func:`rlvideo._rollout.run_episodes`."""
+    """Episode i resets with seed seed + i, as :func:`rlvideo._core.rollout.run_episodes`."""
     gym = _gymnasium()
-    from rlvideo.wrappers import RecordVideo
+    from rlvideo.wrappers.gymnasium import RecordVideo
 
     env = _make(gym, env_id, lambda: gym.make(env_id, render_mode="rgb_array", **kwargs), fix)
     try:
@@ -974,7 +974,7 @@ def _record_vector(
     gym = _gymnasium()
     import numpy as np
 
-    from rlvideo.vector import RecordVideo
+    from rlvideo.wrappers.vector import RecordVideo
 
     def factory() -> Any:
         return gym.make_vec(
@@ -1031,7 +1031,7 @@ def _name(saved: Path | str) -> str:
 
 
 def _sidecar_name(saved: Path | str) -> str:
-    from rlvideo.metadata import sidecar_path
+    from rlvideo._core.metadata import sidecar_path
 
     return sidecar_path(_name(saved)).name
 
@@ -1115,9 +1115,9 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
     seed, ...), if it has one, then what its data track holds (reward min/max/mean, return at
     the end), if it has one.
     """
-    from rlvideo._track import track_path
-    from rlvideo.metadata import sidecar_path
-    from rlvideo.reader import probe
+    from rlvideo._core.metadata import sidecar_path
+    from rlvideo._core.track import track_path
+    from rlvideo.io.reader import probe
 
     with _user_errors():
         results = []
@@ -1153,7 +1153,7 @@ def info(paths: tuple[str, ...], as_json: bool) -> None:
 
 
 def _print_file_facts(entry: dict[str, Any]) -> None:
-    """What decoding the file found (:func:`rlvideo.reader.probe`)."""
+    """What decoding the file found (:func:`rlvideo.io.reader.probe`)."""
     click.echo("  file (read by decoding it)")
     facts = {
         "codec": entry["codec"],
@@ -1173,7 +1173,7 @@ def _print_sidecar_facts(video: Path, fields: dict[str, Any] | None) -> None:
 
     The place for more files beside the video (``<stem>.track.jsonl``): one section each.
     """
-    from rlvideo.metadata import sidecar_path
+    from rlvideo._core.metadata import sidecar_path
 
     sidecar = sidecar_path(video)
     if fields is None and sidecar.exists():  # read_sidecar skipped it, with a warning
@@ -1196,12 +1196,12 @@ def _print_sidecar_facts(video: Path, fields: dict[str, Any] | None) -> None:
 
 
 def _track_facts(track: Path) -> dict[str, Any]:
-    """A data track's summary (:func:`rlvideo._track.summarize_track`), or what is wrong with it.
+    """A data track's summary (:func:`rlvideo._core.track.summarize_track`), or what is wrong.
 
-    A track :func:`rlvideo._track.read_track` refuses is skipped with a one-line warning naming
+    A track :func:`rlvideo._core.track.read_track` refuses is skipped with a one-line warning naming
     it, as the gallery skips it.
     """
-    from rlvideo._track import read_track, summarize_track
+    from rlvideo._core.track import read_track, summarize_track
 
     try:
         return {"file": track.name, **summarize_track(read_track(track))}
@@ -1266,8 +1266,8 @@ def _videos_named(paths: Sequence[str]) -> list[tuple[Path, str | None]]:
     None for a file named, or a folder whose videos all lie directly in it; otherwise its
     folder's path from the folder named (``"."`` for the folder itself).
     """
+    from rlvideo._core.naming import is_partial_name
     from rlvideo.gallery import find_videos
-    from rlvideo.naming import is_partial_name
 
     found: list[tuple[Path, str | None]] = []
     for name in paths:
@@ -1302,7 +1302,7 @@ def _is_shown_video(path: Path) -> bool:
         >>> [_is_shown_video(Path(n)) for n in ("a.mp4", "a.incomplete-2.gif", ".a.incomplete.mp4")]
         [True, True, False]
     """
-    from rlvideo.naming import is_finished_video_name, strip_incomplete
+    from rlvideo._core.naming import is_finished_video_name, strip_incomplete
 
     return is_finished_video_name(path.with_stem(strip_incomplete(path.stem)))
 
@@ -1351,7 +1351,7 @@ def recover(paths: tuple[str, ...]) -> None:
     running process still writes are left alone. Exit status: 0 when everything recoverable was
     recovered (lost files held nothing), 1 when a file was kept damaged or left where it was.
     """
-    from rlvideo.recovery import is_leftover_name, recover_folder
+    from rlvideo.io.recovery import is_leftover_name, recover_folder
 
     with _user_errors():
         named: dict[Path, list[Path] | None] = {}  # folder -> the files named (None: all)
@@ -1395,7 +1395,7 @@ def recover(paths: tuple[str, ...]) -> None:
 def demo(out: str, episodes: int) -> None:
     """Record CartPole-v1 (a balancing and a random policy) and build its gallery."""
     with _user_errors():
-        from rlvideo.demo import record_demo
+        from rlvideo.cli.demo import record_demo
         from rlvideo.gallery import build_gallery
 
         saved = record_demo(out, episodes=episodes)
@@ -1438,7 +1438,7 @@ def _headless_sdl() -> None:
     for ``render_mode="rgb_array"``; without a display SDL then prints ``error: XDG_RUNTIME_DIR is
     invalid or not set in the environment.`` (libwayland's probe) and ALSA's lines about a missing
     sound card. The dummy drivers render the same frames and probe nothing. Only rlvideo's own
-    entry points (the command, ``python -m rlvideo.demo``) call this: the library never changes
+    entry points (the command, ``python -m rlvideo.cli.demo``) call this: the library never changes
     a user's environment.
     """
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")

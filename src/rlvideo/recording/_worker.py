@@ -68,10 +68,10 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from rlvideo._files import check_target
+from rlvideo._core.frames import FrameConverter
+from rlvideo._core.spec import WriterSpec, check_duration
 from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
-from rlvideo.frames import FrameConverter
-from rlvideo.spec import WriterSpec, check_duration
+from rlvideo.io._files import check_target
 
 __all__ = [
     "AttachRing",
@@ -185,7 +185,7 @@ class _Worker:
     """Owns the writers; handles one request at a time. Replies through ``reply``."""
 
     def __init__(self, reply: Callable[[Reply], None]) -> None:
-        from rlvideo.encoder import VideoWriter  # the worker is where PyAV is needed
+        from rlvideo.io.writer import VideoWriter  # the worker is where PyAV is needed
 
         self._writer_class = VideoWriter
         self._reply = reply
@@ -565,7 +565,7 @@ class BackgroundEncoder:
 
     Example:
         >>> import numpy as np
-        >>> from rlvideo.spec import WriterSpec
+        >>> from rlvideo._core.spec import WriterSpec
         >>> results = []
         >>> with BackgroundEncoder(kind="thread", on_done=results.append) as encoder:
         ...     encoder.open_video(1, "bg.mp4", WriterSpec.build(format="mp4", fps=30))
@@ -914,7 +914,7 @@ class _Transport:
 
 def _worker_command(connection: int, tracker: int | None) -> list[str]:
     """The command line of the encoder process, serving the socket ``connection``."""
-    code = f"from rlvideo._background import _serve_fd; _serve_fd({connection}, {tracker})"
+    code = f"from rlvideo.recording._worker import _serve_fd; _serve_fd({connection}, {tracker})"
     return [sys.executable, "-c", code]
 
 

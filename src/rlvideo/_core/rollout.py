@@ -38,7 +38,7 @@ def run_episodes(
 
     Example:
         >>> import gymnasium as gym
-        >>> from rlvideo.demo import balancing_policy
+        >>> from rlvideo.cli.demo import balancing_policy
         >>> env = gym.make("CartPole-v1", max_episode_steps=5)
         >>> run_episodes(env, balancing_policy, 2)
         [5, 5]

@@ -1,7 +1,7 @@
 """Where finished files go: a local folder, or an fsspec URL (``s3://``, ``gs://``, ``memory://``).
 
 Every writer in rlvideo writes a local file (a hidden partial, renamed when final: see
-:mod:`rlvideo.encoder`). A :class:`Destination` decides where that file is written and where it
+:mod:`rlvideo.io.writer`). A :class:`Destination` decides where that file is written and where it
 ends up:
 
 - :class:`LocalDestination`, for a plain path (or a ``file://`` URL): the file is written in the
@@ -60,7 +60,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from rlvideo._files import (
+from rlvideo._core.metadata import SavedPath
+from rlvideo._core.naming import VIDEO_SUFFIXES
+from rlvideo._core.optional import import_optional
+from rlvideo.errors import (
+    InvalidArgumentError,
+    MissingDependencyError,
+    RLVideoError,
+    StorageError,
+    VideoExistsError,
+)
+from rlvideo.io._files import (
     POSTER_FOLDER,
     check_target,
     companion_names,
@@ -70,16 +80,6 @@ from rlvideo._files import (
     told_replacing,
     write_file,
 )
-from rlvideo._optional import import_optional
-from rlvideo.errors import (
-    InvalidArgumentError,
-    MissingDependencyError,
-    RLVideoError,
-    StorageError,
-    VideoExistsError,
-)
-from rlvideo.metadata import SavedPath
-from rlvideo.naming import VIDEO_SUFFIXES
 
 __all__ = [
     "Destination",
@@ -423,7 +423,7 @@ class LocalDestination(Destination):
         return self.folder / name
 
     def check_free(self, name: str, *, overwrite: bool | None, wait: bool = False) -> bool:
-        """Raise unless ``folder/name`` may be written (:func:`~rlvideo._files.check_target`)."""
+        """Raise unless ``folder/name`` may be written (:func:`~rlvideo.io._files.check_target`)."""
         return check_target(self.final(name), overwrite=overwrite)
 
     def publish(

@@ -249,7 +249,7 @@ def load_agent(
         MissingDependencyError: A model needs stable-baselines3, sb3-contrib or torch.
 
     Example:
-        >>> agent = load_agent("rlvideo.demo:balancing_policy")
+        >>> agent = load_agent("rlvideo.cli.demo:balancing_policy")
         >>> agent.act([0.0, 0.0, 0.05, 0.0], True)
         1
         >>> load_agent("random") is None
@@ -427,7 +427,7 @@ def _algorithm_class(algorithm: str) -> Any:
     package, name = ALGORITHMS[algorithm]
     feature = f"--policy with a {name} model"
     if package == "stable_baselines3":
-        from rlvideo._optional import import_optional
+        from rlvideo._core.optional import import_optional
 
         return getattr(import_optional(package, "sb3", feature=feature), name)
     try:
@@ -542,7 +542,7 @@ def _load_torchscript(path: Path) -> _TorchScriptAgent:
     """A TorchScript module (``.pt``, ``.pth``) or a ``torch.export`` program (``.pt2``)."""
     import warnings
 
-    from rlvideo._optional import import_optional
+    from rlvideo._core.optional import import_optional
 
     torch = import_optional("torch", "sb3", feature="--policy with a TorchScript module")
     exported = path.suffix.lower() == ".pt2"

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from rlvideo._core.naming import VideoFormat
 from rlvideo.errors import EncoderError, InvalidArgumentError
-from rlvideo.naming import VideoFormat
 
 __all__ = ["DEFAULT_CODECS", "THREADED_MIN_PIXELS", "EncoderSettings", "encoder_settings"]
 
@@ -175,7 +175,7 @@ def _check_options(
         return
     unused = [key for key in user if str(key) in context.options]
     if unused:
-        from rlvideo.options import did_you_mean
+        from rlvideo._core.options import did_you_mean
 
         raise InvalidArgumentError(
             f"encoder option {unused[0]!r} is not an option of {name}"

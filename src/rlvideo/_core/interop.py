@@ -14,7 +14,7 @@ where it already is if the frame exists.
 - A PIL image is read through ``np.asarray`` when it is RGB or gray; any other mode (palette,
   RGBA, CMYK, ...) is first converted to RGB by its own ``convert`` (:func:`pil_pixels`).
 - ``bfloat16`` has no NumPy dtype: its bits come back as ``uint16`` with
-  :attr:`HostFrame.bfloat16` set, for :mod:`rlvideo.frames` to convert.
+  :attr:`HostFrame.bfloat16` set, for :mod:`rlvideo._core.frames` to convert.
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ every hand-off is done.
 Wrappers decide *when* a video starts and stops (gym's trigger rules); a :class:`Recorder`
 does the rest, so the single-env, vector and SB3 wrappers share one implementation.
 
-Each video's values (episode, step, reward, return, action, info: :class:`rlvideo._track.FrameLog`)
+Each video's values (episode, step, reward, return, action, info:
+:class:`rlvideo._core.track.FrameLog`)
 feed the overlay, drawn on each frame here, in the env's process, before the frame is handed
 to the encoder (a band above or below the frame makes every frame of the video taller by its
 height, recorded as the metadata's ``overlay``), and the data track ``<stem>.track.jsonl``
-(:mod:`rlvideo._track`). The track is streamed, a line per frame, to a hidden file beside the
+(:mod:`rlvideo._core.track`). The track is streamed, a line per frame, to a hidden file beside the
 video's staging file, and shares the video's lifecycle: renamed to its final name (uploaded
 after the video, for a URL folder) when the video is final, kept as
 ``<stem>.incomplete.track.jsonl`` beside a video kept as incomplete, deleted with a discarded
@@ -40,15 +41,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from rlvideo._background import BackgroundEncoder, EncoderKind, VideoResult, deferred_interrupts
-from rlvideo._files import claim, publish
-from rlvideo._track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
+from rlvideo._core.frames import FrameConverter
+from rlvideo._core.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
+from rlvideo._core.naming import check_name_prefix
+from rlvideo._core.options import did_you_mean
+from rlvideo._core.spec import WriterSpec, check_fps
+from rlvideo._core.track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
-from rlvideo.frames import FrameConverter
-from rlvideo.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
-from rlvideo.naming import check_name_prefix
-from rlvideo.options import did_you_mean
-from rlvideo.spec import WriterSpec, check_fps
+from rlvideo.io._files import claim, publish
+from rlvideo.recording._worker import (
+    BackgroundEncoder,
+    EncoderKind,
+    VideoResult,
+    deferred_interrupts,
+)
 from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destination
 
 if TYPE_CHECKING:
@@ -70,7 +76,7 @@ class _TrackFile:
     Each line is written as it comes (line-buffered: one small write per frame, ~2 us), so memory
     stays flat and a killed process leaves every line it had: at least every frame the encoder
     kept, which is what ``rlvideo recover`` cuts it to. The file is locked as a partial video
-    is (:func:`rlvideo._files.claim`), so ``rlvideo recover`` tells a track being written from
+    is (:func:`rlvideo.io._files.claim`), so ``rlvideo recover`` tells a track being written from
     one a killed process left behind.
     """
 
@@ -276,7 +282,7 @@ class ClosesOnExit:
 
 
 class Recorder:
-    """Start, feed and finish videos in a :class:`~rlvideo._background.BackgroundEncoder`.
+    """Start, feed and finish videos in a :class:`~rlvideo.recording._worker.BackgroundEncoder`.
 
     Args:
         video_folder: Where videos go: a folder, created if needed, or an fsspec URL.
@@ -805,6 +811,6 @@ def _replacing_decided(spec: WriterSpec, taken: bool) -> WriterSpec:
     ``overwrite=None`` replaces a file that was there (said by the recorder, in the caller's
     process: the encoder, perhaps in a process of its own, does not say it again) and keeps one
     that appears while the video is written, as the writer does (see
-    :func:`~rlvideo._files.check_target`).
+    :func:`~rlvideo.io._files.check_target`).
     """
     return spec.replace(overwrite=taken) if spec.overwrite is None else spec

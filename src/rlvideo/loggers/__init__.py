@@ -1,8 +1,8 @@
 """Hand finished videos to the trackers people look at: wandb, TensorBoard and MLflow.
 
 Each logger is an ``on_video_saved`` callable, ``logger(where, meta)``: pass it to any wrapper
-(:class:`rlvideo.RecordVideo`, :class:`rlvideo.vector.RecordVideo`,
-:class:`rlvideo.sb3.VecVideoRecorder`, :class:`rlvideo.sb3.EvalVideoCallback`, the PettingZoo
+(:class:`rlvideo.RecordVideo`, :class:`rlvideo.wrappers.vector.RecordVideo`,
+:class:`rlvideo.wrappers.sb3.VecVideoRecorder`, :class:`rlvideo.wrappers.sb3.EvalVideoCallback`, the PettingZoo
 wrapper), or call it on a path that :func:`rlvideo.save_video` returned (``logger(path)``, or
 ``logger(path, step=...)``). Each is built with no arguments when the tracker has an active run
 (``wandb.init()``, ``mlflow.start_run()``) or, for TensorBoard, a default log dir, and imports
@@ -12,7 +12,7 @@ its tracker only then, with an error naming the extra (``pip install "rlvideo[wa
 - :class:`WandbLogger`: the finished file itself (``wandb.Video(path, format=...)``: no moviepy,
   no re-encode), with a caption (env id, episode, return) and the metadata;
 - :class:`TensorBoardLogger`: a GIF image summary, which TensorBoard's Images tab plays, encoded
-  by rlvideo within size and frame limits (:func:`rlvideo._preview.gif_preview`), written
+  by rlvideo within size and frame limits (:func:`rlvideo.io._preview.gif_preview`), written
   through a ``torch.utils.tensorboard.SummaryWriter``, a tensorboardX writer, or to a log dir
   with no torch at all; the video's path is in the summary's description and in a text summary;
 - :class:`MLflowLogger`: the file as an artifact of the run under ``videos/``, named for its
@@ -76,11 +76,11 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from rlvideo._optional import import_optional
-from rlvideo._preview import MAX_FPS, MAX_FRAMES, MAX_SIZE, GifPreview, check_limits, gif_preview
+from rlvideo._core.metadata import SavedPath, VideoMetadata, sidecar_path
+from rlvideo._core.optional import import_optional
 from rlvideo.errors import InvalidArgumentError, StorageError
-from rlvideo.manifest import read_sidecar
-from rlvideo.metadata import SavedPath, VideoMetadata, sidecar_path
+from rlvideo.io._preview import MAX_FPS, MAX_FRAMES, MAX_SIZE, GifPreview, check_limits, gif_preview
+from rlvideo.io.manifest import read_sidecar
 from rlvideo.storage import (
     LocalDestination,
     RemoteDestination,

@@ -23,12 +23,12 @@ import av.container
 import av.packet
 import av.stream
 
-from rlvideo._clips import Clip
-from rlvideo._files import claim, exists_error, keep_as_incomplete, publish_video, release
-from rlvideo.encoder import VideoWriter
+from rlvideo._core.clips import Clip
+from rlvideo._core.naming import partial_name, steps_stream_name
+from rlvideo._core.spec import WriterSpec
 from rlvideo.errors import EncoderError, StorageError, VideoExistsError
-from rlvideo.naming import partial_name, steps_stream_name
-from rlvideo.spec import WriterSpec
+from rlvideo.io._files import claim, exists_error, keep_as_incomplete, publish_video, release
+from rlvideo.io.writer import VideoWriter
 
 __all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut", "replaces"]
 

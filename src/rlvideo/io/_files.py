@@ -18,7 +18,7 @@ One module owns it, for videos, sidecars, manifests, galleries and notebook file
 - :func:`write_file`: write bytes or text under a hidden name, then publish them.
 
 No half-written file is ever left under a final name. Crash *recovery* (remuxing what a killed
-writer left) is :mod:`rlvideo.recovery`'s job, built on this one.
+writer left) is :mod:`rlvideo.io.recovery`'s job, built on this one.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ try:
 except ImportError:  # Windows: no advisory locks; recover() then trusts its caller
     fcntl = None  # type: ignore[assignment]
 
-from rlvideo._track import track_path
+from rlvideo._core.metadata import sidecar_path
+from rlvideo._core.naming import check_file_name, incomplete_name
+from rlvideo._core.track import track_path
 from rlvideo.errors import InvalidArgumentError, StorageError, VideoExistsError
-from rlvideo.metadata import sidecar_path
-from rlvideo.naming import check_file_name, incomplete_name
 
 __all__ = [
     "POSTER_FOLDER",
@@ -114,7 +114,7 @@ def _count_files(folder: Path) -> int:
 def check_target(path: Path, *, overwrite: bool | None) -> bool:
     """Raise unless a video may be written at ``path``.
 
-    The name must fit (see :func:`~rlvideo.naming.check_file_name`), ``path`` must not be a
+    The name must fit (see :func:`~rlvideo._core.naming.check_file_name`), ``path`` must not be a
     folder, and its folder, if it exists already, must be writable. (A folder still to be made
     is checked when it is made.) An existing file is an error with ``overwrite=False``, is
     replaced with ``overwrite=True``, and with ``overwrite=None`` (the default everywhere) is
@@ -280,7 +280,7 @@ def keep_first_lines(path: Path, count: int) -> None:
 def claim(path: Path) -> int | None:
     """Create the partial file ``path`` and lock it for as long as its writer lives.
 
-    The lock (``flock``, advisory) tells :func:`~rlvideo.recovery.recover` that a live process
+    The lock (``flock``, advisory) tells :func:`~rlvideo.io.recovery.recover` that a live process
     still writes the file; the system drops it when the writer closes it or dies, killed or not.
     Where the system allows (Linux), the file is created unnamed, locked, then named, so no
     other process ever sees it unlocked (a ``recover`` run at that instant would take a

@@ -19,8 +19,8 @@ from typing import Literal
 
 import numpy as np
 
+from rlvideo._core.schedules import capped_cubic_video_schedule
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.schedules import capped_cubic_video_schedule
 
 __all__ = [
     "Clip",

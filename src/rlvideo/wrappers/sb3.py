@@ -1,0 +1,585 @@
+"""Stable-Baselines3: ``VecVideoRecorder``, SB3's wrapper, streaming; ``EvalVideoCallback``.
+
+Same signature, trigger rule, frame count, file names, fps and render-mode check as
+``stable_baselines3.common.vec_env.VecVideoRecorder`` (SB3 2.x), and like it a
+``VecEnvWrapper``, so it goes wherever SB3 expects a ``VecEnv``. What SB3 records, it records:
+every frame is ``venv.render()``, all the envs tiled into one image. But each frame goes to a
+background encoder as it is rendered instead of into a list, so memory stays flat, training
+never stops to encode a video, and no moviepy is needed.
+
+:class:`EvalVideoCallback` is an SB3 callback that plays evaluation episodes on an env of its
+own every N training steps, records each into a folder and hands it to the trackers of
+:mod:`rlvideo.loggers` at the training step it started at (SB3's own ``Video`` logger object
+needs moviepy, and TensorBoard's video path is broken on moviepy 2).
+
+Needs the ``sb3`` extra: ``pip install "rlvideo[sb3]"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rlvideo._core.clips import fires
+from rlvideo._core.frames import is_frame
+from rlvideo._core.metadata import OnVideoSaved, SavedPath, VideoMetadata
+from rlvideo._core.optional import import_optional
+from rlvideo._core.options import RecordingOptions, recorder_options
+from rlvideo.errors import InvalidArgumentError, RenderModeError
+from rlvideo.recording._recorder import ClosesOnExit, EpisodeCount, Recorder, records
+from rlvideo.storage import resolve_location
+
+import_optional("stable_baselines3", "sb3", feature="rlvideo.wrappers.sb3.VecVideoRecorder")
+
+from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402 (after the check)
+from stable_baselines3.common.vec_env import sync_envs_normalization  # noqa: E402
+from stable_baselines3.common.vec_env.base_vec_env import (  # noqa: E402
+    VecEnv,
+    VecEnvObs,
+    VecEnvStepReturn,
+    VecEnvWrapper,
+)
+from stable_baselines3.common.vec_env.dummy_vec_env import DummyVecEnv  # noqa: E402
+from stable_baselines3.common.vec_env.subproc_vec_env import SubprocVecEnv  # noqa: E402
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["EvalVideoCallback", "VecVideoRecorder"]
+
+logger = logging.getLogger(__name__)
+
+
+class _RenderModeAssertionError(RenderModeError, AssertionError):
+    """A :class:`RenderModeError` that is also the ``AssertionError`` SB3's wrapper raises."""
+
+
+class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
+    """Record videos of a vector env's rollouts, streaming frames to a background encoder.
+
+    A drop-in for SB3's ``VecVideoRecorder``: the positional arguments are SB3's, with the same
+    meaning, and it records the same frames into files of the same names. The global step count
+    ``step_id`` starts at 0 and grows by one per ``step``. A video starts in ``reset()`` when
+    ``record_video_trigger(step_id)`` fires, or after a ``step`` that is not recording and where
+    the trigger fires for the new ``step_id``. Its first frame is the one rendered right then,
+    and one more is rendered after each step, so a video holds ``video_length + 1`` frames (like
+    SB3's) and ends after the step ``start + video_length``. It is named
+    ``{name_prefix}-step-{start}-to-step-{start + video_length}.mp4``. While a video records,
+    the trigger is not asked; a ``reset()`` where it fires starts a new video, ending the one in
+    progress. ``close()`` closes the envs, then ends the video in progress (shorter) and waits for
+    every video to be written.
+
+    The frame rate is the envs' ``metadata["render_fps"]``, else 30: ``frames_per_sec``, read
+    as each video starts, so a value set after the wrapper is made applies to the next video.
+
+    Differences from SB3: frames are never held in memory and no moviepy is needed; an existing
+    file is replaced only once the new video is final (said once per folder;
+    ``overwrite=False`` refuses it); a ``reset()`` that interrupts a video
+    saves it under its own name (SB3 writes it under the new video's name, which the new video
+    then overwrites; when the names are the same, the old video is dropped, as in SB3); the
+    trigger must return a bool and ``video_length`` must be at least 1 (SB3 makes two-frame
+    videos of 0); messages go to :mod:`logging` instead of ``print``.
+
+    Args:
+        venv: The vector env, made with ``render_mode="rgb_array"``.
+        video_folder: Where videos go: a folder, created if needed, or an fsspec URL such as
+            ``s3://bucket/videos`` (see :mod:`rlvideo.storage`).
+        record_video_trigger: ``step_id -> bool``: start a video at that global step.
+        video_length: Steps per video; a video holds ``video_length + 1`` frames.
+        name_prefix: Start of every file name.
+        **options: rlvideo's recording options, the same for every wrapper (format, codec,
+            crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
+            encoder_options, storage_options): see :class:`rlvideo._core.options.RecordingOptions`.
+            Here, in the metadata, ``first_step`` is the step in the name, ``episode`` counts
+            the episodes of env 0, ``episode_return`` sums the rewards of all the envs over the
+            recorded steps, and ``terminated``/``truncated`` say whether any env's episode
+            ended so at the last recorded step; the overlay and the data track show the same
+            sums, their ``step`` and ``return`` counted from the video's first frame.
+
+    Raises:
+        RenderModeError: If the envs' render mode is not ``"rgb_array"`` (it is also an
+            ``AssertionError``, which is what SB3 raises).
+        InvalidArgumentError: For a bad trigger, video_length, format, codec, crf or prefix.
+
+    Example:
+        >>> import os
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> from stable_baselines3.common.vec_env import DummyVecEnv
+        >>> venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")] * 2)
+        >>> venv = VecVideoRecorder(
+        ...     venv, "videos", record_video_trigger=lambda step: step % 20 == 0, video_length=10
+        ... )
+        >>> obs = venv.reset()
+        >>> for _ in range(50):
+        ...     obs, rewards, dones, infos = venv.step(np.array([0, 1]))
+        >>> venv.close()
+        >>> sorted(os.listdir("videos"))  # doctest: +NORMALIZE_WHITESPACE
+        ['rl-video-step-0-to-step-10.mp4', 'rl-video-step-20-to-step-30.mp4',
+         'rl-video-step-40-to-step-50.mp4']
+
+        With an SB3 model it records while training::
+
+            model = PPO("MlpPolicy", venv)
+            model.learn(total_timesteps=100_000)
+            venv.close()
+    """
+
+    video_name: str
+    """The file name of the latest video started (set when one starts)."""
+    video_path: str
+    """Its absolute path (its URL when ``video_folder`` is a URL)."""
+
+    def __init__(
+        self,
+        venv: VecEnv,
+        video_folder: str | os.PathLike[str],
+        record_video_trigger: Callable[[int], bool],
+        video_length: int = 200,
+        name_prefix: str = "rl-video",
+        **options: Unpack[RecordingOptions],
+    ) -> None:
+        VecEnvWrapper.__init__(self, venv)
+        self.env = venv
+        env_metadata = _env_metadata(venv)
+        self.env.metadata = env_metadata  # as SB3 does: the venv gets the envs' metadata
+        if self.env.render_mode != "rgb_array":
+            raise _RenderModeAssertionError(
+                f"The render_mode must be 'rgb_array', not {self.env.render_mode}. Make the envs "
+                'with gymnasium.make(env_id, render_mode="rgb_array") (make_vec_env: '
+                'env_kwargs={"render_mode": "rgb_array"}).'
+            )
+        self.frames_per_sec: Any = env_metadata.get("render_fps", 30)
+        if not callable(record_video_trigger):
+            raise InvalidArgumentError(
+                "record_video_trigger must be a callable taking the step count and returning a "
+                f"bool, got {record_video_trigger!r}. Example: lambda step: step % 10_000 == 0"
+            )
+        if isinstance(video_length, bool) or not isinstance(video_length, int) or video_length < 1:
+            raise InvalidArgumentError(
+                f"video_length must be a positive number of steps, got {video_length!r}"
+            )
+        self.record_video_trigger = record_video_trigger
+        self.video_folder = resolve_location(video_folder)
+        self.name_prefix = name_prefix
+        self.step_id = 0
+        self.video_length = video_length
+        self.recording = False
+        self._video_id: int | None = None
+        self._episode = -1  # episodes of env 0 begun so far, counted from 0
+        self._count = EpisodeCount()  # env 0's episode: the track and overlay follow env 0
+        self._recorder = Recorder(
+            self.video_folder, name_prefix=name_prefix,
+            fps=self.frames_per_sec, env_id=_env_id(venv),
+            **recorder_options("VecVideoRecorder", options),
+        )  # fmt: skip
+
+    @property
+    def saved_videos(self) -> list[Any]:
+        """Paths (URLs when remote) of the videos finished so far (all of them after close)."""
+        return list(self._recorder.saved)
+
+    # -- SB3's control flow --------------------------------------------------------------------
+    @records
+    def reset(self) -> VecEnvObs:
+        """Reset the envs, and start a video if the trigger fires at the current step count."""
+        obs = self.venv.reset()
+        self._new_episode()
+        if self._video_enabled():
+            self._start_video_recorder()
+        self._recorder.poll()
+        return obs
+
+    @records
+    def step_wait(self) -> VecEnvStepReturn:
+        """Finish the step; record its frame, or start a video if the trigger fires."""
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.step_id += 1
+        cut = [bool(info.get("TimeLimit.truncated", False)) for info in infos]
+        ended = [bool(done) and not c for done, c in zip(dones, cut, strict=True)]
+        shown = (rewards[0], ended[0], cut[0])  # env 0's: the track and overlay follow it
+        if self.recording:
+            assert self._video_id is not None  # recording implies a video
+            counted = (np.sum(rewards), any(ended), any(cut))  # the metadata sums every env
+            self._recorder.step(self._video_id, *shown, info=infos[0], counted=counted)
+        elif self._video_enabled():
+            self._start_recording(self._stem(), episode=self._episode + int(dones[0]))
+            assert self._video_id is not None
+            self._recorder.show(self._video_id, *shown, info=infos[0])  # frame 0 follows it
+        self._count.add(rewards[0])
+        if dones[0]:
+            self._new_episode()  # env 0 was reset automatically: the frame is its reset frame
+        if self.recording:
+            assert self._video_id is not None
+            self._capture_frame()
+            if self.recording and self._recorder.frames(self._video_id) > self.video_length:
+                self._stop_recording()
+        self._recorder.poll()
+        return obs, rewards, dones, infos
+
+    def close(self) -> None:
+        """Close the envs, then end the video in progress and wait for every video.
+
+        The video in progress is saved, shorter, its metadata saying ``cut_short`` unless an
+        episode ended at its last step; when the recording was cut off by a failure (an
+        exception out of ``reset`` or ``step``, or out of a ``with venv:`` block) it is kept as
+        ``<name>.incomplete.<ext>`` instead.
+        """
+        try:
+            VecEnvWrapper.close(self)
+        finally:
+            self.recording, self._video_id = False, None
+            self._recorder.close()
+
+    # -- SB3's helpers, same names -------------------------------------------------------------
+    def _video_enabled(self) -> bool:
+        return fires(self.record_video_trigger, self.step_id, "record_video_trigger")
+
+    def _start_video_recorder(self) -> None:
+        self._start_recording(self._stem())
+        self._capture_frame()
+
+    def _stem(self) -> str:
+        return f"{self.name_prefix}-step-{self.step_id}-to-step-{self.step_id + self.video_length}"
+
+    def _new_episode(self) -> None:
+        """Env 0 began an episode: a video in progress shows it from its next frame."""
+        self._episode += 1
+        self._count.begin()
+        if self._video_id is not None:
+            self._recorder.reset(self._video_id, self._episode)
+
+    def _start_recording(self, stem: str, *, episode: int | None = None) -> None:
+        """Start a video (ending the one in progress first); a taken name raises here."""
+        if self.recording:
+            # The same name means no step since it started: SB3's file ends up holding the new
+            # video, so the old one (a single frame) is dropped rather than saved and replaced.
+            self._stop_recording(discard=stem == Path(self.video_name).stem)
+        name = f"{stem}.{self._recorder.spec.format}"
+        self._video_id = self._recorder.start(
+            stem, kind="step", episode=max(self._episode if episode is None else episode, 0),
+            first_step=self.step_id, fps=self.frames_per_sec, episode_step=self._count.step,
+            episode_return=self._count.episode_return,
+        )  # fmt: skip
+        self.video_name = name
+        self.video_path = str(self._recorder.final(name))
+        self.recording = True
+
+    def _capture_frame(self) -> None:
+        assert self._video_id is not None, "Cannot capture a frame, recording wasn't started."
+        frame = self.env.render()
+        if is_frame(frame):
+            self._recorder.frame(self._video_id, frame)
+        else:
+            self._stop_recording()
+            logger.warning(
+                "Recording stopped: expected type of frame returned by render to be a numpy "
+                "array, got instead %s.", type(frame),
+            )  # fmt: skip
+
+    def _stop_recording(self, *, discard: bool = False) -> None:
+        """End the video in progress: it is finished in the background (or dropped)."""
+        if not self.recording or self._video_id is None:
+            raise InvalidArgumentError("_stop_recording was called, but no recording was started")
+        video_id, self._video_id = self._video_id, None
+        self.recording = False
+        if discard:
+            self._recorder.discard(video_id)
+        else:
+            logger.info("Saving video to %s", self.video_path)
+            self._recorder.stop(video_id)
+
+    def __del__(self) -> None:
+        if self.__dict__.get("recording", False):  # not getattr: VecEnvWrapper forwards it
+            logger.warning(
+                "VecVideoRecorder was not closed: the video in progress is kept as .incomplete. "
+                "Call venv.close() to finish it."
+            )
+
+
+class EvalVideoCallback(BaseCallback):
+    """Record evaluation episodes every ``every`` training steps and hand them to trackers.
+
+    At each multiple of ``every`` training timesteps (``model.num_timesteps``, all envs
+    counted) the callback plays ``n_eval_episodes`` episodes of ``eval_env`` with
+    ``model.predict`` and records each as ``{name_prefix}-step-{t}-episode-{k}.mp4`` in
+    ``video_folder``. Frames go to rlvideo's background encoder as they are rendered, so memory
+    stays flat and training goes on while the videos are encoded; each video, once final, goes
+    to ``loggers`` (and ``on_video_saved``), at step ``t``: its metadata says ``first_step=t``,
+    ``kind="episode"`` and ``episode=k``. When training ends, the callback waits for its videos
+    and their hand-offs (and starts afresh on the next ``learn()``).
+
+    Args:
+        eval_env: A Gymnasium env made with ``render_mode="rgb_array"``: each video is its
+            ``render()`` after ``reset`` and after every step, as ``rlvideo.RecordVideo``
+            records. Or an SB3 ``VecEnv`` of one env (e.g. with ``VecNormalize``, whose
+            statistics are synced from the training env as SB3's ``EvalCallback`` does): its
+            ``render()`` after ``reset`` and after every step but the last, which the
+            ``VecEnv``'s automatic reset hides.
+        video_folder: Where videos go: a folder, or an fsspec URL (see :mod:`rlvideo.storage`).
+        every: Training timesteps between evaluations.
+        n_eval_episodes: Episodes, and videos, per evaluation.
+        deterministic: Whether the policy acts deterministically.
+        name_prefix: Start of every file name.
+        loggers: A logger of :mod:`rlvideo.loggers` or any ``(path, meta)`` callable, or a
+            list of them; each gets every video (one that raises does not keep the video from
+            the others; its error is raised once they all had it).
+        max_episode_steps: End an evaluation episode after this many steps (None: when the
+            env ends it).
+        verbose: SB3's verbosity: 1 logs each evaluation.
+        **options: rlvideo's recording options (format, codec, crf, overwrite, metadata,
+            track, overlay, on_video_saved, keep_if, encoder, encoder_options,
+            storage_options): see :class:`rlvideo._core.options.RecordingOptions`.
+
+    Raises:
+        RenderModeError: If ``eval_env`` does not render RGB images.
+        InvalidArgumentError: For a bad ``every``, ``n_eval_episodes`` or option.
+
+    Example:
+        >>> import os
+        >>> import gymnasium as gym
+        >>> from stable_baselines3 import PPO
+        >>> from rlvideo.loggers import TensorBoardLogger
+        >>> eval_env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=50)
+        >>> callback = EvalVideoCallback(
+        ...     eval_env, "videos", every=256, loggers=TensorBoardLogger("runs/ppo")
+        ... )
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=256, seed=0)
+        >>> model = model.learn(total_timesteps=512, callback=callback)
+        >>> sorted(os.listdir("videos"))
+        ['eval-step-256-episode-0.mp4', 'eval-step-512-episode-0.mp4']
+    """
+
+    def __init__(
+        self,
+        eval_env: Any,
+        video_folder: str | os.PathLike[str],
+        *,
+        every: int = 10_000,
+        n_eval_episodes: int = 1,
+        deterministic: bool = True,
+        name_prefix: str = "eval",
+        loggers: OnVideoSaved | Sequence[OnVideoSaved] = (),
+        max_episode_steps: int | None = None,
+        verbose: int = 0,
+        **options: Unpack[RecordingOptions],
+    ) -> None:
+        super().__init__(verbose)
+        for name, value in (("every", every), ("n_eval_episodes", n_eval_episodes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, int)
+            or max_episode_steps < 1
+        ):
+            raise InvalidArgumentError(
+                f"max_episode_steps must be a positive int or None, got {max_episode_steps!r}"
+            )
+        self.vectorized = isinstance(eval_env, VecEnv)
+        if self.vectorized and eval_env.num_envs != 1:
+            raise InvalidArgumentError(
+                f"eval_env must be one env (or a VecEnv of one), got {eval_env.num_envs} envs"
+            )
+        if eval_env.render_mode != "rgb_array":
+            raise RenderModeError(
+                f"eval_env's render_mode must be 'rgb_array', not {eval_env.render_mode!r}: make "
+                'it with gymnasium.make(env_id, render_mode="rgb_array")'
+            )
+        self.eval_env = eval_env
+        self.video_folder = resolve_location(video_folder)
+        self.every = every
+        self.n_eval_episodes = n_eval_episodes
+        self.deterministic = deterministic
+        self.name_prefix = name_prefix
+        self.max_episode_steps = max_episode_steps
+        hand_offs = [loggers] if callable(loggers) else list(loggers)
+        user_hook = options.pop("on_video_saved", None)
+        if user_hook is not None:
+            hand_offs.append(user_hook)
+        if not all(callable(hand_off) for hand_off in hand_offs):
+            raise InvalidArgumentError(
+                f"loggers must be a (path, meta) callable or a list of them, got {loggers!r}"
+            )
+        self.hand_off = _FanOut(hand_offs)
+        """Every video goes to each of ``loggers`` (and ``on_video_saved``) through this."""
+        self._options = recorder_options("EvalVideoCallback", options)
+        self._options["on_video_saved"] = self.hand_off if hand_offs else None
+        metadata = _env_metadata(eval_env) if self.vectorized else eval_env.metadata
+        self._fps = metadata.get("render_fps") or 30
+        self._env_id = _env_id(eval_env) if self.vectorized else _gym_env_id(eval_env)
+        self._recorder: Recorder | None = None
+        self._next = every
+        self.evaluations = 0
+        """Evaluations recorded so far."""
+
+    @property
+    def saved_videos(self) -> list[SavedPath]:
+        """Paths (URLs when remote) of the videos finished so far, in this ``learn()``."""
+        return [] if self._recorder is None else list(self._recorder.saved)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            while self._next <= self.num_timesteps:
+                self._next += self.every
+            with self._finished_on_error():
+                self._evaluate()
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self._recorder is not None:
+            with self._finished_on_error():
+                self._recorder.poll()  # hand finished videos off, between rollouts
+
+    @contextlib.contextmanager
+    def _finished_on_error(self) -> Iterator[None]:
+        """Finish the videos already ended (and hand them off) before an error propagates.
+
+        An error out of a callback ends ``learn()``, and SB3 then calls no ``_on_training_end``.
+        """
+        try:
+            yield
+        except BaseException:
+            if self._recorder is not None:
+                self._recorder.interrupt()  # no error of the recorder's hides this one
+            self._on_training_end()
+            raise
+
+    def _on_training_end(self) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.close()  # waits for the videos and their hand-offs (their flush())
+
+    def _evaluate(self) -> None:
+        if self._recorder is None:
+            self._recorder = Recorder(
+                self.video_folder, name_prefix=self.name_prefix, fps=self._fps,
+                env_id=self._env_id, **self._options,
+            )  # fmt: skip
+        if self.vectorized:
+            with contextlib.suppress(AttributeError):  # as SB3's EvalCallback does
+                sync_envs_normalization(self.training_env, self.eval_env)
+        step = self.num_timesteps
+        returns = []
+        for episode in range(self.n_eval_episodes):
+            name = f"{self.name_prefix}-step-{step}-episode-{episode}"
+            video_id = self._recorder.start(name, kind="episode", episode=episode, first_step=step)
+            try:
+                returns.append(self._play(video_id))
+            except BaseException:
+                self._recorder.discard(video_id)
+                raise
+            self._recorder.stop(video_id)
+        self._recorder.poll()
+        self.evaluations += 1
+        if self.verbose >= 1:
+            logger.info(
+                "evaluation at step %d: %d episode(s), mean return %.3g, videos in %s",
+                step, len(returns), float(np.mean(returns)), self.video_folder,
+            )  # fmt: skip
+
+    def _play(self, video_id: int) -> float:
+        """Play one episode, recording it; return its return."""
+        assert self._recorder is not None
+        assert self.model is not None
+        recorder, env = self._recorder, self.eval_env
+        if self.vectorized:
+            observation = env.reset()
+        else:
+            observation, _ = env.reset()
+        self._frame(video_id, env.render())
+        state, start, total, steps = None, np.ones((1,), dtype=bool), 0.0, 0
+        while True:
+            action, state = self.model.predict(
+                observation, state=state, episode_start=start, deterministic=self.deterministic
+            )
+            steps += 1
+            if self.vectorized:
+                observation, rewards, dones, infos = env.step(action)
+                info, taken = infos[0], action[0]
+                truncated = bool(info.get("TimeLimit.truncated", False))
+                reward, terminated = float(rewards[0]), bool(dones[0]) and not truncated
+                start = np.asarray(dones, dtype=bool)
+            else:
+                observation, reward, terminated, truncated, info = env.step(action)
+                start, taken = np.zeros((1,), dtype=bool), action
+            total += float(reward)
+            recorder.step(video_id, reward, terminated, truncated, action=taken, info=info)
+            ended = bool(terminated or truncated)
+            if not (ended and self.vectorized):  # a VecEnv has reset already
+                self._frame(video_id, env.render())
+            if ended or (self.max_episode_steps is not None and steps >= self.max_episode_steps):
+                return total
+
+    def _frame(self, video_id: int, frame: Any) -> None:
+        assert self._recorder is not None
+        if not is_frame(frame):
+            raise RenderModeError(
+                f"eval_env.render() returned {type(frame).__name__}, not an image: make it with "
+                'render_mode="rgb_array"'
+            )
+        self._recorder.frame(video_id, frame)
+
+
+class _FanOut:
+    """``(path, meta)`` to each hand-off; ``flush()`` to each that has one.
+
+    One failing does not keep the video from the others: the first error is raised once every
+    one was tried.
+    """
+
+    def __init__(self, hand_offs: list[OnVideoSaved]) -> None:
+        self.hand_offs = hand_offs
+
+    def __call__(self, where: SavedPath, meta: VideoMetadata) -> None:
+        self._each(lambda hand_off: hand_off(where, meta))
+
+    def flush(self) -> None:
+        def flush(hand_off: OnVideoSaved) -> None:
+            method = getattr(hand_off, "flush", None)
+            if callable(method):
+                method()
+
+        self._each(flush)
+
+    def _each(self, action: Callable[[OnVideoSaved], object]) -> None:
+        errors = []
+        for hand_off in self.hand_offs:
+            try:
+                action(hand_off)
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+def _gym_env_id(env: Any) -> str | None:
+    env_id = getattr(getattr(env, "spec", None), "id", None)
+    return env_id if isinstance(env_id, str) else None
+
+
+def _env_metadata(venv: VecEnv) -> dict[str, Any]:
+    """The envs' metadata (``render_fps`` and so on), found as SB3 finds it."""
+    inner = venv
+    while isinstance(inner, VecEnvWrapper):
+        inner = inner.venv
+    if isinstance(inner, (DummyVecEnv, SubprocVecEnv)):
+        found: dict[str, Any] = inner.get_attr("metadata")[0]
+        return found
+    return inner.metadata  # pragma: no cover - another VecEnv: its own metadata, as in SB3
+
+
+def _env_id(venv: VecEnv) -> str | None:
+    """The registered id of env 0 (``env.spec.id``), for the videos' metadata, if it has one."""
+    try:
+        spec = venv.get_attr("spec", indices=0)[0]
+    except Exception:  # a VecEnv without specs (or without get_attr) records no id
+        return None
+    env_id = getattr(spec, "id", None)
+    return env_id if isinstance(env_id, str) else None

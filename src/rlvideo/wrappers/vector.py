@@ -1,0 +1,490 @@
+"""``RecordVideo`` for Gymnasium vector envs: tiled like Gymnasium 1.4's, or one video per env.
+
+Tiled (the default) follows ``gymnasium.wrappers.vector.RecordVideo``: one video of every
+sub-env's frame tiled into a grid, episodes counted on sub-env 0, both autoreset modes. The grid
+pads prime env counts (5, 7) instead of collapsing to one strip
+(:func:`rlvideo._core.grid.grid_shape`).
+
+With ``per_env=True`` each sub-env gets its own videos, with its own episode boundaries and
+counting: ``{name_prefix}-env-{k}-episode-{i}.mp4`` (and ``-env-{k}-step-{s}`` for step
+triggers, ``s`` being the vector step).
+
+``render()`` may return one frame per sub-env (Gymnasium's tuple) or one batch for all of them:
+an ``(N, H, W, C)`` or ``(N, C, H, W)`` array or tensor, as GPU simulators render (IsaacLab,
+ManiSkill, Brax, MuJoCo Playground). ``envs_to_record=[0, 3]`` (or ``k -> bool``) records only
+those sub-envs: the frames of the others are never read, copied or sent off the device.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from rlvideo._core.clips import fires, resolve_triggers
+from rlvideo._core.frames import FrameConverter, is_frame
+from rlvideo._core.grid import Tiler
+from rlvideo._core.optional import import_optional
+from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
+from rlvideo.errors import InvalidArgumentError
+from rlvideo.recording._recorder import ClosesOnExit, EpisodeCount, Recorder, records
+from rlvideo.wrappers.gymnasium import check_render_mode, gymnasium_settings
+
+import_optional("gymnasium", "gymnasium", feature="rlvideo.wrappers.vector.RecordVideo")
+
+import gymnasium as gym  # noqa: E402 (after the check, which names the extra)
+from gymnasium.vector import AutoresetMode, VectorWrapper  # noqa: E402
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["RecordVideo"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Track:
+    """One stream of videos: all envs tiled (counted on env 0), or one sub-env."""
+
+    env_index: int
+    label: str  # "" when tiled, "env-{k}-" per env
+    episode_id: int = -1
+    video_id: int | None = None
+    has_autoreset: bool = False
+    seed: int | None = None
+    count: EpisodeCount = field(default_factory=EpisodeCount)  # the episode's, for the track
+    reset_frame: bool = False  # the next frame is a reset frame
+
+
+class _SubEnvInfo(Mapping[str, Any]):
+    """Sub-env ``index``'s view of a vector env's info: ``info[key][index]``, read on demand.
+
+    Gymnasium's vector info holds an array per key and a mask ``"_key"`` saying which sub-envs
+    have it; nothing is copied unless the overlay or the track asks for a key.
+    """
+
+    def __init__(self, info: Mapping[str, Any], index: int) -> None:
+        self._info, self._index = info, index
+
+    def __getitem__(self, key: str) -> Any:
+        if key.startswith("_") or not self._has(key):
+            raise KeyError(key)
+        value = self._info[key]
+        if isinstance(value, Mapping):
+            return _SubEnvInfo(value, self._index)
+        try:
+            return value[self._index]
+        except (TypeError, IndexError, KeyError):
+            return value  # not per sub-env
+
+    def _has(self, key: str) -> bool:
+        if key not in self._info:
+            return False
+        mask = self._info.get(f"_{key}")
+        try:
+            return mask is None or bool(mask[self._index])
+        except (TypeError, IndexError, KeyError):
+            return True
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in self._info if not key.startswith("_") and self._has(key))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
+    """Record videos of a vector env, streaming frames to a background encoder.
+
+    A drop-in for ``gymnasium.wrappers.vector.RecordVideo``: the arguments up to ``gc_trigger``
+    are Gymnasium 1.4's. Like :class:`rlvideo.RecordVideo`, a ``video_length=L`` video holds
+    exactly L frames and a video whose name is taken is replaced once the new one is final (said
+    once per folder; ``overwrite=False`` refuses it).
+
+    Args:
+        env: A vector env made with ``render_mode="rgb_array"``.
+        video_folder: Where videos go: a folder, or an fsspec URL such as ``s3://bucket/videos``
+            (see :mod:`rlvideo.storage`).
+        video_aspect_ratio: The tiled video's target aspect ratio, e.g. ``(16, 9)``.
+        record_first_only: Record sub-env 0 only.
+        episode_trigger: ``episode_id -> bool`` (episodes of sub-env 0; per env: of each env).
+        step_trigger: ``step_id -> bool`` on the vector step count.
+        video_length: 0 records whole episodes; L > 0 records L frames.
+        name_prefix: Start of every file name.
+        fps: Frames per second; else ``metadata["render_fps"]``; else 30. Kept as
+            ``frames_per_sec``, read as each video starts: a value set later applies to the
+            next video.
+        disable_logger: Accepted for compatibility (it silenced moviepy).
+        gc_trigger: ``episode_id -> bool``: ``gc.collect()`` after a video of that episode.
+        per_env: One video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with its own
+            episode boundaries and counting.
+        envs_to_record: The sub-envs to record, as indices (``[0, 3]``) or a predicate
+            (``lambda k: k % 8 == 0``); all by default. Tiled, their frames are tiled and
+            episodes are counted on the first of them. The others cost nothing.
+        **options: rlvideo's recording options, the same for every wrapper (format, codec,
+            crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
+            encoder_options, storage_options): see :class:`rlvideo._core.options.RecordingOptions`.
+            Tiled, the overlay and the data track show the first recorded sub-env's values.
+
+    Example:
+        >>> import os
+        >>> import gymnasium as gym
+        >>> envs = gym.make_vec("CartPole-v1", num_envs=3, render_mode="rgb_array")
+        >>> envs = RecordVideo(envs, "videos", per_env=True, episode_trigger=lambda e: e == 0)
+        >>> _ = envs.reset(seed=1)
+        >>> for _ in range(60):
+        ...     _ = envs.step(envs.action_space.sample())
+        >>> envs.close()
+        >>> sorted(os.listdir("videos"))
+        ['rl-video-env-0-episode-0.mp4', 'rl-video-env-1-episode-0.mp4', 'rl-video-env-2-episode-0.mp4']
+    """  # noqa: E501 (doctest output stays on one line)
+
+    def __init__(
+        self,
+        env: gym.vector.VectorEnv[Any, Any, Any],
+        video_folder: str,
+        video_aspect_ratio: tuple[int, int] = (1, 1),
+        record_first_only: bool = False,
+        episode_trigger: Callable[[int], bool] | None = None,
+        step_trigger: Callable[[int], bool] | None = None,
+        video_length: int = 0,
+        name_prefix: str = "rl-video",
+        fps: int | None = None,
+        disable_logger: bool = True,
+        gc_trigger: Callable[[int], bool] | None = lambda episode: True,
+        *,
+        per_env: bool = False,
+        envs_to_record: Sequence[int] | Callable[[int], bool] | None = None,
+        **options: Unpack[RecordingOptions],
+    ) -> None:
+        VectorWrapper.__init__(self, env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, _disable_deepcopy=True, **constructor_args(
+                video_folder=video_folder, video_aspect_ratio=video_aspect_ratio,
+                record_first_only=record_first_only, episode_trigger=episode_trigger,
+                step_trigger=step_trigger, video_length=video_length, name_prefix=name_prefix,
+                fps=fps, disable_logger=disable_logger, gc_trigger=gc_trigger, per_env=per_env,
+                envs_to_record=envs_to_record, **options,
+            ),
+        )  # fmt: skip
+        check_render_mode(env.render_mode)
+        if (
+            not isinstance(video_aspect_ratio, tuple)
+            or len(video_aspect_ratio) != 2
+            or min(video_aspect_ratio) <= 0
+        ):
+            raise InvalidArgumentError(
+                f"video_aspect_ratio must be two positive numbers like (16, 9), "
+                f"got {video_aspect_ratio!r}"
+            )
+        self.episode_trigger, self.step_trigger = resolve_triggers(episode_trigger, step_trigger)
+        mode = env.metadata.get("autoreset_mode")
+        if mode is None:
+            logger.warning(
+                "%s metadata doesn't specify its autoreset mode, therefore, defaulting to next "
+                "step.", env,
+            )  # fmt: skip
+            mode = AutoresetMode.NEXT_STEP
+        self.autoreset_mode = mode
+        if mode == AutoresetMode.SAME_STEP:
+            logger.warning(
+                "Vector environment's autoreset mode is same-step: recorded episodes will not "
+                "contain the last frame of the episode."
+            )
+        self.disable_logger = disable_logger
+        self.gc_trigger = gc_trigger
+        self.record_first_only = record_first_only
+        self.video_aspect_ratio = video_aspect_ratio
+        self.per_env = per_env
+        self.video_folder, self.frames_per_sec, self.video_length = gymnasium_settings(
+            self.metadata, video_folder, fps, video_length
+        )
+        self.name_prefix = name_prefix
+        self.step_id = -1
+        self.envs_to_record = _selected_envs(envs_to_record, record_first_only, self.num_envs)
+        """The sub-envs recorded, in order."""
+        recorded = self.envs_to_record if per_env else self.envs_to_record[:1]
+        self._tracks = [_Track(k, f"env-{k}-" if per_env else "") for k in recorded]
+        self._tiler = Tiler(video_aspect_ratio)
+        self._tile_converters = {k: FrameConverter() for k in self.envs_to_record}
+        spec = getattr(env, "spec", None)
+        self._recorder = Recorder(
+            self.video_folder, name_prefix=name_prefix,
+            fps=self.frames_per_sec,
+            env_id=getattr(spec, "id", None),
+            **recorder_options("rlvideo.wrappers.vector.RecordVideo", options),
+        )  # fmt: skip
+
+    # -- Gymnasium's attributes ------------------------------------------------------------------
+    @property
+    def episode_id(self) -> int:
+        """Episodes started on sub-env 0 (-1 before the first reset)."""
+        return self._tracks[0].episode_id
+
+    @property
+    def recording(self) -> bool:
+        """Whether any video is being recorded."""
+        return any(track.video_id is not None for track in self._tracks)
+
+    @property
+    def has_autoreset(self) -> bool:
+        """Whether sub-env 0 resets on the next step (next-step autoreset)."""
+        return self._tracks[0].has_autoreset
+
+    @property
+    def frame_rows(self) -> int:
+        """Rows of the tiled grid (-1 before the first frame)."""
+        return self._tiler.rows
+
+    @property
+    def frame_cols(self) -> int:
+        """Columns of the tiled grid (-1 before the first frame)."""
+        return self._tiler.cols
+
+    @property
+    def saved_videos(self) -> list[Any]:
+        """Paths (URLs when remote) of the videos finished so far (all of them after close)."""
+        return list(self._recorder.saved)
+
+    # -- the env loop ----------------------------------------------------------------------------
+    @records
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset, counting an episode for every sub-env reset, then record the reset frames."""
+        mask = None if options is None else options.get("reset_mask")
+        for track in self._tracks:
+            if mask is None or mask[track.env_index]:
+                track.seed = _seed_of(seed, track.env_index)
+                self._new_episode(track)
+        obs, info = super().reset(seed=cast(Any, seed), options=options)  # Gymnasium takes lists
+        self._capture([], info, None)
+        for track in self._tracks:
+            if mask is None or mask[track.env_index]:
+                track.has_autoreset = False
+        self._recorder.poll()
+        return obs, info
+
+    @records
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        """Step, follow each sub-env's episode boundaries, and record the frames."""
+        obs, rewards, terminations, truncations, info = self.env.step(actions)
+        self.step_id += 1
+        stepped = []
+        for track in self._tracks:
+            k = track.env_index
+            done = bool(terminations[k] or truncations[k])
+            outcome = (rewards[k], terminations[k], truncations[k])
+            if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+                if track.has_autoreset:  # this step was sub-env k's reset: a reset frame
+                    track.seed = None
+                    self._new_episode(track)
+                else:
+                    stepped.append((track, outcome))
+                track.has_autoreset = done
+            elif self.autoreset_mode == AutoresetMode.SAME_STEP and done:
+                if track.video_id is not None:  # the episode's last step, its frame is lost
+                    self._recorder.step(
+                        track.video_id, *outcome, action=_action_of(actions, k),
+                        info=_SubEnvInfo(info, k),
+                    )  # fmt: skip
+                track.seed = None
+                self._new_episode(track)
+            else:
+                stepped.append((track, outcome))
+        if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
+            for track in self._tracks:
+                self._start(track, "step", self.step_id)
+        self._capture(stepped, info, actions)
+        self._recorder.poll()
+        return obs, rewards, terminations, truncations, info
+
+    def close(self, **kwargs: Any) -> None:
+        """Close the env, then finish every video (waiting for the encoder).
+
+        Videos in progress end as in :meth:`rlvideo.RecordVideo.close`: saved, with
+        ``cut_short`` in their metadata, or kept as ``.incomplete`` when the recording was cut
+        off by a failure (an exception out of ``reset`` or ``step``, or out of a
+        ``with envs:`` block).
+        """
+        try:
+            super().close(**kwargs)
+        finally:
+            for track in self._tracks:
+                track.video_id = None
+            self._recorder.close()
+
+    def start_recording(self, video_name: str) -> None:
+        """Start a tiled video named ``video_name`` (not available with ``per_env=True``).
+
+        Its metadata's ``kind`` is ``"manual"``; the triggers start ``"episode"`` and
+        ``"step"`` videos.
+        """
+        track = self._only_track()
+        if track.video_id is not None:
+            self._stop(track)
+        track.video_id = self._recorder.start(
+            video_name, kind="manual", episode=max(track.episode_id, 0),
+            first_step=self.step_id + 1, seed=track.seed, fps=self.frames_per_sec,
+            episode_step=track.count.step, episode_return=track.count.episode_return,
+        )  # fmt: skip
+
+    def stop_recording(self) -> None:
+        """Stop the tiled video; it is finalized in the background."""
+        track = self._only_track()
+        if track.video_id is None:
+            raise InvalidArgumentError("stop_recording was called, but no recording was started")
+        self._stop(track)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _new_episode(self, track: _Track) -> None:
+        track.episode_id += 1
+        track.count.begin()
+        track.reset_frame = True
+        if track.video_id is not None and self.video_length == float("inf"):
+            self._stop(track)
+        if self.episode_trigger and fires(
+            self.episode_trigger, track.episode_id, "episode_trigger"
+        ):
+            self._start(track, "episode", track.episode_id)
+
+    def _start(self, track: _Track, kind: str, index: int) -> None:
+        if track.video_id is not None:
+            self._stop(track)
+        # a step video starts with the frame of the step that fired (step_id), an episode
+        # video with its reset frame, before its first step (step_id + 1)
+        first_step = self.step_id if kind == "step" else self.step_id + 1
+        track.video_id = self._recorder.start(
+            f"{self.name_prefix}-{track.label}{kind}-{index}", kind=kind,
+            episode=max(track.episode_id, 0), first_step=first_step, seed=track.seed,
+            episode_step=track.count.step, episode_return=track.count.episode_return,
+            env_index=track.env_index if self.per_env else None, fps=self.frames_per_sec,
+        )  # fmt: skip
+
+    def _stop(self, track: _Track) -> None:
+        video_id, track.video_id = track.video_id, None
+        assert video_id is not None  # callers check
+        self._recorder.stop(video_id)
+        if self.gc_trigger and self.gc_trigger(track.episode_id):
+            gc.collect()
+
+    def _capture(
+        self, stepped: list[tuple[_Track, tuple[Any, Any, Any]]], info: Any, actions: Any
+    ) -> None:
+        for track, outcome in stepped:
+            if track.video_id is not None:
+                self._recorder.step(
+                    track.video_id, *outcome, action=_action_of(actions, track.env_index),
+                    info=_SubEnvInfo(info, track.env_index),
+                )  # fmt: skip
+            track.count.add(outcome[0])
+        for track in self._tracks:
+            if track.reset_frame and track.video_id is not None:
+                self._recorder.reset(
+                    track.video_id, max(track.episode_id, 0), _SubEnvInfo(info, track.env_index)
+                )
+            track.reset_frame = False
+        if not self.recording:
+            return
+        frames = _frames_by_env(self.env.render(), self.num_envs)
+        for track in self._tracks:
+            if track.video_id is None:
+                continue
+            if self.per_env:
+                frame = frames[track.env_index]  # a view: a tensor stays on its device
+            else:
+                frame = self._tiler(
+                    [self._tile_converters[k](frames[k]) for k in self.envs_to_record]
+                )
+            if self._recorder.frame(track.video_id, frame) >= self.video_length:
+                self._stop(track)
+
+    def __del__(self) -> None:
+        # Gymnasium's tests call __del__ on an object whose __init__ never ran
+        tracks = self.__dict__.get("_tracks", [])
+        if any(track.video_id is not None for track in tracks):
+            logger.warning(
+                "rlvideo.wrappers.vector.RecordVideo was not closed: the videos in progress are "
+                "kept as .incomplete. Call envs.close() to finish them."
+            )
+
+    def _only_track(self) -> _Track:
+        if self.per_env:
+            raise InvalidArgumentError(
+                "start_recording/stop_recording name one tiled video; with per_env=True the "
+                "triggers start and stop each sub-env's videos"
+            )
+        return self._tracks[0]
+
+
+def _selected_envs(
+    envs_to_record: Sequence[int] | Callable[[int], bool] | None,
+    record_first_only: bool,
+    num_envs: int,
+) -> list[int]:
+    """The sub-envs to record: all, the first, the listed ones, or those a predicate picks.
+
+    Example:
+        >>> _selected_envs(None, False, 4), _selected_envs([3, 0], False, 4)
+        ([0, 1, 2, 3], [0, 3])
+        >>> _selected_envs(lambda k: k % 2 == 1, False, 4), _selected_envs(None, True, 4)
+        ([1, 3], [0])
+    """
+    if envs_to_record is None:
+        return [0] if record_first_only else list(range(num_envs))
+    if record_first_only:
+        raise InvalidArgumentError(
+            "pass record_first_only=True or envs_to_record, not both (envs_to_record=[0] is "
+            "record_first_only)"
+        )
+    if callable(envs_to_record):
+        chosen = [k for k in range(num_envs) if envs_to_record(k)]
+    elif isinstance(envs_to_record, (str, bytes)) or not isinstance(envs_to_record, Sequence):
+        chosen = None
+    else:
+        chosen = sorted(set(envs_to_record))
+    if not chosen or any(
+        isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < num_envs for k in chosen
+    ):
+        raise InvalidArgumentError(
+            f"envs_to_record must pick at least one sub-env: indices in [0, {num_envs - 1}] "
+            f"or a predicate k -> bool; got {envs_to_record!r}"
+        )
+    return chosen
+
+
+def _frames_by_env(frames: Any, num_envs: int) -> Any:
+    """What ``render()`` gave, indexable by sub-env: one frame each, or one batch for all."""
+    if isinstance(frames, Sequence) and not isinstance(frames, str) and len(frames) == num_envs:
+        return frames
+    shape = getattr(frames, "shape", None)
+    if is_frame(frames) and shape is not None and len(shape) == 4 and shape[0] == num_envs:
+        return frames  # (N, H, W, C) or (N, C, H, W), NumPy or a tensor: indexed, not copied
+    got = type(frames).__name__ + ("" if shape is None else f" of shape {tuple(shape)}")
+    raise InvalidArgumentError(
+        f"render() of the vector env returned {got}; expected one frame per sub-env "
+        f"({num_envs}): a sequence of {num_envs} frames, or one ({num_envs}, H, W, C) or "
+        f"({num_envs}, C, H, W) batch. Make it with render_mode='rgb_array'."
+    )
+
+
+def _action_of(actions: Any, index: int) -> Any:
+    """Sub-env ``index``'s action, or None when it cannot be told apart."""
+    if actions is None:
+        return None
+    try:
+        return actions[index]
+    except (TypeError, IndexError, KeyError):
+        return None
+
+
+def _seed_of(seed: int | list[int] | None, index: int) -> int | None:
+    """The seed a vector reset gives sub-env ``index`` (Gymnasium: ``seed + index``)."""
+    if seed is None:
+        return None
+    if isinstance(seed, int):
+        return seed + index
+    return seed[index] if index < len(seed) else None
