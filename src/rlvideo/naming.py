@@ -22,6 +22,9 @@ from rlvideo._core.naming import (
     VIDEO_SUFFIXES as VIDEO_SUFFIXES,
 )
 from rlvideo._core.naming import (
+    ParsedName as ParsedName,
+)
+from rlvideo._core.naming import (
     VideoFormat as VideoFormat,
 )
 from rlvideo._core.naming import (
@@ -56,6 +59,9 @@ from rlvideo._core.naming import (
 )
 from rlvideo._core.naming import (
     is_partial_name as is_partial_name,
+)
+from rlvideo._core.naming import (
+    parse_video_name as parse_video_name,
 )
 from rlvideo._core.naming import (
     partial_name as partial_name,
@@ -99,3 +105,4 @@ __all__ = [
     "strip_incomplete",
     "visible_steps_name",
 ]
+__all__ += ["ParsedName", "parse_video_name"]  # in rlvideo._core.naming's order

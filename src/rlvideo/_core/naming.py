@@ -347,3 +347,79 @@ def final_name_of_partial(path: Path) -> Path:
     if not is_partial_name(path):
         raise InvalidArgumentError(f"{path} is not a partial file left by rlvideo")
     return path.with_name(path.name[1:].rsplit(".", 3)[0])
+
+
+# -- reading a name back ---------------------------------------------------------------------------
+from dataclasses import dataclass  # noqa: E402 (this part stays one block)
+
+__all__ += ["ParsedName", "parse_video_name"]  # listed here, beside the code they name
+
+# What a clip name adds to its prefix, read from the end: the clip (clip_file_name: -episode-3,
+# -step-120; SB3's -step-0-to-step-200), then -env-2 (per-env vector videos), then -w1 or -w1-v0
+# (Ray workers, rlvideo.distributed.worker_prefix).
+_CLIP_IN_NAME = re.compile(r"-(?:episode-(?P<episode>\d+)|step-(?P<step>\d+)(?:-to-step-\d+)?)$")
+_ENV_IN_NAME = re.compile(r"-env-(\d+)$")
+_WORKER_IN_NAME = re.compile(r"-w(\d+)(?:-v\d+)?$")
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """What a video's file name says about it (:func:`parse_video_name`); None: not in the name.
+
+    Attributes:
+        prefix: The name prefix, the run's name: what comes before ``-w<k>``, ``-env-<i>`` and
+            the clip part (the whole stem when nothing else is left).
+        episode: ``N`` of ``-episode-N``.
+        step: The first step of a step clip, ``N`` of ``-step-N`` (or ``-step-N-to-step-M``).
+        env_index: ``i`` of ``-env-i`` (one video per sub-env).
+        worker: ``k`` of ``-w<k>`` (a Ray worker's videos).
+        incomplete: A video kept after an error (``<name>.incomplete[-N].<ext>``).
+    """
+
+    prefix: str
+    episode: int | None = None
+    step: int | None = None
+    env_index: int | None = None
+    worker: int | None = None
+    incomplete: bool = False
+
+
+def parse_video_name(name: str | PurePath) -> ParsedName:
+    """Read back the parts the wrappers build a video's file name from (gym's scheme and ours).
+
+    ``name`` is a file name (a video suffix is dropped) or a stem; only its last part is read.
+
+    Example:
+        >>> parse_video_name("ppo-w2-v0-episode-8.mp4")
+        ParsedName(prefix='ppo', episode=8, step=None, env_index=None, worker=2, incomplete=False)
+        >>> parse_video_name("cartpole-env-3-step-120.incomplete.webm")
+        ParsedName(prefix='cartpole', episode=None, step=120, env_index=3, worker=None, incomplete=True)
+        >>> parse_video_name("rl-video-step-0-to-step-200").prefix
+        'rl-video'
+        >>> parse_video_name(clip_file_name("rl-video", "episode", 4, "gif")).episode
+        4
+    """  # noqa: E501 (doctest output stays on one line)
+    path = PurePath(name)
+    stem = path.stem if path.suffix.lower() in VIDEO_SUFFIXES else path.name
+    finished = strip_incomplete(stem)
+    clip = _CLIP_IN_NAME.search(finished)
+    prefix = finished[: clip.start()] if clip else finished
+    env = _ENV_IN_NAME.search(prefix)
+    if env:
+        prefix = prefix[: env.start()]
+    worker = _WORKER_IN_NAME.search(prefix)
+    if worker:
+        prefix = prefix[: worker.start()]
+    return ParsedName(
+        prefix=prefix or stem,
+        episode=_group_int(clip, "episode"),
+        step=_group_int(clip, "step"),
+        env_index=_group_int(env, 1),
+        worker=_group_int(worker, 1),
+        incomplete=finished != stem,
+    )
+
+
+def _group_int(match: re.Match[str] | None, group: int | str) -> int | None:
+    text = None if match is None else match.group(group)
+    return None if text is None else int(text)
