@@ -14,8 +14,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlvideo import RecordVideo, VideoWriter, _files, save_video
+from rlvideo import RecordVideo, VideoWriter, save_video
 from rlvideo.errors import VideoExistsError
+from rlvideo.io import _files
 from tests.helpers import decode, folder_names, solid
 
 _NAME = "rl-video-episode-0.mp4"

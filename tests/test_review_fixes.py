@@ -20,9 +20,10 @@ import gymnasium as gym
 import pytest
 
 import rlvideo.io._cutting
-from rlvideo import RecordVideo, _recorder, save_video
+from rlvideo import RecordVideo, save_video
 from rlvideo.cli.demo import balancing_policy
 from rlvideo.errors import StorageError, VideoExistsError
+from rlvideo.recording import _recorder
 from tests.helpers import decode, folder_names, solid
 
 FULL_DISK_AT = "RLVIDEO_TEST_FULL_DISK_AT"
@@ -201,7 +202,7 @@ def test_close_again_after_a_ctrl_c_in_close_keeps_the_interrupted_video_incompl
     abort is sent; close() called again must not publish that video under its final name."""
     import numpy as np
 
-    from rlvideo.recording import _worker as _background
+    from rlvideo.recording import _encoder
     from rlvideo.recording._recorder import Recorder
 
     recorder = Recorder(
@@ -214,7 +215,7 @@ def test_close_again_after_a_ctrl_c_in_close_keeps_the_interrupted_video_incompl
         recorder.frame(video, np.full((48, 64, 3), 5 * i, np.uint8))
         recorder.step(video, 1.0, False, False)
     recorder.interrupt()  # a Ctrl-C escaped step()
-    real_abort = _background.BackgroundEncoder.abort_video
+    real_abort = _encoder.BackgroundEncoder.abort_video
     calls = []
 
     def abort_video(self: Any, video_id: int) -> None:
@@ -223,7 +224,7 @@ def test_close_again_after_a_ctrl_c_in_close_keeps_the_interrupted_video_incompl
             raise KeyboardInterrupt  # the second Ctrl-C, just before the abort is sent
         real_abort(self, video_id)
 
-    monkeypatch.setattr(_background.BackgroundEncoder, "abort_video", abort_video)
+    monkeypatch.setattr(_encoder.BackgroundEncoder, "abort_video", abort_video)
     with pytest.raises(KeyboardInterrupt):
         recorder.close()
     recorder.close()
