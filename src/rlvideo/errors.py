@@ -13,13 +13,29 @@ naturally catch, so ``except ValueError`` keeps working for code written against
      +-- MissingDependencyError   (+ ImportError)  an optional extra is not installed
      +-- WriterClosedError        (+ ValueError)   write() after close()
 
-Messages say what was given, what was expected, and how to fix it.
+Messages say what was given, what was expected, and how to fix it. Each error also carries
+them as data, for code (and the ``rlvideo`` command) that words them its own way:
+
+- ``path``: the file or URL concerned, or None;
+- ``argument``: the Python argument at fault (``"fps"``, ``"overwrite"``), or None;
+- ``value``: the value it had;
+- ``fix_argument``: the argument to change to fix it (``"overwrite"`` for a taken name);
+- ``parts``: the message in pieces, where each :class:`Term` names an argument, so that
+  :meth:`RLVideoError.worded` says it with another front end's names (``--fps``).
+
+Example:
+    >>> error = InvalidArgumentError(Term("fps"), " must be above 0, got 0", value=0)
+    >>> str(error), error.argument, error.value
+    ('fps must be above 0, got 0', 'fps', 0)
+    >>> error.worded({"fps": "--fps"})
+    '--fps must be above 0, got 0'
 """
 
 from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Mapping
 
 __all__ = [
     "EncoderError",
@@ -29,13 +45,73 @@ __all__ = [
     "RLVideoError",
     "RenderModeError",
     "StorageError",
+    "Term",
     "VideoExistsError",
     "WriterClosedError",
 ]
 
 
+class Term(str):
+    """A piece of a message that names a Python argument or setting: ``fps``, ``overwrite=True``.
+
+    It reads as itself in ``str(error)``; :meth:`RLVideoError.worded` replaces it by another
+    front end's word for it (the ``rlvideo`` command's ``--fps``).
+    """
+
+    __slots__ = ()
+
+
 class RLVideoError(Exception):
-    """Base class of every error rlvideo raises on purpose."""
+    """Base class of every error rlvideo raises on purpose.
+
+    Args:
+        *parts: The message, in one piece or several; :class:`Term` pieces name arguments.
+        path: The file or URL concerned.
+        argument: The Python argument at fault; by default the first :class:`Term` of
+            ``parts``.
+        value: The value ``argument`` had.
+        fix_argument: The argument to change to fix it; by default ``argument``.
+    """
+
+    path: str | None
+    argument: str | None
+    value: object
+    fix_argument: str | None
+    parts: tuple[str, ...]
+
+    def __init__(
+        self,
+        *parts: str,
+        path: str | os.PathLike[str] | None = None,
+        argument: str | None = None,
+        value: object = None,
+        fix_argument: str | None = None,
+    ) -> None:
+        if parts:
+            super().__init__("".join(parts))
+        else:
+            super().__init__()
+        self.parts = parts
+        self.path = None if path is None else os.fspath(path)
+        if argument is None:
+            argument = next((str(part) for part in parts if isinstance(part, Term)), None)
+        self.argument = argument
+        self.value = value
+        self.fix_argument = argument if fix_argument is None else fix_argument
+
+    def worded(self, terms: Mapping[str, str]) -> str:
+        """The message with each :class:`Term` found in ``terms`` replaced by its word there.
+
+        Example:
+            >>> error = InvalidArgumentError(
+            ...     Term("name_prefix"), " 'a/b' is not a plain name (put folders in ",
+            ...     Term("video_folder"), ")")
+            >>> error.worded({"name_prefix": "--name-prefix", "video_folder": "--out"})
+            "--name-prefix 'a/b' is not a plain name (put folders in --out)"
+        """
+        return "".join(
+            terms.get(part, part) if isinstance(part, Term) else part for part in self.parts
+        )
 
 
 class InvalidFrameError(RLVideoError, ValueError):
@@ -51,7 +127,51 @@ class RenderModeError(RLVideoError, ValueError):
 
 
 class VideoExistsError(RLVideoError, FileExistsError):
-    """The video's file name is already taken and ``overwrite`` is False."""
+    """The video's file name is already taken and ``overwrite`` is False.
+
+    ``path`` is the taken file (or URL), ``argument`` and ``fix_argument`` are ``"overwrite"``
+    (``value`` False), and ``kept`` is where the new video went instead, or None.
+    """
+
+    kept: str | None = None
+
+    @classmethod
+    def for_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        kept_as: str | os.PathLike[str] | None = None,
+        kept_at: str | os.PathLike[str] | None = None,
+    ) -> VideoExistsError:
+        """The error for the taken ``path``, saying how to fix it and where the new file went.
+
+        Args:
+            path: The file or URL that exists.
+            kept_as: The name the new video was renamed to instead (``<name>.incomplete``).
+            kept_at: Where the new file stays, not moved (a staging folder).
+
+        Example:
+            >>> error = VideoExistsError.for_path("v/a.mp4", kept_at="staging/a.mp4")
+            >>> str(error)
+            'v/a.mp4 already exists. Pass overwrite=True to replace it, or choose another name. The new file is kept at staging/a.mp4.'
+            >>> error.path, error.argument, error.kept
+            ('v/a.mp4', 'overwrite', 'staging/a.mp4')
+        """  # noqa: E501 (doctest output stays on one line)
+        parts = [
+            f"{os.fspath(path)} already exists. Pass ",
+            Term("overwrite=True"),
+            " to replace it, or choose another ",
+            Term("name"),
+            ".",
+        ]
+        if kept_as is not None:
+            parts.append(f" The new video was kept as {os.fspath(kept_as)}.")
+        if kept_at is not None:
+            parts.append(f" The new file is kept at {os.fspath(kept_at)}.")
+        error = cls(*parts, path=path, argument="overwrite", value=False)
+        kept = kept_as if kept_as is not None else kept_at
+        error.kept = None if kept is None else os.fspath(kept)
+        return error
 
 
 class StorageError(RLVideoError, OSError):
@@ -73,10 +193,11 @@ class StorageError(RLVideoError, OSError):
             error = cls(
                 f"no space left: the disk is full or the file is too large while writing "
                 f"{os.fspath(path)} ({reason}). Free some space, raise the quota or file size "
-                "limit, or record to another folder."
+                "limit, or record to another folder.",
+                path=path,
             )
         else:
-            error = cls(f"cannot write {os.fspath(path)}: {reason}")
+            error = cls(f"cannot write {os.fspath(path)}: {reason}", path=path)
         error.errno = exc.errno  # for callers that test it, like any OSError
         return error
 

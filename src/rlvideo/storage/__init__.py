@@ -68,6 +68,7 @@ from rlvideo.errors import (
     MissingDependencyError,
     RLVideoError,
     StorageError,
+    Term,
     VideoExistsError,
 )
 from rlvideo.io._files import (
@@ -411,7 +412,10 @@ class LocalDestination(Destination):
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(
-                f"cannot create video_folder {self.folder}: {exc.strerror or exc}"
+                "cannot create ",
+                Term("video_folder"),
+                f" {self.folder}: {exc.strerror or exc}",
+                path=self.folder,
             ) from exc
 
     def final(self, name: str) -> Path:
@@ -441,10 +445,7 @@ class LocalDestination(Destination):
             move = publish_video if name.endswith(VIDEO_SUFFIXES) else publish
             move(local, target, overwrite=overwrite)
         except FileExistsError:
-            raise VideoExistsError(
-                f"{target} already exists. Pass overwrite=True to replace it, or choose another "
-                f"name. The new file is kept at {local}."
-            ) from None
+            raise VideoExistsError.for_path(target, kept_at=local) from None
         return target
 
     def write_text(self, name: str, text: str) -> Path:
@@ -564,10 +565,7 @@ class RemoteDestination(Destination):
                 files = None
             say_replacing(self.location, files)
         else:
-            raise VideoExistsError(
-                f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
-                "choose another name."
-            )
+            raise VideoExistsError.for_path(self.final(name))
 
     def publish(
         self, local: Path, name: str, *, overwrite: bool | None, keep_local: bool = False
@@ -581,10 +579,7 @@ class RemoteDestination(Destination):
         video = name.endswith(VIDEO_SUFFIXES)  # a data track is published here too
         replacing = (video or overwrite is False) and self.exists(name)
         if replacing and overwrite is False:
-            raise VideoExistsError(
-                f"{self.final(name)} already exists. Pass overwrite=True to replace it, or "
-                f"choose another name. The new file is kept at {local}."
-            )
+            raise VideoExistsError.for_path(self.final(name), kept_at=local)
         url = self.upload(local, name)
         logger.info("uploaded %s (%d bytes)", url, local.stat().st_size)
         if replacing and video:  # the new video is up: a stale companion left is only logged
