@@ -20,11 +20,12 @@ them as data, for code (and the ``rlvideo`` command) that words them its own way
 - ``argument``: the Python argument at fault (``"fps"``, ``"overwrite"``), or None;
 - ``value``: the value it had;
 - ``fix_argument``: the argument to change to fix it (``"overwrite"`` for a taken name);
-- ``parts``: the message in pieces, where each :class:`Term` names an argument, so that
-  :meth:`RLVideoError.worded` says it with another front end's names (``--fps``).
+- ``parts``: the message in pieces, where each :class:`RLVideoError.Term` names an
+  argument, so that :meth:`RLVideoError.worded` says it with another front end's names
+  (``--fps``).
 
 Example:
-    >>> error = InvalidArgumentError(Term("fps"), " must be above 0, got 0", value=0)
+    >>> error = InvalidArgumentError(RLVideoError.Term("fps"), " must be above 0, got 0", value=0)
     >>> str(error), error.argument, error.value
     ('fps must be above 0, got 0', 'fps', 0)
     >>> error.worded({"fps": "--fps"})
@@ -45,20 +46,9 @@ __all__ = [
     "RLVideoError",
     "RenderModeError",
     "StorageError",
-    "Term",
     "VideoExistsError",
     "WriterClosedError",
 ]
-
-
-class Term(str):
-    """A piece of a message that names a Python argument or setting: ``fps``, ``overwrite=True``.
-
-    It reads as itself in ``str(error)``; :meth:`RLVideoError.worded` replaces it by another
-    front end's word for it (the ``rlvideo`` command's ``--fps``).
-    """
-
-    __slots__ = ()
 
 
 class RLVideoError(Exception):
@@ -79,6 +69,15 @@ class RLVideoError(Exception):
     fix_argument: str | None
     parts: tuple[str, ...]
 
+    class Term(str):
+        """A piece of a message naming a Python argument or setting: ``fps``, ``overwrite=True``.
+
+        It reads as itself in ``str(error)``; :meth:`RLVideoError.worded` replaces it by
+        another front end's word for it (the ``rlvideo`` command's ``--fps``).
+        """
+
+        __slots__ = ()
+
     def __init__(
         self,
         *parts: str,
@@ -94,7 +93,7 @@ class RLVideoError(Exception):
         self.parts = parts
         self.path = None if path is None else os.fspath(path)
         if argument is None:
-            argument = next((str(part) for part in parts if isinstance(part, Term)), None)
+            argument = next((str(part) for part in parts if isinstance(part, self.Term)), None)
         self.argument = argument
         self.value = value
         self.fix_argument = argument if fix_argument is None else fix_argument
@@ -104,13 +103,13 @@ class RLVideoError(Exception):
 
         Example:
             >>> error = InvalidArgumentError(
-            ...     Term("name_prefix"), " 'a/b' is not a plain name (put folders in ",
-            ...     Term("video_folder"), ")")
+            ...     RLVideoError.Term("name_prefix"), " 'a/b' is not a plain name (put folders in ",
+            ...     RLVideoError.Term("video_folder"), ")")
             >>> error.worded({"name_prefix": "--name-prefix", "video_folder": "--out"})
             "--name-prefix 'a/b' is not a plain name (put folders in --out)"
         """
         return "".join(
-            terms.get(part, part) if isinstance(part, Term) else part for part in self.parts
+            terms.get(part, part) if isinstance(part, self.Term) else part for part in self.parts
         )
 
 
@@ -159,9 +158,9 @@ class VideoExistsError(RLVideoError, FileExistsError):
         """  # noqa: E501 (doctest output stays on one line)
         parts = [
             f"{os.fspath(path)} already exists. Pass ",
-            Term("overwrite=True"),
+            cls.Term("overwrite=True"),
             " to replace it, or choose another ",
-            Term("name"),
+            cls.Term("name"),
             ".",
         ]
         if kept_as is not None:

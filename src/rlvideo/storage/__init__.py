@@ -68,7 +68,6 @@ from rlvideo.errors import (
     MissingDependencyError,
     RLVideoError,
     StorageError,
-    Term,
     VideoExistsError,
 )
 from rlvideo.io._files import (
@@ -413,7 +412,7 @@ class LocalDestination(Destination):
         except OSError as exc:
             raise StorageError(
                 "cannot create ",
-                Term("video_folder"),
+                StorageError.Term("video_folder"),
                 f" {self.folder}: {exc.strerror or exc}",
                 path=self.folder,
             ) from exc
