@@ -1,7 +1,7 @@
 """Benchmark the hand-off: what a frame costs the env's thread on its way to the encoder.
 
 For each frame size (84x84 gray as Atari preprocesses it, 210x160 Atari, 600x400 CartPole,
-1280x720), N frames go through ``rlvideo.recording._worker.BackgroundEncoder.write`` (what every
+1280x720), N frames go through ``rlvideo.recording._encoder.BackgroundEncoder.write`` (what every
 wrapper calls per frame) with a pause between frames long enough for the encoder to keep up
 (a busy wait, as an env computes: a sleep's wake-ups would be measured instead), so
 the caller never waits for a free slot and what is measured is the hand-off alone: the frame
@@ -46,7 +46,7 @@ def child(size: str, kind: str, frames: int, out: Path) -> dict[str, float]:
     import numpy as np
 
     from rlvideo._core.spec import WriterSpec
-    from rlvideo.recording._worker import BackgroundEncoder
+    from rlvideo.recording._encoder import BackgroundEncoder
 
     height, width, channels = SIZES[size]
     y, x = np.mgrid[0:height, 0:width]

@@ -9,18 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rlvideo.recording._worker as background
+import rlvideo.recording._encoder as encoder_module
 from rlvideo._core.metadata import VideoMetadata
 from rlvideo._core.spec import WriterSpec
 from rlvideo.io.manifest import merge_manifest
+from rlvideo.recording import _transport, _worker
+from rlvideo.recording._encoder import BackgroundEncoder
+from rlvideo.recording._messages import EndVideo, OpenVideo, VideoResult, WriteFrame
 from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
-from rlvideo.recording._worker import (
-    BackgroundEncoder,
-    EndVideo,
-    OpenVideo,
-    VideoResult,
-    WriteFrame,
-)
 from tests.helpers import decode, folder_names, solid
 
 
@@ -43,13 +39,13 @@ def _record(recorder: Recorder, name: str, frames: int, *, ended: bool = False) 
     return video_id
 
 
-class _InlineTransport(background._Transport):
+class _InlineTransport(_transport.Transport):
     """A worker that answers every message before ``send`` returns: the worst-case race."""
 
     def __init__(self) -> None:
         super().__init__()
         self._replies: deque = deque()
-        self._worker = background._Worker(self._replies.append)
+        self._worker = _worker.Worker(self._replies.append)
 
     def send(self, message):
         self._worker.handle(message)
@@ -63,7 +59,7 @@ class _InlineTransport(background._Transport):
 
 @pytest.fixture
 def inline_worker(monkeypatch):
-    monkeypatch.setattr(background, "_ThreadTransport", _InlineTransport)
+    monkeypatch.setattr(encoder_module, "ThreadTransport", _InlineTransport)
 
 
 # -- issue 9, defect 2: the answer to a discard may arrive before stop() returns ------------------

@@ -121,7 +121,7 @@ RECORDER = """
     import os, sys
     import numpy as np
     import psutil
-    import rlvideo.recording._worker
+    import rlvideo.recording._encoder
     import rlvideo.recording._recorder
     from rlvideo.recording._recorder import Recorder
 
@@ -130,7 +130,7 @@ RECORDER = """
     def die(*args, **kwargs):
         os._exit(9)
 
-    real_write = rlvideo.recording._worker.BackgroundEncoder.write
+    real_write = rlvideo.recording._encoder.BackgroundEncoder.write
 
     def write_then_die(self, video_id, frame, **kwargs):
         real_write(self, video_id, frame, **kwargs)
@@ -145,7 +145,7 @@ RECORDER = """
     if where == "track":
         rlvideo.recording._recorder._TrackFile.finish = die
     else:
-        rlvideo.recording._worker.BackgroundEncoder.write = write_then_die
+        rlvideo.recording._encoder.BackgroundEncoder.write = write_then_die
     recorder = Recorder(
         folder, name_prefix="rl-video", fps=30, format="mp4", codec=None, crf=None,
         overwrite=False, metadata=True, on_video_saved=None, encoder=encoder, env_id=None,

@@ -27,8 +27,9 @@ import psutil
 import pytest
 
 from rlvideo._core.spec import WriterSpec
-from rlvideo.recording import _worker as _background
-from rlvideo.recording._worker import BackgroundEncoder, VideoResult
+from rlvideo.recording import _interrupts, _messages
+from rlvideo.recording._encoder import BackgroundEncoder
+from rlvideo.recording._messages import VideoResult
 from tests.helpers import decode, folder_names
 
 PYTHON = sys.executable
@@ -76,13 +77,13 @@ def finish(encoder: BackgroundEncoder) -> None:
 def no_ctrl_c_left_held() -> Iterator[None]:
     """After each test, nothing is held back and Ctrl-C has its own handler again."""
     yield
-    gate = _background._INTERRUPTS
+    gate = _interrupts._INTERRUPTS
     assert (gate._depth, gate._handler, gate._caught, gate._waiting) == (0, None, [], False)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # -- the mechanism: Ctrl-C held back in a block, let through while it waits ----------------------
-GATE = _background.deferred_interrupts()
+GATE = _interrupts.deferred_interrupts()
 
 
 def test_a_ctrl_c_in_a_block_comes_out_at_its_end() -> None:
@@ -154,7 +155,7 @@ def test_a_handler_of_the_users_own_runs_once_per_ctrl_c_after_the_block() -> No
             signal.raise_signal(signal.SIGINT)
             assert calls == []
         assert calls == [signal.SIGINT, signal.SIGINT]
-        assert signal.getsignal(signal.SIGINT) is not _background._INTERRUPTS._hold_signal
+        assert signal.getsignal(signal.SIGINT) is not _interrupts._INTERRUPTS._hold_signal
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -256,7 +257,7 @@ def inject(encoder: BackgroundEncoder, fault: Fault) -> None:
 
         def queue(message: Any) -> None:
             real_queue(message)
-            if isinstance(message, _background.WriteFrame) and fault.due("queue"):
+            if isinstance(message, _messages.WriteFrame) and fault.due("queue"):
                 fault.after()
 
         transport.queue = queue
@@ -385,14 +386,14 @@ def test_a_caller_counting_in_a_deferred_block_agrees_with_the_video(
 
     def queue(message: Any) -> None:
         real_queue(message)  # committed: the frame is handed over
-        if isinstance(message, _background.WriteFrame) and fault.due("queue"):
+        if isinstance(message, _messages.WriteFrame) and fault.due("queue"):
             fault.after()  # and now the Ctrl-C
 
     transport.queue = queue
     counted, interrupted = [], []
     for i in range(SHADES):
         try:
-            with _background.deferred_interrupts():
+            with _interrupts.deferred_interrupts():
                 encoder.write(1, frame(i))
                 counted.append(i)
         except KeyboardInterrupt:
@@ -471,19 +472,19 @@ TRAINER = """
     import os, signal, sys
     import numpy as np
     import psutil
-    from rlvideo.recording import _worker as _background
-    from rlvideo.recording._worker import BackgroundEncoder
+    from rlvideo.recording import _transport
+    from rlvideo.recording._encoder import BackgroundEncoder
     from rlvideo._core.spec import WriterSpec
 
     folder, gate, frames, grow = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "grow"
-    start_worker = _background._worker_command
+    start_worker = _transport._worker_command
 
     def gated(connection, tracker):  # the worker waits for the test to open the gate (a FIFO)
         python, flag, code = start_worker(connection, tracker)
         return [python, flag, f"open({gate!r}).close(); {code}"]
 
     if gate != "-":
-        _background._worker_command = gated
+        _transport._worker_command = gated
     spec = WriterSpec.build(format="mp4", fps=30)
     encoder = BackgroundEncoder(kind="process", slots=8)
     encoder.open_video(1, os.path.join(folder, "v.mp4"), spec)

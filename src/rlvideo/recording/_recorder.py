@@ -49,12 +49,9 @@ from rlvideo._core.spec import WriterSpec, check_fps
 from rlvideo._core.track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.io._files import claim, publish
-from rlvideo.recording._worker import (
-    BackgroundEncoder,
-    EncoderKind,
-    VideoResult,
-    deferred_interrupts,
-)
+from rlvideo.recording._encoder import BackgroundEncoder
+from rlvideo.recording._interrupts import deferred_interrupts
+from rlvideo.recording._messages import EncoderKind, VideoResult
 from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destination
 
 if TYPE_CHECKING:
@@ -282,7 +279,7 @@ class ClosesOnExit:
 
 
 class Recorder:
-    """Start, feed and finish videos in a :class:`~rlvideo.recording._worker.BackgroundEncoder`.
+    """Start, feed and finish videos in a :class:`~rlvideo.recording._encoder.BackgroundEncoder`.
 
     Args:
         video_folder: Where videos go: a folder, created if needed, or an fsspec URL.
