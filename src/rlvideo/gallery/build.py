@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from importlib import resources
@@ -37,6 +38,8 @@ __all__ = ["build_gallery", "build_remote_gallery"]
 logger = logging.getLogger(__name__)
 
 _TEMPLATE = "template.html.jinja"
+_STYLE = "static/gallery.css"  # inlined: the page stays one self-contained file
+_SCRIPT = "static/gallery.js"
 
 
 def build_gallery(
@@ -260,6 +263,8 @@ def _render(environment: jinja2.Environment, title: str, rows: list[Row]) -> str
         total_duration=f"{total_seconds:.1f} s",
         runs=len(colors),
         version=__version__,
+        css=Markup(_inline(_asset(_STYLE), "style")),
+        script=Markup(_inline(_asset(_SCRIPT), "script")),
         data=Markup(
             _script_json({"videos": [row.data for row in rows], "labels": labels, "colors": colors})
         ),
@@ -269,6 +274,20 @@ def _render(environment: jinja2.Environment, title: str, rows: list[Row]) -> str
 def _asset(name: str) -> str:
     """A file shipped beside this module (the template, ``static/*``), as text."""
     return resources.files("rlvideo.gallery").joinpath(name).read_text(encoding="utf-8")
+
+
+def _inline(text: str, element: str) -> str:
+    r"""``text`` made safe inside ``<element>``: its closing tag and ``<!--`` cannot occur in it.
+
+    They become ``<\/script`` and ``<\!--``, which mean the same inside a JavaScript string or
+    regular expression (and a CSS string), the only places they can be; the final newline goes.
+
+    Example:
+        >>> print(_inline('var end = "</SCRIPT>"; // <!--\n', "script"))
+        var end = "<\/SCRIPT>"; // <\!--
+    """
+    text = re.sub(f"</({element})", r"<\\/\1", text, flags=re.IGNORECASE)
+    return text.replace("<!--", "<\\!--").removesuffix("\n")
 
 
 def _script_json(value: Any) -> str:
