@@ -44,8 +44,9 @@ from rlvideo.errors import (
     InvalidFrameError,
     RLVideoError,
     StorageError,
+    VideoExistsError,
 )
-from rlvideo.io._files import check_target, exists_error, write_file
+from rlvideo.io._files import check_target, write_file
 from rlvideo.io.writer import VideoWriter
 
 __all__ = [
@@ -189,7 +190,7 @@ class Video:
             target.parent.mkdir(parents=True, exist_ok=True)
             return write_file(target, self.data, overwrite=overwrite)
         except FileExistsError:  # taken meanwhile
-            raise exists_error(target) from None
+            raise VideoExistsError.for_path(target) from None
         except OSError as exc:
             if isinstance(exc, StorageError):
                 raise

@@ -27,7 +27,7 @@ from rlvideo._core.clips import Clip
 from rlvideo._core.naming import partial_name, steps_stream_name
 from rlvideo._core.spec import WriterSpec
 from rlvideo.errors import EncoderError, StorageError, VideoExistsError
-from rlvideo.io._files import claim, exists_error, keep_as_incomplete, publish_video, release
+from rlvideo.io._files import claim, keep_as_incomplete, publish_video, release
 from rlvideo.io.writer import VideoWriter
 
 __all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut", "replaces"]
@@ -350,7 +350,7 @@ def cut_segments(
             _drop(cut.partial, cut.container, cut.lock)
     if refused:  # the other segments were saved
         taken = next(iter(refused))
-        raise exists_error(taken, kept_as=refused[taken])
+        raise VideoExistsError.for_path(taken, kept_as=refused[taken])
     return [finished[n] for n in range(len(segments)) if n in finished]
 
 
@@ -424,7 +424,7 @@ def _close_cut(cut: _Cut, published: list[Path], refused: dict[Path, Path]) -> P
             publish_video(cut.partial, cut.segment.path, overwrite=cut.segment.overwrite)
         except FileExistsError:
             kept_as = refused[cut.segment.path] = keep_as_incomplete(cut.partial, cut.segment.path)
-            logger.error("%s", exists_error(cut.segment.path, kept_as=kept_as))
+            logger.error("%s", VideoExistsError.for_path(cut.segment.path, kept_as=kept_as))
             return kept_as
     finally:
         release(cut.lock)

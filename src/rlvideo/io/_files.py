@@ -47,7 +47,6 @@ __all__ = [
     "claim",
     "claimed_by_us",
     "companion_names",
-    "exists_error",
     "in_use",
     "keep_as",
     "keep_as_incomplete",
@@ -140,7 +139,7 @@ def check_target(path: Path, *, overwrite: bool | None) -> bool:
     if is_dir:
         raise StorageError(f"{path} is a folder; give the video file's path")
     if exists and overwrite is False:
-        raise exists_error(path)
+        raise VideoExistsError.for_path(path)
     if exists and overwrite is None and not told_replacing(path.parent):  # count once only
         say_replacing(path.parent, _count_files(path.parent))
     if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
@@ -403,11 +402,3 @@ def write_file(path: Path, data: bytes | str, *, overwrite: bool | None = True) 
         cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
         raise StorageError(f"cannot write {path}: {cause.strerror or cause}") from exc
     return path
-
-
-def exists_error(path: Path, kept_as: Path | None = None) -> VideoExistsError:
-    """The error for a taken name, saying how to fix it (and where the new file went)."""
-    message = f"{path} already exists. Pass overwrite=True to replace it, or choose another name."
-    if kept_as is not None:
-        message += f" The new video was kept as {kept_as}."
-    return VideoExistsError(message)

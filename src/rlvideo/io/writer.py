@@ -57,12 +57,12 @@ from rlvideo.errors import (
     InvalidFrameError,
     RLVideoError,
     StorageError,
+    VideoExistsError,
     WriterClosedError,
 )
 from rlvideo.io._files import (
     check_target,
     claim,
-    exists_error,
     keep_as_incomplete,
     publish,
     release,
@@ -355,7 +355,7 @@ class VideoWriter:
             publish(finished, self.path, overwrite=self._replaces)
         except FileExistsError:
             self.kept_as = keep_as_incomplete(finished, self.path)
-            raise exists_error(self.path, kept_as=self.kept_as) from None
+            raise VideoExistsError.for_path(self.path, kept_as=self.kept_as) from None
         finally:
             self._done_with(out)  # published or kept: recover may see it no more
         if self._replaces:  # the replaced video's sidecar, track and poster go with it
