@@ -671,12 +671,13 @@ def whole_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[byt
     """A fragmented MP4 as a writer leaves it on disk (three one-second fragments) and a GIF."""
     import av
 
-    from rlvideo.io.writer import _FRAGMENTED_MP4
+    from rlvideo._core.formats import FORMATS
 
     folder = tmp_path_factory.mktemp("whole")
     files = {}
     mp4 = folder / "v.mp4"
-    with av.open(str(mp4), "w", format="mp4", options=_FRAGMENTED_MP4) as container:
+    fragmented = dict(FORMATS["mp4"].muxer_options)
+    with av.open(str(mp4), "w", format="mp4", options=fragmented) as container:
         stream = container.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         for i in range(90):

@@ -34,11 +34,11 @@ from typing import Any, Final
 import av
 import numpy as np
 
+from rlvideo._core.formats import FORMATS, VideoFormat, check_format, format_of_suffix
 from rlvideo._core.frames import frame_sequence, is_frame
-from rlvideo._core.naming import FORMATS, MIME_TYPES, VideoFormat, check_format
+from rlvideo._core.naming import MIME_TYPES
 from rlvideo._core.optional import import_optional
 from rlvideo._core.spec import check_fps
-from rlvideo._core.units import format_size
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -48,8 +48,6 @@ from rlvideo.errors import (
     VideoExistsError,
 )
 from rlvideo.io._files import check_target, write_file
-from rlvideo.io._scale import Downscaler
-from rlvideo.io.reader import decoded, open_video
 from rlvideo.io.writer import VideoWriter
 
 __all__ = [
@@ -123,7 +121,7 @@ class Video:
             )
         self.data = bytes(data)
         self.format: VideoFormat = check_format(format)
-        self.mime = MIME_TYPES[self.format]
+        self.mime = FORMATS[self.format].mime_type
         self.width = _check_width(width)
         self.title = _check_title(title)
         self.autoplay = bool(autoplay)
@@ -131,7 +129,7 @@ class Video:
 
     def __repr__(self) -> str:
         title = f", title={self.title!r}" if self.title is not None else ""
-        return f"<Video {self.mime}, {format_size(len(self.data))}{title}>"
+        return f"<Video {self.mime}, {_human_size(len(self.data))}{title}>"
 
     @property
     def data_uri(self) -> str:
@@ -143,7 +141,7 @@ class Video:
         style = "max-width: 100%; height: auto;"
         if self.width is not None:
             style = f"width: {self.width}px; " + style
-        if self.format == "gif":
+        if FORMATS[self.format].html_element == "img":
             alt = html.escape(self.title or "animated GIF", quote=True)
             player = f'<img src="{self.data_uri}" alt="{alt}" style="{style}">'
         else:
@@ -233,7 +231,7 @@ class Grid:
         self.columns = _check_positive_int("columns", columns)
 
     def __repr__(self) -> str:
-        size = format_size(sum(len(video.data) for video in self.videos))
+        size = _human_size(sum(len(video.data) for video in self.videos))
         return f"<Grid of {len(self.videos)} videos in {self.columns} columns, {size}>"
 
     def __len__(self) -> int:
@@ -436,25 +434,27 @@ def _from_file(
     path: Path, wanted: VideoFormat | None, *, display_width: int | None = None
 ) -> tuple[bytes, VideoFormat]:
     """The bytes of a video file, re-encoded to ``wanted`` if it is another format."""
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
+    record = format_of_suffix(path.suffix)
+    if record is None:
         raise InvalidArgumentError(
             f"cannot show {str(path)!r}: its suffix is not .mp4, .webm or .gif "
             "(the formats a notebook plays)"
         )
-    own = check_format(suffix)
+    own = record.name
     if not path.exists():
         raise StorageError(f"cannot show {str(path)!r}: no such file")
     if path.is_dir():
         raise StorageError(f"cannot show {str(path)!r}: it is a folder; give a video file")
     try:
-        no_video = f"cannot show {str(path)!r}: it holds no video stream"
-        with open_video(path, no_video=no_video) as stream:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise EncoderError(f"cannot show {str(path)!r}: it holds no video stream")
             if wanted is None or wanted == own:
                 return path.read_bytes(), own
+            stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate or 30
             logger.debug("re-encoding %s as %s for the notebook", path, wanted)
-            frames = _timed_frames(decoded(stream))
+            frames = _timed_frames(container.decode(stream))
             encoded = _encode(frames, fps=rate, video_format=wanted, display_width=display_width)
             return encoded, wanted
     except av.error.FFmpegError as exc:
@@ -502,7 +502,7 @@ def _encode(
 
     A GIF is scaled down to :data:`GIF_MAX_WIDTH` (or ``display_width`` if wider).
     """
-    if video_format == "gif":
+    if FORMATS[video_format].notebook_downscale:
         frames = _scaled_down(frames, max(GIF_MAX_WIDTH, display_width or 0))
     with tempfile.TemporaryDirectory(prefix="rlvideo-show-") as folder:
         writer = VideoWriter(Path(folder, f"video.{video_format}"), fps=fps, format=video_format)
@@ -525,13 +525,15 @@ def _scaled_down(
     from rlvideo._core.frames import FrameConverter
 
     convert = FrameConverter()
-    shrink = Downscaler(max_width=max_width)
     for frame, seconds in frames:
         array: Any = convert(frame)
         height, width = array.shape[:2]
-        if shrink.size(width, height) != (width, height):
+        if width > max_width:
             layout = convert.layout.pixel_format
-            scaled = shrink(av.VideoFrame.from_ndarray(array, format=layout), format=layout)
+            scaled = av.VideoFrame.from_ndarray(array, format=layout).reformat(
+                width=max_width, height=max(1, round(height * max_width / width)),
+                interpolation="AREA",
+            )  # fmt: skip
             array = scaled.to_ndarray(format=layout)
         yield array, seconds
 
@@ -546,8 +548,8 @@ def _warn_if_big(size: int, what: str) -> None:
         logger.warning(
             "embedding %s (%s, %s as base64) in the notebook; notebooks get slow to save and "
             "load past %s: show fewer or smaller frames, or save the file and link to it",
-            what, format_size(size), format_size(size * 4 // 3),
-            format_size(EMBED_WARN_BYTES),
+            what, _human_size(size), _human_size(size * 4 // 3),
+            _human_size(EMBED_WARN_BYTES),
         )  # fmt: skip
 
 
@@ -574,3 +576,12 @@ def _describe(value: Any) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(value).__name__} {text}"
+
+
+def _human_size(size: int) -> str:
+    """``1234567`` -> ``'1.2 MB'`` (powers of 1000, as file browsers show)."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1000**2:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1000**2:.1f} MB"

@@ -26,19 +26,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from rlvideo._core.naming import VideoFormat
+from rlvideo._core.formats import FORMATS, VideoFormat
 from rlvideo.errors import EncoderError, InvalidArgumentError
 
 __all__ = ["DEFAULT_CODECS", "THREADED_MIN_PIXELS", "EncoderSettings", "encoder_settings"]
 
-DEFAULT_CODECS: Mapping[VideoFormat, str] = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
+DEFAULT_CODECS: Mapping[VideoFormat, str] = {name: f.codec for name, f in FORMATS.items()}
+"""The encoder of each format when ``codec=None`` (:attr:`rlvideo._core.formats.Format.codec`)."""
 THREADED_MIN_PIXELS = 320 * 240
 
-_CONTAINER_CODECS: Mapping[VideoFormat, tuple[str, ...]] = {
-    "mp4": ("h264", "hevc", "av1", "mpeg4", "vp9"),
-    "webm": ("vp8", "vp9", "av1"),
-    "gif": ("gif",),
-}
 # quality option name and range, for the encoders we know; others get no quality option
 _CRF: Mapping[str, tuple[str, int, int, int]] = {
     "libx264": ("crf", 0, 51, 23),
@@ -117,13 +113,13 @@ def encoder_settings(
         ...
         rlvideo.errors.InvalidArgumentError: crf=99 is out of range for libx264: use 0 (best) to 51 (smallest); the default is 23
     """  # noqa: E501
-    name = codec or DEFAULT_CODECS[video_format]
+    record = FORMATS[video_format]
+    name = codec or record.codec
     family = _codec_family(name)
-    if family not in _CONTAINER_CODECS[video_format]:
+    if family not in record.holds:
         raise InvalidArgumentError(
             f"codec {name!r} ({family}) cannot go in a .{video_format} file; "
-            f"use one of {_CONTAINER_CODECS[video_format]} or leave codec=None for "
-            f"{DEFAULT_CODECS[video_format]}"
+            f"use one of {record.holds} or leave codec=None for {record.codec}"
         )
     merged = dict(_BASE_OPTIONS.get(name, {}))
     if name in _CRF:
@@ -141,7 +137,7 @@ def encoder_settings(
             f"crf does not apply to {name}; leave crf=None (GIF quality is set by its palette)"
         )
     merged.update({str(k): str(v) for k, v in (options or {}).items()})
-    pixel_format = "pal8" if video_format == "gif" else "yuv420p"
+    pixel_format = record.pixel_format
     if options:
         _check_options(name, pixel_format, merged, user=options)
     return EncoderSettings(name, pixel_format, merged)

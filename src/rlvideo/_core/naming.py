@@ -10,8 +10,9 @@ import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path, PurePath
-from typing import Literal
 
+from rlvideo._core.formats import FORMATS as FORMAT_RECORDS
+from rlvideo._core.formats import NAMES, VideoFormat, check_format, format_from_path
 from rlvideo.errors import InvalidArgumentError
 
 __all__ = [
@@ -41,53 +42,14 @@ __all__ = [
     "visible_steps_name",
 ]
 
-VideoFormat = Literal["mp4", "webm", "gif"]
-FORMATS: tuple[VideoFormat, ...] = ("mp4", "webm", "gif")
-"""The formats rlvideo writes."""
-VIDEO_SUFFIXES: tuple[str, ...] = tuple(f".{video_format}" for video_format in FORMATS)
+FORMATS: tuple[VideoFormat, ...] = NAMES
+"""The formats rlvideo writes, by name (their records: :data:`rlvideo._core.formats.FORMATS`)."""
+VIDEO_SUFFIXES: tuple[str, ...] = tuple(record.suffix for record in FORMAT_RECORDS.values())
 """Their file suffixes: what the gallery, the manifest and ``info`` count as videos."""
 MIME_TYPES: Mapping[VideoFormat, str] = {
-    "mp4": "video/mp4",
-    "webm": "video/webm",
-    "gif": "image/gif",
+    name: record.mime_type for name, record in FORMAT_RECORDS.items()
 }
 """The MIME type of each format (HTML ``<video>`` sources, notebooks)."""
-
-
-def check_format(video_format: str) -> VideoFormat:
-    """Return ``video_format`` if rlvideo writes it, else raise a clear error.
-
-    Example:
-        >>> check_format("avi")
-        Traceback (most recent call last):
-        ...
-        rlvideo.errors.InvalidArgumentError: format 'avi' is not supported; choose one of 'mp4', 'webm', 'gif'
-    """  # noqa: E501
-    for known in FORMATS:
-        if video_format == known:
-            return known
-    choices = ", ".join(repr(f) for f in FORMATS)
-    raise InvalidArgumentError(f"format {video_format!r} is not supported; choose one of {choices}")
-
-
-def format_from_path(path: str | Path) -> VideoFormat:
-    """The format a file name asks for, by its suffix.
-
-    Example:
-        >>> format_from_path("videos/run.webm")
-        'webm'
-        >>> format_from_path("videos/run")
-        Traceback (most recent call last):
-        ...
-        rlvideo.errors.InvalidArgumentError: cannot tell the video format of 'videos/run' from its suffix; end it in .mp4, .webm or .gif, or pass format=
-    """  # noqa: E501
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix in FORMATS:
-        return check_format(suffix)
-    raise InvalidArgumentError(
-        f"cannot tell the video format of {str(path)!r} from its suffix; "
-        "end it in .mp4, .webm or .gif, or pass format="
-    )
 
 
 MAX_FILE_NAME_BYTES = 200
@@ -307,8 +269,9 @@ def steps_stream_name(first_clip: Path) -> Path:
     return first_clip.with_name(f".{first_clip.stem}.steps-{token}{first_clip.suffix}")
 
 
+_VIDEO_SUFFIX = "|".join(re.escape(suffix) for suffix in VIDEO_SUFFIXES)  # a regex of them
 _STEPS_STREAM = re.compile(
-    r"^\.(?P<stem>.+)\.steps-[0-9a-f]+(?:\.incomplete(?:-\d+)?)?(?P<suffix>\.(?:mp4|webm|gif))$"
+    rf"^\.(?P<stem>.+)\.steps-[0-9a-f]+(?:\.incomplete(?:-\d+)?)?(?P<suffix>{_VIDEO_SUFFIX})$"
 )  # steps_stream_name(), and where an error kept it: incomplete_name() of that
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from rlvideo._core.codecs import EncoderSettings, encoder_settings
+from rlvideo._core.formats import FORMATS, VideoFormat, check_format
 from rlvideo._core.frames import DEFAULT_FLOAT_RANGE, FrameConverter, check_float_range
-from rlvideo._core.naming import VideoFormat, check_format
 from rlvideo.errors import InvalidArgumentError
 
 __all__ = [
@@ -172,7 +172,7 @@ class WriterSpec:
     @property
     def pad_to_even(self) -> bool:
         """Whether frames are padded to even sizes (yuv420p needs them; GIF does not)."""
-        return self.format != "gif"
+        return FORMATS[self.format].even_size
 
     def frame_converter(self) -> FrameConverter:
         """A converter for one video's frames, padding and float range as this spec says."""

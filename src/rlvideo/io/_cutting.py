@@ -24,6 +24,7 @@ import av.packet
 import av.stream
 
 from rlvideo._core.clips import Clip
+from rlvideo._core.formats import FORMATS, check_format
 from rlvideo._core.naming import partial_name, steps_stream_name
 from rlvideo._core.spec import WriterSpec
 from rlvideo.errors import EncoderError, StorageError, VideoExistsError
@@ -312,7 +313,7 @@ def cut_segments(
     pts_in_display_order = _display_order(source)
     published = [] if published is None else published
     index_of = {pts: i for i, pts in enumerate(pts_in_display_order)}
-    options = {"movflags": "+faststart"} if container_format == "mp4" else {}
+    options = dict(FORMATS[check_format(container_format)].finish_options)
     refused = {} if refused is None else refused
     cuts: dict[int, _Cut] = {}
     finished: dict[int, Path] = {}

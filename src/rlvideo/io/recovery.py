@@ -48,14 +48,15 @@ import logging
 import os
 import re
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple
 
 import av
 
-from rlvideo._core.naming import is_partial_name, restage, visible_steps_name
+from rlvideo._core.formats import CrashUnit, format_of_suffix
+from rlvideo._core.naming import VIDEO_SUFFIXES, is_partial_name, restage, visible_steps_name
 from rlvideo._core.track import TRACK_SUFFIX, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.io._files import (
@@ -66,7 +67,6 @@ from rlvideo.io._files import (
     keep_first_lines,
     publish,
 )
-from rlvideo.io.reader import open_video, video_packets
 
 __all__ = [
     "Outcome",
@@ -109,16 +109,21 @@ def remux(
         StorageError: If ``target`` cannot be written (a full disk, no permission).
     """
     container_format = container_format or target.suffix.lstrip(".")
-    options = {"movflags": "+faststart"} if faststart and container_format == "mp4" else {}
+    record = format_of_suffix(f".{container_format}")
+    options = dict(record.finish_options) if faststart and record is not None else {}
     copied = 0
     try:
-        no_video = f"{source} holds no video stream to recover"
-        with open_video(source, no_video=no_video) as in_stream:
+        with av.open(str(source)) as inp:
+            if not inp.streams.video:
+                raise EncoderError(f"{source} holds no video stream to recover")
+            in_stream = inp.streams.video[0]
             limit = _gap_free_count(source) if _unfinished_fragments(source) else None
             with av.open(str(target), "w", format=container_format, options=options) as out:
                 out_stream = out.add_stream_from_template(in_stream)
                 try:
-                    for packet in video_packets(in_stream):
+                    for packet in inp.demux(in_stream):
+                        if packet.dts is None:  # the demuxer's end-of-stream marker
+                            continue
                         if copied == limit:
                             logger.info(
                                 "%s: kept its first %d frames, the rest of them "
@@ -183,9 +188,9 @@ def salvage(partial: Path, final: Path) -> Path | None:
     """
     if not partial.exists():
         return None
-    cut = {".mp4": cut_to_complete_fragments, ".gif": cut_to_complete_gif_frames}
+    cut = _CUT_TO_COMPLETE.get(_crash_unit(partial))
     with contextlib.suppress(OSError):
-        if partial.suffix in cut and not cut[partial.suffix](partial):
+        if cut is not None and not cut(partial):
             partial.unlink()  # not one complete frame: nothing to keep
             return None
     staging = restage(partial, "salvaged")
@@ -196,7 +201,7 @@ def salvage(partial: Path, final: Path) -> Path | None:
             copied = 0
         except StorageError:  # no room for a copy: keep the partial file itself
             staging.unlink(missing_ok=True)
-            if partial.suffix == ".mp4" and not cut_to_gap_free_frames(partial):
+            if _crash_unit(partial) == "fragment" and not cut_to_gap_free_frames(partial):
                 partial.unlink()
                 return None
             return keep_as_incomplete(partial, final)
@@ -297,14 +302,15 @@ def _decode_order(source: Path) -> tuple[list[int], int]:
         The times, up to the first damage, and the most frames its codec says may be decoded
         before a frame and shown after it (0: none).
     """
-    with open_video(source) as stream:
+    with av.open(str(source)) as inp:
+        stream = inp.streams.video[0]
         context = stream.codec_context
         reorder = int(getattr(context, "reorder_depth", context.has_b_frames))
-        times = [
-            packet.dts if packet.pts is None else packet.pts
-            for packet in video_packets(stream, tolerant=True)
-            if packet.dts is not None  # for the type checker: video_packets leaves no such
-        ]
+        times: list[int] = []
+        with contextlib.suppress(av.error.InvalidDataError):
+            for packet in inp.demux(stream):
+                if packet.dts is not None:  # None: the demuxer's end-of-stream marker
+                    times.append(packet.dts if packet.pts is None else packet.pts)
     return times, reorder
 
 
@@ -525,6 +531,18 @@ def _gif_table_size(packed: int) -> int:
     return 3 * 2 ** ((packed & 0x07) + 1) if packed & 0x80 else 0
 
 
+def _crash_unit(path: Path) -> CrashUnit | None:
+    """What a killed writer of ``path`` left readable (by its suffix), None for no video."""
+    record = format_of_suffix(path.suffix)
+    return None if record is None else record.crash_unit
+
+
+_CUT_TO_COMPLETE: dict[CrashUnit | None, Callable[[Path], bool]] = {
+    "fragment": cut_to_complete_fragments,
+    "frame": cut_to_complete_gif_frames,
+}  # how a file cut short by a kill or a full disk is trimmed to whole units, in place
+
+
 def find_partials(folder: str | os.PathLike[str]) -> list[Path]:
     """The partial files in ``folder`` that :func:`recover` can turn into videos.
 
@@ -545,9 +563,9 @@ _TRACK_BEING_WRITTEN = re.compile(
     r"^\.(?P<stem>.+)" + re.escape(TRACK_SUFFIX) + r"\.[0-9a-f]+\.writing$"
 )
 _LEFTOVER = re.compile(
-    r"^\.(?P<final>.+)\.(?P<token>[0-9a-f]+)\.(?P<stage>[a-z][a-z-]*)(?P<suffix>\.(?:mp4|webm|gif))$"
+    r"^\.(?P<final>.+)\.(?P<token>[0-9a-f]+)\.(?P<stage>[a-z][a-z-]*)"
+    rf"(?P<suffix>{'|'.join(re.escape(suffix) for suffix in VIDEO_SUFFIXES)})$"
 )  # what partial_name() makes: .<final name>.<token>.<stage>.<ext>
-_VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
 _TAGGED_STEM = re.compile(r"\.(?:incomplete|recovered)(?:-\d+)?$")  # what recover names videos
 _NOTHING_FLUSHED = (
     "no frame had been flushed to disk when its writer died (a video's first second, or less, "
@@ -775,7 +793,7 @@ def _recover_group(group: dict[str, Path], *, streams: bool) -> Outcome | None:
         if partial is None:
             return _publish_finished(finished, final)
         # killed during the remux: the partial file was closed, whole, before it began
-        frames = remux(partial, finished, container_format="mp4")
+        frames = remux(partial, finished)  # the container of its suffix
         outcome = _publish_finished(finished, final, frames=frames, source=partial)
         partial.unlink()
         return outcome
@@ -806,7 +824,7 @@ def _frames_or_damaged(video: Path, final: Path, source: Path) -> int | Outcome:
     """The frames in ``video``; when none can be read, it is kept as damaged, and said so."""
     try:
         frames = _count_frames(video)
-    except (av.error.FFmpegError, EncoderError) as exc:  # EncoderError: no video stream
+    except (av.error.FFmpegError, IndexError) as exc:
         frames, problem = 0, getattr(exc, "strerror", None) or str(exc)
     else:
         problem = "it holds no frame"
@@ -843,7 +861,7 @@ def _recover_frames(source: Path, final: Path) -> Outcome:
     problem = "it holds no complete frame"
     try:
         # a GIF frame the kill cut short would decode torn: keep those before it
-        whole = source.suffix != ".gif" or cut_to_complete_gif_frames(source)
+        whole = _crash_unit(source) != "frame" or cut_to_complete_gif_frames(source)
         try:
             copied = remux(source, staging) if whole else 0
         except EncoderError as exc:  # nothing readable in it
@@ -874,12 +892,13 @@ def _nothing_flushed(path: Path) -> bool:
     data = path.read_bytes()
     if not data:
         return True
-    if path.suffix == ".mp4":
+    unit = _crash_unit(path)
+    if unit == "fragment":  # MP4
         boxes = _mp4_box_types(data)
         return boxes[:1] == [b"ftyp"] and not {b"moof", b"mdat"} & set(boxes)
-    if path.suffix == ".webm":
+    if unit == "cluster":  # WebM
         return data.startswith(_EBML_MAGIC) and _MATROSKA_CLUSTER not in data
-    if path.suffix == ".gif":
+    if unit == "frame":  # GIF
         return data.startswith(b"GIF8") and not _walk_gif(data)[2]
     return False
 
@@ -945,7 +964,7 @@ def _video_for_track(folder: Path, stem: str) -> Path | None:
     videos = [
         video
         for video in folder.glob(f"{glob.escape(stem)}.*")
-        if video.suffix in _VIDEO_SUFFIXES
+        if video.suffix in VIDEO_SUFFIXES
         and _TAGGED_STEM.sub("", video.stem) == stem
         and not track_path(video).exists()
     ]
@@ -986,5 +1005,6 @@ def _complete_lines(path: Path) -> tuple[int, bool]:
 
 def _count_frames(video: Path) -> int:
     """Frames in ``video``, counted from its packets (no decoding)."""
-    with open_video(video) as stream:
-        return sum(1 for packet in video_packets(stream) if packet.size)
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size)

@@ -2,11 +2,12 @@
 
 :class:`VideoWriter` encodes each frame as it arrives (PyAV, FFmpeg's libraries) into a
 hidden partial file beside the final name, which every format flushes to disk at least once a
-second of video (:data:`_MUXER_OPTIONS`), so a killed process loses at most about the last
-second. ``close()`` flushes the encoder, finalizes the file (MP4: remuxed from fragmented to a
-normal MP4 with the index first) and renames it atomically. An exception inside ``with``
-keeps what was recorded as ``<name>.incomplete.<ext>``; so does a failure of the disk (full, a
-file size limit: a :class:`~rlvideo.StorageError`) or of the encoder, from what reached the disk.
+second of video (:attr:`~rlvideo._core.formats.Format.muxer_options`), so a killed process
+loses at most about the last second. ``close()`` flushes the encoder, finalizes the file (MP4:
+remuxed from fragmented to a normal MP4 with the index first) and renames it atomically. An
+exception inside ``with`` keeps what was recorded as ``<name>.incomplete.<ext>``; so does a
+failure of the disk (full, a file size limit: a :class:`~rlvideo.StorageError`) or of the
+encoder, from what reached the disk.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
-from math import ceil
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rlvideo._core.codecs import THREADED_MIN_PIXELS, EncoderSettings
+from rlvideo._core.formats import FORMATS, Format, check_format
 from rlvideo._core.frames import DEFAULT_FLOAT_RANGE, PixelLayout, layout_of_converted
 from rlvideo._core.naming import (
     ABORTED_STAGE,
@@ -68,7 +69,6 @@ from rlvideo.io._files import (
     release,
     remove_companions,
 )
-from rlvideo.io._gif import Quantizer
 from rlvideo.io.recovery import remux, salvage
 
 __all__ = [
@@ -83,25 +83,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_FRAGMENTED_MP4 = {
-    # delay_moov: write the (empty) index once the first packets are known, so it can carry the
-    # edit list that hides x264's B-frame delay; without it every frame shows ~2 frames late.
-    "movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
-    "frag_duration": "1000000",  # a fragment at least every second: a kill loses at most ~1 s
-    "flush_packets": "1",
-}
-# How each format reaches the disk while it is written, so that a killed process leaves frames
-# that `rlvideo recover` can read, all but about the last second: every muxer hands what it
-# muxed to the file at once (flush_packets) and holds at most ~1 s of video in memory.
-_MUXER_OPTIONS: Mapping[VideoFormat, Mapping[str, str]] = {
-    "mp4": _FRAGMENTED_MP4,
-    # Matroska builds each cluster in memory (5 s by default): end one at least every second
-    "webm": {"cluster_time_limit": "1000", "flush_packets": "1"},
-    # the GIF muxer writes each frame as the next one arrives (its delay needs the next pts)
-    "gif": {"flush_packets": "1"},
-}
-_GIF_TICKS_PER_SECOND = 100  # GIF delays are in centiseconds
-_GIF_MIN_DELAY = 2  # browsers play a delay of 0 or 1 cs as 10 cs
 _PIPELINE_DEPTH = 4  # converted frames waiting for the encoder thread
 _T = TypeVar("_T")
 
@@ -206,11 +187,9 @@ class VideoWriter:
         self._started = 0.0
         self._next_pts = 0
         self._elapsed_ticks = 0.0
-        if self.format == "gif":
-            self._ticks_per_second, self._min_step = _GIF_TICKS_PER_SECOND, _GIF_MIN_DELAY
-        else:  # a tick rate that divides every frame of this fps exactly, fine for any duration
-            self._ticks_per_second = self.fps.numerator * ceil(90_000 / self.fps.numerator)
-            self._min_step = 1
+        self._record: Format = FORMATS[spec.format]  # what differs between formats
+        self._ticks_per_second = self._record.ticks_per_second(self.fps)
+        self._min_step = self._record.min_frame_ticks
 
     # -- the settings, from the spec -----------------------------------------------------
     @property
@@ -462,10 +441,11 @@ class VideoWriter:
 
     def _open(self, layout: PixelLayout) -> _Output:
         self._started = time.perf_counter()
-        if self.format == "gif" and self.fps > _GIF_TICKS_PER_SECOND / _GIF_MIN_DELAY:
+        max_fps = self._record.max_fps
+        if max_fps is not None and self.fps > max_fps:
             logger.warning(
-                "GIF plays at most %d fps in browsers; %s fps frames will be shown longer",
-                _GIF_TICKS_PER_SECOND // _GIF_MIN_DELAY, self.fps,
+                "%s plays at most %d fps in browsers; %s fps frames will be shown longer",
+                self._record.label, max_fps, self.fps,
             )  # fmt: skip
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -474,7 +454,7 @@ class VideoWriter:
                 f"cannot create the folder {self.path.parent}: {exc.strerror or exc}"
             ) from exc
         partial = partial_name(self.path)
-        options = dict(_MUXER_OPTIONS[self.format])
+        options = dict(self._record.muxer_options)
         try:
             lock = claim(partial)  # `rlvideo recover` leaves a file alone while this lock lives
         except OSError as exc:
@@ -488,7 +468,7 @@ class VideoWriter:
         big = self.threads is None and layout.width * layout.height >= THREADED_MIN_PIXELS
         try:
             stream = self._add_stream(container, layout, threaded=big)
-            graph = _palette_graph(layout, stream) if self.format == "gif" else None
+            graph = _palette_graph(layout, stream) if self._record.paletted else None
         except av.error.FFmpegError as exc:
             container.close()
             partial.unlink(missing_ok=True)
@@ -548,7 +528,7 @@ class _Output:
         partial: Path,
         container: av.container.OutputContainer,
         stream: av.video.stream.VideoStream,
-        graph: Quantizer | None,
+        graph: av.filter.Graph | None,
         layout: PixelLayout,
         *,
         threads: int,
@@ -613,12 +593,13 @@ class _Output:
             self.partial.unlink(missing_ok=True)
             self.release()
             return None
-        if self.container.format.name != "mp4":
+        container_format = check_format(self.container.format.name)
+        if not FORMATS[container_format].remux_on_close:
             return self.partial
         finished = restage(self.partial, stage)
         lock = claim(finished)  # locked before it holds a byte: recover never takes it
         try:
-            remux(self.partial, finished, container_format="mp4")
+            remux(self.partial, finished, container_format=container_format)
         except BaseException:
             finished.unlink(missing_ok=True)
             release(lock)
@@ -670,7 +651,8 @@ class _Output:
         if self.graph is None:
             self._mux(frame)
             return
-        for quantized in self.graph.push(frame):
+        self.graph.push(frame)
+        for quantized in _drain(self.graph):
             self._mux(quantized)
         if frame is None:
             self._mux(None)
@@ -694,14 +676,37 @@ def _tag_bt601(stream: av.video.stream.VideoStream) -> None:
     context.color_trc = 6  # SMPTE 170M (AVCOL_TRC_SMPTE170M)
 
 
-def _palette_graph(layout: PixelLayout, stream: av.video.stream.VideoStream) -> Quantizer:
+def _palette_graph(layout: PixelLayout, stream: av.video.stream.VideoStream) -> av.filter.Graph:
     """RGB -> pal8 with a fresh 256-colour palette per frame: exact colours, nothing buffered."""
-    return Quantizer(
+    graph = av.filter.Graph()
+    source = graph.add_buffer(
         width=layout.width,
         height=layout.height,
-        pixel_format=layout.pixel_format,
+        format=av.video.format.VideoFormat(layout.pixel_format),
         time_base=stream.codec_context.time_base,
     )
+    to_rgb = graph.add("format", "pix_fmts=rgb24")  # drops alpha, expands gray
+    split = graph.add("split")
+    palette = graph.add("palettegen", "stats_mode=single:reserve_transparent=0")
+    apply = graph.add("paletteuse", "new=1:dither=sierra2_4a")
+    sink = graph.add("buffersink")
+    source.link_to(to_rgb)
+    to_rgb.link_to(split)
+    split.link_to(apply, 0, 0)
+    split.link_to(palette, 1, 0)
+    palette.link_to(apply, 0, 1)
+    apply.link_to(sink)
+    graph.configure()
+    return graph
+
+
+def _drain(graph: av.filter.Graph) -> Iterable[av.VideoFrame]:
+    while True:
+        try:
+            frame = graph.vpull()
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return
+        yield frame
 
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
