@@ -23,6 +23,7 @@ from rlvideo._core.clips import (
     plan_step_clips,
     resolve_triggers,
 )
+from rlvideo._core.formats import FORMATS
 from rlvideo._core.frames import frame_sequence, is_frame
 from rlvideo._core.naming import check_name_prefix, clip_file_name
 from rlvideo._core.optional import import_optional
@@ -212,7 +213,7 @@ def _encode(
     ``overwrite=None`` (:func:`~rlvideo.io._cutting.replaces`).
     """
     step_clips = [clip for clip in clips if clip.kind == "step"]
-    cut_together = step_clips if spec.format != "gif" and len(step_clips) > 1 else []
+    cut_together = step_clips if FORMATS[spec.format].cuttable and len(step_clips) > 1 else []
     written = []
     for clip in clips:
         if clip in cut_together:

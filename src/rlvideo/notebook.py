@@ -39,6 +39,7 @@ from rlvideo._core.frames import frame_sequence, is_frame
 from rlvideo._core.naming import MIME_TYPES
 from rlvideo._core.optional import import_optional
 from rlvideo._core.spec import check_fps
+from rlvideo._core.units import format_size
 from rlvideo.errors import (
     EncoderError,
     InvalidArgumentError,
@@ -48,6 +49,8 @@ from rlvideo.errors import (
     VideoExistsError,
 )
 from rlvideo.io._files import check_target, write_file
+from rlvideo.io._scale import Downscaler
+from rlvideo.io.reader import decoded, open_video
 from rlvideo.io.writer import VideoWriter
 
 __all__ = [
@@ -129,7 +132,7 @@ class Video:
 
     def __repr__(self) -> str:
         title = f", title={self.title!r}" if self.title is not None else ""
-        return f"<Video {self.mime}, {_human_size(len(self.data))}{title}>"
+        return f"<Video {self.mime}, {format_size(len(self.data))}{title}>"
 
     @property
     def data_uri(self) -> str:
@@ -231,7 +234,7 @@ class Grid:
         self.columns = _check_positive_int("columns", columns)
 
     def __repr__(self) -> str:
-        size = _human_size(sum(len(video.data) for video in self.videos))
+        size = format_size(sum(len(video.data) for video in self.videos))
         return f"<Grid of {len(self.videos)} videos in {self.columns} columns, {size}>"
 
     def __len__(self) -> int:
@@ -446,15 +449,13 @@ def _from_file(
     if path.is_dir():
         raise StorageError(f"cannot show {str(path)!r}: it is a folder; give a video file")
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise EncoderError(f"cannot show {str(path)!r}: it holds no video stream")
+        no_video = f"cannot show {str(path)!r}: it holds no video stream"
+        with open_video(path, no_video=no_video) as stream:
             if wanted is None or wanted == own:
                 return path.read_bytes(), own
-            stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate or 30
             logger.debug("re-encoding %s as %s for the notebook", path, wanted)
-            frames = _timed_frames(container.decode(stream))
+            frames = _timed_frames(decoded(stream))
             encoded = _encode(frames, fps=rate, video_format=wanted, display_width=display_width)
             return encoded, wanted
     except av.error.FFmpegError as exc:
@@ -525,15 +526,13 @@ def _scaled_down(
     from rlvideo._core.frames import FrameConverter
 
     convert = FrameConverter()
+    shrink = Downscaler(max_width=max_width)
     for frame, seconds in frames:
         array: Any = convert(frame)
         height, width = array.shape[:2]
-        if width > max_width:
+        if shrink.size(width, height) != (width, height):
             layout = convert.layout.pixel_format
-            scaled = av.VideoFrame.from_ndarray(array, format=layout).reformat(
-                width=max_width, height=max(1, round(height * max_width / width)),
-                interpolation="AREA",
-            )  # fmt: skip
+            scaled = shrink(av.VideoFrame.from_ndarray(array, format=layout), format=layout)
             array = scaled.to_ndarray(format=layout)
         yield array, seconds
 
@@ -548,8 +547,8 @@ def _warn_if_big(size: int, what: str) -> None:
         logger.warning(
             "embedding %s (%s, %s as base64) in the notebook; notebooks get slow to save and "
             "load past %s: show fewer or smaller frames, or save the file and link to it",
-            what, _human_size(size), _human_size(size * 4 // 3),
-            _human_size(EMBED_WARN_BYTES),
+            what, format_size(size), format_size(size * 4 // 3),
+            format_size(EMBED_WARN_BYTES),
         )  # fmt: skip
 
 
@@ -576,12 +575,3 @@ def _describe(value: Any) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(value).__name__} {text}"
-
-
-def _human_size(size: int) -> str:
-    """``1234567`` -> ``'1.2 MB'`` (powers of 1000, as file browsers show)."""
-    if size < 1000:
-        return f"{size} B"
-    if size < 1000**2:
-        return f"{size / 1000:.1f} kB"
-    return f"{size / 1000**2:.1f} MB"

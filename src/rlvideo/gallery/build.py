@@ -16,6 +16,7 @@ from rlvideo._core.metadata import sidecar_path
 from rlvideo._core.naming import VIDEO_SUFFIXES
 from rlvideo._core.optional import import_optional
 from rlvideo._core.track import track_path
+from rlvideo._core.units import format_size
 from rlvideo.errors import InvalidArgumentError, StorageError
 from rlvideo.gallery.posters import POSTER_FOLDER
 from rlvideo.gallery.rows import (
@@ -25,7 +26,6 @@ from rlvideo.gallery.rows import (
     find_videos,
     name_runs,
     natural_key,
-    size_text,
 )
 from rlvideo.io._files import write_file
 from rlvideo.storage import RemoteDestination, open_destination
@@ -259,7 +259,7 @@ def _render(environment: jinja2.Environment, title: str, rows: list[Row]) -> str
         title=title,
         rows=rows,
         columns=columns,
-        total_size=size_text(total_bytes),
+        total_size=format_size(total_bytes),
         total_duration=f"{total_seconds:.1f} s",
         runs=len(colors),
         version=__version__,

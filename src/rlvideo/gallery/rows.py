@@ -21,10 +21,11 @@ from rlvideo._core.naming import (
     parse_video_name,
 )
 from rlvideo._core.track import read_track, track_path  # the track's name and reader: shared
+from rlvideo._core.units import format_number, format_size
 from rlvideo.errors import EncoderError, StorageError
-from rlvideo.gallery.posters import POSTER_FOLDER, write_poster
+from rlvideo.gallery.posters import POSTER_AT, POSTER_FOLDER, poster_is_current, write_poster
 from rlvideo.io.manifest import read_sidecar
-from rlvideo.io.reader import VideoInfo, probe
+from rlvideo.io.reader import VideoInfo, probe_with_frame
 from rlvideo.storage import LocalDestination
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "find_videos",
     "name_runs",
     "natural_key",
-    "size_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -235,8 +235,9 @@ def describe_video(video: Path, root: Path, posters: Path) -> Row:
     _set_number(row, "worker", row.data.get("worker"))
     _set_text(row, "checkpoint", row.data.get("checkpoint"))
     _set_number(row, "env_index", row.data.get("env_index"))
-    try:
-        info = probe(video)
+    current = poster_is_current(video, posters, relative)
+    try:  # one decoding pass: the facts and, unless the poster is current, its frame
+        info, frame = probe_with_frame(video, at=None if current else POSTER_AT)
     except EncoderError as exc:
         logger.warning("listing %s as unreadable: %s", video, exc)
         row.badges.append("unreadable")
@@ -245,7 +246,7 @@ def describe_video(video: Path, root: Path, posters: Path) -> Row:
         return _finish(row)
     _add_info(row, info)
     if info.frames:
-        row.poster = write_poster(video, posters, relative, frame_index=info.frames // 3)
+        row.poster = write_poster(video, posters, relative, frame=frame)
     track = _read_track(track_path(video), frames=info.frames)
     if track is not None:
         row.data["track"] = track
@@ -308,7 +309,7 @@ def _set_text(row: Row, key: str, value: Any) -> None:
 
 def _set_number(row: Row, key: str, value: Any) -> None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        row.cells[key] = Cell(_number(value), repr(value))
+        row.cells[key] = Cell(format_number(value), repr(value))
 
 
 def _extra(fields: dict[str, Any], key: str, kinds: tuple[type, ...]) -> Any:
@@ -331,7 +332,7 @@ def _add_metadata(
     meta, fields = sidecar
     row.cells["episode"] = Cell(str(meta.episode), str(meta.episode))
     row.cells["step"] = Cell(str(meta.first_step), str(meta.first_step))
-    row.cells["return"] = Cell(_number(meta.episode_return), repr(float(meta.episode_return)))
+    row.cells["return"] = Cell(format_number(meta.episode_return), repr(float(meta.episode_return)))
     row.cells["length"] = Cell(str(meta.steps), str(meta.steps))
     if meta.env_id is not None:
         index = "" if meta.env_index is None else f"sub-env {meta.env_index}"
@@ -442,8 +443,8 @@ def _add_info(row: Row, info: VideoInfo) -> None:
     row.data.update(frames=info.frames, duration=info.duration, fps=info.fps, size=info.size_bytes)
     row.cells["frames"] = Cell(str(info.frames), str(info.frames))
     row.cells["duration"] = Cell(f"{info.duration:.2f} s", repr(info.duration))
-    row.cells["fps"] = Cell(_number(info.fps), repr(info.fps))
-    row.cells["size"] = Cell(size_text(info.size_bytes), str(info.size_bytes))
+    row.cells["fps"] = Cell(format_number(info.fps), repr(info.fps))
+    row.cells["size"] = Cell(format_size(info.size_bytes), str(info.size_bytes))
     row.cells["codec"] = Cell(
         info.codec, info.codec, f"{info.width}\N{MULTIPLICATION SIGN}{info.height}"
     )
@@ -454,27 +455,5 @@ def _add_size(row: Row, video: Path) -> None:
         size = video.stat().st_size
     except OSError:
         return
-    row.cells["size"] = Cell(size_text(size), str(size))
+    row.cells["size"] = Cell(format_size(size), str(size))
     row.data["size"] = size
-
-
-def _number(value: float) -> str:
-    """Up to 6 significant digits, no trailing zeros: 500.0 -> '500', 0.125 -> '0.125'."""
-    return f"{value:g}" if math.isfinite(value) else str(value)
-
-
-def size_text(size: int) -> str:
-    """A file size for people, in binary units.
-
-    Example:
-        >>> size_text(512), size_text(1536), size_text(3 * 1024**3)
-        ('512 B', '1.5 KiB', '3.0 GiB')
-    """
-    if size < 1024:
-        return f"{size} B"
-    value = float(size)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            break
-    return f"{value:.1f} {unit}"

@@ -21,17 +21,18 @@ import itertools
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
-import av.video.reformatter
+import av.container
 import numpy as np
-from av.filter.context import FilterContext
-from av.video.format import VideoFormat
 
 from rlvideo.errors import EncoderError, InvalidArgumentError
+from rlvideo.io._gif import Quantizer, shared_palette
+from rlvideo.io._scale import Downscaler
+from rlvideo.io.reader import decoded, open_video
 
 __all__ = [
     "MAX_FPS",
@@ -113,18 +114,17 @@ def gif_preview(
         (64, 48, 30, 3, 10.0, b'GIF89a')
     """
     check_limits(max_size=max_size, max_frames=max_frames, max_fps=max_fps)
+    shrink = Downscaler(max_side=max_size)
     try:
-        with av.open(os.fspath(path)) as container:
-            if not container.streams.video:
-                raise EncoderError(f"{path} holds no video stream")
-            stream = container.streams.video[0]
+        with open_video(path) as stream:
             total = frames or stream.frames or _count(path)
             rate = Fraction(stream.average_rate or stream.guessed_rate or 30)
             stride = max(1, math.ceil(total / max_frames), math.ceil(float(rate) / max_fps))
-            scale = min(1.0, max_size / max(stream.width, stream.height))
-            width = max(1, round(stream.width * scale))
-            height = max(1, round(stream.height * scale))
-            kept = _scaled(container.decode(stream), stride, int(max_frames), width, height)
+            width, height = shrink.size(stream.width, stream.height)
+            kept = (
+                shrink(frame, format="rgb24").to_ndarray()
+                for frame in decoded(stream, every=stride, limit=int(max_frames))
+            )
             data, written = _encode_gif(kept, width, height, rate / stride)
     except av.error.FFmpegError as exc:
         raise EncoderError(f"cannot read {path} as video: {exc}") from exc
@@ -149,24 +149,6 @@ def check_limits(*, max_size: object, max_frames: object, max_fps: object) -> No
             raise InvalidArgumentError(f"{name} must be a number of at least 1, got {value!r}")
 
 
-def _scaled(
-    decoded: Iterator[av.VideoFrame], stride: int, limit: int, width: int, height: int
-) -> Iterator[np.ndarray]:
-    """Every ``stride``-th frame, scaled to ``width`` x ``height`` RGB, at most ``limit``."""
-    reformatter = av.video.reformatter.VideoReformatter()  # one scaler for every frame
-    count = 0
-    for index, frame in enumerate(decoded):
-        if index % stride:
-            continue
-        if count == limit:
-            return  # the count was the container's guess, and too low
-        small = reformatter.reformat(
-            frame, width=width, height=height, format="rgb24", interpolation="AREA"
-        )
-        count += 1
-        yield small.to_ndarray()
-
-
 def _encode_gif(
     frames: Iterator[np.ndarray], width: int, height: int, fps: Fraction
 ) -> tuple[bytes, int]:
@@ -179,67 +161,31 @@ def _encode_gif(
         stream = output.add_stream("gif", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "pal8"
         stream.codec_context.time_base = _TIME_BASE
-        graph = av.filter.Graph()
-        source = graph.add_buffer(
-            width=width, height=height, format=VideoFormat("rgb24"), time_base=_TIME_BASE
+        quantizer = Quantizer(
+            width=width,
+            height=height,
+            pixel_format="rgb24",
+            time_base=_TIME_BASE,
+            palette=shared_palette(first),
         )
-        palette_source = graph.add_buffer(
-            width=16, height=16, format=VideoFormat("rgb32"), time_base=_TIME_BASE
-        )
-        apply = graph.add("paletteuse", "dither=bayer:bayer_scale=5:diff_mode=rectangle")
-        sink = graph.add("buffersink")
-        source.link_to(apply, 0, 0)
-        palette_source.link_to(apply, 0, 1)
-        apply.link_to(sink)
-        graph.configure()
-        palette = _palette(first)
         count = 0
         for array in _chain(first, frames):
-            pts = round(count / fps / _TIME_BASE)
             frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            frame.pts, frame.time_base = pts, _TIME_BASE
-            palette.pts, palette.time_base = pts, _TIME_BASE
-            palette_source.push(palette)  # paletteuse takes one palette per frame
-            source.push(frame)
+            frame.pts, frame.time_base = round(count / fps / _TIME_BASE), _TIME_BASE
             count += 1
-            _mux(output, stream, sink)
-        source.push(None)
-        palette_source.push(None)
-        _mux(output, stream, sink)
-        for packet in stream.encode(None):
-            output.mux(packet)
+            _mux(output, stream, quantizer.push(frame))
+        _mux(output, stream, quantizer.push(None))
+        _mux(output, stream, [None])  # flush the encoder
     return buffer.getvalue(), count
 
 
-def _palette(frames: list[np.ndarray]) -> av.VideoFrame:
-    """One 256-colour palette (a 16x16 ``rgb32`` frame) for all of ``frames``."""
-    graph = av.filter.Graph()
-    height, width = frames[0].shape[:2]
-    source = graph.add_buffer(
-        width=width, height=height * len(frames), format=VideoFormat("rgb24"), time_base=_TIME_BASE
-    )
-    palettegen = graph.add("palettegen", "stats_mode=full:reserve_transparent=0")
-    sink = graph.add("buffersink")
-    source.link_to(palettegen)
-    palettegen.link_to(sink)
-    graph.configure()
-    stacked = av.VideoFrame.from_ndarray(np.concatenate(frames), format="rgb24")
-    stacked.pts, stacked.time_base = 0, _TIME_BASE
-    source.push(stacked)
-    source.push(None)
-    palette = sink.pull()
-    assert isinstance(palette, av.VideoFrame)
-    return palette
-
-
-def _mux(output: av.container.OutputContainer, stream: av.VideoStream, sink: FilterContext) -> None:
-    """Encode and write every frame the filter graph has ready."""
-    while True:
-        try:
-            frame = sink.pull()
-        except (av.error.BlockingIOError, av.error.EOFError):
-            return
-        assert isinstance(frame, av.VideoFrame)
+def _mux(
+    output: av.container.OutputContainer,
+    stream: av.VideoStream,
+    frames: Iterable[av.VideoFrame | None],
+) -> None:
+    """Encode ``frames`` and write their packets."""
+    for frame in frames:
         for packet in stream.encode(frame):
             output.mux(packet)
 
@@ -252,5 +198,5 @@ def _chain(first: list[np.ndarray], rest: Iterator[np.ndarray]) -> Iterator[np.n
 
 def _count(path: str | os.PathLike[str]) -> int:
     """Frames in the video, counted by decoding it (for containers that do not say)."""
-    with av.open(os.fspath(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
+    with open_video(path) as stream:
+        return sum(1 for _ in decoded(stream))

@@ -67,6 +67,7 @@ from rlvideo.io._files import (
     keep_first_lines,
     publish,
 )
+from rlvideo.io.reader import open_video, video_packets
 
 __all__ = [
     "Outcome",
@@ -113,17 +114,13 @@ def remux(
     options = dict(record.finish_options) if faststart and record is not None else {}
     copied = 0
     try:
-        with av.open(str(source)) as inp:
-            if not inp.streams.video:
-                raise EncoderError(f"{source} holds no video stream to recover")
-            in_stream = inp.streams.video[0]
+        no_video = f"{source} holds no video stream to recover"
+        with open_video(source, no_video=no_video) as in_stream:
             limit = _gap_free_count(source) if _unfinished_fragments(source) else None
             with av.open(str(target), "w", format=container_format, options=options) as out:
                 out_stream = out.add_stream_from_template(in_stream)
                 try:
-                    for packet in inp.demux(in_stream):
-                        if packet.dts is None:  # the demuxer's end-of-stream marker
-                            continue
+                    for packet in video_packets(in_stream):
                         if copied == limit:
                             logger.info(
                                 "%s: kept its first %d frames, the rest of them "
@@ -302,15 +299,14 @@ def _decode_order(source: Path) -> tuple[list[int], int]:
         The times, up to the first damage, and the most frames its codec says may be decoded
         before a frame and shown after it (0: none).
     """
-    with av.open(str(source)) as inp:
-        stream = inp.streams.video[0]
+    with open_video(source) as stream:
         context = stream.codec_context
         reorder = int(getattr(context, "reorder_depth", context.has_b_frames))
-        times: list[int] = []
-        with contextlib.suppress(av.error.InvalidDataError):
-            for packet in inp.demux(stream):
-                if packet.dts is not None:  # None: the demuxer's end-of-stream marker
-                    times.append(packet.dts if packet.pts is None else packet.pts)
+        times = [
+            packet.dts if packet.pts is None else packet.pts
+            for packet in video_packets(stream, tolerant=True)
+            if packet.dts is not None  # for the type checker: video_packets leaves no such
+        ]
     return times, reorder
 
 
@@ -824,7 +820,7 @@ def _frames_or_damaged(video: Path, final: Path, source: Path) -> int | Outcome:
     """The frames in ``video``; when none can be read, it is kept as damaged, and said so."""
     try:
         frames = _count_frames(video)
-    except (av.error.FFmpegError, IndexError) as exc:
+    except (av.error.FFmpegError, EncoderError) as exc:  # EncoderError: no video stream
         frames, problem = 0, getattr(exc, "strerror", None) or str(exc)
     else:
         problem = "it holds no frame"
@@ -1005,6 +1001,5 @@ def _complete_lines(path: Path) -> tuple[int, bool]:
 
 def _count_frames(video: Path) -> int:
     """Frames in ``video``, counted from its packets (no decoding)."""
-    with av.open(str(video)) as container:
-        stream = container.streams.video[0]
-        return sum(1 for packet in container.demux(stream) if packet.size)
+    with open_video(video) as stream:
+        return sum(1 for packet in video_packets(stream) if packet.size)

@@ -69,6 +69,7 @@ from rlvideo.io._files import (
     release,
     remove_companions,
 )
+from rlvideo.io._gif import Quantizer
 from rlvideo.io.recovery import remux, salvage
 
 __all__ = [
@@ -528,7 +529,7 @@ class _Output:
         partial: Path,
         container: av.container.OutputContainer,
         stream: av.video.stream.VideoStream,
-        graph: av.filter.Graph | None,
+        graph: Quantizer | None,
         layout: PixelLayout,
         *,
         threads: int,
@@ -651,8 +652,7 @@ class _Output:
         if self.graph is None:
             self._mux(frame)
             return
-        self.graph.push(frame)
-        for quantized in _drain(self.graph):
+        for quantized in self.graph.push(frame):
             self._mux(quantized)
         if frame is None:
             self._mux(None)
@@ -676,37 +676,14 @@ def _tag_bt601(stream: av.video.stream.VideoStream) -> None:
     context.color_trc = 6  # SMPTE 170M (AVCOL_TRC_SMPTE170M)
 
 
-def _palette_graph(layout: PixelLayout, stream: av.video.stream.VideoStream) -> av.filter.Graph:
+def _palette_graph(layout: PixelLayout, stream: av.video.stream.VideoStream) -> Quantizer:
     """RGB -> pal8 with a fresh 256-colour palette per frame: exact colours, nothing buffered."""
-    graph = av.filter.Graph()
-    source = graph.add_buffer(
+    return Quantizer(
         width=layout.width,
         height=layout.height,
-        format=av.video.format.VideoFormat(layout.pixel_format),
+        pixel_format=layout.pixel_format,
         time_base=stream.codec_context.time_base,
     )
-    to_rgb = graph.add("format", "pix_fmts=rgb24")  # drops alpha, expands gray
-    split = graph.add("split")
-    palette = graph.add("palettegen", "stats_mode=single:reserve_transparent=0")
-    apply = graph.add("paletteuse", "new=1:dither=sierra2_4a")
-    sink = graph.add("buffersink")
-    source.link_to(to_rgb)
-    to_rgb.link_to(split)
-    split.link_to(apply, 0, 0)
-    split.link_to(palette, 1, 0)
-    palette.link_to(apply, 0, 1)
-    apply.link_to(sink)
-    graph.configure()
-    return graph
-
-
-def _drain(graph: av.filter.Graph) -> Iterable[av.VideoFrame]:
-    while True:
-        try:
-            frame = graph.vpull()
-        except (av.error.BlockingIOError, av.error.EOFError):
-            return
-        yield frame
 
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
