@@ -29,6 +29,7 @@ from rlvideo._core.naming import partial_name, steps_stream_name
 from rlvideo._core.spec import WriterSpec
 from rlvideo.errors import EncoderError, StorageError, VideoExistsError
 from rlvideo.io._files import claim, keep_as_incomplete, publish_video, release
+from rlvideo.io.reader import open_video, video_packets
 from rlvideo.io.writer import VideoWriter
 
 __all__ = ["Progress", "Segment", "cut_segments", "encode_once_and_cut", "replaces"]
@@ -318,9 +319,8 @@ def cut_segments(
     cuts: dict[int, _Cut] = {}
     finished: dict[int, Path] = {}
     try:
-        with av.open(str(source)) as reader:
-            in_stream = reader.streams.video[0]
-            for packet in reader.demux(in_stream):
+        with open_video(source) as in_stream:
+            for packet in video_packets(in_stream):
                 pts, dts = packet.pts, packet.dts
                 if pts is None or dts is None:
                     continue
@@ -357,10 +357,8 @@ def cut_segments(
 
 def _display_order(source: Path) -> list[int]:
     """The pts of every frame of ``source``, in display order."""
-    with av.open(str(source)) as reader:
-        return sorted(
-            p.pts for p in reader.demux(video=0) if p.pts is not None and p.dts is not None
-        )
+    with open_video(source) as stream:
+        return sorted(p.pts for p in video_packets(stream) if p.pts is not None)
 
 
 def _drop(partial: Path, container: av.container.OutputContainer, lock: int | None) -> None:
