@@ -8,7 +8,8 @@ upload, in the caller's thread, from :meth:`Recorder.poll` or :meth:`Recorder.cl
 
 The hand-off (``on_video_saved``) gets a final, readable video: a local path, or for a URL
 folder the URL, with the uploaded local file kept until the callback returns
-(:func:`rlvideo.storage.local_file` finds it). A callback that raises loses no video: the video
+(handed over as a :class:`rlvideo.storage.local.LentURL` carrying it:
+:func:`rlvideo.storage.local_file` finds it). A callback that raises loses no video: the video
 is saved, later videos are still handed off, and the exception is raised, as it was, from the
 next call (``step``, ``reset`` or ``close``). If the callback has a ``flush()`` method (the
 :mod:`rlvideo.loggers` do), :meth:`Recorder.close` calls it last, so ``close()`` returns once
@@ -39,12 +40,12 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 from rlvideo._core.frames import FrameConverter
 from rlvideo._core.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
 from rlvideo._core.naming import check_name_prefix
-from rlvideo._core.options import did_you_mean
+from rlvideo._core.options import DEFAULTS, RecordingOptions, did_you_mean
 from rlvideo._core.spec import WriterSpec, check_fps
 from rlvideo._core.track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
@@ -55,7 +56,7 @@ from rlvideo.recording._messages import EncoderKind, VideoResult
 from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destination
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
 
 __all__ = [
     "ClosesOnExit", "EpisodeCount", "KeepIf", "OnVideoSaved", "Recorder", "records", "reward_value",
@@ -174,6 +175,29 @@ class _InfoKeys:
 
 
 @dataclass
+class _Video:
+    """One video's state in the recorder, from :meth:`Recorder.start` until it is reported.
+
+    Its values for the frames (``log``, ``converter``, ``canvas``, ``info_keys``) go once it
+    takes no more frames; the record goes once the worker reported the video (or it was
+    dropped). The data track goes when it is finished, deleted, or failed to write.
+    """
+
+    meta: VideoMetadata
+    staged: Path  # where the video is written locally
+    open: bool = True  # started and not yet stopped
+    log: FrameLog | None = None  # the values of each frame (overlay or track on)
+    track: _TrackFile | None = None  # its data track being written
+    converter: FrameConverter | None = None  # to draw the overlay on
+    canvas: Any = None  # the frame with the overlay, reused
+    info_keys: _InfoKeys | None = None  # the info keys asked for, and those seen
+
+    def forget_values(self) -> None:
+        """It takes no more frames: drop what only frames need."""
+        self.log = self.converter = self.canvas = self.info_keys = None
+
+
+@dataclass
 class _Upload:
     """A file on its way to a remote destination (or published already, when local)."""
 
@@ -286,21 +310,24 @@ class Recorder:
         name_prefix: Checked to hold no path separator.
         fps: Frames per second of every video, unless :meth:`start` is given another; None:
             30 (an env whose ``render_fps`` is None, as in Gymnasium).
-        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
-        codec: An FFmpeg encoder, or None for the format's default.
-        crf: Quality, or None for the codec's default.
-        overwrite: A video whose name is taken: None replaces it (said once per folder), True
-            replaces it quietly, False is an error when the video starts.
-        metadata: Write a JSON sidecar beside each video.
-        on_video_saved: ``(path, metadata) -> None``, called when a video is final (see the
-            module's docstring for URLs, errors and ``flush()``).
-        keep_if: ``metadata -> bool``, asked when a video ends; False deletes it.
-        encoder: ``"process"`` or ``"thread"``.
         env_id: Recorded in every video's metadata.
-        encoder_options: Raw encoder options, e.g. ``{"preset": "ultrafast"}``.
-        storage_options: fsspec options (credentials, endpoint) for a URL ``video_folder``.
-        overlay: What to draw on frames (:func:`rlvideo.overlay.overlay_from_option`).
-        track: Data tracks: None (when ``metadata``), True, False, or a list of info keys.
+        **options: The wrappers' recording options
+            (:class:`~rlvideo._core.options.RecordingOptions`: format, codec, crf, overwrite,
+            metadata, track, overlay, on_video_saved, keep_if, encoder, encoder_options,
+            float_range, storage_options); each one not given takes its default
+            (:data:`~rlvideo._core.options.DEFAULTS`). For URLs, errors and ``flush()`` of
+            ``on_video_saved``, see the module's docstring.
+
+    Example:
+        >>> import numpy as np
+        >>> recorder = Recorder("videos", name_prefix="demo", fps=10, env_id=None, encoder="thread")
+        >>> video = recorder.start("demo-0", kind="episode", episode=0, first_step=0)
+        >>> for shade in range(3):
+        ...     _ = recorder.frame(video, np.full((16, 16, 3), 80 * shade, np.uint8))
+        >>> recorder.stop(video)
+        >>> recorder.close()
+        >>> [path.name for path in recorder.saved]
+        ['demo-0.mp4']
     """
 
     def __init__(
@@ -309,54 +336,40 @@ class Recorder:
         *,
         name_prefix: str,
         fps: float | None,
-        format: str,
-        codec: str | None,
-        crf: int | None,
-        overwrite: bool | None,
-        metadata: bool,
-        on_video_saved: OnVideoSaved | None,
-        keep_if: KeepIf | None,
-        encoder: EncoderKind,
         env_id: str | None,
-        encoder_options: dict[str, str] | None = None,
-        storage_options: dict[str, Any] | None = None,
-        float_range: tuple[float, float] = (0.0, 1.0),
-        overlay: Any = None,
-        track: Any = None,
+        **options: Unpack[RecordingOptions],
     ) -> None:
         check_name_prefix(name_prefix)
+        given: RecordingOptions = {**DEFAULTS, **options}
         self.spec = WriterSpec.build(
-            format=format, fps=DEFAULT_FPS if fps is None else fps, codec=codec, crf=crf,
-            options=encoder_options, overwrite=overwrite, float_range=float_range,
+            format=given["format"], fps=DEFAULT_FPS if fps is None else fps,
+            codec=given["codec"], crf=given["crf"], options=given["encoder_options"],
+            overwrite=given["overwrite"], float_range=given["float_range"],
         )  # fmt: skip
         """Every video's settings, checked here once and passed down to the worker."""
+        on_video_saved, keep_if = given["on_video_saved"], given["keep_if"]
         for name, hook in (("on_video_saved", on_video_saved), ("keep_if", keep_if)):
             if hook is not None and not callable(hook):
                 raise InvalidArgumentError(f"{name} must be a callable or None, got {hook!r}")
-        self.track, self.track_info = check_track(track, metadata=metadata)
+        self.metadata = given["metadata"]
+        self.track, self.track_info = check_track(given["track"], metadata=self.metadata)
         """Whether each video gets a data track, and the info keys it holds."""
         self.overlay = None
-        if overlay is not None and overlay is not False:
+        if given["overlay"] is not None and given["overlay"] is not False:
             from rlvideo.overlay import overlay_from_option  # Pillow is loaded only if asked
 
-            self.overlay = overlay_from_option(overlay)
-        self.destination = open_destination(video_folder, storage_options)
+            self.overlay = overlay_from_option(given["overlay"])
+        self.destination = open_destination(video_folder, given["storage_options"])
         self.destination.prepare()
-        self.metadata = metadata
         self.on_video_saved = on_video_saved
         self.keep_if = keep_if
         self.env_id = env_id
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order they were finished (URLs when remote)."""
-        self._encoder = BackgroundEncoder(kind=encoder, on_done=self._on_done)
-        self._videos: dict[int, VideoMetadata] = {}  # open, or ended and not yet reported
-        self._open: set[int] = set()  # started and not yet stopped
-        self._staged: dict[int, Path] = {}  # where each open video is written locally
+        kind = cast(EncoderKind, given["encoder"])  # checked by BackgroundEncoder
+        self._encoder = BackgroundEncoder(kind=kind, on_done=self._on_done)
+        self._videos: dict[int, _Video] = {}  # open, or ended and not yet reported
         self._uploads: list[_Upload] = []
-        self._logs: dict[int, FrameLog] = {}  # each open video's values (overlay or track on)
-        self._tracks: dict[int, _TrackFile] = {}  # each open video's data track being written
-        self._converters: dict[int, FrameConverter] = {}  # to draw the overlay on
-        self._canvases: dict[int, Any] = {}  # each video's frame with the overlay, reused
         self._uploader = Uploader(self.destination)
         self._next_id = 0
         self._errors: list[BaseException] = []
@@ -366,7 +379,6 @@ class Recorder:
         self._asked = tuple(
             dict.fromkeys([*(f for f in fields if f not in FRAME_FIELDS), *self.track_info])
         )  # the info keys to look for: one never found is named when its video ends
-        self._info_keys: dict[int, _InfoKeys] = {}
 
     def interrupt(self) -> None:
         """Say that a failure cut the recording off: open videos will be kept as incomplete.
@@ -413,24 +425,21 @@ class Recorder:
         self._next_id += 1
         path = self.destination.staging_path(file_name, unique=str(video_id))
         self._encoder.open_video(video_id, path, _replacing_decided(spec, taken))
-        self._staged[video_id] = path
-        self._open.add(video_id)
-        self._videos[video_id] = VideoMetadata(
+        meta = VideoMetadata(
             path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
             episode=episode, first_step=first_step, fps=float(spec.fps), codec=spec.codec,
             **extra,
         )  # fmt: skip
+        video = self._videos[video_id] = _Video(meta, path)
         if self.track or self.overlay is not None:
-            self._logs[video_id] = FrameLog(
-                episode=episode, step=episode_step, episode_return=episode_return
-            )
+            video.log = FrameLog(episode=episode, step=episode_step, episode_return=episode_return)
         if self.overlay is not None:
-            self._converters[video_id] = self.spec.frame_converter()
+            video.converter = self.spec.frame_converter()
         if self._asked:
-            self._info_keys[video_id] = _InfoKeys(self._asked)
+            video.info_keys = _InfoKeys(self._asked)
         if self.track:
             try:
-                self._tracks[video_id] = _TrackFile(path)
+                video.track = _TrackFile(path)
             except OSError as exc:
                 logger.error("cannot write the data track of %s: %s; no track", file_name, exc)
         return video_id
@@ -458,24 +467,23 @@ class Recorder:
         track line and the sidecar's count written), never between: the video, the track and
         the sidecar agree frame by frame.
         """
-        log = self._logs.get(video_id)
+        video = self._videos.get(video_id)
         with deferred_interrupts():
-            if log is None:
+            if video is None or video.log is None:  # (a video not open: the encoder says so)
                 self._encoder.write(video_id, frame)
             else:
-                values = log.values()
+                values = video.log.values()
                 if self.overlay is not None:
-                    frame = self._draw(video_id, frame, values)
+                    frame = self._draw(video, frame, values)
                 self._encoder.write(video_id, frame)
-                log.count_frame()
-                track = self._tracks.get(video_id)
-                if track is not None:
-                    self._write_track(video_id, track, values)
-            meta = self._videos[video_id]
+                video.log.count_frame()
+                if video.track is not None:
+                    self._write_track(video_id, video, values)
+            meta = self._videos[video_id].meta
             meta.frames += 1
             return meta.frames
 
-    def _draw(self, video_id: int, frame: Any, values: dict[str, Any]) -> Any:
+    def _draw(self, video: _Video, frame: Any, values: dict[str, Any]) -> Any:
         """The frame with the overlay drawn on a copy: one buffer per video, reused.
 
         The copy is taller than the frame by the overlay's band (none for a box inside the
@@ -483,24 +491,26 @@ class Recorder:
         frame out before the next one comes, so no memory is taken per frame.
         """
         assert self.overlay is not None
-        array = self._converters[video_id](frame)
-        canvas = self._canvases.get(video_id)
+        assert video.converter is not None
+        array = video.converter(frame)
+        canvas = video.canvas
         if canvas is not None and canvas.shape != self.overlay.output_shape(array.shape, values):
             canvas = None  # the env's frames changed size
         drawn = self.overlay(array, values, out=canvas)  # a callable overlay is called once
         if drawn is not array:  # (a box with no text leaves the frame as it was)
-            self._canvases[video_id] = drawn
-        meta = self._videos[video_id]
+            video.canvas = drawn
+        meta = video.meta
         if meta.overlay is None:  # the band's height is fixed once a frame of this size is drawn
             meta.overlay = self.overlay.record(array.shape[0], array.shape[1], values)
         return drawn
 
-    def _write_track(self, video_id: int, track: _TrackFile, values: dict[str, Any]) -> None:
+    def _write_track(self, video_id: int, video: _Video, values: dict[str, Any]) -> None:
+        assert video.track is not None
         try:
-            track.write(track_line(values, self.track_info))
+            video.track.write(track_line(values, self.track_info))
         except OSError as exc:  # a full disk: the video goes on, without its track
             logger.error("cannot write the data track of video %s: %s; dropped it", video_id, exc)
-            self._drop_track(video_id)
+            _drop_track(video)
 
     def step(
         self,
@@ -520,7 +530,7 @@ class Recorder:
         truncated)`` as the metadata counts them, when they are not what the frames show
         (SB3's wrapper sums every env's rewards; its frames show env 0's).
         """
-        meta = self._videos[video_id]
+        meta = self._videos[video_id].meta
         total, ended, cut = (reward, terminated, truncated) if counted is None else counted
         meta.steps += 1
         meta.episode_return += float(total)
@@ -542,32 +552,28 @@ class Recorder:
         For a video that starts after the step it shows (SB3's wrapper): its overlay and
         track show the step's reward and flags, as they do after every counted step.
         """
-        log = self._logs.get(video_id)
-        if log is not None:
-            log.step(reward, terminated, truncated, action=action, info=info)
-        self._note_info(video_id, info)
-
-    def _note_info(self, video_id: int, info: Mapping[str, Any] | None) -> None:
-        keys = self._info_keys.get(video_id)
-        if keys is not None and info is not None:
-            keys.note(info)
+        video = self._videos.get(video_id)
+        if video is not None and video.log is not None:
+            video.log.step(reward, terminated, truncated, action=action, info=info)
+        _note_info(video, info)
 
     def reset(self, video_id: int, episode: int, info: Mapping[str, Any] | None = None) -> None:
         """An episode began inside the video: its next frame is the episode's reset frame."""
-        log = self._logs.get(video_id)
-        if log is not None:
-            log.reset(episode, info)
-        self._note_info(video_id, info)
+        video = self._videos.get(video_id)
+        if video is not None and video.log is not None:
+            video.log.reset(episode, info)
+        _note_info(video, info)
 
     def frames(self, video_id: int) -> int:
         """Frames in the video so far."""
-        return self._videos[video_id].frames
+        return self._videos[video_id].meta.frames
 
     def stop(self, video_id: int) -> None:
         """End a video: kept (finished in the background) or discarded, by ``keep_if``."""
-        self._open.discard(video_id)
-        meta = self._videos[video_id]
-        self._report_info_keys(video_id)
+        video = self._videos[video_id]
+        video.open = False
+        meta = video.meta
+        _report_info_keys(video)
         if meta.frames == 0:
             logger.warning("Ignored saving a video as there were zero frames to save.")
             self._drop(video_id)
@@ -575,13 +581,15 @@ class Recorder:
             logger.info("keep_if rejected %s; it leaves nothing behind", Path(meta.path).name)
             self._drop(video_id)
         else:
-            self._forget(video_id)
+            video.forget_values()
             self._encoder.close_video(video_id)
         self.raise_errors()
 
     def discard(self, video_id: int) -> None:
         """End a video and delete it, whatever ``keep_if`` says: nothing is left behind."""
-        self._open.discard(video_id)
+        video = self._videos.get(video_id)
+        if video is not None:
+            video.open = False
         self._drop(video_id)
         self.raise_errors()
 
@@ -591,32 +599,11 @@ class Recorder:
         Its entry goes first: the worker's answer may arrive while the message is sent, and
         is then a discarded video's (issue 9: a ``KeyError`` out of ``env.reset()``).
         """
-        self._videos.pop(video_id, None)
-        self._forget(video_id)
-        self._drop_track(video_id)
+        video = self._videos.pop(video_id, None)
+        if video is not None:
+            video.forget_values()
+            _drop_track(video)
         self._encoder.discard_video(video_id)
-
-    def _report_info_keys(self, video_id: int) -> None:
-        """Name the info keys the ending video never found (a typo draws ``-``, silently)."""
-        keys = self._info_keys.pop(video_id, None)
-        meta = self._videos.get(video_id)
-        if keys is not None and meta is not None and meta.frames > 0:
-            keys.report(Path(meta.path).name)
-
-    def _forget(self, video_id: int) -> None:
-        """Forget a video's values: it takes no more frames."""
-        self._logs.pop(video_id, None)
-        self._info_keys.pop(video_id, None)
-        self._converters.pop(video_id, None)
-        self._canvases.pop(video_id, None)
-
-    def _drop_track(self, video_id: int) -> None:
-        track = self._tracks.pop(video_id, None)
-        if track is not None:
-            try:
-                track.delete()
-            except OSError as exc:
-                logger.error("cannot delete the data track %s: %s", track.path, exc)
 
     def _keep(self, meta: VideoMetadata) -> bool:
         """Ask ``keep_if``; if it raises, keep the video (never lose one to a callback's bug)."""
@@ -653,14 +640,15 @@ class Recorder:
         """
         unwinding = self._interrupted
         try:
-            for video_id in sorted(self._open):
+            for video_id in sorted(i for i, video in self._videos.items() if video.open):
+                video = self._videos[video_id]
                 if unwinding:
-                    self._report_info_keys(video_id)
-                    self._open.discard(video_id)
-                    self._forget(video_id)
+                    _report_info_keys(video)
+                    video.open = False
+                    video.forget_values()
                     self._encoder.abort_video(video_id)
                 else:
-                    meta = self._videos[video_id]
+                    meta = video.meta
                     meta.cut_short = not (meta.terminated or meta.truncated)
                     self.stop(video_id)
             self._encoder.shutdown(abort=unwinding)  # a video a Ctrl-C left open, too
@@ -674,7 +662,8 @@ class Recorder:
 
     def abort(self) -> None:
         """Stop at once, keeping open videos as ``.incomplete`` files."""
-        self._open.clear()
+        for video in self._videos.values():
+            video.open = False
         try:
             self._encoder.shutdown(abort=True)
         finally:
@@ -689,17 +678,19 @@ class Recorder:
             raise EncoderError(f"a video could not be saved: {error!r}") from error
 
     def _on_done(self, result: VideoResult) -> None:
-        meta = self._videos.pop(result.video_id, None)
-        staged = self._staged.pop(result.video_id, None)
-        self._forget(result.video_id)
+        record = self._videos.pop(result.video_id, None)
+        if record is not None:
+            record.forget_values()
         if result.error is not None:
             self._errors.append(result.error)
         video = result.path if result.error is None else result.kept_as  # failed: kept as
-        if meta is None or video is None:
-            self._drop_track(result.video_id)  # discarded, or nothing kept: its track goes too
+        if record is None or video is None:
+            if record is not None:
+                _drop_track(record)  # nothing kept: its track goes too
             return
-        track = self._finish_track(result.video_id, video, result.frames)
-        if video != staged:  # kept as .incomplete (logged by the worker)
+        meta = record.meta
+        track = _finish_track(record, video, result.frames)
+        if video != record.staged:  # kept as .incomplete (logged by the worker)
             if self.destination.remote:  # upload it too: the machine may not outlive the run
                 self._upload(video, None, track)
             return
@@ -707,26 +698,15 @@ class Recorder:
         self._upload(video, meta, track)
         self._collect_uploads(wait=False)  # a local destination has published it already
 
-    def _finish_track(self, video_id: int, video: Path, frames: int) -> Path | None:
-        """Give a finished (or incomplete) video's track its name beside it; None if none."""
-        track = self._tracks.pop(video_id, None)
-        if track is None:
-            return None
-        try:
-            return track.finish(video, frames)
-        except OSError as exc:
-            logger.error("cannot finish the data track of %s: %s", video.name, exc)
-            track.delete()
-            return None
-
     def _saved(self, where: SavedPath, meta: VideoMetadata, local: Path | None) -> None:
         """Report a published video; ``local`` is its uploaded staging file, None when local."""
         self.saved.append(where)
         if self.on_video_saved is None:
             return
-        callback = functools.partial(self.on_video_saved, where, meta)
         try:
-            with lend_local_file(where, local):  # Ctrl-C goes through the user's code at once
+            with lend_local_file(where, local) as handed:  # the URL, carrying its local file
+                callback = functools.partial(self.on_video_saved, handed, meta)
+                # Ctrl-C goes through the user's code at once
                 deferred_interrupts().let_through(callback, held_first=False)
         except Exception as exc:
             self._hand_off_failed(f"on_video_saved raised {exc!r} for {where}", exc)
@@ -811,3 +791,39 @@ def _replacing_decided(spec: WriterSpec, taken: bool) -> WriterSpec:
     :func:`~rlvideo.io._files.check_target`).
     """
     return spec.replace(overwrite=taken) if spec.overwrite is None else spec
+
+
+def _note_info(video: _Video | None, info: Mapping[str, Any] | None) -> None:
+    """Note the info keys of a step (while some asked for were never seen)."""
+    if video is not None and video.info_keys is not None and info is not None:
+        video.info_keys.note(info)
+
+
+def _report_info_keys(video: _Video) -> None:
+    """Name the info keys the ending video never found (a typo draws ``-``, silently)."""
+    keys, video.info_keys = video.info_keys, None
+    if keys is not None and video.meta.frames > 0:
+        keys.report(Path(video.meta.path).name)
+
+
+def _drop_track(video: _Video) -> None:
+    """Delete the video's data track, if it has one: nothing is left behind."""
+    track, video.track = video.track, None
+    if track is not None:
+        try:
+            track.delete()
+        except OSError as exc:
+            logger.error("cannot delete the data track %s: %s", track.path, exc)
+
+
+def _finish_track(video: _Video, path: Path, frames: int) -> Path | None:
+    """Give a finished (or incomplete) video's track its name beside ``path``; None if none."""
+    track, video.track = video.track, None
+    if track is None:
+        return None
+    try:
+        return track.finish(path, frames)
+    except OSError as exc:
+        logger.error("cannot finish the data track of %s: %s", path.name, exc)
+        track.delete()
+        return None
