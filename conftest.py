@@ -11,7 +11,8 @@ import pytest
 _NEEDS = {
     "sb3": ("stable_baselines3",), "wrappers/sb3": ("stable_baselines3",),
     "pettingzoo": ("pettingzoo",), "wrappers/pettingzoo": ("pettingzoo",),
-    "loggers/__init__": ("wandb", "mlflow", "tensorboard"),
+    "loggers/__init__": ("tensorboard",), "loggers/wandb": ("wandb",),
+    "loggers/tensorboard": ("tensorboard", "torch"), "loggers/mlflow": ("mlflow",),
 }  # fmt: skip
 collect_ignore = [
     f"src/rlvideo/{module}.py"

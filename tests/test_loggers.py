@@ -613,7 +613,7 @@ def test_user_callback_reads_the_local_copy_of_an_s3_video(tmp_path, s3_url, sta
 def test_a_damaged_sidecar_is_skipped_with_a_warning_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from rlvideo.loggers import _metadata_of
+    from rlvideo.loggers.base import _metadata_of
 
     video = tmp_path / "run.mp4"
     video.write_bytes(b"not read here")
