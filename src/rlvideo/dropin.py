@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from numbers import Integral
 from pathlib import Path
-from typing import Any, cast, overload
+from typing import TYPE_CHECKING, Any, TypedDict, cast, overload
 
 from rlvideo._core.clips import (
     Clip,
@@ -33,11 +33,50 @@ from rlvideo.io._cutting import Progress, encode_once_and_cut, replaces
 from rlvideo.io.writer import VideoWriter
 from rlvideo.storage import Destination, open_destination, publish_all
 
-__all__ = ["save_video"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["SaveVideoOptions", "save_video"]
 
 logger = logging.getLogger(__name__)
 
 _MOVIEPY_ONLY = ("with_mask", "is_mask", "load_images")
+
+
+class SaveVideoOptions(TypedDict, total=False):
+    """rlvideo's additions to gym's ``save_video``, keyword-only, after gym's arguments.
+
+    Attributes:
+        fps: Frames per second. When neither ``fps`` nor ``durations`` is given: 30.
+        durations: Seconds per frame, one per frame (moviepy's ``durations``); honoured exactly
+            as per-frame timestamps.
+        format: ``"mp4"`` (H.264, default), ``"webm"`` (VP9) or ``"gif"``.
+        codec: An FFmpeg encoder name instead of the format's default.
+        crf: Constant-quality level, lower is better (libx264 default 23).
+        overwrite: A video whose name is taken: None (default) replaces it once the new one
+            is final (with its sidecar and data track; said once per folder), as a re-run of a
+            script or notebook cell expects; True replaces it quietly; False raises
+            :class:`~rlvideo.errors.VideoExistsError` before anything is written.
+        storage_options: fsspec options for a URL ``video_folder``: credentials, endpoint, ...
+            (e.g. ``{"key": ..., "secret": ..., "client_kwargs": {"endpoint_url": ...}}``).
+        float_range: The values of black and white in float frames: ``(0, 1)`` (default), or
+            ``(0, 255)`` for floats holding 0-255 data.
+    """
+
+    fps: float | None
+    durations: Sequence[float | None] | None
+    format: str  # the word users know from PyAV and mediapy
+    codec: str | None
+    crf: int | None
+    overwrite: bool | None
+    storage_options: dict[str, Any] | None
+    float_range: tuple[float, float]
+
+
+_DEFAULTS: SaveVideoOptions = {
+    "fps": None, "durations": None, "format": "mp4", "codec": None, "crf": None,
+    "overwrite": None, "storage_options": None, "float_range": (0.0, 1.0),
+}  # fmt: skip
 
 
 # Overloads say what a ``Path`` folder gives; the implementation's signature is the reference.
@@ -63,21 +102,12 @@ def save_video(
     episode_index: int = 0,
     step_starting_index: int = 0,
     save_logger: str | None = None,
-    *,
-    fps: float | None = None,
-    durations: Sequence[float | None] | None = None,
-    format: str = "mp4",  # the word users know from PyAV and mediapy
-    codec: str | None = None,
-    crf: int | None = None,
-    overwrite: bool | None = None,
-    storage_options: dict[str, Any] | None = None,
-    float_range: tuple[float, float] = (0.0, 1.0),
-    **kwargs: Any,
+    **options: Unpack[SaveVideoOptions],
 ) -> list[Path] | list[str]:
     """Save the videos gym's ``save_video`` would save, streaming and exact.
 
     The arguments up to ``save_logger`` are gym's and Gymnasium's, with the same meaning, file
-    names and trigger rules; rlvideo's additions are keyword-only.
+    names and trigger rules; rlvideo's additions are keyword-only (:class:`SaveVideoOptions`).
 
     Args:
         frames: The episode's frames, the reset frame first: a list, an ``(N, H, W, C)`` array,
@@ -95,21 +125,9 @@ def save_video(
         step_starting_index: The step index of ``frames[1]``.
         save_logger: ``"bar"`` shows a tqdm progress bar per video (``rlvideo[progress]``);
             None is silent.
-        fps: Frames per second. When neither ``fps`` nor ``durations`` is given: 30.
-        durations: Seconds per frame, one per frame (moviepy's ``durations``); honoured exactly
-            as per-frame timestamps.
-        format: ``"mp4"`` (H.264), ``"webm"`` (VP9) or ``"gif"``.
-        codec: An FFmpeg encoder name instead of the format's default.
-        crf: Constant-quality level, lower is better (libx264 default 23).
-        overwrite: A video whose name is taken: None (default) replaces it once the new one
-            is final (with its sidecar and data track; said once per folder), as a re-run of a
-            script or notebook cell expects; True replaces it quietly; False raises
-            :class:`~rlvideo.errors.VideoExistsError` before anything is written.
-        storage_options: fsspec options for a URL ``video_folder``: credentials, endpoint, ...
-            (e.g. ``{"key": ..., "secret": ..., "client_kwargs": {"endpoint_url": ...}}``).
-        float_range: The values of black and white in float frames: ``(0, 1)`` (default), or
-            ``(0, 255)`` for floats holding 0-255 data.
-        **kwargs: Only so that moviepy-style calls get a clear error rather than a TypeError.
+        **options: rlvideo's additions (fps, durations, format, codec, crf, overwrite,
+            storage_options, float_range): see :class:`SaveVideoOptions`. Any other keyword
+            (moviepy's ``with_mask``, a typo) is a clear error rather than a TypeError.
 
     Returns:
         Where the videos were saved, episode video first, then step videos in step order: for a
@@ -134,13 +152,8 @@ def save_video(
         >>> [p.name for p in save_video(frames, "videos", episode_index=8, fps=10)]
         ['rl-video-episode-8.mp4']
     """
-    for key in kwargs:
-        hint = " (moviepy-only; rlvideo does not need it)" if key in _MOVIEPY_ONLY else ""
-        raise InvalidArgumentError(
-            f"save_video got an unexpected keyword argument {key!r}{hint}. It takes gym's "
-            "arguments plus fps, durations, format, codec, crf, overwrite, storage_options and "
-            "float_range."
-        )
+    settings = _with_defaults(options)
+    fps, durations, overwrite = settings["fps"], settings["durations"], settings["overwrite"]
     episode_trigger, step_trigger = resolve_triggers(episode_trigger, step_trigger)
     video_length = check_video_length(video_length)
     name_prefix = check_name_prefix(name_prefix)
@@ -149,8 +162,8 @@ def save_video(
     if fps is not None and durations is not None:
         raise InvalidArgumentError("pass fps or durations, not both (durations set every frame)")
     spec = WriterSpec.build(
-        format=format, fps=30 if fps is None else fps, codec=codec, crf=crf, overwrite=overwrite,
-        float_range=float_range,
+        format=settings["format"], fps=30 if fps is None else fps, codec=settings["codec"],
+        crf=settings["crf"], overwrite=overwrite, float_range=settings["float_range"],
     )  # fmt: skip
     progress = _progress_factory(save_logger)
 
@@ -175,7 +188,7 @@ def save_video(
     if not clips:
         return []
 
-    destination = open_destination(video_folder, storage_options)
+    destination = open_destination(video_folder, settings["storage_options"])
     names = {
         clip: clip_file_name(name_prefix, clip.kind, clip.index, spec.format) for clip in clips
     }
@@ -196,6 +209,19 @@ def save_video(
         return cast(
             "list[Path] | list[str]", publish_all(destination, written, overwrite=overwrite)
         )
+
+
+def _with_defaults(options: SaveVideoOptions) -> SaveVideoOptions:
+    """Every option, defaults filled in; an unknown keyword is an error that says why."""
+    for key in options:
+        if key in _DEFAULTS:
+            continue
+        hint = " (moviepy-only; rlvideo does not need it)" if key in _MOVIEPY_ONLY else ""
+        raise InvalidArgumentError(
+            f"save_video got an unexpected keyword argument {key!r}{hint}. It takes gym's "
+            f"arguments plus {', '.join(list(_DEFAULTS)[:-1])} and {list(_DEFAULTS)[-1]}."
+        )
+    return {**_DEFAULTS, **options}
 
 
 def _encode(
