@@ -118,6 +118,7 @@ def test_the_file_list_says_what_is_internal():
         "recording._transport",
         "_core.formats",
         "_core.units", "io._gif", "io._scale",
+        "cli._errors",
     }  # fmt: skip
 
 

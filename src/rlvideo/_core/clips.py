@@ -64,8 +64,10 @@ def resolve_triggers(
     for name, trigger in (("episode_trigger", episode_trigger), ("step_trigger", step_trigger)):
         if trigger is not None and not callable(trigger):
             raise InvalidArgumentError(
-                f"{name} must be a callable taking an int and returning a bool, "
-                f"got {trigger!r}. Example: {name}=lambda i: i % 10 == 0"
+                InvalidArgumentError.Term(name),
+                f" must be a callable taking an int and returning a bool, got {trigger!r}. "
+                f"Example: {name}=lambda i: i % 10 == 0",
+                value=trigger,
             )
     if episode_trigger is None and step_trigger is None:
         return capped_cubic_video_schedule, None
@@ -85,8 +87,10 @@ def check_video_length(video_length: int | None) -> int | None:
         return None
     if isinstance(video_length, bool) or not isinstance(video_length, Integral) or video_length < 1:
         raise InvalidArgumentError(
-            "video_length must be a positive number of frames or None (the whole episode), "
-            f"got {video_length!r}"
+            InvalidArgumentError.Term("video_length"),
+            " must be a positive number of frames or None (the whole episode), "
+            f"got {video_length!r}",
+            value=video_length,
         )
     return int(video_length)
 
@@ -105,14 +109,17 @@ def fires(trigger: Trigger, index: int, name: str) -> bool:
     try:
         answer = trigger(index)
     except Exception as exc:
-        raise InvalidArgumentError(f"{name}({index}) raised {exc!r}") from exc
+        raise InvalidArgumentError(
+            InvalidArgumentError.Term(name), f"({index}) raised {exc!r}", value=trigger
+        ) from exc
     if isinstance(answer, bool):
         return answer
     if isinstance(answer, (Integral, np.bool_)):
         return bool(answer)
     raise InvalidArgumentError(
-        f"{name}({index}) returned {answer!r} ({type(answer).__name__}); "
-        "a trigger must return a bool"
+        InvalidArgumentError.Term(name),
+        f"({index}) returned {answer!r} ({type(answer).__name__}); a trigger must return a bool",
+        value=trigger,
     )
 
 

@@ -60,6 +60,7 @@ File systems allow 255 bytes per name; rlvideo's hidden working names add up to 
 """
 
 _MIN_CLIP_SUFFIX = "-episode-0.webm"  # the least a clip name adds to its prefix (WebM)
+_PREFIX = InvalidArgumentError.Term("name_prefix")  # a message's subject (CLI: --name-prefix)
 
 
 def check_name_prefix(name_prefix: str) -> str:
@@ -74,7 +75,9 @@ def check_name_prefix(name_prefix: str) -> str:
         rlvideo.errors.InvalidArgumentError: name_prefix '../escape' holds a path separator or is '.'/'..'; it must be a plain name (put folders in video_folder)
     """  # noqa: E501
     if not isinstance(name_prefix, str) or not name_prefix:
-        raise InvalidArgumentError(f"name_prefix must be a non-empty string, got {name_prefix!r}")
+        raise InvalidArgumentError(
+            _PREFIX, f" must be a non-empty string, got {name_prefix!r}", value=name_prefix
+        )
     if (
         "/" in name_prefix
         or "\\" in name_prefix
@@ -82,15 +85,21 @@ def check_name_prefix(name_prefix: str) -> str:
         or name_prefix in (".", "..")
     ):
         raise InvalidArgumentError(
-            f"name_prefix {name_prefix!r} holds a path separator or is '.'/'..'; it must be a "
-            "plain name (put folders in video_folder)"
+            _PREFIX,
+            f" {name_prefix!r} holds a path separator or is '.'/'..'; it must be a plain name "
+            "(put folders in ",
+            InvalidArgumentError.Term("video_folder"),
+            ")",
+            value=name_prefix,
         )
-    size = _name_bytes(name_prefix, "name_prefix")
+    size = _name_bytes(name_prefix, _PREFIX)
     if size + len(_MIN_CLIP_SUFFIX) > MAX_FILE_NAME_BYTES:
         raise InvalidArgumentError(
-            f"name_prefix {_shorten(name_prefix)} is {size} bytes long; file names are limited "
-            f"to {MAX_FILE_NAME_BYTES} bytes, so a prefix may take at most "
-            f"{MAX_FILE_NAME_BYTES - len(_MIN_CLIP_SUFFIX)}"
+            _PREFIX,
+            f" {_shorten(name_prefix)} is {size} bytes long; file names are limited to "
+            f"{MAX_FILE_NAME_BYTES} bytes, so a prefix may take at most "
+            f"{MAX_FILE_NAME_BYTES - len(_MIN_CLIP_SUFFIX)}",
+            value=name_prefix,
         )
     return name_prefix
 
@@ -127,13 +136,19 @@ def check_file_name(name: str) -> str:
 
 
 def _name_bytes(name: str, what: str) -> int:
-    """The length of ``name`` on disk, or a clear error if the file system cannot encode it."""
+    """The length of ``name`` on disk, or a clear error if the file system cannot encode it.
+
+    ``what`` names it in the message: an :class:`~rlvideo.errors.RLVideoError.Term` for an
+    argument.
+    """
     try:
         return len(os.fsencode(name))
     except UnicodeEncodeError as exc:
         raise InvalidArgumentError(
-            f"{what} {_shorten(name)} holds {name[exc.start : exc.end]!r}, which cannot be "
-            "written in a file name (a lone surrogate); use plain text"
+            what,
+            f" {_shorten(name)} holds {name[exc.start : exc.end]!r}, which cannot be written in "
+            "a file name (a lone surrogate); use plain text",
+            value=name,
         ) from None
 
 

@@ -10,13 +10,14 @@ from rlvideo.errors import MissingDependencyError
 __all__ = ["import_optional"]
 
 
-def import_optional(module: str, extra: str, *, feature: str) -> ModuleType:
+def import_optional(module: str, extra: str, *, feature: str | tuple[str, ...]) -> ModuleType:
     """Import ``module`` or raise :class:`MissingDependencyError` naming ``rlvideo[extra]``.
 
     Args:
         module: The module to import, e.g. ``"tqdm"``.
         extra: The rlvideo extra that installs it, e.g. ``"progress"``.
-        feature: What needs it, for the message, e.g. ``'save_logger="bar"'``.
+        feature: What needs it, for the message, e.g. ``'save_logger="bar"'``; in parts
+            where one is an argument (a :class:`~rlvideo.errors.RLVideoError.Term`).
 
     Returns:
         The imported module.
@@ -37,6 +38,7 @@ def import_optional(module: str, extra: str, *, feature: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name != module.split(".")[0] and exc.name != module:
             raise  # the module exists but one of *its* imports is broken: do not hide that
+        parts = (feature,) if isinstance(feature, str) else feature
         raise MissingDependencyError(
-            f'{feature} needs {module}: pip install "rlvideo[{extra}]"'
+            *parts, f' needs {module}: pip install "rlvideo[{extra}]"'
         ) from exc

@@ -68,8 +68,10 @@ def check_fps(fps: Any) -> Fraction:
             exact = None
     if exact is None or not MIN_FPS <= exact <= MAX_FPS:
         raise InvalidArgumentError(
-            f"fps must be a finite number above 0 (at least {float(MIN_FPS):g} and at most "
-            f"{MAX_FPS}), got {fps!r}"
+            InvalidArgumentError.Term("fps"),
+            f" must be a finite number above 0 (at least {float(MIN_FPS):g} and at most "
+            f"{MAX_FPS}), got {fps!r}",
+            value=fps,
         )
     return exact
 

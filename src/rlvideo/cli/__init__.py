@@ -35,11 +35,13 @@ from rlvideo._core.naming import (
     clip_file_name,
     is_incomplete_name,
 )
+from rlvideo.cli._errors import UserError as _UserError
+from rlvideo.cli._errors import usage_errors as _usage_errors
+from rlvideo.cli._errors import user_errors as _user_errors
 from rlvideo.errors import (
     InvalidArgumentError,
     MissingDependencyError,
     RenderModeError,
-    RLVideoError,
     VideoExistsError,
 )
 from rlvideo.io.manifest import merge_into, read_sidecar
@@ -51,91 +53,6 @@ logger = logging.getLogger(__name__)
 
 _DEFAULT_FIELDS = "\0default"
 """``--overlay`` / ``--track`` given without a value (click's ``flag_value``): the default set."""
-
-
-class _UserError(click.ClickException):
-    """A problem the user can fix: one line, exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"rlvideo: error: {self.format_message()}", err=True)
-
-
-_CLI_TERMS = (
-    (re.compile(r"Pass overwrite=True to replace it, or choose another name"),
-     "Pass --overwrite to replace it, or choose another --out"),
-    (re.compile(r"\boverwrite=True\b"), "--overwrite"),
-    (re.compile(r"^fps must\b"), "--fps must"),
-    (re.compile(r"\bvideo_folder\b"), "--out"),
-    (re.compile(r"\bname_prefix\b"), "--name-prefix"),
-    (re.compile(r"\bvideo_length\b"), "--video-length"),
-    (re.compile(r"\bepisode_trigger\b"), "--every"),
-)  # fmt: skip
-"""The library's argument names in its messages -> ``rlvideo record``'s options."""
-
-
-def _in_cli_terms(message: str) -> str:
-    """A library message with its argument names replaced by the command's options.
-
-    Example:
-        >>> _in_cli_terms("v/a.mp4 already exists. Pass overwrite=True to replace it, or "
-        ...               "choose another name.")
-        'v/a.mp4 already exists. Pass --overwrite to replace it, or choose another --out.'
-        >>> _in_cli_terms("fps must be a finite number above 0, got 0")
-        '--fps must be a finite number above 0, got 0'
-    """
-    for pattern, option in _CLI_TERMS:
-        message = pattern.sub(option, message)
-    return message
-
-
-@contextmanager
-def _user_errors(*, cli_terms: bool = False) -> Iterator[None]:
-    """Turn rlvideo's (and Gymnasium's) user-facing errors into :class:`_UserError`.
-
-    With ``cli_terms`` (``record``), the library's argument names become the options.
-    """
-    try:
-        yield
-    except RLVideoError as exc:
-        raise _UserError(_in_cli_terms(str(exc)) if cli_terms else str(exc)) from exc
-    except KeyboardInterrupt as exc:
-        raise _UserError(
-            "interrupted; videos finished before were saved, and any video in progress was "
-            "kept as <name>.incomplete.<ext>"
-        ) from exc
-
-
-@contextmanager
-def _usage_errors() -> Iterator[None]:
-    """Turn click's own usage errors into :class:`_UserError`, one line in the command's voice.
-
-    A bad value, a missing argument, an unknown option or command:
-    ``rlvideo: error: <click's message> (see rlvideo record --help)``.
-
-    ``rlvideo`` alone still prints the help (click's :class:`~click.exceptions.NoArgsIsHelpError`).
-    """
-    try:
-        yield
-    except click.exceptions.NoArgsIsHelpError:
-        raise
-    except click.UsageError as exc:
-        raise _UserError(_usage_message(exc)) from exc
-
-
-def _usage_message(exc: click.UsageError) -> str:
-    """Click's message on one line, in the command's voice, with where to read the options.
-
-    Example:
-        >>> _usage_message(click.UsageError("Invalid value for '--fps': 'x' is not a valid float."))
-        "invalid value for '--fps': 'x' is not a valid float (see rlvideo --help)"
-    """
-    message = " ".join(exc.format_message().split()).rstrip(".")
-    if message[:2].istitle():  # "Invalid value", "No such option": lower case, as the rest
-        message = message[0].lower() + message[1:]
-    command = exc.ctx.command_path if exc.ctx is not None else "rlvideo"
-    return f"{message} (see {command} --help)"
 
 
 class _Group(click.Group):

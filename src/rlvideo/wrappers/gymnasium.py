@@ -55,8 +55,10 @@ def check_wrapper_video_length(video_length: Any) -> int:
     """``video_length`` for the wrappers: 0 means whole episodes, else a positive frame count."""
     if isinstance(video_length, bool) or not isinstance(video_length, Integral) or video_length < 0:
         raise InvalidArgumentError(
-            "video_length must be 0 (record whole episodes) or a positive number of frames, "
-            f"got {video_length!r}"
+            InvalidArgumentError.Term("video_length"),
+            " must be 0 (record whole episodes) or a positive number of frames, "
+            f"got {video_length!r}",
+            value=video_length,
         )
     return int(video_length)
 

@@ -163,7 +163,9 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
             )
         if isinstance(video_length, bool) or not isinstance(video_length, int) or video_length < 1:
             raise InvalidArgumentError(
-                f"video_length must be a positive number of steps, got {video_length!r}"
+                InvalidArgumentError.Term("video_length"),
+                f" must be a positive number of steps, got {video_length!r}",
+                value=video_length,
             )
         self.record_video_trigger = record_video_trigger
         self.video_folder = resolve_location(video_folder)
