@@ -58,7 +58,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rlvideo._core.metadata import VideoMetadata
 from rlvideo._core.naming import check_format, check_name_prefix
@@ -68,8 +69,12 @@ from rlvideo.errors import InvalidArgumentError
 from rlvideo.io.manifest import MANIFEST, merge_manifest
 from rlvideo.storage import check_storage_options, open_destination, resolve_location
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "MANIFEST",
+    "RolloutOptions",
     "env_runner_prefix",
     "merge_manifest",
     "record_rollouts",
@@ -151,6 +156,77 @@ def env_runner_prefix(env_context: Any, name_prefix: str = "rl-video") -> str:
 
 
 # -- rollouts -----------------------------------------------------------------------------------
+class RolloutOptions(TypedDict, total=False):
+    """:func:`record_rollouts`' keyword options after the run's shape: the recording, and Ray.
+
+    Attributes:
+        env_kwargs: Extra arguments for ``gymnasium.make``, e.g. ``{"max_episode_steps": 200}``.
+        episode_trigger: ``episode -> bool`` on each worker's own episode count (picklable);
+            None: RecordVideo's default, Gymnasium's capped cubic schedule.
+        name_prefix: Start of every file name (default ``"rl-video"``); the worker index is
+            added after it.
+        format: ``"mp4"`` (default), ``"webm"`` or ``"gif"``.
+        overwrite: A video whose name is taken: None (default) replaces it, said once per
+            folder; True replaces it quietly; False makes it an error.
+        storage_options: Passed to :class:`rlvideo.RecordVideo` with a URL ``video_folder``,
+            and used to write the manifest there.
+        record_kwargs: More keyword arguments for :class:`rlvideo.RecordVideo`, e.g.
+            ``{"video_length": 100, "encoder": "thread", "keep_if": ...}``; they run on the
+            workers, so callables must be picklable.
+        ray_address: The cluster to connect to when Ray is not running yet (None: Ray's
+            default: ``RAY_ADDRESS``, else a new local cluster).
+        ray_remote_options: Options for each task, e.g. ``{"num_cpus": 0.5}`` or
+            ``{"resources": {...}}`` (Ray's default: one CPU per task).
+    """
+
+    env_kwargs: Mapping[str, Any] | None
+    episode_trigger: Callable[[int], bool] | None
+    name_prefix: str
+    format: str
+    overwrite: bool | None
+    storage_options: Mapping[str, Any] | None
+    record_kwargs: Mapping[str, Any] | None
+    ray_address: str | None
+    ray_remote_options: Mapping[str, Any] | None
+
+
+_DEFAULTS: RolloutOptions = {
+    "env_kwargs": None, "episode_trigger": None, "name_prefix": "rl-video", "format": "mp4",
+    "overwrite": None, "storage_options": None, "record_kwargs": None, "ray_address": None,
+    "ray_remote_options": None,
+}  # fmt: skip
+
+# RecordVideo's arguments that record_rollouts sets itself
+_SET_BY_US = frozenset({"env", "video_folder", "name_prefix", "metadata", "episode_trigger",
+                        "format", "overwrite", "storage_options"})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A checked run: what each worker gets, and where the manifest goes."""
+
+    env_id: str | EnvFactory
+    policy: Policy | None  # None: the action space's samples
+    folder: str  # absolute, or a URL: the workers run in other directories
+    num_workers: int
+    episodes_per_worker: int
+    seed: int
+    name_prefix: str
+    env_kwargs: dict[str, Any]
+    record_kwargs: dict[str, Any]
+    storage_options: dict[str, Any] | None
+
+    def submit(self, task: Any, worker_index: int) -> Any:
+        """Start worker ``worker_index`` as the Ray ``task``; return its object ref."""
+        first_seed = self.seed + worker_index * self.episodes_per_worker
+        return task.remote(
+            self.env_id, self.policy, worker_index, video_folder=self.folder,
+            env_kwargs=self.env_kwargs, episodes=self.episodes_per_worker,
+            first_seed=first_seed, name_prefix=worker_prefix(self.name_prefix, worker_index),
+            record_kwargs=self.record_kwargs,
+        )  # fmt: skip
+
+
 def record_rollouts(
     env_id: str | EnvFactory,
     policy: Policy | str = "random",
@@ -159,15 +235,7 @@ def record_rollouts(
     num_workers: int = 4,
     episodes_per_worker: int = 3,
     seed: int = 0,
-    env_kwargs: Mapping[str, Any] | None = None,
-    episode_trigger: Callable[[int], bool] | None = None,
-    name_prefix: str = "rl-video",
-    format: str = "mp4",
-    overwrite: bool | None = None,
-    storage_options: Mapping[str, Any] | None = None,
-    record_kwargs: Mapping[str, Any] | None = None,
-    ray_address: str | None = None,
-    ray_remote_options: Mapping[str, Any] | None = None,
+    **options: Unpack[RolloutOptions],
 ) -> list[VideoMetadata]:
     """Run episodes on Ray workers, each recording into ``video_folder``; merge a manifest.
 
@@ -194,22 +262,9 @@ def record_rollouts(
         num_workers: Ray tasks to run, >= 1.
         episodes_per_worker: Episodes each worker runs, >= 1.
         seed: The seed of worker 0's first episode.
-        env_kwargs: Extra arguments for ``gymnasium.make``, e.g. ``{"max_episode_steps": 200}``.
-        episode_trigger: ``episode -> bool`` on each worker's own episode count (picklable);
-            None: RecordVideo's default, Gymnasium's capped cubic schedule.
-        name_prefix: Start of every file name; the worker index is added after it.
-        format: ``"mp4"``, ``"webm"`` or ``"gif"``.
-        overwrite: A video whose name is taken: None (default) replaces it, said once per
-            folder; True replaces it quietly; False makes it an error.
-        storage_options: Passed to :class:`rlvideo.RecordVideo` with a URL ``video_folder``,
-            and used to write the manifest there.
-        record_kwargs: More keyword arguments for :class:`rlvideo.RecordVideo`, e.g.
-            ``{"video_length": 100, "encoder": "thread", "keep_if": ...}``; they run on the
-            workers, so callables must be picklable.
-        ray_address: The cluster to connect to when Ray is not running yet (None: Ray's
-            default: ``RAY_ADDRESS``, else a new local cluster).
-        ray_remote_options: Options for each task, e.g. ``{"num_cpus": 0.5}`` or
-            ``{"resources": {...}}`` (Ray's default: one CPU per task).
+        **options: The recording and Ray options (env_kwargs, episode_trigger, name_prefix,
+            format, overwrite, storage_options, record_kwargs, ray_address,
+            ray_remote_options): see :class:`RolloutOptions`.
 
     Returns:
         The metadata of every saved video, worker by worker, each in the order it was saved.
@@ -222,20 +277,84 @@ def record_rollouts(
             type, e.g. :class:`~rlvideo.errors.VideoExistsError`); the manifest is still
             written, from the sidecars in the folder.
     """
+    settings = _with_defaults(options)
+    run = _plan(
+        env_id, policy, video_folder, settings, num_workers=num_workers,
+        episodes_per_worker=episodes_per_worker, seed=seed,
+    )  # fmt: skip
+    ray = import_optional("ray", "ray", feature="rlvideo.distributed")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=settings["ray_address"])
+    try:
+        began = time.perf_counter()
+        task = ray.remote(_run_worker).options(**dict(settings["ray_remote_options"] or {}))
+        results, errors = _gather(ray, [run.submit(task, k) for k in range(num_workers)])
+    finally:
+        if started:
+            ray.shutdown()
+    if errors:  # videos saved before the failure have sidecars: pick them up from the folder
+        merge_manifest(run.folder, storage_options=run.storage_options)
+        raise errors[0]
+    manifest = merge_manifest(run.folder, results, storage_options=run.storage_options)
+    logger.info(
+        "recorded %d video(s) on %d worker(s) in %.1f s; manifest: %s",
+        len(results), num_workers, time.perf_counter() - began, manifest,
+    )  # fmt: skip
+    return results
+
+
+def _with_defaults(options: RolloutOptions) -> RolloutOptions:
+    """Every option, defaults filled in; another keyword is Python's own TypeError."""
+    for key in options:
+        if key not in _DEFAULTS:
+            raise TypeError(f"record_rollouts() got an unexpected keyword argument {key!r}")
+    return {**_DEFAULTS, **options}
+
+
+def _plan(
+    env_id: str | EnvFactory,
+    policy: Policy | str,
+    video_folder: str | os.PathLike[str],
+    settings: RolloutOptions,
+    *,
+    num_workers: int,
+    episodes_per_worker: int,
+    seed: int,
+) -> _Run:
+    """Check every argument before Ray starts; return the run."""
     _check_count("num_workers", num_workers)
     _check_count("episodes_per_worker", episodes_per_worker)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentError(f"seed must be an integer, got {seed!r}")
-    worker_prefix(name_prefix, num_workers - 1)  # checks the prefix
-    check_format(format)
+    worker_prefix(settings["name_prefix"], num_workers - 1)  # checks the prefix
+    check_format(settings["format"])
+    act = _policy_function(policy)
+    _check_env(env_id, settings["env_kwargs"])
+    record_kwargs = _record_kwargs(settings)
+    storage_options = check_storage_options(settings["storage_options"])
+    if storage_options is not None:
+        record_kwargs["storage_options"] = storage_options
+    open_destination(video_folder, storage_options).close()  # checks the URL and the options
+    return _Run(
+        env_id, act, resolve_location(video_folder), num_workers, episodes_per_worker, seed,
+        settings["name_prefix"], dict(settings["env_kwargs"] or {}), record_kwargs,
+        storage_options,
+    )  # fmt: skip
+
+
+def _policy_function(policy: Policy | str) -> Policy | None:
+    """The policy a worker runs: None for ``"random"`` (the action space's samples)."""
     if isinstance(policy, str) and policy == "random":
-        act: Policy | None = None
-    elif callable(policy):
-        act = policy
-    else:
-        raise InvalidArgumentError(
-            f'policy must be "random" or a callable observation -> action, got {policy!r}'
-        )
+        return None
+    if callable(policy):
+        return policy
+    raise InvalidArgumentError(
+        f'policy must be "random" or a callable observation -> action, got {policy!r}'
+    )
+
+
+def _check_env(env_id: Any, env_kwargs: Mapping[str, Any] | None) -> None:
     if not (isinstance(env_id, str) and env_id) and not callable(env_id):
         raise InvalidArgumentError(
             f"env_id must be a Gymnasium env id or a function returning an env, got {env_id!r}"
@@ -245,61 +364,39 @@ def record_rollouts(
             "env_kwargs are for gymnasium.make with an env id; with an env factory, bind them "
             "in it (functools.partial(make, **kwargs))"
         )
+
+
+def _record_kwargs(settings: RolloutOptions) -> dict[str, Any]:
+    """The keyword arguments each worker's :class:`rlvideo.RecordVideo` gets (but its prefix)."""
+    episode_trigger = settings["episode_trigger"]
     if episode_trigger is not None and not callable(episode_trigger):
         raise InvalidArgumentError(
             f"episode_trigger must be a callable or None, got {episode_trigger!r}"
         )
-    options = dict(record_kwargs or {})
-    fixed = {"env", "video_folder", "name_prefix", "metadata", "episode_trigger", "format",
-             "overwrite", "storage_options"}  # fmt: skip
-    clash = sorted(fixed & options.keys())
+    kwargs = dict(settings["record_kwargs"] or {})
+    clash = sorted(_SET_BY_US & kwargs.keys())
     if clash:
         raise InvalidArgumentError(
             f"record_kwargs must not set {', '.join(clash)}: they are record_rollouts' own "
             "arguments (or set by it)"
         )
-    options.update(episode_trigger=episode_trigger, format=format, overwrite=overwrite)
-    storage_options = check_storage_options(storage_options)
-    if storage_options is not None:
-        options["storage_options"] = storage_options
-    open_destination(video_folder, storage_options).close()  # checks the URL and the options
-    folder = resolve_location(video_folder)  # absolute: the workers run in other directories
+    kwargs.update(
+        episode_trigger=episode_trigger, format=settings["format"], overwrite=settings["overwrite"]
+    )
+    return kwargs
 
-    ray = import_optional("ray", "ray", feature="rlvideo.distributed")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=ray_address)
-    try:
-        began = time.perf_counter()
-        task = ray.remote(_run_worker).options(**dict(ray_remote_options or {}))
-        common = {"video_folder": folder, "env_kwargs": dict(env_kwargs or {}),
-                  "episodes": episodes_per_worker, "record_kwargs": options}  # fmt: skip
-        refs = []
-        for k in range(num_workers):
-            first_seed, prefix = seed + k * episodes_per_worker, worker_prefix(name_prefix, k)
-            refs.append(
-                task.remote(env_id, act, k, first_seed=first_seed, name_prefix=prefix, **common)
-            )
-        results: list[VideoMetadata] = []
-        errors: list[BaseException] = []
-        for k, ref in enumerate(refs):  # wait for every worker, even after one failed
-            try:
-                results += [VideoMetadata(**entry) for entry in ray.get(ref)]
-            except Exception as exc:
-                logger.error("worker %d failed: %s", k, exc)
-                errors.append(exc)
-    finally:
-        if started:
-            ray.shutdown()
-    if errors:  # videos saved before the failure have sidecars: pick them up from the folder
-        merge_manifest(folder, storage_options=storage_options)
-        raise errors[0]
-    manifest = merge_manifest(folder, results, storage_options=storage_options)
-    logger.info(
-        "recorded %d video(s) on %d worker(s) in %.1f s; manifest: %s",
-        len(results), num_workers, time.perf_counter() - began, manifest,
-    )  # fmt: skip
-    return results
+
+def _gather(ray: Any, refs: list[Any]) -> tuple[list[VideoMetadata], list[BaseException]]:
+    """Wait for every worker, even after one failed: the videos saved, and the errors raised."""
+    results: list[VideoMetadata] = []
+    errors: list[BaseException] = []
+    for k, ref in enumerate(refs):
+        try:
+            results += [VideoMetadata(**entry) for entry in ray.get(ref)]
+        except Exception as exc:
+            logger.error("worker %d failed: %s", k, exc)
+            errors.append(exc)
+    return results, errors
 
 
 def _run_worker(
