@@ -119,6 +119,7 @@ def test_the_file_list_says_what_is_internal():
         "_core.formats",
         "_core.units", "io._gif", "io._scale",
         "cli._errors",
+        "cli._envs", "cli._options", "cli._progress", "cli._summary",
     }  # fmt: skip
 
 

@@ -317,11 +317,11 @@ def record(*args: object):
 def test_record_without_out_writes_a_fresh_run_folder_each_time(tmp_path, monkeypatch):
     import datetime
 
-    from rlvideo import cli
+    from rlvideo.cli import record as record_command
 
     monkeypatch.chdir(tmp_path)
     second = datetime.datetime(2026, 12, 6, 10, 15, 0)
-    monkeypatch.setattr(cli, "_now", lambda: second)  # both runs in one second
+    monkeypatch.setattr(record_command, "_now", lambda: second)  # both runs in one second
     first, again = record(), record()
     assert first.exit_code == 0, first.output
     assert again.exit_code == 0, again.output
@@ -340,7 +340,7 @@ def test_record_without_out_writes_a_fresh_run_folder_each_time(tmp_path, monkey
 def test_a_run_folder_name_is_a_plain_folder_name():
     import datetime
 
-    from rlvideo.cli import _run_folder
+    from rlvideo.cli.record import _run_folder
 
     when = datetime.datetime(2026, 12, 6, 10, 15, 0)
     assert _run_folder("ALE/Pong-v5", when) == Path("runs/ALE-Pong-v5-20261206-101500")

@@ -18,16 +18,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 
 from rlvideo._core.optional import import_optional
 from rlvideo._core.rollout import Policy, run_episodes
+from rlvideo.cli import _headless_sdl
+from rlvideo.cli._errors import user_errors
+from rlvideo.cli._summary import print_summary, read_sidecars
 from rlvideo.errors import MissingDependencyError
+from rlvideo.io.manifest import merge_into
+from rlvideo.storage import LocalDestination
 
-__all__ = ["balancing_policy", "demo_overlay", "main", "record_demo"]
+__all__ = ["balancing_policy", "demo_overlay", "main", "record_demo"]  # 0.2's (rlvideo.demo)
+# ``demo``, the command, is reached through the ``rlvideo`` group (rlvideo.cli), which imports
+# this module only when the command runs: ``python -m rlvideo.cli.demo`` runs it un-imported.
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +106,59 @@ def record_demo(out: str | Path, *, episodes: int = 2, overwrite: bool = True) -
     return paths
 
 
+@click.command()
+@click.option("--out", default="videos", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--episodes",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Episodes per policy.",
+)
+def demo(out: str, episodes: int) -> None:
+    """Record CartPole-v1 (a balancing and a random policy) and build its gallery."""
+    with user_errors():
+        from rlvideo.gallery import build_gallery
+
+        saved = record_demo(out, episodes=episodes)
+        destination = LocalDestination(out)
+        metas = read_sidecars(saved, destination)
+        merge_into(destination, metas)
+        print_summary(metas)
+        page = build_gallery(out, title="rlvideo demo: CartPole-v1")
+    folder = Path(out)
+    click.echo(
+        f"\nmade {len(saved)} videos of CartPole-v1 (a balancing and a random policy) "
+        f"in {folder}/,\n"
+        f"  a JSON sidecar and a data track each, {folder / 'manifest.json'} and the gallery "
+        f"{page}\n"
+        f"next: open file://{page.absolute()} in a browser to watch them\n"
+        f"record your own env: {_command()} record YOUR_ENV_ID"
+        "  (a fresh runs/YOUR_ENV_ID-<date>-<time>/ each run; a trained agent: --policy model.zip;"
+        " a function: --policy my_policy.py:policy)\n"
+        '  or in your script: env = rlvideo.RecordVideo(env, "videos")'
+        '  (env made with render_mode="rgb_array")'
+    )
+
+
+def _command() -> str:
+    """How to run this ``rlvideo`` from the current folder: its name if on PATH, else its path."""
+    script = Path(sys.executable).parent / "rlvideo"
+    if not script.is_file():
+        return "python -m rlvideo"
+    found = shutil.which("rlvideo")
+    if found and Path(found).resolve() == script.resolve():
+        return "rlvideo"
+    absolute = script.absolute()
+    return os.path.relpath(absolute) if absolute.is_relative_to(Path.cwd()) else str(absolute)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point of the demo."""
     parser = argparse.ArgumentParser(prog="python -m rlvideo.cli.demo", description=__doc__)
     parser.add_argument("--out", default="videos", help="folder for the videos (default: videos)")
     parser.add_argument("--episodes", type=int, default=2, help="episodes per policy (default: 2)")
     args = parser.parse_args(argv)
-    from rlvideo.cli import _headless_sdl
-
     _headless_sdl()  # pygame renders off screen without SDL's error lines (unless SDL_* are set)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for path in record_demo(args.out, episodes=args.episodes):
