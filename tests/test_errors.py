@@ -190,6 +190,15 @@ def test_a_store_without_fsspec_names_the_folder_argument(monkeypatch):
     assert in_cli_terms(caught.value).startswith("--out 's3://bucket/videos' needs fsspec")
 
 
+def test_a_folder_given_as_the_video_is_the_path(tmp_path):
+    folder = tmp_path / "v.mp4"
+    folder.mkdir()
+    with pytest.raises(StorageError) as caught:
+        VideoWriter(folder)
+    assert caught.value.path == str(folder)
+    assert str(caught.value) == f"{folder} is a folder; give the video file's path"
+
+
 def test_a_write_failure_names_the_file_and_keeps_its_errno():
     error = StorageError.from_os_error(OSError(errno.ENOSPC, "No space left on device"), "v/a.mp4")
     assert (error.path, error.errno, error.argument) == ("v/a.mp4", errno.ENOSPC, None)

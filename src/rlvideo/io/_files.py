@@ -135,9 +135,9 @@ def check_target(path: Path, *, overwrite: bool | None) -> bool:
     try:
         is_dir, exists, folder_exists = path.is_dir(), path.exists(), path.parent.is_dir()
     except OSError as exc:  # a path too long for the OS, no permission to look
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=path) from exc
     if is_dir:
-        raise StorageError(f"{path} is a folder; give the video file's path")
+        raise StorageError(f"{path} is a folder; give the video file's path", path=path)
     if exists and overwrite is False:
         raise VideoExistsError.for_path(path)
     if exists and overwrite is None and not told_replacing(path.parent):  # count once only
@@ -146,7 +146,8 @@ def check_target(path: Path, *, overwrite: bool | None) -> bool:
         raise StorageError(
             f"cannot write {path.name} in {path.parent}: the folder is not writable (a "
             "read-only file system or no permission); choose another folder or fix its "
-            "permissions"
+            "permissions",
+            path=path,
         )
     return exists
 
@@ -180,7 +181,9 @@ def publish(source: Path, target: Path, *, overwrite: bool | None) -> None:
     except FileExistsError:
         raise
     except OSError as exc:
-        raise StorageError(f"cannot move {source} to {target}: {exc.strerror or exc}") from exc
+        raise StorageError(
+            f"cannot move {source} to {target}: {exc.strerror or exc}", path=target
+        ) from exc
 
 
 def publish_video(source: Path, target: Path, *, overwrite: bool | None) -> None:
@@ -262,7 +265,7 @@ def _keep_under_first_free(
         except FileExistsError:
             continue
         return candidate
-    raise StorageError(f"no free {what} name for {final} after 1000 tries")
+    raise StorageError(f"no free {what} name for {final} after 1000 tries", path=final)
 
 
 def keep_first_lines(path: Path, count: int) -> None:
@@ -400,5 +403,5 @@ def write_file(path: Path, data: bytes | str, *, overwrite: bool | None = True) 
     except OSError as exc:  # StorageError too: it names the temporary file, this names the path
         temporary.unlink(missing_ok=True)
         cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
-        raise StorageError(f"cannot write {path}: {cause.strerror or cause}") from exc
+        raise StorageError(f"cannot write {path}: {cause.strerror or cause}", path=path) from exc
     return path
