@@ -118,6 +118,7 @@ def test_the_file_list_says_what_is_internal():
         "recording._transport",
         "_core.formats",
         "_core.units", "io._gif", "io._scale",
+        "wrappers._machine",
         "cli._errors",
         "cli._envs", "cli._options", "cli._progress", "cli._summary",
     }  # fmt: skip

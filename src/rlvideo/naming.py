@@ -106,3 +106,15 @@ __all__ = [
     "visible_steps_name",
 ]
 __all__ += ["ParsedName", "parse_video_name"]  # in rlvideo._core.naming's order
+
+from rlvideo._core.naming import (  # noqa: E402 (the wrappers' name builders, listed last)
+    clip_stem as clip_stem,
+)
+from rlvideo._core.naming import (  # noqa: E402
+    eval_clip_stem as eval_clip_stem,
+)
+from rlvideo._core.naming import (  # noqa: E402
+    step_range_stem as step_range_stem,
+)
+
+__all__ += ["clip_stem", "eval_clip_stem", "step_range_stem"]  # in rlvideo._core.naming's order

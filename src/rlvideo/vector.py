@@ -3,7 +3,11 @@
 from rlvideo.wrappers.vector import (
     RecordVideo as RecordVideo,
 )
+from rlvideo.wrappers.vector import (
+    VectorOptions as VectorOptions,
+)
 
 __all__ = [
     "RecordVideo",
+    "VectorOptions",
 ]

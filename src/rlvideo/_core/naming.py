@@ -401,3 +401,40 @@ def parse_video_name(name: str | PurePath) -> ParsedName:
 def _group_int(match: re.Match[str] | None, group: int | str) -> int | None:
     text = None if match is None else match.group(group)
     return None if text is None else int(text)
+
+
+# -- the names the wrappers build ------------------------------------------------------------------
+__all__ += ["clip_stem", "eval_clip_stem", "step_range_stem"]  # listed beside the code they name
+
+
+def clip_stem(name_prefix: str, kind: str, index: int, *, env_index: int | None = None) -> str:
+    """The stem of a wrapper's episode or step video: :func:`clip_file_name` without the suffix.
+
+    ``env_index`` names the sub-env of a per-env vector video (``-env-<k>`` before the clip).
+
+    Example:
+        >>> clip_stem("rl-video", "episode", 8), clip_stem("rl-video", "step", 40, env_index=2)
+        ('rl-video-episode-8', 'rl-video-env-2-step-40')
+    """
+    env = "" if env_index is None else f"-env-{env_index}"
+    return f"{name_prefix}{env}-{kind}-{index}"
+
+
+def step_range_stem(name_prefix: str, first_step: int, last_step: int) -> str:
+    """SB3's ``VecVideoRecorder`` stem: the video's first and last global steps.
+
+    Example:
+        >>> step_range_stem("rl-video", 0, 200)
+        'rl-video-step-0-to-step-200'
+    """
+    return f"{name_prefix}-step-{first_step}-to-step-{last_step}"
+
+
+def eval_clip_stem(name_prefix: str, step: int, episode: int) -> str:
+    """An evaluation episode's stem: the training step it ran at, then the episode's number.
+
+    Example:
+        >>> eval_clip_stem("eval", 256, 0)
+        'eval-step-256-episode-0'
+    """
+    return f"{name_prefix}-step-{step}-episode-{episode}"

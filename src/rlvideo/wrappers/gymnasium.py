@@ -8,19 +8,23 @@ as they are rendered instead of into a list, so memory stays flat and ``step``, 
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
-from rlvideo._core.clips import fires, resolve_triggers
-from rlvideo._core.frames import is_frame
+from rlvideo._core.clips import resolve_triggers
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.recording._recorder import ClosesOnExit, EpisodeCount, Recorder, records
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
 from rlvideo.storage import resolve_location
+from rlvideo.wrappers._machine import (
+    MachineAttributes,
+    Triggers,
+    VideoMachine,
+    warn_if_unclosed,
+)
 
 import_optional("gymnasium", "gymnasium", feature="RecordVideo")
 
@@ -100,7 +104,7 @@ def _check_gymnasium_env(env: Any) -> None:
         >>> _check_gymnasium_env(ParallelEnv())
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: ParallelEnv is a PettingZoo env; record it with rlvideo.wrappers.pettingzoo.RecordVideo(env, video_folder, ...), which takes the same arguments
+        rlvideo.errors.InvalidArgumentError: ParallelEnv is a PettingZoo env; record it with rlvideo.pettingzoo.RecordVideo(env, video_folder, ...), which takes the same arguments
     """  # noqa: E501 (doctest output stays on one line)
     if isinstance(env, gym.Env):
         return
@@ -108,7 +112,7 @@ def _check_gymnasium_env(env: Any) -> None:
     if any(_attribute(env, attr) for attr in ("possible_agents", "agent_iter", "agents")):
         raise InvalidArgumentError(
             f"{name} is a PettingZoo env; record it with "
-            "rlvideo.wrappers.pettingzoo.RecordVideo(env, "
+            "rlvideo.pettingzoo.RecordVideo(env, "
             "video_folder, ...), which takes the same arguments"
         )
     modules = [getattr(cls, "__module__", "") or "" for cls in type(env).__mro__]
@@ -124,6 +128,7 @@ def _check_gymnasium_env(env: Any) -> None:
 
 class RecordVideo(
     ClosesOnExit,
+    MachineAttributes,
     gym.Wrapper,
     gym.utils.RecordConstructorArgs,
 ):
@@ -204,23 +209,21 @@ class RecordVideo(
         self.episode_trigger, self.step_trigger = resolve_triggers(episode_trigger, step_trigger)
         self.disable_logger = disable_logger
         self.gc_trigger = gc_trigger
-        self.video_folder, self.frames_per_sec, self.video_length = gymnasium_settings(
+        self.video_folder, frames_per_sec, self.video_length = gymnasium_settings(
             self.metadata, video_folder, fps, video_length
         )
         self.name_prefix = name_prefix
-        self.recording = False
         self.render_history: list[Any] = []
-        self.step_id = -1
-        self.episode_id = -1
-        self._video_name: str | None = None
-        self._video_id: int | None = None
-        self._seed: int | None = None
-        self._count = EpisodeCount()  # where the episode is, for a video starting mid-way
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=self.frames_per_sec,
+            fps=frames_per_sec,
             env_id=getattr(spec, "id", None), **recorder_options("RecordVideo", options),
+        )  # fmt: skip
+        self._machine = VideoMachine(
+            self._recorder, name_prefix=name_prefix, video_length=self.video_length,
+            fps=frames_per_sec,
+            triggers=Triggers(self.episode_trigger, self.step_trigger, gc_trigger),
         )  # fmt: skip
 
     @property
@@ -235,18 +238,10 @@ class RecordVideo(
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env, and start a video if the episode trigger fires."""
         obs, info = super().reset(seed=seed, options=options)
-        self.episode_id += 1
-        self._seed = seed
-        self._count.begin()
-        if self.recording and self.video_length == float("inf"):
-            self.stop_recording()
-        if self.episode_trigger and fires(self.episode_trigger, self.episode_id, "episode_trigger"):
-            self._start(f"{self.name_prefix}-episode-{self.episode_id}", "episode")
+        self._machine.begin_episode(seed)
         if self.recording:
-            assert self._video_id is not None  # recording implies a video
-            self._recorder.reset(self._video_id, max(self.episode_id, 0), info)
+            self._machine.reset_frame(info)
             self._capture_frame()
-            self._stop_if_full()
         self._recorder.poll()
         return obs, info
 
@@ -254,17 +249,10 @@ class RecordVideo(
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env, start a video if the step trigger fires, and record the frame."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self.step_id += 1
-        if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
-            self._start(f"{self.name_prefix}-step-{self.step_id}", "step")
-        self._count.add(reward)
+        self._machine.begin_step()
+        self._machine.count_move(reward, terminated, truncated, action=action, info=info)
         if self.recording:
-            assert self._video_id is not None  # recording implies a video
-            self._recorder.step(
-                self._video_id, reward, terminated, truncated, action=action, info=info
-            )
             self._capture_frame()
-            self._stop_if_full()
         self._recorder.poll()
         return obs, reward, terminated, truncated, info
 
@@ -274,7 +262,7 @@ class RecordVideo(
         render_out: Any = super().render()
         if self.recording and isinstance(render_out, list):
             for frame in render_out:
-                self._add(frame)
+                self._machine.add_frame(frame)
         if self.render_history:
             history, self.render_history = self.render_history, []
             return history + render_out
@@ -291,7 +279,7 @@ class RecordVideo(
         try:
             super().close()
         finally:
-            self.recording, self._video_id, self._video_name = False, None, None
+            self._machine.release()
             self._recorder.close()
 
     def start_recording(self, video_name: str) -> None:
@@ -300,32 +288,11 @@ class RecordVideo(
         Its metadata's ``kind`` is ``"manual"``; the triggers start ``"episode"`` and
         ``"step"`` videos.
         """
-        self._start(video_name, "manual")
-
-    def _start(self, video_name: str, kind: str) -> None:
-        if self.recording:
-            self.stop_recording()
-        # a step video starts with the frame of the step that fired (step_id), an episode
-        # video with the reset frame, before the next step (step_id + 1)
-        first_step = self.step_id if kind == "step" else self.step_id + 1
-        self._video_id = self._recorder.start(
-            video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
-            episode_step=self._count.step, episode_return=self._count.episode_return,
-            seed=self._seed, fps=self.frames_per_sec,
-        )  # fmt: skip
-        self.recording = True
-        self._video_name = video_name
+        self._machine.start(video_name, "manual")
 
     def stop_recording(self) -> None:
         """Stop the current video; it is finalized in the background."""
-        if not self.recording or self._video_id is None:
-            raise InvalidArgumentError("stop_recording was called, but no recording was started")
-        video_id, self._video_id = self._video_id, None
-        self.recording = False
-        self._video_name = None
-        self._recorder.stop(video_id)
-        if self.gc_trigger and self.gc_trigger(self.episode_id):
-            gc.collect()
+        self._machine.stop()
 
     # -- internals ----------------------------------------------------------------------------
     def _capture_frame(self) -> None:
@@ -336,30 +303,12 @@ class RecordVideo(
                     "Trying to capture render frame but 'env.render()' has just been called. "
                     "The frame cannot be captured."
                 )
+                self._machine.stop_if_full()
                 return
             self.render_history += frame
             frame = frame[-1]
-        if is_frame(frame):
-            self._add(frame)
-        else:
-            self.stop_recording()
-            logger.warning(
-                "Recording stopped: expected type of frame returned by render to be a numpy "
-                "array, got instead %s.", type(frame),
-            )  # fmt: skip
-
-    def _add(self, frame: Any) -> None:
-        assert self._video_id is not None  # only called while recording
-        self._recorder.frame(self._video_id, frame)
-
-    def _stop_if_full(self) -> None:
-        video_id = self._video_id
-        if video_id is not None and self._recorder.frames(video_id) >= self.video_length:
-            self.stop_recording()
+        self._machine.capture(frame)
 
     def __del__(self) -> None:
-        if getattr(self, "recording", False):
-            logger.warning(
-                "RecordVideo was not closed: the video in progress is kept as .incomplete. "
-                "Call env.close() to finish it."
-            )
+        machine = self.__dict__.get("_machine")
+        warn_if_unclosed([] if machine is None else [machine], "RecordVideo", "env")

@@ -59,17 +59,21 @@ Example:
 
 from __future__ import annotations
 
-import gc
-import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rlvideo._core.clips import fires, resolve_triggers
-from rlvideo._core.frames import is_frame
+from rlvideo._core.clips import resolve_triggers
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, recorder_options
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.recording._recorder import ClosesOnExit, EpisodeCount, Recorder, records
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
+from rlvideo.wrappers._machine import (
+    MachineAttributes,
+    Triggers,
+    VideoMachine,
+    warn_if_unclosed,
+)
 from rlvideo.wrappers.gymnasium import check_render_mode, gymnasium_settings
 
 if TYPE_CHECKING:
@@ -97,8 +101,6 @@ else:
 
 __all__ = ["AECRecordVideo", "ParallelRecordVideo", "RecordVideo"]
 
-logger = logging.getLogger(__name__)
-
 
 def _is_aec(env: Any) -> bool:
     """Whether ``env`` is an AEC env; raise for what is neither AEC nor parallel."""
@@ -115,7 +117,7 @@ def _is_aec(env: Any) -> bool:
     )
 
 
-class RecordVideo(ClosesOnExit, _Wrapper):
+class RecordVideo(ClosesOnExit, MachineAttributes, _Wrapper):
     """Record videos of a PettingZoo env's rollouts, streaming frames to a background encoder.
 
     ``RecordVideo(env, ...)`` returns an :class:`AECRecordVideo` for an AEC env and a
@@ -190,25 +192,23 @@ class RecordVideo(ClosesOnExit, _Wrapper):
         self.disable_logger = disable_logger
         self.gc_trigger = gc_trigger
         env_metadata: dict[str, Any] = dict(getattr(env, "metadata", None) or {})
-        self.video_folder, self.frames_per_sec, self.video_length = gymnasium_settings(
+        self.video_folder, frames_per_sec, self.video_length = gymnasium_settings(
             env_metadata, video_folder, fps, video_length
         )
         self.name_prefix = name_prefix
-        self.recording = False
-        self.step_id = -1
-        self.episode_id = -1
-        self._video_id: int | None = None
-        self._seed: int | None = None
-        self._pending_reward = 0.0  # rewards of the moves since the video's last counted step
-        self._pending = False  # whether a partial cycle awaits counting
         self._acted: set[Any] = set()  # AEC: the agents that moved in this cycle
-        self._count = EpisodeCount()  # cycles and return of the episode: a video's first values
+        self._actions: dict[Any, Any] = {}  # AEC: their actions, the cycle's step's action
         name = env_metadata.get("name")
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=self.frames_per_sec,
+            fps=frames_per_sec,
             env_id=name if isinstance(name, str) else None,
             **recorder_options("RecordVideo", options),
+        )  # fmt: skip
+        self._machine = VideoMachine(
+            self._recorder, name_prefix=name_prefix, video_length=self.video_length,
+            fps=frames_per_sec,
+            triggers=Triggers(self.episode_trigger, self.step_trigger, gc_trigger),
         )  # fmt: skip
 
     @property
@@ -225,114 +225,62 @@ class RecordVideo(ClosesOnExit, _Wrapper):
         ``<name>.incomplete.<ext>`` instead.
         """
         try:
-            self._count_partial_cycle()
             super().close()
         finally:
-            self.recording, self._video_id = False, None
+            self._machine.release()  # a partial cycle counts as a step
             self._recorder.close()
 
     def start_recording(self, video_name: str) -> None:
         """Start a video named ``video_name`` by hand (its metadata's ``kind``: ``"manual"``)."""
-        self._start(video_name, "manual")
+        self._machine.start(video_name, "manual")
 
     def stop_recording(self) -> None:
         """Stop the current video; it is finalized in the background."""
-        if not self.recording or self._video_id is None:
-            raise InvalidArgumentError("stop_recording was called, but no recording was started")
-        self._count_partial_cycle()
-        video_id, self._video_id = self._video_id, None
-        self.recording = False
-        self._recorder.stop(video_id)
-        if self.gc_trigger and self.gc_trigger(self.episode_id):
-            gc.collect()
+        self._machine.stop()
 
     # -- the shared control flow ----------------------------------------------------------------
-    def _after_reset(self, seed: int | None) -> None:
-        self.episode_id += 1
-        self._seed = seed
-        self._count.begin()
-        if self.recording and self.video_length == float("inf"):
-            self.stop_recording()
-        if self.episode_trigger and fires(self.episode_trigger, self.episode_id, "episode_trigger"):
-            self._start(f"{self.name_prefix}-episode-{self.episode_id}", "episode")
+    def _after_reset(self, seed: int | None, info: Any) -> None:
+        self._machine.begin_episode(seed)
         if self.recording:
-            assert self._video_id is not None  # recording implies a video
-            self._count_partial_cycle()  # the last episode's, if the video spans the reset
-            self._recorder.reset(self._video_id, self.episode_id)
+            self._machine.reset_frame(info)
             self._capture_frame()
-            self._stop_if_full()
         self._recorder.poll()
 
-    def _after_move(
-        self, reward: float, *, cycle_end: bool, terminated: bool, truncated: bool
-    ) -> None:
+    def _after_move(self, reward: float, step: _Step) -> None:
         """Count a move (a parallel step, or one AEC agent's): its frame, reward and cycle."""
-        if cycle_end:
-            self.step_id += 1
-            if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
-                self._start(f"{self.name_prefix}-step-{self.step_id}", "step")
-        self._count.add(reward, step=cycle_end)  # after a start: the video counts this move
-        if self.recording:
-            assert self._video_id is not None  # recording implies a video
-            self._pending_reward += reward
-            self._pending = True
-            if cycle_end:
-                self._count_step(terminated, truncated)
-            self._capture_frame()
-            self._stop_if_full()
-        self._recorder.poll()
-
-    def _start(self, video_name: str, kind: str) -> None:
-        if self.recording:
-            self.stop_recording()
-        # a step video starts with the frame after the cycle that fired (step_id), an episode
-        # video with the reset frame, before the next cycle (step_id + 1)
-        first_step = self.step_id if kind == "step" else self.step_id + 1
-        self._video_id = self._recorder.start(
-            video_name, kind=kind, episode=max(self.episode_id, 0), first_step=first_step,
-            seed=self._seed, fps=self.frames_per_sec, episode_step=self._count.step,
-            episode_return=self._count.episode_return,
+        if step.cycle_end:
+            self._machine.begin_step()
+        self._machine.count_move(
+            reward, step.terminated, step.truncated, step_end=step.cycle_end, action=step.action,
+            info=step.info,
         )  # fmt: skip
-        self.recording = True
-        self._pending_reward, self._pending = 0.0, False
-
-    def _count_step(self, terminated: bool, truncated: bool) -> None:
-        assert self._video_id is not None
-        self._recorder.step(self._video_id, self._pending_reward, terminated, truncated)
-        self._pending_reward, self._pending = 0.0, False
-
-    def _count_partial_cycle(self) -> None:
-        """A video that ends mid-cycle counts the moves it saw of that cycle as a step."""
-        if self._video_id is not None and self._pending:
-            self._count_step(False, False)
+        if self.recording:
+            self._capture_frame()
+        self._recorder.poll()
 
     def _capture_frame(self) -> None:
-        assert self._video_id is not None  # only called while recording
         frame = self.env.render()
         if isinstance(frame, list):
             if not frame:
+                self._machine.stop_if_full()
                 return
             frame = frame[-1]
-        if is_frame(frame):
-            self._recorder.frame(self._video_id, frame)
-        else:
-            self.stop_recording()
-            logger.warning(
-                "Recording stopped: expected type of frame returned by render to be a numpy "
-                "array, got instead %s.", type(frame),
-            )  # fmt: skip
-
-    def _stop_if_full(self) -> None:
-        video_id = self._video_id
-        if video_id is not None and self._recorder.frames(video_id) >= self.video_length:
-            self.stop_recording()
+        self._machine.capture(frame)
 
     def __del__(self) -> None:
-        if self.__dict__.get("recording", False):  # not getattr: PettingZoo forwards misses
-            logger.warning(
-                "RecordVideo was not closed: the video in progress is kept as .incomplete. "
-                "Call env.close() to finish it."
-            )
+        machine = self.__dict__.get("_machine")  # not getattr: PettingZoo forwards misses
+        warn_if_unclosed([] if machine is None else [machine], "RecordVideo", "env")
+
+
+@dataclass(frozen=True)
+class _Step:
+    """How a move ends its env cycle (the step): the step's flags, actions and infos."""
+
+    cycle_end: bool
+    terminated: bool = False
+    truncated: bool = False
+    action: Any = None  # the cycle's actions, by agent
+    info: Any = None  # the env's infos, by agent
 
 
 def _episode_end(agents: Any, terminations: Any, truncations: Any) -> tuple[bool, bool, bool]:
@@ -383,7 +331,8 @@ class AECRecordVideo(RecordVideo, _AECBase):
         """Reset the env, and start a video if the episode trigger fires."""
         self.env.reset(seed=seed, options=options)
         self._acted.clear()
-        self._after_reset(seed)
+        self._actions = {}
+        self._after_reset(seed, getattr(self.env, "infos", None))
 
     @records
     def step(self, action: Any) -> None:
@@ -398,11 +347,14 @@ class AECRecordVideo(RecordVideo, _AECBase):
         reward = sum(float(r) for r in env.rewards.values())
         over, terminated, truncated = _episode_end(env.agents, env.terminations, env.truncations)
         self._acted.add(agent)
+        self._actions[agent] = action
         live = {a for a in env.agents if not (env.terminations.get(a) or env.truncations.get(a))}
-        cycle_end = over or live <= self._acted
-        if cycle_end:
+        step = _Step(over or live <= self._acted)
+        if step.cycle_end:
+            step = _Step(True, terminated, truncated, self._actions, getattr(env, "infos", None))
             self._acted.clear()
-        self._after_move(reward, cycle_end=cycle_end, terminated=terminated, truncated=truncated)
+            self._actions = {}
+        self._after_move(reward, step)
 
 
 class ParallelRecordVideo(RecordVideo, _ParallelBase):
@@ -431,7 +383,7 @@ class ParallelRecordVideo(RecordVideo, _ParallelBase):
     ) -> tuple[dict[Any, Any], dict[Any, dict[str, Any]]]:
         """Reset the env, and start a video if the episode trigger fires."""
         observations, infos = self.env.reset(seed=seed, options=options)
-        self._after_reset(seed)
+        self._after_reset(seed, infos)
         return observations, infos
 
     @records
@@ -444,5 +396,5 @@ class ParallelRecordVideo(RecordVideo, _ParallelBase):
         agents = self.env.agents or list(terminations)
         _, terminated, truncated = _episode_end(agents, terminations, truncations)
         reward = sum(float(r) for r in rewards.values())
-        self._after_move(reward, cycle_end=True, terminated=terminated, truncated=truncated)
+        self._after_move(reward, _Step(True, terminated, truncated, actions, infos))
         return observations, rewards, terminations, truncations, infos

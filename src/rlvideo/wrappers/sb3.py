@@ -29,11 +29,13 @@ import numpy as np
 from rlvideo._core.clips import fires
 from rlvideo._core.frames import is_frame
 from rlvideo._core.metadata import OnVideoSaved, SavedPath, VideoMetadata
+from rlvideo._core.naming import eval_clip_stem, step_range_stem
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, recorder_options
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.recording._recorder import ClosesOnExit, EpisodeCount, Recorder, records
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
 from rlvideo.storage import resolve_location
+from rlvideo.wrappers._machine import MachineAttributes, VideoMachine, warn_if_unclosed
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.wrappers.sb3.VecVideoRecorder")
 
@@ -60,7 +62,7 @@ class _RenderModeAssertionError(RenderModeError, AssertionError):
     """A :class:`RenderModeError` that is also the ``AssertionError`` SB3's wrapper raises."""
 
 
-class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
+class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
     """Record videos of a vector env's rollouts, streaming frames to a background encoder.
 
     A drop-in for SB3's ``VecVideoRecorder``: the positional arguments are SB3's, with the same
@@ -155,7 +157,7 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
                 'with gymnasium.make(env_id, render_mode="rgb_array") (make_vec_env: '
                 'env_kwargs={"render_mode": "rgb_array"}).'
             )
-        self.frames_per_sec: Any = env_metadata.get("render_fps", 30)
+        frames_per_sec = env_metadata.get("render_fps", 30)
         if not callable(record_video_trigger):
             raise InvalidArgumentError(
                 "record_video_trigger must be a callable taking the step count and returning a "
@@ -170,17 +172,20 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
         self.record_video_trigger = record_video_trigger
         self.video_folder = resolve_location(video_folder)
         self.name_prefix = name_prefix
-        self.step_id = 0
         self.video_length = video_length
-        self.recording = False
-        self._video_id: int | None = None
-        self._episode = -1  # episodes of env 0 begun so far, counted from 0
-        self._count = EpisodeCount()  # env 0's episode: the track and overlay follow env 0
+        self._actions: Any = None  # the step's actions, from step_async
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=self.frames_per_sec, env_id=_env_id(venv),
+            fps=frames_per_sec, env_id=_env_id(venv),
             **recorder_options("VecVideoRecorder", options),
         )  # fmt: skip
+        # frames: the start's, then one per step; episodes and the track follow env 0; SB3's
+        # trigger is asked here, only while no video records
+        self._machine = VideoMachine(
+            self._recorder, name_prefix=name_prefix, video_length=video_length + 1,
+            fps=frames_per_sec,
+        )  # fmt: skip
+        self._machine.step_id = 0  # SB3 counts steps from 0: the trigger's first call is at 0
 
     @property
     def saved_videos(self) -> list[Any]:
@@ -192,36 +197,39 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
     def reset(self) -> VecEnvObs:
         """Reset the envs, and start a video if the trigger fires at the current step count."""
         obs = self.venv.reset()
-        self._new_episode()
+        self._machine.begin_episode()
+        info = _first(getattr(self.venv, "reset_infos", None))
         if self._video_enabled():
-            self._start_video_recorder()
+            self._start_video_recorder(info)
+        else:
+            self._machine.reset_frame(info)
         self._recorder.poll()
         return obs
+
+    def step_async(self, actions: Any) -> None:
+        """Start a step (SB3's ``step`` calls it, then :meth:`step_wait`); keep its actions."""
+        self._actions = actions
+        self.venv.step_async(actions)
 
     @records
     def step_wait(self) -> VecEnvStepReturn:
         """Finish the step; record its frame, or start a video if the trigger fires."""
         obs, rewards, dones, infos = self.venv.step_wait()
-        self.step_id += 1
+        self._machine.step_id += 1
         cut = [bool(info.get("TimeLimit.truncated", False)) for info in infos]
         ended = [bool(done) and not c for done, c in zip(dones, cut, strict=True)]
         shown = (rewards[0], ended[0], cut[0])  # env 0's: the track and overlay follow it
-        if self.recording:
-            assert self._video_id is not None  # recording implies a video
+        seen = {"action": _first(self._actions), "info": infos[0]}
+        if self.recording or not self._video_enabled():
             counted = (np.sum(rewards), any(ended), any(cut))  # the metadata sums every env
-            self._recorder.step(self._video_id, *shown, info=infos[0], counted=counted)
-        elif self._video_enabled():
-            self._start_recording(self._stem(), episode=self._episode + int(dones[0]))
-            assert self._video_id is not None
-            self._recorder.show(self._video_id, *shown, info=infos[0])  # frame 0 follows it
-        self._count.add(rewards[0])
-        if dones[0]:
-            self._new_episode()  # env 0 was reset automatically: the frame is its reset frame
+            self._machine.count_move(*shown, counted=counted, **seen)
+        else:
+            self._start_recording(self._stem(), episode=self._machine.episode_id + int(dones[0]))
+            self._machine.show_move(*shown, **seen)  # frame 0 follows it
+        if dones[0]:  # env 0 was reset automatically: the frame is its reset frame
+            self._new_episode(_first(getattr(self.venv, "reset_infos", None)))
         if self.recording:
-            assert self._video_id is not None
             self._capture_frame()
-            if self.recording and self._recorder.frames(self._video_id) > self.video_length:
-                self._stop_recording()
         self._recorder.poll()
         return obs, rewards, dones, infos
 
@@ -236,26 +244,25 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
         try:
             VecEnvWrapper.close(self)
         finally:
-            self.recording, self._video_id = False, None
+            self._machine.release()
             self._recorder.close()
 
     # -- SB3's helpers, same names -------------------------------------------------------------
     def _video_enabled(self) -> bool:
         return fires(self.record_video_trigger, self.step_id, "record_video_trigger")
 
-    def _start_video_recorder(self) -> None:
+    def _start_video_recorder(self, info: Any = None) -> None:
         self._start_recording(self._stem())
+        self._machine.reset_frame(info)  # its first frame: the reset's
         self._capture_frame()
 
     def _stem(self) -> str:
-        return f"{self.name_prefix}-step-{self.step_id}-to-step-{self.step_id + self.video_length}"
+        return step_range_stem(self.name_prefix, self.step_id, self.step_id + self.video_length)
 
-    def _new_episode(self) -> None:
+    def _new_episode(self, info: Any) -> None:
         """Env 0 began an episode: a video in progress shows it from its next frame."""
-        self._episode += 1
-        self._count.begin()
-        if self._video_id is not None:
-            self._recorder.reset(self._video_id, self._episode)
+        self._machine.begin_episode()
+        self._machine.reset_frame(info)
 
     def _start_recording(self, stem: str, *, episode: int | None = None) -> None:
         """Start a video (ending the one in progress first); a taken name raises here."""
@@ -264,45 +271,25 @@ class VecVideoRecorder(ClosesOnExit, VecEnvWrapper):
             # video, so the old one (a single frame) is dropped rather than saved and replaced.
             self._stop_recording(discard=stem == Path(self.video_name).stem)
         name = f"{stem}.{self._recorder.spec.format}"
-        self._video_id = self._recorder.start(
-            stem, kind="step", episode=max(self._episode if episode is None else episode, 0),
-            first_step=self.step_id, fps=self.frames_per_sec, episode_step=self._count.step,
-            episode_return=self._count.episode_return,
-        )  # fmt: skip
+        self._machine.start(stem, "step", first_step=self.step_id, episode=episode)
         self.video_name = name
         self.video_path = str(self._recorder.final(name))
-        self.recording = True
 
     def _capture_frame(self) -> None:
-        assert self._video_id is not None, "Cannot capture a frame, recording wasn't started."
-        frame = self.env.render()
-        if is_frame(frame):
-            self._recorder.frame(self._video_id, frame)
-        else:
-            self._stop_recording()
-            logger.warning(
-                "Recording stopped: expected type of frame returned by render to be a numpy "
-                "array, got instead %s.", type(frame),
-            )  # fmt: skip
+        assert self.recording, "Cannot capture a frame, recording wasn't started."
+        self._machine.capture(self.env.render())
+        if not self.recording:  # full (or the render was no image): stopped
+            logger.info("Saving video to %s", self.video_path)
 
     def _stop_recording(self, *, discard: bool = False) -> None:
         """End the video in progress: it is finished in the background (or dropped)."""
-        if not self.recording or self._video_id is None:
-            raise InvalidArgumentError("_stop_recording was called, but no recording was started")
-        video_id, self._video_id = self._video_id, None
-        self.recording = False
-        if discard:
-            self._recorder.discard(video_id)
-        else:
+        if not discard:
             logger.info("Saving video to %s", self.video_path)
-            self._recorder.stop(video_id)
+        self._machine.stop(discard=discard)
 
     def __del__(self) -> None:
-        if self.__dict__.get("recording", False):  # not getattr: VecEnvWrapper forwards it
-            logger.warning(
-                "VecVideoRecorder was not closed: the video in progress is kept as .incomplete. "
-                "Call venv.close() to finish it."
-            )
+        machine = self.__dict__.get("_machine")  # not getattr: VecEnvWrapper forwards it
+        warn_if_unclosed([] if machine is None else [machine], "VecVideoRecorder", "venv")
 
 
 class EvalVideoCallback(BaseCallback):
@@ -470,7 +457,7 @@ class EvalVideoCallback(BaseCallback):
         step = self.num_timesteps
         returns = []
         for episode in range(self.n_eval_episodes):
-            name = f"{self.name_prefix}-step-{step}-episode-{episode}"
+            name = eval_clip_stem(self.name_prefix, step, episode)
             video_id = self._recorder.start(name, kind="episode", episode=episode, first_step=step)
             try:
                 returns.append(self._play(video_id))
@@ -559,6 +546,14 @@ class _FanOut:
                 errors.append(exc)
         if errors:
             raise errors[0]
+
+
+def _first(values: Any) -> Any:
+    """Env 0's entry of a per-env sequence (actions, infos), or None when there is none."""
+    try:
+        return None if values is None else values[0]
+    except (TypeError, IndexError, KeyError):
+        return None
 
 
 def _gym_env_id(env: Any) -> str | None:

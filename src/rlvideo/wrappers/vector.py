@@ -17,10 +17,8 @@ those sub-envs: the frames of the others are never read, copied or sent off the 
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from rlvideo._core.clips import fires, resolve_triggers
@@ -29,7 +27,8 @@ from rlvideo._core.grid import Tiler
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.recording._recorder import ClosesOnExit, EpisodeCount, Recorder, records
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
+from rlvideo.wrappers._machine import Triggers, VideoMachine, warn_if_unclosed
 from rlvideo.wrappers.gymnasium import check_render_mode, gymnasium_settings
 
 import_optional("gymnasium", "gymnasium", feature="rlvideo.wrappers.vector.RecordVideo")
@@ -40,23 +39,36 @@ from gymnasium.vector import AutoresetMode, VectorWrapper  # noqa: E402
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["RecordVideo"]
+__all__ = ["RecordVideo", "VectorOptions"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class _Track:
-    """One stream of videos: all envs tiled (counted on env 0), or one sub-env."""
+class VectorOptions(RecordingOptions, total=False):
+    """The vector wrapper's options: rlvideo's recording options, and which sub-envs to record.
 
-    env_index: int
-    label: str  # "" when tiled, "env-{k}-" per env
-    episode_id: int = -1
-    video_id: int | None = None
-    has_autoreset: bool = False
-    seed: int | None = None
-    count: EpisodeCount = field(default_factory=EpisodeCount)  # the episode's, for the track
-    reset_frame: bool = False  # the next frame is a reset frame
+    Attributes:
+        per_env: One video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with its own
+            episode boundaries and counting (default False: one tiled video).
+        envs_to_record: The sub-envs to record, as indices (``[0, 3]``) or a predicate
+            (``lambda k: k % 8 == 0``); None (default): all.
+    """
+
+    per_env: bool
+    envs_to_record: Sequence[int] | Callable[[int], bool] | None
+
+
+class _Track(VideoMachine):
+    """One stream of videos: all envs tiled (counted on the first recorded one), or one sub-env.
+
+    Besides the machine's counts, where sub-env ``source`` is in Gymnasium's autoreset.
+    """
+
+    def __init__(self, recorder: Recorder, source: int, **settings: Any) -> None:
+        super().__init__(recorder, **settings)
+        self.source = source
+        self.has_autoreset = False  # the next step is the sub-env's reset (next-step autoreset)
+        self.reset_frame_next = False  # the next frame is a reset frame
 
 
 class _SubEnvInfo(Mapping[str, Any]):
@@ -119,13 +131,16 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             next video.
         disable_logger: Accepted for compatibility (it silenced moviepy).
         gc_trigger: ``episode_id -> bool``: ``gc.collect()`` after a video of that episode.
-        per_env: One video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with its own
-            episode boundaries and counting.
-        envs_to_record: The sub-envs to record, as indices (``[0, 3]``) or a predicate
-            (``lambda k: k % 8 == 0``); all by default. Tiled, their frames are tiled and
-            episodes are counted on the first of them. The others cost nothing.
-        **options: rlvideo's recording options, the same for every wrapper (format, codec,
-            crf, overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
+        **options: Which sub-envs are recorded, how (:class:`VectorOptions`):
+
+            - ``per_env``: one video per sub-env, ``{prefix}-env-{k}-episode-{i}``, each with
+              its own episode boundaries and counting;
+            - ``envs_to_record``: the sub-envs to record, as indices (``[0, 3]``) or a
+              predicate (``lambda k: k % 8 == 0``); all by default. Tiled, their frames are
+              tiled and episodes are counted on the first of them. The others cost nothing;
+
+            and rlvideo's recording options, the same for every wrapper (format, codec, crf,
+            overwrite, metadata, track, overlay, on_video_saved, keep_if, encoder,
             encoder_options, storage_options): see :class:`rlvideo._core.options.RecordingOptions`.
             Tiled, the overlay and the data track show the first recorded sub-env's values.
 
@@ -142,7 +157,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         ['rl-video-env-0-episode-0.mp4', 'rl-video-env-1-episode-0.mp4', 'rl-video-env-2-episode-0.mp4']
     """  # noqa: E501 (doctest output stays on one line)
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Gymnasium's 11 arguments, same order: the drop-in's contract)
         self,
         env: gym.vector.VectorEnv[Any, Any, Any],
         video_folder: str,
@@ -155,12 +170,11 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         fps: int | None = None,
         disable_logger: bool = True,
         gc_trigger: Callable[[int], bool] | None = lambda episode: True,
-        *,
-        per_env: bool = False,
-        envs_to_record: Sequence[int] | Callable[[int], bool] | None = None,
-        **options: Unpack[RecordingOptions],
+        **options: Unpack[VectorOptions],
     ) -> None:
         VectorWrapper.__init__(self, env)
+        per_env = bool(options.pop("per_env", False))
+        envs_to_record = options.pop("envs_to_record", None)
         gym.utils.RecordConstructorArgs.__init__(
             self, _disable_deepcopy=True, **constructor_args(
                 video_folder=video_folder, video_aspect_ratio=video_aspect_ratio,
@@ -199,24 +213,30 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         self.record_first_only = record_first_only
         self.video_aspect_ratio = video_aspect_ratio
         self.per_env = per_env
-        self.video_folder, self.frames_per_sec, self.video_length = gymnasium_settings(
+        self.video_folder, frames_per_sec, self.video_length = gymnasium_settings(
             self.metadata, video_folder, fps, video_length
         )
         self.name_prefix = name_prefix
-        self.step_id = -1
         self.envs_to_record = _selected_envs(envs_to_record, record_first_only, self.num_envs)
         """The sub-envs recorded, in order."""
-        recorded = self.envs_to_record if per_env else self.envs_to_record[:1]
-        self._tracks = [_Track(k, f"env-{k}-" if per_env else "") for k in recorded]
-        self._tiler = Tiler(video_aspect_ratio)
-        self._tile_converters = {k: FrameConverter() for k in self.envs_to_record}
         spec = getattr(env, "spec", None)
         self._recorder = Recorder(
             self.video_folder, name_prefix=name_prefix,
-            fps=self.frames_per_sec,
+            fps=frames_per_sec,
             env_id=getattr(spec, "id", None),
             **recorder_options("rlvideo.wrappers.vector.RecordVideo", options),
         )  # fmt: skip
+        triggers = Triggers(episode=self.episode_trigger, gc=gc_trigger)  # steps: for all at once
+        settings = {
+            "name_prefix": name_prefix, "video_length": self.video_length, "triggers": triggers,
+            "fps": frames_per_sec,
+        }  # fmt: skip
+        self._tracks = [
+            _Track(self._recorder, k, env_index=k if per_env else None, **settings)
+            for k in (self.envs_to_record if per_env else self.envs_to_record[:1])
+        ]
+        self._tiler = Tiler(video_aspect_ratio)
+        self._tile_converters = {k: FrameConverter() for k in self.envs_to_record}
 
     # -- Gymnasium's attributes ------------------------------------------------------------------
     @property
@@ -227,7 +247,22 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     @property
     def recording(self) -> bool:
         """Whether any video is being recorded."""
-        return any(track.video_id is not None for track in self._tracks)
+        return any(track.recording for track in self._tracks)
+
+    @property
+    def step_id(self) -> int:
+        """Vector steps taken, counted from 0 (-1 before the first)."""
+        return self._tracks[0].step_id
+
+    @property
+    def frames_per_sec(self) -> Any:
+        """The next videos' frame rate (set it to change the videos that start after)."""
+        return self._tracks[0].fps
+
+    @frames_per_sec.setter
+    def frames_per_sec(self, fps: Any) -> None:
+        for track in self._tracks:
+            track.fps = fps
 
     @property
     def has_autoreset(self) -> bool:
@@ -257,13 +292,12 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         """Reset, counting an episode for every sub-env reset, then record the reset frames."""
         mask = None if options is None else options.get("reset_mask")
         for track in self._tracks:
-            if mask is None or mask[track.env_index]:
-                track.seed = _seed_of(seed, track.env_index)
-                self._new_episode(track)
+            if mask is None or mask[track.source]:
+                self._new_episode(track, _seed_of(seed, track.source))
         obs, info = super().reset(seed=cast(Any, seed), options=options)  # Gymnasium takes lists
-        self._capture([], info, None)
+        self._capture(info)
         for track in self._tracks:
-            if mask is None or mask[track.env_index]:
+            if mask is None or mask[track.source]:
                 track.has_autoreset = False
         self._recorder.poll()
         return obs, info
@@ -272,33 +306,31 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         """Step, follow each sub-env's episode boundaries, and record the frames."""
         obs, rewards, terminations, truncations, info = self.env.step(actions)
-        self.step_id += 1
         stepped = []
         for track in self._tracks:
-            k = track.env_index
+            k = track.source
+            track.begin_step()
             done = bool(terminations[k] or truncations[k])
             outcome = (rewards[k], terminations[k], truncations[k])
             if self.autoreset_mode == AutoresetMode.NEXT_STEP:
                 if track.has_autoreset:  # this step was sub-env k's reset: a reset frame
-                    track.seed = None
                     self._new_episode(track)
                 else:
                     stepped.append((track, outcome))
                 track.has_autoreset = done
             elif self.autoreset_mode == AutoresetMode.SAME_STEP and done:
-                if track.video_id is not None:  # the episode's last step, its frame is lost
-                    self._recorder.step(
-                        track.video_id, *outcome, action=_action_of(actions, k),
-                        info=_SubEnvInfo(info, k),
-                    )  # fmt: skip
-                track.seed = None
+                # the episode's last step: counted, but its frame is lost to the reset
+                track.count_move(*outcome, action=_action_of(actions, k), info=_SubEnvInfo(info, k))
                 self._new_episode(track)
             else:
                 stepped.append((track, outcome))
         if self.step_trigger and fires(self.step_trigger, self.step_id, "step_trigger"):
             for track in self._tracks:
-                self._start(track, "step", self.step_id)
-        self._capture(stepped, info, actions)
+                track.start_clip("step")
+        for track, outcome in stepped:
+            k = track.source
+            track.count_move(*outcome, action=_action_of(actions, k), info=_SubEnvInfo(info, k))
+        self._capture(info)
         self._recorder.poll()
         return obs, rewards, terminations, truncations, info
 
@@ -314,7 +346,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             super().close(**kwargs)
         finally:
             for track in self._tracks:
-                track.video_id = None
+                track.release()
             self._recorder.close()
 
     def start_recording(self, video_name: str) -> None:
@@ -323,93 +355,42 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         Its metadata's ``kind`` is ``"manual"``; the triggers start ``"episode"`` and
         ``"step"`` videos.
         """
-        track = self._only_track()
-        if track.video_id is not None:
-            self._stop(track)
-        track.video_id = self._recorder.start(
-            video_name, kind="manual", episode=max(track.episode_id, 0),
-            first_step=self.step_id + 1, seed=track.seed, fps=self.frames_per_sec,
-            episode_step=track.count.step, episode_return=track.count.episode_return,
-        )  # fmt: skip
+        self._only_track().start(video_name, "manual")
 
     def stop_recording(self) -> None:
         """Stop the tiled video; it is finalized in the background."""
-        track = self._only_track()
-        if track.video_id is None:
-            raise InvalidArgumentError("stop_recording was called, but no recording was started")
-        self._stop(track)
+        self._only_track().stop()
 
     # -- internals ---------------------------------------------------------------------------------
-    def _new_episode(self, track: _Track) -> None:
-        track.episode_id += 1
-        track.count.begin()
-        track.reset_frame = True
-        if track.video_id is not None and self.video_length == float("inf"):
-            self._stop(track)
-        if self.episode_trigger and fires(
-            self.episode_trigger, track.episode_id, "episode_trigger"
-        ):
-            self._start(track, "episode", track.episode_id)
+    def _new_episode(self, track: _Track, seed: int | None = None) -> None:
+        track.begin_episode(seed)
+        track.reset_frame_next = True
 
-    def _start(self, track: _Track, kind: str, index: int) -> None:
-        if track.video_id is not None:
-            self._stop(track)
-        # a step video starts with the frame of the step that fired (step_id), an episode
-        # video with its reset frame, before its first step (step_id + 1)
-        first_step = self.step_id if kind == "step" else self.step_id + 1
-        track.video_id = self._recorder.start(
-            f"{self.name_prefix}-{track.label}{kind}-{index}", kind=kind,
-            episode=max(track.episode_id, 0), first_step=first_step, seed=track.seed,
-            episode_step=track.count.step, episode_return=track.count.episode_return,
-            env_index=track.env_index if self.per_env else None, fps=self.frames_per_sec,
-        )  # fmt: skip
-
-    def _stop(self, track: _Track) -> None:
-        video_id, track.video_id = track.video_id, None
-        assert video_id is not None  # callers check
-        self._recorder.stop(video_id)
-        if self.gc_trigger and self.gc_trigger(track.episode_id):
-            gc.collect()
-
-    def _capture(
-        self, stepped: list[tuple[_Track, tuple[Any, Any, Any]]], info: Any, actions: Any
-    ) -> None:
-        for track, outcome in stepped:
-            if track.video_id is not None:
-                self._recorder.step(
-                    track.video_id, *outcome, action=_action_of(actions, track.env_index),
-                    info=_SubEnvInfo(info, track.env_index),
-                )  # fmt: skip
-            track.count.add(outcome[0])
+    def _capture(self, info: Any) -> None:
         for track in self._tracks:
-            if track.reset_frame and track.video_id is not None:
-                self._recorder.reset(
-                    track.video_id, max(track.episode_id, 0), _SubEnvInfo(info, track.env_index)
-                )
-            track.reset_frame = False
+            if track.reset_frame_next:
+                track.reset_frame(_SubEnvInfo(info, track.source))
+            track.reset_frame_next = False
         if not self.recording:
             return
         frames = _frames_by_env(self.env.render(), self.num_envs)
         for track in self._tracks:
-            if track.video_id is None:
+            if not track.recording:
                 continue
             if self.per_env:
-                frame = frames[track.env_index]  # a view: a tensor stays on its device
+                frame = frames[track.source]  # a view: a tensor stays on its device
             else:
                 frame = self._tiler(
                     [self._tile_converters[k](frames[k]) for k in self.envs_to_record]
                 )
-            if self._recorder.frame(track.video_id, frame) >= self.video_length:
-                self._stop(track)
+            track.add_frame(frame)
+            track.stop_if_full()
 
     def __del__(self) -> None:
         # Gymnasium's tests call __del__ on an object whose __init__ never ran
-        tracks = self.__dict__.get("_tracks", [])
-        if any(track.video_id is not None for track in tracks):
-            logger.warning(
-                "rlvideo.wrappers.vector.RecordVideo was not closed: the videos in progress are "
-                "kept as .incomplete. Call envs.close() to finish them."
-            )
+        warn_if_unclosed(
+            self.__dict__.get("_tracks", []), "rlvideo.wrappers.vector.RecordVideo", "envs"
+        )
 
     def _only_track(self) -> _Track:
         if self.per_env:
