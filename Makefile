@@ -14,13 +14,13 @@ MLFLOW_VENV ?= .venv-mlflow
 MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
 MLFLOW_EXTRAS := gymnasium,mlflow
 # $(README_VENV) holds exactly what the README's Install section tells a user to install to run every
-# example (tests/test_readme.py runs them there, in order, in one folder, and checks the README says
-# `pip install $(README_INSTALL)`).
+# example of the README and the docs (tests/test_readme.py runs them there, each page's in order, in
+# a folder per page, and checks the README and docs/install.md say `pip install $(README_INSTALL)`).
 README_VENV ?= .venv-readme
 README_STAMP := $(README_VENV)/.installed
 README_INSTALL := -e ".[all]" ale-py minigrid box2d s3fs "moto[server]"
 
-.PHONY: demo test lint bench clean mlflow-venv readme-venv
+.PHONY: demo test lint docs bench clean mlflow-venv readme-venv
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,9 +53,15 @@ demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/rlvideo demo --out videos
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
-	$(VENV)/bin/ruff format --check src tests benchmarks examples conftest.py
+	$(VENV)/bin/ruff check src tests benchmarks examples docs conftest.py
+	$(VENV)/bin/ruff format --check src tests benchmarks examples docs conftest.py
 	$(VENV)/bin/mypy --strict src
+
+# The documentation site (mkdocs.yml, docs/): build/site/index.html; --strict fails on any warning (a
+# broken link, a docstring mkdocstrings cannot read). tests/test_docs.py builds it too, so make test
+# checks it; `$(VENV)/bin/mkdocs serve` serves it while you edit.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 test: lint $(MLFLOW_STAMP) $(README_STAMP)
 	$(VENV)/bin/pytest

@@ -1,27 +1,30 @@
-"""The README runs as a user pastes it: every example, in order, in one folder, with what it says.
+"""The README and every docs page run as pasted: every example, in order, with what it says.
 
 A user clones the repository, runs the Install section's line for every example (``pip install -e
-".[all]" ...``) and pastes the examples, top to bottom, into one folder. This test does the same:
+".[all]" ...``) and pastes a page's examples, top to bottom, into one folder. This test does the
+same, for ``README.md`` and for every page of ``docs/`` (the documentation site, ``make docs``):
 
 - **One environment**, ``.venv-readme`` (``make readme-venv``; ``make test`` builds it first), made
-  with exactly the Install section's line (the Makefile's ``README_INSTALL``; a test checks the two
-  agree), so an example cannot lean on a package only the dev extra brings.
-- **One folder**, made empty once: every example writes where the ones before it wrote (``videos/``
-  is written by many), so re-running into a folder is part of what is tested. It holds a copy of
-  ``examples/`` (the README's console example runs from the clone's root, where it is).
-- **In README order.** Each test runs the examples before its own first, whatever order pytest
-  picks, so any one can be run alone.
+  with exactly the Install section's line (the Makefile's ``README_INSTALL``; a test checks that
+  the README and ``docs/install.md`` say it), so an example cannot lean on a package only the dev
+  extra brings.
+- **One folder per page**, made empty once: every example of a page writes where the ones before
+  it wrote (``videos/`` is written by many), so re-running into a folder is part of what is tested.
+  It holds a copy of ``examples/`` (the command-line guide's examples run from the clone's root,
+  where it is). A page never needs what another page wrote.
+- **In page order.** Each test runs the examples of its page before its own first, whatever order
+  pytest picks, so any one can be run alone.
 - **As pasted.** A Python block runs in a fresh interpreter of that environment, exactly as written;
-  ``<!-- readme-test: continues -->`` right before a block (the prose says it builds on the block
-  above) runs it after the one above, in the same interpreter. ``<!-- readme-test: a notebook
-  cell -->`` runs a block as one IPython cell (a Jupyter kernel is IPython), and checks that it
-  shows every video it says it shows. Shell lines run one by one: ``rlvideo`` and ``python``
-  commands as written; ``export`` sets a variable for everything after it; ``moto_server -p 9000
-  &`` starts that server (the README's local S3 store) in the background until the end.
-  ``pip install`` and ``make`` lines are what made the environment: not run, but the extras they
-  name must exist.
+  ``<!-- docs-test: continues -->`` (or ``readme-test``) right before a block (the prose says it
+  builds on the block above) runs it after the one above, in the same interpreter. ``<!-- docs-test:
+  a notebook cell -->`` runs a block as one IPython cell (a Jupyter kernel is IPython), and checks
+  that it shows every video it says it shows. Shell lines run one by one: ``rlvideo`` and
+  ``python`` commands as written; ``export`` sets a variable for everything after it;
+  ``moto_server -p 9000 &`` starts that server (the local S3 store) in the background until the
+  end. ``pip install`` and ``make`` lines are what made the environment: not run, but the extras
+  they name must exist. ``text`` blocks (output) and ``mermaid`` blocks (diagrams) are not run.
 
-One change to what is pasted, and why: the README's S3 server listens on 127.0.0.1:9000, a port
+One change to what is pasted, and why: the docs' S3 server listens on 127.0.0.1:9000, a port
 another program on a test machine may hold, so ``9000`` in ``127.0.0.1:9000`` and ``-p 9000`` is
 replaced by a free port everywhere. Nothing else is added to any example.
 """
@@ -48,11 +51,15 @@ from tests.helpers import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+INSTALL_PAGE = DOCS / "install.md"
 MAKEFILE = ROOT / "Makefile"
 README_VENV = ROOT / os.environ.get("README_VENV", ".venv-readme")
-MARKER = re.compile(r"<!--\s*readme-test:(.*?)-->")
+MARKER = re.compile(r"<!--\s*(?:readme|docs)-test:(.*?)-->")
 MARKERS = ("continues", "a notebook cell")
-README_S3_PORT = "9000"  # where the README's local S3 server (moto's) listens
+README_S3_PORT = "9000"  # where the docs' local S3 server (moto's) listens
+RUN = ("python", "bash", "sh", "console")  # the languages of the blocks that run
+NOT_RUN = ("text", "mermaid")  # a command's output; a diagram
 TIMEOUT = 600  # seconds for one example (PPO's training and the console's agent take the longest)
 
 
@@ -65,8 +72,17 @@ class Block:
     notebook: bool = False
 
 
-def _blocks() -> list[Block]:
-    lines = README.read_text(encoding="utf-8").splitlines()
+def _pages() -> list[Path]:
+    """Every page whose examples run: the README, then the docs site's pages."""
+    return [README, *sorted(DOCS.rglob("*.md"))]
+
+
+def _name(page: Path) -> str:
+    return page.relative_to(ROOT).as_posix()
+
+
+def _blocks(page: Path = README) -> list[Block]:
+    lines = page.read_text(encoding="utf-8").splitlines()
     blocks: list[Block] = []
     index = 0
     while index < len(lines):
@@ -79,7 +95,7 @@ def _blocks() -> list[Block]:
         marker = MARKER.search(lines[index - 1]) if index else None
         if marker:
             text = marker.group(1).strip()
-            assert text in MARKERS, f"README line {index}: unknown marker {text!r}"
+            assert text in MARKERS, f"{_name(page)} line {index}: unknown marker {text!r}"
             block.continues = text == "continues"
             block.notebook = text == "a notebook cell"
         blocks.append(block)
@@ -87,32 +103,42 @@ def _blocks() -> list[Block]:
     return blocks
 
 
-def _python_chains() -> list[list[Block]]:
-    """Python blocks grouped so that each group runs in one interpreter, in order."""
+def _python_chains(page: Path | None = None) -> list[list[Block]]:
+    """Python blocks grouped so that each group runs in one interpreter, in order.
+
+    ``page`` None: the chains of every page, page after page.
+    """
+    if page is None:
+        return [chain for each in _pages() for chain in _python_chains(each)]
     chains: list[list[Block]] = []
-    for block in (b for b in _blocks() if b.language == "python"):
+    for block in (b for b in _blocks(page) if b.language == "python"):
         if block.continues:
-            assert chains, f"README line {block.line} continues nothing"
+            assert chains, f"{_name(page)} line {block.line} continues nothing"
             chains[-1].append(block)
         else:
             chains.append([block])
     return chains
 
 
-def _shell_blocks() -> list[Block]:
-    return [b for b in _blocks() if b.language in ("bash", "sh", "console")]
+def _shell_blocks(page: Path) -> list[Block]:
+    return [b for b in _blocks(page) if b.language in RUN and b.language != "python"]
 
 
-def _examples() -> list[list[Block]]:
-    """What a user pastes, in README order: a Python chain, or one shell block."""
-    examples = _python_chains() + [[block] for block in _shell_blocks()]
+def _examples(page: Path) -> list[list[Block]]:
+    """What a user pastes, in page order: a Python chain, or one shell block."""
+    examples = _python_chains(page) + [[block] for block in _shell_blocks(page)]
     examples.sort(key=lambda example: example[0].line)
     for before, after in itertools.pairwise(examples):
         assert before[-1].line < after[0].line, (
-            f"README line {after[0].line} comes between the blocks of a chain starting at line "
-            f"{before[0].line}: a chain's blocks must follow each other"
+            f"{_name(page)} line {after[0].line} comes between the blocks of a chain starting at "
+            f"line {before[0].line}: a chain's blocks must follow each other"
         )
     return examples
+
+
+def _all_examples() -> list[tuple[Path, int]]:
+    """Every example of every page: (page, its index in the page)."""
+    return [(page, index) for page in _pages() for index in range(len(_examples(page)))]
 
 
 def _extras() -> set[str]:
@@ -134,15 +160,16 @@ def _free_port() -> int:
 
 
 class Session:
-    """The user's terminal: one folder, one environment, the servers started, run in order."""
+    """A user's terminal for one page: one folder, one environment, servers started, in order."""
 
-    def __init__(self, folder: Path, python: Path) -> None:
+    def __init__(self, folder: Path, python: Path, page: Path) -> None:
         self.folder = folder
+        self.page = page
         self.bin = python.parent
         self.port = str(_free_port())
         self.exports: dict[str, str] = {}
         self.servers: list[subprocess.Popen[bytes]] = []
-        self.examples = _examples()
+        self.examples = _examples(page)
         self.done: list[str | None] = []  # per example run so far: None, or why it failed
 
     def environment(self) -> dict[str, str]:
@@ -158,7 +185,7 @@ class Session:
         return {**kept, **self.exports, "PATH": path}
 
     def served_here(self, code: str) -> str:
-        """The README's code pointed at the free port the S3 server listens on (see above)."""
+        """The page's code pointed at the free port the S3 server listens on (see above)."""
         code = code.replace(f"127.0.0.1:{README_S3_PORT}", f"127.0.0.1:{self.port}")
         return code.replace(f"-p {README_S3_PORT}", f"-p {self.port}")
 
@@ -274,31 +301,52 @@ def readme_python() -> Path:
     return README_VENV / "bin" / "python"
 
 
+class Sessions:
+    """One session per page, each in a folder of its own, started when a test first needs it."""
+
+    def __init__(self, python: Path, factory: pytest.TempPathFactory) -> None:
+        self.python = python
+        self.factory = factory
+        self.open: dict[Path, Session] = {}
+
+    def __getitem__(self, page: Path) -> Session:
+        if page not in self.open:
+            folder = self.factory.mktemp(re.sub(r"\W+", "-", _name(page)))
+            shutil.copytree(ROOT / "examples", folder / "examples")
+            self.open[page] = Session(folder, self.python, page)
+        return self.open[page]
+
+    def close(self) -> None:
+        for session in self.open.values():
+            session.close()
+
+
 @pytest.fixture(scope="module")
-def session(readme_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    folder = tmp_path_factory.mktemp("readme")
-    shutil.copytree(ROOT / "examples", folder / "examples")
-    session = Session(folder, readme_python)
-    yield session
-    session.close()
+def sessions(readme_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sessions]:
+    opened = Sessions(readme_python, tmp_path_factory)
+    yield opened
+    opened.close()
 
 
 @pytest.mark.parametrize(
-    "index",
-    range(len(_examples())),
-    ids=[f"line{example[0].line}" for example in _examples()],
+    ("page", "index"),
+    _all_examples(),
+    ids=[f"{_name(page)}:line{_examples(page)[index][0].line}" for page, index in _all_examples()],
 )
-def test_examples_run_as_pasted_in_order(index, session):
+def test_examples_run_as_pasted_in_order(page, index, sessions):
+    session = sessions[page]
     failed = session.run_through(index)
     earlier = [session.examples[i][0].line for i in range(index) if session.done[i]]
-    after = f" (examples failed before it, at README lines {earlier})" if earlier else ""
-    assert failed is None, f"README line {session.examples[index][0].line}{after}:\n{failed}"
+    after = f" (examples failed before it, at lines {earlier})" if earlier else ""
+    where = f"{_name(page)} line {session.examples[index][0].line}"
+    assert failed is None, f"{where}{after}:\n{failed}"
 
 
-def test_the_readme_venv_is_made_with_the_install_sections_line():
+@pytest.mark.parametrize("page", [README, INSTALL_PAGE], ids=_name)
+def test_the_readme_venv_is_made_with_the_install_sections_line(page):
     install = _readme_install()
-    assert f"pip install {install}\n" in README.read_text(encoding="utf-8"), (
-        f"the README's Install section must say `pip install {install}` (the Makefile's "
+    assert f"pip install {install}\n" in page.read_text(encoding="utf-8"), (
+        f"{_name(page)}'s Install section must say `pip install {install}` (the Makefile's "
         "README_INSTALL): the environment the examples are tested in"
     )
 
@@ -309,16 +357,31 @@ def test_the_readme_venv_holds_no_dev_package(readme_python):
         assert found.returncode != 0, f"{module} is in {README_VENV}: more than the README says"
 
 
-def test_every_block_is_run_by_a_test():
-    blocks = _blocks()
-    assert {b.language for b in blocks} <= {"python", "bash", "sh", "console"}
-    assert sum(len(example) for example in _examples()) == len(blocks)
+@pytest.mark.parametrize("page", _pages(), ids=_name)
+def test_every_block_is_run_by_a_test(page):
+    blocks = _blocks(page)
+    assert {b.language for b in blocks} <= {*RUN, *NOT_RUN}, _name(page)
+    ran = [b for b in blocks if b.language in RUN]
+    assert sum(len(example) for example in _examples(page)) == len(ran)
 
 
-def test_the_wandb_examples_videos_reached_wandb(session):
-    """Each README example that starts a wandb run (offline) logged its videos there, whole."""
+def test_the_docs_have_examples():
+    """The pages are found: the README and the guides hold examples (a moved folder runs none)."""
+    assert _examples(README)
+    assert len([page for page in _pages() if _examples(page)]) >= 10
+    assert _wandb_pages(), "no page starts a wandb run: the wandb check below checks nothing"
+
+
+def _wandb_pages() -> list[Path]:
+    return [page for page in _pages() if any("wandb.init(" in b.code for b in _blocks(page))]
+
+
+@pytest.mark.parametrize("page", _wandb_pages(), ids=_name)
+def test_the_wandb_examples_videos_reached_wandb(page, sessions):
+    """Each example that starts a wandb run (offline) logged its videos there, whole."""
+    session = sessions[page]
     session.run_through(len(session.examples) - 1)
-    started = sum(block.code.count("wandb.init(") for block in _blocks())
+    started = sum(block.code.count("wandb.init(") for block in _blocks(page))
     runs = sorted((session.folder / "wandb").glob("offline-run-*"))
     assert len(runs) == started > 0
     for run in runs:

@@ -481,7 +481,10 @@ def _check_names_free(
         raise VideoExistsError(
             f"{destination.location} already holds {shown}, which this run would write, and "
             f"--no-overwrite keeps {them}: drop --no-overwrite to replace {them}, or choose "
-            "another --out"
+            "another --out",
+            path=destination.location,
+            argument="overwrite",
+            value=False,
         )
     if overwrite is None:
         logger.warning(
