@@ -237,6 +237,21 @@ def test_the_command_leaves_a_message_without_terms_as_it_is():
     assert _cli_message(error) == str(error)
 
 
+def test_the_commands_no_overwrite_refusal_carries_the_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from rlvideo.cli import cli
+
+    (tmp_path / "rl-video-episode-0.mp4").write_bytes(b"an earlier run's")
+    args = ["record", "CartPole-v1", "--episodes", "1", "--out", str(tmp_path), "--no-overwrite"]
+    result = CliRunner().invoke(cli, args, standalone_mode=False)
+    assert isinstance(result.exception, UserError), result.output
+    error = result.exception.__cause__
+    assert isinstance(error, VideoExistsError)
+    assert (error.path, error.argument, error.value) == (str(tmp_path), "overwrite", False)
+    assert result.exception.format_message() == str(error)
+
+
 def test_a_taken_name_is_worded_for_the_command(tmp_path):
     path = tmp_path / "v.mp4"
     path.write_bytes(b"precious")
