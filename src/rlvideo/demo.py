@@ -1,21 +1,4 @@
 """The import path of rlvideo 0.2: the code lives in :mod:`rlvideo.cli.demo`."""
 
-from rlvideo.cli.demo import (
-    balancing_policy as balancing_policy,
-)
-from rlvideo.cli.demo import (
-    demo_overlay as demo_overlay,
-)
-from rlvideo.cli.demo import (
-    main as main,
-)
-from rlvideo.cli.demo import (
-    record_demo as record_demo,
-)
-
-__all__ = [
-    "balancing_policy",
-    "demo_overlay",
-    "main",
-    "record_demo",
-]
+from rlvideo.cli.demo import *  # noqa: F403 (every public name, as its __all__ lists them)
+from rlvideo.cli.demo import __all__ as __all__
