@@ -1,8 +1,7 @@
 """Burn episode, step, reward, return, action and info values into frames: the overlay.
 
 ``overlay=`` on every wrapper (:class:`rlvideo._core.options.RecordingOptions`) writes, on each
-frame
-before it goes to the encoder, a few values as text: ``True`` shows episode, step, reward and
+frame before it goes to the encoder, a few values as text: ``True`` shows episode, step, reward and
 return; a list names the fields (``["step", "reward", "x_position"]``: the values the recorder
 keeps, or keys of the step's info); a callable ``values -> str`` writes the text itself. The
 same :class:`Overlay` is a frame transform for :class:`rlvideo.VideoWriter` and

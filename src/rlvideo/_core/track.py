@@ -19,8 +19,7 @@ has frames. Each line holds (the contract :mod:`rlvideo.gallery` and ``rlvideo i
 Numbers that are not finite are written as null. Readers must ignore keys they do not know.
 
 This module builds the values and the lines; :mod:`rlvideo.recording._recorder` streams them to a
-hidden
-file and gives it the video's lifecycle. The same values feed :mod:`rlvideo.overlay`. Its one
+hidden file and gives it the video's lifecycle. The same values feed :mod:`rlvideo.overlay`. Its one
 touch of a file is :func:`read_track`, the bounded reader ``rlvideo info`` and the gallery share.
 """
 

@@ -163,9 +163,8 @@ class RecordVideo(
     Raises:
         RenderModeError: If the env's render mode yields no image.
         InvalidArgumentError: For a bad trigger, video_length, fps, format, codec or prefix;
-            for a PettingZoo env (it names :class:`rlvideo.wrappers.pettingzoo.RecordVideo`) or an
-            old
-            gym env (it names :func:`rlvideo.save_video`).
+            for a PettingZoo env (it names :class:`rlvideo.pettingzoo.RecordVideo`) or an old gym
+            env (it names :func:`rlvideo.save_video`).
 
     Example:
         >>> import os

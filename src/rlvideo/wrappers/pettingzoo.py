@@ -3,8 +3,7 @@
 ``RecordVideo(env, video_folder, ...)`` takes :class:`rlvideo.RecordVideo`'s arguments (the same
 as ``pettingzoo.utils.RecordVideo``'s) and rlvideo's keyword-only recording options
 (:class:`rlvideo._core.options.RecordingOptions`), with the same triggers (by default the capped
-cubic
-schedule on episodes), file names (``{name_prefix}-episode-{i}.mp4``, ``-step-{s}``), metadata
+cubic schedule on episodes), file names (``{name_prefix}-episode-{i}.mp4``, ``-step-{s}``), metadata
 sidecars, ``keep_if`` and ``on_video_saved``, and the same endings: ``close()`` saves a video
 in progress (``cut_short`` in its metadata unless its episode had ended), and keeps it as
 ``<name>.incomplete.mp4`` when the recording was cut off by a failure (an exception out of
