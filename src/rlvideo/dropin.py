@@ -1,8 +1,8 @@
 """The drop-in ``save_video``: gym's and Gymnasium's function, on rlvideo's streaming writer.
 
-Clip planning lives in :mod:`rlvideo._core.clips`, file names in :mod:`rlvideo._core.naming`, where the
-files go (a folder, or an fsspec URL) in :mod:`rlvideo.storage`; this module only connects them
-to :class:`~rlvideo.VideoWriter`.
+Clip planning lives in :mod:`rlvideo._core.clips`, file names in :mod:`rlvideo._core.naming`,
+where the files go (a folder, or an fsspec URL) in :mod:`rlvideo.storage`; this module only
+connects them to :class:`~rlvideo.VideoWriter`.
 """
 
 from __future__ import annotations
