@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from rlvideo._core.formats import FORMATS as FORMAT_RECORDS
@@ -23,11 +24,14 @@ __all__ = [
     "MIME_TYPES",
     "PARTIAL_TAG",
     "VIDEO_SUFFIXES",
+    "ParsedName",
     "VideoFormat",
     "check_file_name",
     "check_format",
     "check_name_prefix",
     "clip_file_name",
+    "clip_stem",
+    "eval_clip_stem",
     "final_name_of_partial",
     "format_from_path",
     "incomplete_name",
@@ -35,8 +39,10 @@ __all__ = [
     "is_finished_video_name",
     "is_incomplete_name",
     "is_partial_name",
+    "parse_video_name",
     "partial_name",
     "restage",
+    "step_range_stem",
     "steps_stream_name",
     "strip_incomplete",
     "visible_steps_name",
@@ -166,7 +172,7 @@ def clip_file_name(name_prefix: str, kind: str, index: int, video_format: VideoF
         >>> clip_file_name("rl-video", "step", 120, "gif")
         'rl-video-step-120.gif'
     """
-    return f"{name_prefix}-{kind}-{index}.{video_format}"
+    return f"{clip_stem(name_prefix, kind, index)}.{video_format}"
 
 
 def incomplete_name(final: Path, attempt: int = 0) -> Path:
@@ -328,9 +334,7 @@ def final_name_of_partial(path: Path) -> Path:
 
 
 # -- reading a name back ---------------------------------------------------------------------------
-from dataclasses import dataclass  # noqa: E402 (this part stays one block)
 
-__all__ += ["ParsedName", "parse_video_name"]  # listed here, beside the code they name
 
 # What a clip name adds to its prefix, read from the end: the clip (clip_file_name: -episode-3,
 # -step-120; SB3's -step-0-to-step-200), then -env-2 (per-env vector videos), then -w1 or -w1-v0
@@ -404,7 +408,6 @@ def _group_int(match: re.Match[str] | None, group: int | str) -> int | None:
 
 
 # -- the names the wrappers build ------------------------------------------------------------------
-__all__ += ["clip_stem", "eval_clip_stem", "step_range_stem"]  # listed beside the code they name
 
 
 def clip_stem(name_prefix: str, kind: str, index: int, *, env_index: int | None = None) -> str:
