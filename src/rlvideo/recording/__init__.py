@@ -4,6 +4,8 @@ Internal: users reach it through :mod:`rlvideo.wrappers`. A frame goes down thes
 
 - :mod:`rlvideo.recording._recorder`: the per-video state the wrappers drive (overlay, data
   track, metadata, keep_if, the upload and the hand-off);
+- :mod:`rlvideo.recording._pool`: :class:`EncoderPool`, which spreads the videos over up to
+  a few background encoders where the machine has cores for them;
 - :mod:`rlvideo.recording._encoder`: :class:`BackgroundEncoder`, the caller's side, which
   converts each frame and copies it into a slot;
 - :mod:`rlvideo.recording._transport`: how the slots and messages reach the worker (shared
