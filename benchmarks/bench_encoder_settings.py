@@ -211,8 +211,11 @@ def bench_conversion(name: str, frames: list[np.ndarray], repeats: int, markdown
     print(table(["swscale flag", "CPU us/frame", "max error"], rows, markdown=markdown))
 
 
-def vector_run(workers: int | None, steps: int, folder: Path) -> tuple[float, float]:
-    """(whole run, loop) seconds: render-only when ``workers`` is None, else recorded."""
+def vector_run(workers: int | None, steps: int, folder: Path) -> tuple[float, float, float]:
+    """(whole run, loop, CPU) seconds: render-only when ``workers`` is None, else recorded.
+
+    CPU: this process's and its waited-for children's (the encoder processes) user + system.
+    """
     import gymnasium as gym
 
     import rlvideo.recording._recorder as recorder_module
@@ -228,6 +231,7 @@ def vector_run(workers: int | None, steps: int, folder: Path) -> tuple[float, fl
         recorder_module.worker_count = lambda kind: workers  # type: ignore[assignment]
         env = RecordVideo(env, str(folder), per_env=True, episode_trigger=lambda e: True)
     try:
+        cpu_before = os.times()
         start = time.perf_counter()
         observation, _ = env.reset(seed=0)
         if workers is None:
@@ -240,6 +244,8 @@ def vector_run(workers: int | None, steps: int, folder: Path) -> tuple[float, fl
         loop = time.perf_counter() - start
         env.close()
         whole = time.perf_counter() - start
+        cpu_after = os.times()
+        cpu = sum(cpu_after[i] - cpu_before[i] for i in range(4))
     finally:
         recorder_module.worker_count = saved
     if workers is not None:
@@ -248,7 +254,7 @@ def vector_run(workers: int | None, steps: int, folder: Path) -> tuple[float, fl
         assert all(count_decoded(v) == steps + 1 for v in videos)
         for video in videos:
             video.unlink()
-    return whole, loop
+    return whole, loop, cpu
 
 
 def bench_vector(steps: int, repeats: int, markdown: bool) -> None:
@@ -265,19 +271,25 @@ def bench_vector(steps: int, repeats: int, markdown: bool) -> None:
             for label, workers in (("render-only", None), ("1 worker", 1), ("2 workers", 2)):
                 load = os.getloadavg()[0]
                 runs[label].append(vector_run(workers, steps, Path(tmp)))
-                print(f"  {label}: whole {runs[label][-1][0]:.2f} s (load {load:.2f})")
+                whole, loop, cpu = runs[label][-1]
+                print(
+                    f"  {label}: whole {whole:.2f} s, loop {loop:.2f} s, CPU {cpu:.2f} s "
+                    f"(load {load:.2f})"
+                )
     base_whole = min(r[0] for r in runs["render-only"])
     base_loop = min(r[1] for r in runs["render-only"])
     rows = []
     for label, found in runs.items():
         whole, loop = min(r[0] for r in found), min(r[1] for r in found)
         median = sorted(r[0] for r in found)[len(found) // 2]
+        cpu = min(r[2] for r in found)
         rows.append([
             label, f"{whole:.2f}", f"{whole / base_whole:.2f}x", f"{median:.2f}",
-            f"{loop / base_loop:.2f}x",
+            f"{loop / base_loop:.2f}x", f"{cpu:.2f}",
         ])  # fmt: skip
     print(f"\n## 8-env per-env vector CartPole, {steps} steps, best of {repeats}\n")
     headers = ["run", "whole s", "whole vs render-only", "median whole s", "loop vs render-only"]
+    headers.append("CPU s (least)")
     print(table(headers, rows, markdown=markdown))
 
 

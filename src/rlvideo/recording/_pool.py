@@ -5,7 +5,8 @@ hand one worker more frames than one core encodes. An :class:`EncoderPool` has t
 :class:`~rlvideo.recording._encoder.BackgroundEncoder` and spreads videos over up to
 ``workers`` of them: a video stays with the encoder that opened it; a new video goes to an idle
 encoder, else to a new one while fewer than ``workers`` run, else to the one with the fewest
-open videos. With ``workers=1`` it is one encoder, as before.
+open videos. With ``workers=1`` it is one encoder, as before (the recorder then uses a
+:class:`~rlvideo.recording._encoder.BackgroundEncoder` itself, as on a 2-core machine).
 
 The worker count (:func:`worker_count`): ``min(4, usable cores - 1)``, at least 1, for process
 encoders (a thread encoder shares the caller's process: one). The env keeps a core; so on a
