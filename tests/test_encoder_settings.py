@@ -235,3 +235,18 @@ def test_a_second_video_and_a_users_threads_1_stay_on_one_thread(tmp_path):
     pool.open_video(2, tmp_path / "c.mp4", WriterSpec.build(format="mp4", fps=30, threads=1))
     assert [encoder.specs[k].threads for k in range(3)] == [None, 1, 1]
     pool.shutdown(abort=True)
+
+
+@pytest.mark.parametrize("kind", ["process", "thread"])
+def test_background_videos_get_the_sized_settings(tmp_path, kind):
+    from rlvideo.recording._recorder import Recorder
+
+    recorder = Recorder(tmp_path, name_prefix="s", fps=30, env_id=None, encoder=kind)
+    video = recorder.start("small", kind="episode", episode=0, first_step=0)
+    frames = gradient_frames(10, 84, 84)
+    for frame in frames:
+        recorder.frame(video, frame)
+    recorder.stop(video)
+    recorder.close()
+    assert x264_options(tmp_path / "small.mp4")["subme"] == "0"  # ultrafast, in the worker too
+    assert decode(tmp_path / "small.mp4").count == 10
