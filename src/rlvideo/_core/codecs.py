@@ -26,11 +26,12 @@ actions, 600-1000 frames, 3-5 interleaved repeats; 2 cores with a test run besid
 single figures swing by ~10%):
 
 - up to 128x128 (84x84 Atari frames): ``preset=ultrafast`` with the same ``x264-params``,
-  0.81-0.95x the CPU a frame (3 runs) for a file 1.02x the size. Without the ``x264-params``
+  0.81-1.06x the CPU a frame (4 runs, ~0.9x typical: the conversion and per-frame overhead
+  are most of the cost at this size) for a file 1.01-1.02x the size. Without the ``x264-params``
   (mbtree, lookahead, B-frames) files grow 1.6-1.9x: they are what keeps small files small;
 - up to 256x256 (210x160 Atari, 160x160 MiniGrid): ``tune=zerolatency`` added to today's
   settings (the ``x264-params`` put back its B-frames, mbtree and lookahead, so x264 reports
-  the same settings and the files are the same size), 0.88-0.92x the CPU (3 runs). Frames keep
+  the same settings and the files are the same size), 0.83-0.92x the CPU (4 runs). Frames keep
   their time stamps (``duration=`` is honoured). ``ultrafast`` there is 1.14x the size;
 - larger frames keep the settings above. FFmpeg's threads cost 1.1-2x the CPU a frame at these
   sizes for little or no wall time, so small frames stay on one thread.
