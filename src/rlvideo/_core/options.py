@@ -47,6 +47,13 @@ class RecordingOptions(TypedDict, total=False):
         keep_if: ``metadata -> bool``, asked when a video ends; False deletes it (e.g. keep
             only failures: ``keep_if=lambda m: m.terminated``). Kept as given, never copied.
         encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
+        backlog_mb: The most memory, in MiB, that frames waiting to be encoded may take
+            (default 256) in the encoder process, which holds them in its own memory (not in
+            /dev/shm): the env hands frames over at memory-copy cost and waits for the encoder
+            only when it is spent. The encoder catches up between recorded episodes and in
+            ``close()``, which encodes every frame. A killed encoder process loses at most
+            this much (plus a ring of ~6 MB); 0 holds one frame (the env keeps pace with the
+            encoder). The thread encoder holds 8 frames instead.
         encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
             25% less encoding CPU for files about 3x larger (see the README's benchmark).
         float_range: The values of black and white in float frames: ``(0, 1)`` (default), or
@@ -66,6 +73,7 @@ class RecordingOptions(TypedDict, total=False):
     on_video_saved: OnVideoSaved | None
     keep_if: KeepIf | None
     encoder: str
+    backlog_mb: float
     encoder_options: dict[str, str] | None
     float_range: tuple[float, float]
     storage_options: dict[str, Any] | None
@@ -74,7 +82,7 @@ class RecordingOptions(TypedDict, total=False):
 DEFAULTS: RecordingOptions = {
     "format": "mp4", "codec": None, "crf": None, "overwrite": None, "metadata": False,
     "track": None, "overlay": None, "on_video_saved": None, "keep_if": None,
-    "encoder": "process", "encoder_options": None,
+    "encoder": "process", "backlog_mb": 256, "encoder_options": None,
     "float_range": (0.0, 1.0), "storage_options": None,
 }  # fmt: skip
 """Each option's value when it is not given."""
@@ -94,7 +102,7 @@ def recorder_options(wrapper: str, options: Mapping[str, Any]) -> dict[str, Any]
         >>> recorder_options("RecordVideo", {"fromat": "gif"})
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat' (did you mean 'format'?); its recording options are codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overlay, overwrite, storage_options, track
+        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat' (did you mean 'format'?); its recording options are backlog_mb, codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overlay, overwrite, storage_options, track
     """  # noqa: E501 (doctest output stays on one line)
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:

@@ -3,8 +3,12 @@
 A :class:`BackgroundEncoder` runs :class:`~rlvideo.VideoWriter` objects in a worker: by default a
 separate **process** fed through shared memory, or a **thread** (``kind="thread"``). The caller
 checks and converts each frame (errors surface where the frame was given), copies it into one of
-a fixed number of slots and moves on; the worker encodes it and frees the slot. When every slot
-is taken the caller waits for one: memory is bounded whatever the speed of the encoder.
+a fixed number of slots and moves on. The process worker copies each frame out of its slot at
+once, frees the slot and keeps the frame in a private backlog that the encoder drains at its own
+pace: the caller waits only when the backlog holds ``backlog`` bytes (:data:`DEFAULT_BACKLOG`)
+and every slot is taken, so the encoder may fall behind while the env records and catch up
+between recorded episodes and in :meth:`~BackgroundEncoder.shutdown`. The thread worker frees
+a slot once its frame is encoded. Memory is bounded whatever the speed of the encoder.
 
 The hand-off costs a few microseconds per frame (``benchmarks/bench_record_video.py``): frames
 are not messages. The process worker reads the slots of one shared-memory ring; the caller tells
@@ -15,7 +19,13 @@ back in batches too. A frame is
 copied once, into its slot; nothing is pickled per frame, and one system call carries many
 records each way. The ring holds :data:`RING_BYTES` of frames, at least 8 and at most 64 slots
 (64 Atari frames, 8 CartPole or 1280x720 frames): small frames get more slots, so bigger
-batches, and memory stays bounded (/dev/shm is 64 MB in Docker by default).
+batches. The ring is only the hand-off: the backlog lives in the worker's private memory, so
+/dev/shm (64 MB in Docker by default) holds a few MB whatever the budget; where even the ring
+does not fit, it has fewer slots (down to :data:`MIN_SLOTS`) before it is an error.
+
+The worker process is started with the encoder's first video, or earlier by :meth:`start`
+(the wrappers call it when they are built): ``Popen`` returns at once, and the worker's
+start-up (~0.3 s of imports) overlaps the env's own instead of stalling its first frames.
 
 Why a process by default: measured under a Python-heavy env loop and a light one
 (``benchmarks/bench_record_video.py``), thread and process were within 3% of each other: PyAV
@@ -54,7 +64,7 @@ import numpy.typing as npt
 
 from rlvideo._core.frames import FrameConverter
 from rlvideo._core.spec import WriterSpec, check_duration
-from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.io._files import check_target
 from rlvideo.recording._interrupts import deferred_interrupts
 from rlvideo.recording._messages import (
@@ -75,7 +85,15 @@ from rlvideo.recording._transport import (
     reserve_shared_memory,
 )
 
-__all__ = ["DEFAULT_SLOTS", "MAX_SLOTS", "RING_BYTES", "STALE_SECONDS", "BackgroundEncoder"]
+__all__ = [
+    "DEFAULT_BACKLOG",
+    "DEFAULT_SLOTS",
+    "MAX_SLOTS",
+    "MIN_SLOTS",
+    "RING_BYTES",
+    "STALE_SECONDS",
+    "BackgroundEncoder",
+]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 _INTERRUPTS = deferred_interrupts()  # the process's one Ctrl-C gate
@@ -86,6 +104,10 @@ MAX_SLOTS = 64
 """The most slots the process worker's ring has (small frames)."""
 RING_BYTES = 6 * 2**20
 """How many bytes of frames the process worker's ring holds, within those slot counts."""
+MIN_SLOTS = 2
+"""The fewest slots a ring has when /dev/shm cannot hold more."""
+DEFAULT_BACKLOG = 256 * 2**20
+"""How many bytes of frames the process worker may hold waiting for the encoder (256 MiB)."""
 STALE_SECONDS = 0.02
 """A frame waits at most this long for its batch when the caller polls (every env step)."""
 
@@ -101,6 +123,9 @@ class BackgroundEncoder:
             :data:`RING_BYTES`, from :data:`DEFAULT_SLOTS` to :data:`MAX_SLOTS`.
         on_done: Called with each :class:`VideoResult`, in the caller's thread, from whichever
             call (``write``, ``poll``, ``close_video``, ``wait``) learns of it.
+        backlog: The most bytes of frames the process worker holds waiting for the encoder
+            (None: :data:`DEFAULT_BACKLOG`); past it the caller waits for the encoder. 0: one
+            frame. The thread worker holds ``slots`` frames instead.
 
     Example:
         >>> import numpy as np
@@ -121,6 +146,7 @@ class BackgroundEncoder:
         kind: EncoderKind = "process",
         slots: int | None = None,
         on_done: Callable[[VideoResult], None] | None = None,
+        backlog: int | None = None,
     ) -> None:
         if kind not in ("process", "thread"):
             raise InvalidArgumentError(f'encoder kind must be "process" or "thread", got {kind!r}')
@@ -128,6 +154,12 @@ class BackgroundEncoder:
             isinstance(slots, bool) or not isinstance(slots, int) or slots < 1
         ):
             raise InvalidArgumentError(f"slots must be a positive int or None, got {slots!r}")
+        if backlog is not None and (
+            isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 0
+        ):
+            raise InvalidArgumentError(f"backlog must be an int >= 0 or None, got {backlog!r}")
+        self.backlog = DEFAULT_BACKLOG if backlog is None else backlog
+        """The most bytes of frames the process worker holds waiting for the encoder."""
         self.kind: EncoderKind = kind
         self._fixed_slots = slots
         self.slots = DEFAULT_SLOTS if slots is None else slots
@@ -147,6 +179,14 @@ class BackgroundEncoder:
 
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown(abort=exc_info[0] is not None)
+
+    def start(self) -> None:
+        """Start the worker now, without waiting for it (else the first video starts it).
+
+        A process worker imports NumPy and PyAV (~0.3 s) while the caller goes on: started
+        ahead of the first frame, it is ready by then.
+        """
+        self._start()
 
     # -- videos --------------------------------------------------------------------------
     # Each call commits its change to the worker (a frame, a command) in one step that a
@@ -300,12 +340,14 @@ class BackgroundEncoder:
             self._ring.close()
             self._ring, self._slot_bytes = None, 0
         slots = self._fixed_slots or min(MAX_SLOTS, max(DEFAULT_SLOTS, RING_BYTES // nbytes))
+        ring, slots = _reserve_ring(nbytes, slots)
         self._free, self.slots = list(range(slots)), slots
-        ring = reserve_shared_memory(nbytes * slots)
         self._transport.rings.append(ring)
         self._ring, self._slot_bytes = ring, nbytes
         self._transport.batch = max(1, slots // 4)
-        self._transport.queue(AttachRing(ring.name, nbytes, reply_every=max(1, slots // 4)))
+        self._transport.queue(
+            AttachRing(ring.name, nbytes, reply_every=max(1, slots // 4), backlog=self.backlog)
+        )
         self._transport.flush()  # the worker attaches while the slots fill
 
     def _receive(self, *, block: bool) -> bool:
@@ -356,3 +398,22 @@ class BackgroundEncoder:
                 result = self._results.popleft()
                 if on_done is not None:
                     on_done(result)
+
+
+def _reserve_ring(nbytes: int, slots: int) -> tuple[SharedMemory, int]:
+    """A shared ring of ``slots`` slots of ``nbytes``, or of fewer where /dev/shm is short.
+
+    The slots are halved down to :data:`MIN_SLOTS` (the backlog, in the worker's private
+    memory, keeps the caller from waiting on a small ring); if even those do not fit, the
+    first error is raised (its message says how much was asked and what to do).
+    """
+    first: StorageError | None = None
+    while True:
+        try:
+            return reserve_shared_memory(nbytes * slots), slots
+        except StorageError as exc:
+            first = first or exc
+            if slots <= MIN_SLOTS:
+                raise first from first.__cause__
+            logger.debug("no room in /dev/shm for %d slots of %d bytes: fewer", slots, nbytes)
+            slots = max(MIN_SLOTS, slots // 2)

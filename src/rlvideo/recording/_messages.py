@@ -102,12 +102,16 @@ class EndVideo:
 class AttachRing:
     """Frames now travel in the shared block ``name``, in slots of ``slot_bytes``.
 
-    The worker gives slots back ``reply_every`` at a time, or as soon as it has nothing to do.
+    The process worker copies each frame out of its slot into a private backlog of at most
+    ``backlog`` bytes of frames (one frame, whatever its size, when it is empty) and gives the
+    slots back in batches: ``reply_every`` at a time, and whenever it has read everything it
+    was sent.
     """
 
     name: str
     slot_bytes: int
     reply_every: int = 1
+    backlog: int = 0
 
 
 @dataclass(frozen=True)

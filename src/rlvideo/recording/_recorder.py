@@ -313,8 +313,8 @@ class Recorder:
         env_id: Recorded in every video's metadata.
         **options: The wrappers' recording options
             (:class:`~rlvideo._core.options.RecordingOptions`: format, codec, crf, overwrite,
-            metadata, track, overlay, on_video_saved, keep_if, encoder, encoder_options,
-            float_range, storage_options); each one not given takes its default
+            metadata, track, overlay, on_video_saved, keep_if, encoder, backlog_mb,
+            encoder_options, float_range, storage_options); each one not given takes its default
             (:data:`~rlvideo._core.options.DEFAULTS`). For URLs, errors and ``flush()`` of
             ``on_video_saved``, see the module's docstring.
 
@@ -367,7 +367,9 @@ class Recorder:
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order they were finished (URLs when remote)."""
         kind = cast(EncoderKind, given["encoder"])  # checked by BackgroundEncoder
-        self._encoder = BackgroundEncoder(kind=kind, on_done=self._on_done)
+        self._encoder = BackgroundEncoder(
+            kind=kind, on_done=self._on_done, backlog=_backlog_bytes(given["backlog_mb"])
+        )
         self._videos: dict[int, _Video] = {}  # open, or ended and not yet reported
         self._uploads: list[_Upload] = []
         self._uploader = Uploader(self.destination)
@@ -379,6 +381,8 @@ class Recorder:
         self._asked = tuple(
             dict.fromkeys([*(f for f in fields if f not in FRAME_FIELDS), *self.track_info])
         )  # the info keys to look for: one never found is named when its video ends
+        if kind == "process":  # its ~0.3 s start-up overlaps the env's, not its first frames
+            self._encoder.start()
 
     def interrupt(self) -> None:
         """Say that a failure cut the recording off: open videos will be kept as incomplete.
@@ -780,6 +784,22 @@ class Recorder:
         finally:
             self._uploader.close()
             self.destination.close()
+
+
+def _backlog_bytes(megabytes: Any) -> int:
+    """The ``backlog_mb`` option in bytes.
+
+    Raises:
+        InvalidArgumentError: For anything but a number >= 0.
+    """
+    if (
+        isinstance(megabytes, bool)
+        or not isinstance(megabytes, (int, float))
+        or not megabytes >= 0
+        or megabytes == float("inf")
+    ):
+        raise InvalidArgumentError(f"backlog_mb must be a number >= 0, got {megabytes!r}")
+    return int(megabytes * 2**20)
 
 
 def _replacing_decided(spec: WriterSpec, taken: bool) -> WriterSpec:

@@ -186,9 +186,11 @@ class ProcessTransport(Transport):
         self._since = 0.0  # when the oldest of them was committed
         self._inbox = bytearray()
         self._replies: deque[Reply] = deque()
+        self._used = False  # whether anything was queued for the worker (see _stop)
         _LIVE.add(self)
 
     def queue(self, message: Request) -> None:
+        self._used = True
         if isinstance(message, WriteFrame) and message.pixels is None:
             if not self._gathered:
                 self._since = time.monotonic()
@@ -255,6 +257,8 @@ class ProcessTransport(Transport):
         )
 
     def _stop(self) -> None:
+        if not self._used:  # started ahead (BackgroundEncoder.start), never given anything:
+            self._process.kill()  # nothing to keep, and no wait for its imports to finish
         try:
             with contextlib.suppress(RLVideoError):  # the process may be gone already
                 self.send(Stop())

@@ -2,19 +2,29 @@
 
 :class:`Worker` handles one request at a time (open a video, encode a frame, end a video) and
 replies with freed slots and each video's :class:`~rlvideo.recording._messages.VideoResult`.
-The thread transport calls it directly; :func:`serve_fd` is the encoder process's entry point,
-serving the same loop over a socket (:mod:`rlvideo.recording._transport` starts it).
+The thread transport calls it directly; :func:`serve_fd` is the encoder process's entry point
+(:mod:`rlvideo.recording._transport` starts it).
 
-If the caller's process dies, the worker process sees its socket close and keeps every open
-video as ``<name>.incomplete.<ext>``. It unlinks each shared-memory ring it is done with.
+The encoder process runs two threads. A reader takes each frame out of its shared-memory slot
+(a memory copy), gives the slots back in batches and queues the frames in a private
+:class:`Backlog`, which the encoder (the main thread) drains at its own pace: the caller waits
+only when the backlog's budget of bytes is spent and the ring is full. PyAV releases the GIL
+while it converts and encodes, so the reader runs while x264 works.
+
+If the caller's process dies, the worker process sees its socket close, encodes every frame
+of its backlog and keeps every open video as ``<name>.incomplete.<ext>``. It unlinks each
+shared-memory ring it is done with.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import signal
 import socket
+import threading
+from collections import deque
 from collections.abc import Callable
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
@@ -39,7 +49,7 @@ from rlvideo.recording._messages import (
     parse,
 )
 
-__all__ = ["Worker", "serve_fd"]
+__all__ = ["Backlog", "Worker", "serve_fd"]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 
@@ -55,10 +65,6 @@ class Worker:
         self._writers: dict[int, VideoWriter] = {}
         self._failed: dict[int, BaseException] = {}
         self._kept: dict[int, tuple[Path | None, int]] = {}  # a failed video: kept as, frames
-        self._ring: SharedMemory | None = None
-        self._slot_bytes = 0
-        self.reply_every = 1
-        """How many freed slots the process worker gathers before it reports them."""
 
     def handle(self, message: Request) -> bool:
         """Act on one request; False means stop."""
@@ -73,8 +79,7 @@ class Worker:
         elif isinstance(message, EndVideo):
             self._finish(message.how, message.video_id)
         elif isinstance(message, AttachRing):
-            self._attach(message.name, message.slot_bytes)
-            self.reply_every = message.reply_every
+            pass  # the process worker's reader attaches rings (the frames come copied)
         elif isinstance(message, Stop):
             return False
         return True
@@ -82,16 +87,12 @@ class Worker:
     def abort_all(self) -> None:
         for video_id in list(self._writers):
             self._finish("abort", video_id)
-        self._release_ring()
 
     def _write(self, message: WriteFrame) -> None:
         array = message.pixels
         try:
-            if array is None:  # process: the pixels are in shared memory
-                if self._ring is None:
-                    raise RLVideoError("a frame arrived before its shared memory")
-                offset = message.slot * self._slot_bytes
-                array = np.ndarray(message.shape, np.uint8, self._ring.buf, offset)
+            if array is None:  # process: the reader could not take it out of shared memory
+                raise RLVideoError("a frame arrived before its shared memory")
             writer = self._writers.get(message.video_id)
             if writer is not None:  # converted by the caller already: not checked again
                 writer.write_converted(array, duration=message.duration)
@@ -133,27 +134,6 @@ class Worker:
                 logger.exception("video %s failed and could not be kept", video_id)
             self._kept[video_id] = (writer.kept_as, writer.frames_written)
 
-    def _attach(self, name: str, slot_bytes: int) -> None:
-        """Read frames from the shared block ``name`` from now on (the one before is done)."""
-        self._release_ring()
-        self._slot_bytes = slot_bytes
-        try:
-            self._ring = SharedMemory(name=name)
-        except OSError as exc:  # its frames fail, each reported with its video
-            logger.error("cannot attach the encoder's shared memory %s: %s", name, exc)
-
-    def _release_ring(self) -> None:
-        """Close and unlink the shared block: every frame in it was encoded.
-
-        The worker unlinks it (the caller may be gone; it does so too once the worker is, and
-        the shared resource tracker if both were killed).
-        """
-        ring, self._ring = self._ring, None
-        if ring is not None:
-            ring.close()
-            with contextlib.suppress(FileNotFoundError):
-                ring.unlink()
-
 
 def serve_fd(fd: int, tracker: int | None = None) -> None:
     """Entry point of the encoder process (see :class:`ProcessTransport`).
@@ -167,53 +147,203 @@ def serve_fd(fd: int, tracker: int | None = None) -> None:
     _serve(socket.socket(fileno=fd))
 
 
+class Backlog:
+    """Requests on their way to the encoder, holding at most ``budget`` bytes of frames.
+
+    The reader :meth:`put` s requests in order; a frame waits in :meth:`wait_for_room` until the
+    frames before it leave ``budget`` bytes for it (one frame is let in whatever its size, so a
+    budget of 0 holds one frame). The encoder :meth:`take` s them and says when each frame is
+    :meth:`done`: its bytes count until it is encoded.
+
+    Example:
+        >>> backlog = Backlog(budget=100)
+        >>> backlog.put("frame", 80)
+        >>> backlog.has_room(30), backlog.has_room(20)
+        (False, True)
+        >>> backlog.take(), backlog.bytes
+        (('frame', 80), 80)
+        >>> backlog.done(80)
+        >>> backlog.bytes, backlog.peak
+        (0, 80)
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.bytes = 0
+        """Bytes of frames taken out of the ring and not yet encoded."""
+        self.peak = 0
+        """The most :attr:`bytes` ever held."""
+        self._items: deque[tuple[Request | None, int]] = deque()
+        self._changed = threading.Condition()
+
+    def has_room(self, nbytes: int) -> bool:
+        return self.bytes == 0 or self.bytes + nbytes <= self.budget
+
+    def wait_for_room(self, nbytes: int) -> None:
+        with self._changed:
+            while not self.has_room(nbytes):
+                self._changed.wait()
+
+    def put(self, message: Request | None, nbytes: int = 0) -> None:
+        """Queue ``message`` (None: the end) holding ``nbytes`` of frame."""
+        with self._changed:
+            self._items.append((message, nbytes))
+            self.bytes += nbytes
+            self.peak = max(self.peak, self.bytes)
+            self._changed.notify_all()
+
+    def take(self) -> tuple[Request | None, int]:
+        """The oldest request and its bytes (waits for one)."""
+        with self._changed:
+            while not self._items:
+                self._changed.wait()
+            return self._items.popleft()
+
+    def done(self, nbytes: int) -> None:
+        """A frame of ``nbytes`` taken was encoded: its room is free again."""
+        if nbytes:
+            with self._changed:
+                self.bytes -= nbytes
+                self._changed.notify_all()
+
+
+class _Reader:
+    """The encoder process's reader thread: frames out of the ring into the backlog.
+
+    It owns the shared-memory rings (attaches each, unlinks it once replaced or at the end) and
+    reports freed slots ``reply_every`` at a time, and whenever it has handled everything it
+    read: one notice per batch, which the caller reads when it polls, never waiting for it.
+    """
+
+    def __init__(
+        self, connection: socket.socket, backlog: Backlog, send: Callable[[bytes], None]
+    ) -> None:
+        self._connection = connection
+        self._backlog = backlog
+        self._send = send
+        self._ring: SharedMemory | None = None
+        self._slot_bytes = 0
+        self._reply_every = 1
+        self._freed: list[int] = []
+        self.copied = 0
+        """Frames copied out of the ring so far."""
+
+    def run(self) -> None:
+        """Read until the caller says stop or is gone; the backlog then ends."""
+        inbox = bytearray()
+        try:
+            running = True
+            while running:
+                self._report_freed()  # all read was handled: give the slots back before waiting
+                try:
+                    data = self._connection.recv(1 << 16)
+                except OSError:  # the parent died: the backlog is encoded and kept
+                    break
+                if not data:
+                    break
+                inbox += data
+                for message in parse(inbox):
+                    if isinstance(message, Stop):
+                        running = False
+                        break
+                    self._take(message)
+        except BaseException:  # pragma: no cover - a bug here must not lose the backlog
+            logger.exception("the rlvideo encoder's reader failed")
+        finally:
+            self._report_freed()
+            self._release_ring()
+            self._backlog.put(None)  # the end: the encoder keeps what it has
+
+    def _take(self, message: Request) -> None:
+        if isinstance(message, AttachRing):
+            self._attach(message.name, message.slot_bytes)
+            self._reply_every = message.reply_every
+            self._backlog.budget = message.backlog
+            return
+        if not isinstance(message, WriteFrame) or message.pixels is not None:
+            self._backlog.put(message)
+            return
+        nbytes = math.prod(message.shape)
+        self._backlog.wait_for_room(nbytes)  # freed slots go back reply_every at a time
+        pixels = None
+        if self._ring is not None:
+            offset = message.slot * self._slot_bytes
+            view = np.ndarray(message.shape, np.uint8, self._ring.buf, offset)
+            pixels = view.copy()
+            del view
+            self.copied += 1
+        self._backlog.put(
+            WriteFrame(message.video_id, message.slot, message.shape, message.duration, pixels),
+            nbytes if pixels is not None else 0,
+        )
+        self._freed.append(message.slot)
+        if len(self._freed) >= self._reply_every:
+            self._report_freed()
+
+    def _report_freed(self) -> None:
+        if self._freed:
+            self._send(freed(self._freed))
+            self._freed.clear()
+
+    def _attach(self, name: str, slot_bytes: int) -> None:
+        """Read frames from the shared block ``name`` from now on (the one before is done)."""
+        self._release_ring()
+        self._slot_bytes = slot_bytes
+        try:
+            self._ring = SharedMemory(name=name)
+        except OSError as exc:  # its frames fail, each reported with its video
+            logger.error("cannot attach the encoder's shared memory %s: %s", name, exc)
+
+    def _release_ring(self) -> None:
+        """Close and unlink the shared block: every frame in it was copied out.
+
+        The worker unlinks it (the caller may be gone; it does so too once the worker is, and
+        the shared resource tracker if both were killed).
+        """
+        ring, self._ring = self._ring, None
+        if ring is not None:
+            ring.close()
+            with contextlib.suppress(FileNotFoundError):
+                ring.unlink()
+
+
 def _serve(connection: socket.socket) -> None:
     """The encoder process: serve messages until told to stop or until the parent is gone.
 
-    Freed slots are gathered and reported ``reply_every`` at a time, and whenever the worker has
-    read everything it was sent (before it waits for more): one message for many frames.
+    The reader thread (:class:`_Reader`) fills the backlog; this thread encodes what it holds,
+    in order, to its end (the caller's Stop, or its socket closed: every frame read is encoded
+    first), then keeps open videos as incomplete.
     """
     # Ctrl-C is the parent's to handle. SIGTERM too: sent to the whole process group (`timeout`,
     # a scheduler's preemption, `docker stop` with an init), the parent dies and this worker,
     # left running, sees its socket close and keeps the video as `.incomplete` by itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    slots: list[int] = []
+    sending = threading.Lock()  # the reader's freed slots and this thread's results
 
     def send(data: bytes) -> None:
-        with contextlib.suppress(OSError):  # a dead parent cannot hear it; the files remain
+        with sending, contextlib.suppress(OSError):  # a dead parent cannot hear it
             connection.sendall(data)
 
-    def report_freed() -> None:
-        if slots:
-            send(freed(slots))
-            slots.clear()
-
     def reply(message: Reply) -> None:
-        if isinstance(message, SlotFree):
-            slots.extend(message.slots)
-            if len(slots) >= worker.reply_every:
-                report_freed()
-        else:
-            report_freed()
+        if not isinstance(message, SlotFree):  # the reader gave the slot back when it copied
             send(encode(message))
 
+    backlog = Backlog(budget=0)  # AttachRing, before any frame, sets the caller's budget
+    reader = threading.Thread(
+        target=_Reader(connection, backlog, send).run, name="rlvideo-reader", daemon=True
+    )
+    reader.start()  # frames are taken out of the ring while PyAV is imported, too
     worker = Worker(reply)
-    inbox = bytearray()
     try:
-        running = True
-        while running:
-            report_freed()  # everything read was handled: give the slots back before waiting
+        while True:
+            message, nbytes = backlog.take()
+            if message is None:
+                break
             try:
-                data = connection.recv(1 << 16)
-            except OSError:  # the parent died: keep what was recorded
-                break
-            if not data:
-                break
-            inbox += data
-            for message in parse(inbox):
-                if not worker.handle(message):
-                    running = False
-                    break
+                worker.handle(message)
+            finally:
+                backlog.done(nbytes)
+        reader.join()  # it ended the backlog: it is done
     finally:
         worker.abort_all()
