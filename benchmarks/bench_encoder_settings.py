@@ -93,7 +93,8 @@ def resized(frames: list[np.ndarray], size: int) -> list[np.ndarray]:
 def candidates() -> list[tuple[str, dict[str, str], bool]]:
     """(label, options, threaded): today's default first."""
     found: list[tuple[str, dict[str, str], bool]] = [
-        ("today: superfast+params", {"preset": "superfast", "x264-params": BASE_PARAMS}, False)
+        ("today: superfast+params", {"preset": "superfast", "x264-params": BASE_PARAMS}, False),
+        ("rlvideo's default now (per size)", {}, False),
     ]
     for preset in PRESETS:
         for params in (False, True):

@@ -53,6 +53,7 @@ from rlvideo.io._files import claim, publish
 from rlvideo.recording._encoder import BackgroundEncoder
 from rlvideo.recording._interrupts import deferred_interrupts
 from rlvideo.recording._messages import EncoderKind, VideoResult
+from rlvideo.recording._pool import EncoderPool, worker_count
 from rlvideo.storage import SavedPath, Uploader, lend_local_file, open_destination
 
 if TYPE_CHECKING:
@@ -367,9 +368,13 @@ class Recorder:
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order they were finished (URLs when remote)."""
         kind = cast(EncoderKind, given["encoder"])  # checked by BackgroundEncoder
-        self._encoder = BackgroundEncoder(
-            kind=kind, on_done=self._on_done, backlog=_backlog_bytes(given["backlog_mb"])
-        )
+        workers = worker_count(kind)  # videos spread over up to this many encoders
+        backlog = _backlog_bytes(given["backlog_mb"]) // workers  # the budget, shared
+
+        def encoder() -> BackgroundEncoder:
+            return BackgroundEncoder(kind=kind, on_done=self._on_done, backlog=backlog)
+
+        self._encoder = encoder() if workers == 1 else EncoderPool(encoder, workers)
         self._videos: dict[int, _Video] = {}  # open, or ended and not yet reported
         self._uploads: list[_Upload] = []
         self._uploader = Uploader(self.destination)
