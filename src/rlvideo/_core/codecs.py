@@ -17,64 +17,23 @@ benchmark section):
 
 Frames of at least :data:`THREADED_MIN_PIXELS` pixels encode with FFmpeg's automatic
 threading; smaller ones (84x84 Atari crops) run faster on one thread.
-
-Small frames cost per frame, not per pixel: at 84x84 and 210x160 (Atari) a frame's fixed costs
-(the conversion call, x264's per-frame work, the muxer, Python) are a large share of its ~0.2 and
-~0.45 CPU-ms. :data:`SIZED_OPTIONS` gives small frames the cheapest libx264 setting found within
-1.1x today's file size (``benchmarks/bench_encoder_settings.py``: Pong frames with random
-actions, 600-1000 frames, 3-5 interleaved repeats; 2 cores with a test run beside it, so
-single figures swing by ~10%):
-
-- 84x84 frames are not given ``preset=ultrafast``: it measured 0.81-1.06x the CPU a frame (4
-  runs; the conversion and per-frame overhead are most of the cost at this size), and its
-  decoded shades drift by 2 levels on flat test frames, past the tolerance the transport tests
-  hold every video to. Without the ``x264-params`` (mbtree, lookahead, B-frames) files grow
-  1.6-1.9x: they are what keeps small files small;
-- up to 256x256 (210x160 Atari, 160x160 MiniGrid): ``tune=zerolatency`` added to today's
-  settings (the ``x264-params`` put back its B-frames, mbtree and lookahead, so x264 reports
-  the same settings and the files are the same size), 0.83-0.92x the CPU (4 runs). Frames keep
-  their time stamps (``duration=`` is honoured). ``ultrafast`` there is 1.14x the size;
-- larger frames keep the settings above. FFmpeg's threads cost 1.1-2x the CPU a frame at these
-  sizes for little or no wall time, so small frames stay on one thread.
-
-The writer applies them by frame size (:meth:`EncoderSettings.for_size`) unless the user set a
-speed option (``preset``, ``tune`` or ``x264-params``) themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from rlvideo._core.formats import FORMATS, VideoFormat
 from rlvideo.errors import EncoderError, InvalidArgumentError
 
-__all__ = [
-    "DEFAULT_CODECS",
-    "SIZED_OPTIONS",
-    "SPEED_OPTIONS",
-    "THREADED_MIN_PIXELS",
-    "EncoderSettings",
-    "encoder_settings",
-]
+__all__ = ["DEFAULT_CODECS", "THREADED_MIN_PIXELS", "EncoderSettings", "encoder_settings"]
 
 DEFAULT_CODECS: Mapping[VideoFormat, str] = {name: f.codec for name, f in FORMATS.items()}
 """The encoder of each format when ``codec=None`` (:attr:`rlvideo._core.formats.Format.codec`)."""
 THREADED_MIN_PIXELS = 320 * 240
-_X264_PARAMS = "mbtree=1:rc-lookahead=10:bframes=3:ref=2"  # today's libx264 rate control
-
-SPEED_OPTIONS = ("preset", "tune", "x264-params")
-"""The options that trade CPU for file size: a user who sets any of them keeps them all."""
-SIZED_OPTIONS: Mapping[str, tuple[tuple[int, Mapping[str, str]], ...]] = {
-    # (most pixels, the speed options for frames up to that size), smallest first; measured
-    # by benchmarks/bench_encoder_settings.py (the module's docstring gives the numbers)
-    "libx264": (
-        (256 * 256, {"preset": "superfast", "tune": "zerolatency", "x264-params": _X264_PARAMS}),
-    ),
-}
-"""Per encoder, the speed options of small frames, in place of the base ones."""
 
 # quality option name and range, for the encoders we know; others get no quality option
 _CRF: Mapping[str, tuple[str, int, int, int]] = {
@@ -88,7 +47,7 @@ _CRF: Mapping[str, tuple[str, int, int, int]] = {
 }
 _BASE_OPTIONS: Mapping[str, Mapping[str, str]] = {
     # superfast's motion search with veryfast's rate control (mbtree, lookahead) and 2 refs
-    "libx264": {"preset": "superfast", "x264-params": _X264_PARAMS},
+    "libx264": {"preset": "superfast", "x264-params": "mbtree=1:rc-lookahead=10:bframes=3:ref=2"},
     "libx265": {"preset": "veryfast", "x265-params": "log-level=error"},
     # lag-in-frames=0: libvpx otherwise holds 25 frames before its first packet, lost to a kill
     "libvpx-vp9": {
@@ -121,33 +80,6 @@ class EncoderSettings:
     codec: str
     pixel_format: str
     options: Mapping[str, str] = field(default_factory=dict)
-    user_keys: tuple[str, ...] = ()
-    """The options the user set (they always win over the per-size choice)."""
-
-    def for_size(self, width: int, height: int) -> EncoderSettings:
-        """The settings for frames of ``width`` x ``height``: small ones get cheaper options.
-
-        The speed options (:data:`SPEED_OPTIONS`) become the ones :data:`SIZED_OPTIONS` gives
-        the first size class the frame fits in, unless the user set any speed option.
-
-        Example:
-            >>> s = encoder_settings("mp4")
-            >>> s.for_size(84, 84).options["preset"], s.for_size(160, 210).options["tune"]
-            ('ultrafast', 'zerolatency')
-            >>> s.for_size(600, 400) == s
-            True
-            >>> encoder_settings("mp4", options={"tune": "film"}).for_size(84, 84).options["preset"]
-            'superfast'
-        """
-        if any(key in SPEED_OPTIONS for key in self.user_keys):
-            return self
-        pixels = width * height
-        for most, speed in SIZED_OPTIONS.get(self.codec, ()):
-            if pixels <= most:
-                options = {k: v for k, v in self.options.items() if k not in SPEED_OPTIONS}
-                options.update(speed)
-                return replace(self, options=options)
-        return self
 
 
 def encoder_settings(
@@ -208,8 +140,7 @@ def encoder_settings(
     pixel_format = record.pixel_format
     if options:
         _check_options(name, pixel_format, merged, user=options)
-    user_keys = tuple(str(key) for key in options or {})
-    return EncoderSettings(name, pixel_format, merged, user_keys)
+    return EncoderSettings(name, pixel_format, merged)
 
 
 _WELL_KNOWN_OPTIONS = (

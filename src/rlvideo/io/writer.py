@@ -99,9 +99,7 @@ class VideoWriter:
         format: ``"mp4"``, ``"webm"`` or ``"gif"``; from the suffix when None.
         codec: An FFmpeg encoder name; the format's default (libx264, libvpx-vp9, gif) when None.
         crf: Constant-quality level, lower is better; the codec's default when None.
-        options: Extra encoder options, e.g. ``{"preset": "medium"}``. Without ``preset``,
-            ``tune`` or ``x264-params`` here, frames up to 256x256 get libx264 settings measured
-            cheaper at their size (:attr:`encoding`).
+        options: Extra encoder options, e.g. ``{"preset": "medium"}``.
         overwrite: An existing file at ``path``: None (default) is replaced when the new video
             is final (said once per folder, as a re-run expects), True is replaced quietly,
             False is an error raised here, before anything is written.
@@ -184,9 +182,6 @@ class VideoWriter:
         :meth:`abort` (``rlvideo recover`` leaves it alone) and hand its lock to
         :attr:`held_lock`, for the caller to close once it is done with the file."""
         self.held_lock: int | None = None
-        self.encoding: EncoderSettings | None = None
-        """The settings the video is encoded with, once its first frame set its size: small
-        frames get cheaper options (:meth:`~rlvideo._core.codecs.EncoderSettings.for_size`)."""
         self._convert = spec.frame_converter()
         self._out: _Output | None = None
         self._closed = False
@@ -210,7 +205,7 @@ class VideoWriter:
 
     @property
     def settings(self) -> EncoderSettings:
-        """The codec, its pixel format and options, as asked (see :attr:`encoding`)."""
+        """The codec, its pixel format and options."""
         return self.spec.encoder
 
     @property
@@ -472,10 +467,8 @@ class VideoWriter:
             partial.unlink(missing_ok=True)
             raise StorageError.from_os_error(exc, self.path) from exc
         big = self.threads is None and layout.width * layout.height >= THREADED_MIN_PIXELS
-        sized = self.settings.for_size(layout.width, layout.height)
-        self.encoding = sized
         try:
-            stream = self._add_stream(container, layout, sized, threaded=big)
+            stream = self._add_stream(container, layout, threaded=big)
             graph = _palette_graph(layout, stream) if self._record.paletted else None
         except av.error.FFmpegError as exc:
             container.close()
@@ -484,11 +477,11 @@ class VideoWriter:
             self._closed = True
             raise EncoderError(
                 f"{self.settings.codec} refused {layout.width}x{layout.height} at {self.fps} fps "
-                f"with options {dict(sized.options)} for {self.path.name}: {exc}"
+                f"with options {dict(self.settings.options)} for {self.path.name}: {exc}"
             ) from exc
         logger.debug(
             "encoding %s with %s %s %s", self.path.name, self.settings.codec,
-            sized.pixel_format, dict(sized.options),
+            self.settings.pixel_format, dict(self.settings.options),
         )  # fmt: skip
         self._out = _Output(
             partial, container, stream, graph, layout, threads=0 if big else 1, lock=lock
@@ -496,18 +489,13 @@ class VideoWriter:
         return self._out
 
     def _add_stream(
-        self,
-        container: av.container.OutputContainer,
-        layout: PixelLayout,
-        settings: EncoderSettings,
-        *,
-        threaded: bool,
+        self, container: av.container.OutputContainer, layout: PixelLayout, *, threaded: bool
     ) -> av.video.stream.VideoStream:
-        stream = container.add_stream(settings.codec, rate=self.fps)
+        stream = container.add_stream(self.settings.codec, rate=self.fps)
         if not isinstance(stream, av.video.stream.VideoStream):
-            raise EncoderError(f"{settings.codec} is not a video encoder")
+            raise EncoderError(f"{self.settings.codec} is not a video encoder")
         stream.width, stream.height = layout.width, layout.height
-        stream.pix_fmt = settings.pixel_format
+        stream.pix_fmt = self.settings.pixel_format
         time_base = Fraction(1, self._ticks_per_second)
         stream.codec_context.time_base = time_base
         stream.time_base = time_base
@@ -515,9 +503,9 @@ class VideoWriter:
             stream.codec_context.thread_type = "AUTO"
         else:
             stream.codec_context.thread_count = 1
-        if settings.pixel_format == "yuv420p":
+        if self.settings.pixel_format == "yuv420p":
             _tag_bt601(stream)
-        stream.codec_context.options = dict(settings.options)
+        stream.codec_context.options = dict(self.settings.options)
         stream.codec_context.open()
         return stream
 

@@ -1,4 +1,4 @@
-"""Per-frame-size encoder settings, and videos spread over several background encoders."""
+"""Videos spread over several background encoders (recording._pool)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 
 import rlvideo.recording._recorder as recorder_module
-from rlvideo import VideoWriter
-from rlvideo._core.codecs import SPEED_OPTIONS, encoder_settings
 from rlvideo._core.spec import WriterSpec
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.recording._encoder import BackgroundEncoder
@@ -32,99 +30,6 @@ def x264_options(path) -> dict[str, str]:
 def moving(count: int, height: int, width: int) -> list[np.ndarray]:
     """Smooth gradients that move: lossy H.264 keeps them within the tolerance."""
     return gradient_frames(count, height, width)
-
-
-# -- the pure choice ---------------------------------------------------------------------
-def test_small_frames_get_ultrafast_with_todays_rate_control():
-    settings = encoder_settings("mp4")
-    sized = settings.for_size(84, 84)
-    assert sized.options["preset"] == "ultrafast"
-    assert "tune" not in sized.options
-    assert sized.options["x264-params"] == settings.options["x264-params"]  # files stay small
-    assert sized.options["crf"] == "23"
-
-
-def test_atari_frames_get_zerolatency_with_todays_rate_control():
-    settings = encoder_settings("mp4")
-    sized = settings.for_size(160, 210)
-    assert sized.options["preset"] == "superfast"
-    assert sized.options["tune"] == "zerolatency"
-    assert sized.options["x264-params"] == settings.options["x264-params"]
-
-
-def test_large_frames_keep_todays_settings():
-    settings = encoder_settings("mp4")
-    assert settings.for_size(600, 400) == settings
-    assert settings.for_size(257, 256) == settings
-
-
-@pytest.mark.parametrize("key", SPEED_OPTIONS)
-def test_a_users_speed_option_wins(key):
-    value = {"preset": "veryfast", "tune": "film", "x264-params": "ref=3"}[key]
-    settings = encoder_settings("mp4", options={key: value})
-    assert settings.for_size(84, 84) == settings
-    assert settings.options[key] == value
-
-
-def test_other_user_options_keep_the_sized_choice():
-    sized = encoder_settings("mp4", crf=30, options={"g": "60"}).for_size(84, 84)
-    assert sized.options["preset"] == "ultrafast"
-    assert sized.options["crf"] == "30"
-    assert sized.options["g"] == "60"
-
-
-@pytest.mark.parametrize("video_format", ["webm", "gif"])
-def test_other_encoders_are_unchanged(video_format):
-    settings = encoder_settings(video_format)
-    assert settings.for_size(84, 84) == settings
-
-
-# -- applied by the writer ----------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("width", "height", "subme", "mbtree"),
-    [(84, 84, "0", "1"), (160, 210, "1", "1"), (400, 300, "1", "1")],
-)
-def test_writer_encodes_with_the_sized_settings(tmp_path, width, height, subme, mbtree):
-    frames = moving(12, height, width)
-    path = tmp_path / "v.mp4"
-    with VideoWriter(path, fps=30) as writer:
-        for frame in frames:
-            writer.write(frame)
-    written = x264_options(path)
-    assert (written["subme"], written["mbtree"]) == (subme, mbtree)  # ultrafast: subme=0
-    assert written["bframes"] == "3"  # today's x264-params at every size
-    assert writer.encoding == writer.settings.for_size(width, height)
-    video = decode(path)
-    assert video.count == len(frames)
-    for original, decoded in zip(frames, video.frames, strict=True):
-        assert decoded.shape == original.shape
-        assert rms(original, decoded) < TOLERANCE
-
-
-def test_small_frames_stay_exact(tmp_path):
-    frames = [np.full((84, 84, 3), (7 * i) % 256, np.uint8) for i in range(40)]
-    frames = [f.copy() for f in frames]
-    for i, frame in enumerate(frames):
-        frame[10:30, (i % 50) : (i % 50) + 20] = (200, 40, 90)
-    path = tmp_path / "small.mp4"
-    with VideoWriter(path, fps=30) as writer:
-        for frame in frames:
-            writer.write(frame)
-    assert x264_options(path)["subme"] == "0"
-    video = decode(path)
-    assert video.count == 40
-    for original, decoded in zip(frames, video.frames, strict=True):
-        assert rms(original, decoded) < TOLERANCE
-
-
-def test_writer_keeps_the_users_preset(tmp_path):
-    path = tmp_path / "v.mp4"
-    with VideoWriter(path, options={"preset": "veryfast"}) as writer:
-        for frame in moving(5, 84, 84):
-            writer.write(frame)
-    assert x264_options(path)["subme"] == "2"  # veryfast's, not ultrafast's 0
-    assert writer.encoding is not None
-    assert writer.encoding.options["preset"] == "veryfast"
 
 
 # -- several encoders --------------------------------------------------------------------
@@ -235,18 +140,3 @@ def test_a_second_video_and_a_users_threads_1_stay_on_one_thread(tmp_path):
     pool.open_video(2, tmp_path / "c.mp4", WriterSpec.build(format="mp4", fps=30, threads=1))
     assert [encoder.specs[k].threads for k in range(3)] == [None, 1, 1]
     pool.shutdown(abort=True)
-
-
-@pytest.mark.parametrize("kind", ["process", "thread"])
-def test_background_videos_get_the_sized_settings(tmp_path, kind):
-    from rlvideo.recording._recorder import Recorder
-
-    recorder = Recorder(tmp_path, name_prefix="s", fps=30, env_id=None, encoder=kind)
-    video = recorder.start("small", kind="episode", episode=0, first_step=0)
-    frames = gradient_frames(10, 84, 84)
-    for frame in frames:
-        recorder.frame(video, frame)
-    recorder.stop(video)
-    recorder.close()
-    assert x264_options(tmp_path / "small.mp4")["subme"] == "0"  # ultrafast, in the worker too
-    assert decode(tmp_path / "small.mp4").count == 10
