@@ -111,9 +111,11 @@ WRAPPER_CHILD = """
         for step in range(40 if episode < 2 else 100_000):
             obs, *_ = env.step(balancing_policy(obs))
             if episode == 2 and step == 120:
-                # the two finished episodes are final: the kill comes mid-episode 2
-                while not os.path.exists(f"{folder}/rl-video-episode-1.mp4"):
-                    time.sleep(0.01)
+                # the two finished episodes are final: the kill comes mid-episode 2. Their
+                # tracks are final once the caller learnt of their videos, as it steps
+                while not os.path.exists(f"{folder}/rl-video-episode-1.track.jsonl"):
+                    obs, *_ = env.step(balancing_policy(obs))
+                    time.sleep(0.002)
                 print("ready", flush=True)
             if episode == 2:
                 time.sleep(0.002)

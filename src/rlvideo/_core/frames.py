@@ -206,6 +206,25 @@ def _shape_of(obj: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in shape) if shape is not None else np.shape(obj)
 
 
+_UINT8 = np.dtype(np.uint8)
+
+
+def _shape_passed_as_is(layout: PixelLayout) -> tuple[int, ...]:
+    """The shape of a contiguous uint8 frame that converts to itself; () if none does.
+
+    Example:
+        >>> _shape_passed_as_is(layout_of_converted(np.zeros((4, 6, 3), np.uint8)))
+        (4, 6, 3)
+        >>> _shape_passed_as_is(layout_of_converted(np.zeros((4, 6, 1), np.uint8)))
+        ()
+    """
+    shape = layout.source_shape
+    image = (layout.height, layout.width)
+    if layout.channels_first or shape[:2] != image or not 2 <= len(shape) <= 3:
+        return ()
+    return shape if len(shape) == 2 or shape[2] > 1 else ()
+
+
 def layout_of_converted(array: npt.NDArray[np.uint8]) -> PixelLayout:
     """The layout of an array that :class:`FrameConverter` returned (padded already).
 
@@ -250,6 +269,7 @@ class FrameConverter:
         self._pad_to_even = pad_to_even
         self._float_range = check_float_range(float_range)
         self._layout: PixelLayout | None = None
+        self._as_is: tuple[int, ...] = ()  # a uint8 array of this shape converts to itself
         self.count = 0
         """How many frames were converted so far."""
 
@@ -272,6 +292,15 @@ class FrameConverter:
         Raises:
             InvalidFrameError: If the frame cannot become video; the message says how to fix it.
         """
+        if (  # the common case after the first frame: the frame as it is, checked cheaply
+            self._as_is
+            and type(frame) is np.ndarray
+            and frame.dtype is _UINT8
+            and frame.shape == self._as_is
+            and frame.flags.c_contiguous
+        ):
+            self.count += 1
+            return frame
         index = self.count
         device = on_device(frame)
         host = None if device else to_host(frame, index)
@@ -296,6 +325,8 @@ class FrameConverter:
             )  # fmt: skip
         else:
             array = self._to_uint8(given, host.bfloat16, layout.channels_first, index)
+        if self._layout is None:
+            self._as_is = _shape_passed_as_is(layout)
         self._layout = layout
         if array.ndim == 3 and array.shape[2] == 1:
             array = array[:, :, 0]

@@ -42,6 +42,9 @@ __all__ = ["ProcessTransport", "ThreadTransport", "Transport", "reserve_shared_m
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 _INTERRUPTS = deferred_interrupts()  # the process's one Ctrl-C gate
 
+LOOK_EVERY = 0.005
+"""How often (seconds) a poll that must not wait asks the worker's socket for replies."""
+
 
 def reserve_shared_memory(size: int) -> SharedMemory:
     """A shared block of ``size`` bytes whose pages are all allocated now.
@@ -186,6 +189,7 @@ class ProcessTransport(Transport):
         self._since = 0.0  # when the oldest of them was committed
         self._inbox = bytearray()
         self._replies: deque[Reply] = deque()
+        self._next_look = 0.0  # ready() asks the socket again only from this time on
         self._used = False  # whether anything was queued for the worker (see _stop)
         _LIVE.add(self)
 
@@ -222,7 +226,19 @@ class ProcessTransport(Transport):
             self._gathered = 0
 
     def ready(self) -> bool:
-        return bool(self._replies) or bool(self._readable.poll(0))
+        """Whether a reply came; the socket is asked at most every :data:`LOOK_EVERY` seconds.
+
+        The wrappers poll on every env step: a system call each time would cost the loop more
+        than the rest of a frame's hand-off. Freed slots are read when the caller needs them
+        (a blocking :meth:`receive`); a finished video is learnt within :data:`LOOK_EVERY`.
+        """
+        if self._replies:
+            return True
+        now = time.monotonic()
+        if now < self._next_look:
+            return False
+        self._next_look = now + LOOK_EVERY
+        return bool(self._readable.poll(0))
 
     def receive(self, *, block: bool) -> Reply | None:
         if block:
