@@ -35,7 +35,7 @@ from rlvideo.recording._worker import Backlog, _Reader
 from tests.helpers import decode, folder_names
 
 PYTHON = sys.executable
-SHAPE = (48, 64, 3)  # 9 KiB: the ring has 64 slots of these
+SHAPE = (48, 64, 3)  # 9 KiB: the ring has 256 slots of these
 FRAMES = 300  # far more than the ring holds
 
 
@@ -108,7 +108,7 @@ class Watchdog:
 
 def test_close_encodes_a_whole_episode_held_in_the_backlog(tmp_path: Path, gate: Path) -> None:
     """With the encoder held at its first frame, the caller still writes every frame (the
-    ring holds 64): they wait in the worker's backlog, and close encodes each, in order."""
+    ring holds 256): they wait in the worker's backlog, and close encodes each, in order."""
     results: list = []
     encoder = BackgroundEncoder(kind="process", on_done=results.append)
     encoder.start()
@@ -116,7 +116,7 @@ def test_close_encodes_a_whole_episode_held_in_the_backlog(tmp_path: Path, gate:
     encoder.open_video(1, tmp_path / "v.mp4", WriterSpec.build(format="mp4", fps=30))
     for i in range(FRAMES):
         encoder.write(1, frame(i))
-    assert encoder.slots == 64 < FRAMES
+    assert encoder.slots == 256 < FRAMES
     assert not watchdog.fired, "the caller waited for the encoder: no backlog"
     watchdog.open()
     encoder.close_video(1)
@@ -210,7 +210,7 @@ def test_a_small_dev_shm_gets_a_smaller_ring_and_every_frame(tmp_path: Path, sma
         assert encoder.slots == MIN_SLOTS
         encoder.close_video(1)
     nbytes = int(np.prod(SHAPE))
-    assert small_shm == [nbytes * n for n in (64, 32, 16, 8, 4, 2)]
+    assert small_shm == [nbytes * n for n in (256, 128, 64, 32, 16, 8, 4, 2)]
     assert [(r.frames, r.error) for r in results] == [(FRAMES, None)]
     assert_shades(tmp_path / "v.mp4", FRAMES)
 
@@ -224,7 +224,7 @@ def test_no_room_even_for_the_fewest_slots_raises_the_first_error(
     monkeypatch.setattr(_encoder, "reserve_shared_memory", reserve)
     encoder = BackgroundEncoder(kind="process")
     encoder.open_video(1, tmp_path / "v.mp4", WriterSpec.build(format="mp4", fps=30))
-    with pytest.raises(StorageError, match=r"cannot reserve 0\.56 MB"):  # 64 slots: the first
+    with pytest.raises(StorageError, match=r"cannot reserve 2\.25 MB"):  # 256 slots: the first
         encoder.write(1, frame(0))
     encoder.shutdown(abort=True)
 

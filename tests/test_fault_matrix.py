@@ -64,7 +64,7 @@ BEFORE = 30  # frames of the faulted video handed over before the fault (3 s)
 AFTER = 20  # frames after it, when the fault stops nothing (a full disk)
 HAS_SB3 = importlib.util.find_spec("stable_baselines3") is not None
 FULL_DISK_ENV = "RLVIDEO_TEST_FILL_DISK_AFTER"
-PROCESS_BATCH = 16  # the process encoder's ring holds 64 slots of these frames: a quarter
+PROCESS_BATCH = 16  # the process encoder's batch (MAX_BATCH): its ring holds 256 of these frames
 HELD = {"mp4": FPS + 1 + 11 + 3, "webm": FPS + 1, "gif": 1}
 """Frames only the encoder or the muxer holds: an unfinished fragment (MP4) or cluster (WebM) of
 up to a second, x264's look-ahead of 11 frames and up to 3 that recover drops so that no frame

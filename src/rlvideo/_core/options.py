@@ -52,7 +52,7 @@ class RecordingOptions(TypedDict, total=False):
             /dev/shm): the env hands frames over at memory-copy cost and waits for the encoder
             only when it is spent. The encoder catches up between recorded episodes and in
             ``close()``, which encodes every frame. A killed encoder process loses at most
-            this much (plus a ring of ~6 MB); 0 holds one frame (the env keeps pace with the
+            this much (plus a ring of ~24 MB); 0 holds one frame (the env keeps pace with the
             encoder). The thread encoder holds 8 frames instead.
         encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
             25% less encoding CPU for files about 3x larger (see the README's benchmark).
