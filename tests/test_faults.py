@@ -777,5 +777,5 @@ def test_sigterm_to_the_process_group_keeps_the_video_without_recover(tmp_path: 
     # no recover needed for the video: the worker kept it (only the track is left hidden)
     assert [name.split(".")[-1] for name in hidden(folder)] == ["writing"]
     kept = decode(folder / "rl-video-episode-2.incomplete.mp4")
-    assert kept.count >= 121 - 2  # all but the last batch: 2 frames of 600x400
+    assert kept.count >= 121 - 7  # all but the last batch: at most 8 frames of 600x400
     assert (kept.width, kept.height) == (600, 400)
