@@ -10,6 +10,7 @@ is a failed assertion, not a hung test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -25,7 +26,7 @@ import pytest
 
 from rlvideo._core.options import recorder_options
 from rlvideo._core.spec import WriterSpec
-from rlvideo.errors import InvalidArgumentError, StorageError
+from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.recording import _encoder, _transport
 from rlvideo.recording._encoder import MIN_SLOTS, BackgroundEncoder
 from rlvideo.recording._messages import AttachRing, SlotFree, WriteFrame, encode, parse
@@ -321,3 +322,42 @@ def test_the_worker_process_starts_with_the_recorder(tmp_path: Path) -> None:
     thread_recorder = Recorder(tmp_path, name_prefix="a", fps=30, env_id=None, encoder="thread")
     assert first_encoder(thread_recorder)._transport is None  # a thread starts with its first video
     thread_recorder.close()
+
+
+# -- the encoder process killed: its backlog is lost, the caller says so, nothing is final -------
+def test_a_killed_encoder_process_loses_its_backlog_and_the_caller_says_so(
+    tmp_path: Path, gate: Path
+) -> None:
+    """The worker is SIGKILLed with every frame in its backlog, none encoded (the gate is
+    shut): they are lost, as guarantees.md says. The caller's next hand-off raises a clear
+    error, and no file, final or half-written, is left behind."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    encoder = BackgroundEncoder(kind="process")
+    encoder.open_video(1, folder / "v.mp4", WriterSpec.build(format="mp4", fps=30))
+    for i in range(FRAMES):
+        encoder.write(1, frame(i))
+    encoder.flush()
+    transport = encoder._transport
+    assert isinstance(transport, _transport.ProcessTransport)
+    worker = psutil.Process(transport._process.pid)
+    worker.kill()  # the gate stays shut: the worker dies holding its backlog
+    psutil.wait_procs([worker], timeout=60)
+
+    def go_on() -> None:  # the ring fills: the caller waits for a slot and hears the death
+        for i in range(FRAMES, 10 * FRAMES):
+            encoder.write(1, frame(i))
+        encoder.close_video(1)
+        encoder.wait()
+
+    with pytest.raises(RLVideoError, match="the rlvideo encoder process died"):
+        go_on()
+    with contextlib.suppress(RLVideoError):
+        encoder.shutdown(abort=True)
+    assert folder_names(folder) == set(), "none was encoded: nothing, not half a video"
+    result = subprocess.run(
+        [PYTHON, "-m", "rlvideo", "recover", str(folder)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert folder_names(folder) == set()
