@@ -115,7 +115,7 @@ def test_the_file_list_says_what_is_internal():
         "_core.schedules", "_core.spec", "_core.track", "io._cutting", "io._files",
         "io._preview", "recording._recorder", "recording._worker", "cli._policies",
         "recording._encoder", "recording._interrupts", "recording._messages",
-        "recording._pool", "recording._transport",
+        "recording._pool", "recording._transport", "recording._pacing",
         "_core.formats",
         "_core.units", "io._gif", "io._scale",
         "wrappers._machine",

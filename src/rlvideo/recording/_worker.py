@@ -48,8 +48,9 @@ from rlvideo.recording._messages import (
     freed,
     parse,
 )
+from rlvideo.recording._pacing import Pacer, enabled_by_environment
 
-__all__ = ["Backlog", "Worker", "serve_fd"]
+__all__ = ["Backlog", "Worker", "make_pacer", "serve_fd"]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 
@@ -173,16 +174,30 @@ class Backlog:
         """Bytes of frames taken out of the ring and not yet encoded."""
         self.peak = 0
         """The most :attr:`bytes` ever held."""
+        self.ended = False
+        """The end was put: the caller stopped or is gone."""
+        self.waiting = False
+        """The reader waits for room."""
         self._items: deque[tuple[Request | None, int]] = deque()
-        self._changed = threading.Condition()
+        lock = threading.Lock()
+        self._changed = threading.Condition(lock)
+        self._held = threading.Condition(lock)  # the encoder holding back (see hold)
+        self._wake_above = math.inf
 
     def has_room(self, nbytes: int) -> bool:
         return self.bytes == 0 or self.bytes + nbytes <= self.budget
 
     def wait_for_room(self, nbytes: int) -> None:
         with self._changed:
-            while not self.has_room(nbytes):
-                self._changed.wait()
+            if self.has_room(nbytes):
+                return
+            self.waiting = True
+            self._held.notify_all()  # an encoder holding back must make room now
+            try:
+                while not self.has_room(nbytes):
+                    self._changed.wait()
+            finally:
+                self.waiting = False
 
     def put(self, message: Request | None, nbytes: int = 0) -> None:
         """Queue ``message`` (None: the end) holding ``nbytes`` of frame."""
@@ -191,6 +206,25 @@ class Backlog:
             self.bytes += nbytes
             self.peak = max(self.peak, self.bytes)
             self._changed.notify_all()
+            if message is None:
+                self.ended = True
+            if message is None or self.bytes > self._wake_above:
+                self._held.notify_all()
+
+    def hold(self, seconds: float, wake_above: float = math.inf) -> None:
+        """The encoder holds back: wait up to ``seconds`` at most.
+
+        The caller's end, the reader waiting for room, or more than ``wake_above`` bytes held
+        wake it sooner; a frame put does not (the encoder checks again after the wait).
+        """
+        with self._held:
+            if self.ended or self.waiting or self.bytes > wake_above:
+                return
+            self._wake_above = wake_above
+            try:
+                self._held.wait(seconds)
+            finally:
+                self._wake_above = math.inf
 
     def take(self) -> tuple[Request | None, int]:
         """The oldest request and its bytes (waits for one)."""
@@ -216,10 +250,15 @@ class _Reader:
     """
 
     def __init__(
-        self, connection: socket.socket, backlog: Backlog, send: Callable[[bytes], None]
+        self,
+        connection: socket.socket,
+        backlog: Backlog,
+        send: Callable[[bytes], None],
+        pacer: Pacer | None = None,
     ) -> None:
         self._connection = connection
         self._backlog = backlog
+        self._pacer = pacer
         self._send = send
         self._ring: SharedMemory | None = None
         self._slot_bytes = 0
@@ -263,6 +302,8 @@ class _Reader:
         if not isinstance(message, WriteFrame) or message.pixels is not None:
             self._backlog.put(message)
             return
+        if self._pacer is not None:
+            self._pacer.arrived()  # the env records
         nbytes = math.prod(message.shape)
         self._backlog.wait_for_room(nbytes)  # freed slots go back reply_every at a time
         pixels = None
@@ -330,8 +371,9 @@ def _serve(connection: socket.socket) -> None:
             send(encode(message))
 
     backlog = Backlog(budget=0)  # AttachRing, before any frame, sets the caller's budget
+    pacer = make_pacer()
     reader = threading.Thread(
-        target=_Reader(connection, backlog, send).run, name="rlvideo-reader", daemon=True
+        target=_Reader(connection, backlog, send, pacer).run, name="rlvideo-reader", daemon=True
     )
     reader.start()  # frames are taken out of the ring while PyAV is imported, too
     worker = Worker(reply)
@@ -341,9 +383,32 @@ def _serve(connection: socket.socket) -> None:
             if message is None:
                 break
             try:
+                if nbytes:
+                    _pace(pacer, backlog, nbytes)
                 worker.handle(message)
             finally:
                 backlog.done(nbytes)
         reader.join()  # it ended the backlog: it is done
     finally:
         worker.abort_all()
+
+
+def make_pacer() -> Pacer:
+    """The encoder process's :class:`Pacer` (tests replace this to force a verdict)."""
+    return Pacer(enabled=enabled_by_environment())
+
+
+def _pace(pacer: Pacer, backlog: Backlog, nbytes: int) -> None:
+    """Before encoding a frame of ``nbytes``: hold back while :class:`Pacer` says so."""
+    pacer.measure()
+    while True:
+        seconds = pacer.wait(
+            backlog.bytes,
+            nbytes,
+            backlog.budget,
+            ended=backlog.ended,
+            reader_waiting=backlog.waiting,
+        )
+        if seconds <= 0:
+            return
+        backlog.hold(seconds, wake_above=pacer.high_water * backlog.budget - nbytes)
