@@ -383,7 +383,7 @@ def _serve(connection: socket.socket) -> None:
             if message is None:
                 break
             try:
-                if nbytes:
+                if nbytes and pacer.enabled:
                     _pace(pacer, backlog, nbytes)
                 worker.handle(message)
             finally:
@@ -400,7 +400,8 @@ def make_pacer() -> Pacer:
 
 def _pace(pacer: Pacer, backlog: Backlog, nbytes: int) -> None:
     """Before encoding a frame of ``nbytes``: hold back while :class:`Pacer` says so."""
-    pacer.measure()
+    if not pacer.measure():  # an idle machine: encode at once (the usual case)
+        return
     while True:
         seconds = pacer.wait(
             backlog.bytes,
