@@ -27,7 +27,7 @@ import psutil
 import pytest
 
 from rlvideo._core.spec import WriterSpec
-from rlvideo.recording import _interrupts, _messages
+from rlvideo.recording import _interrupts, _messages, _transport
 from rlvideo.recording._encoder import BackgroundEncoder
 from rlvideo.recording._messages import VideoResult
 from tests.helpers import decode, folder_names
@@ -618,3 +618,20 @@ def test_every_ring_is_unlinked_once_in_every_ending(tmp_path: Path, ending: str
     assert folder_names(folder) == {"v.mp4", second}
     assert shades_of(folder / "v.mp4") == list(range(8))
     assert shades_of(folder / second) == list(range(8, 16))
+
+
+def test_the_worker_imports_the_callers_rlvideo_first(tmp_path: Path) -> None:
+    """The worker's path starts with the folder holding this very rlvideo: a checkout whose
+    PYTHONPATH is replaced (as the fault matrix does) still runs its own worker code, not an
+    installed rlvideo's."""
+    import rlvideo
+
+    root = Path(_transport.package_root())
+    assert (root / "rlvideo" / "__init__.py").resolve() == Path(rlvideo.__file__).resolve()
+    code = "import rlvideo; print(rlvideo.__file__)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(tmp_path)])}
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+        check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    assert Path(found).resolve() == Path(rlvideo.__file__).resolve()

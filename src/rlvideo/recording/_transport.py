@@ -37,7 +37,13 @@ from rlvideo.recording._interrupts import deferred_interrupts
 from rlvideo.recording._messages import Reply, Request, Stop, WriteFrame, encode, parse
 from rlvideo.recording._worker import Worker
 
-__all__ = ["ProcessTransport", "ThreadTransport", "Transport", "reserve_shared_memory"]
+__all__ = [
+    "ProcessTransport",
+    "ThreadTransport",
+    "Transport",
+    "package_root",
+    "reserve_shared_memory",
+]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 _INTERRUPTS = deferred_interrupts()  # the process's one Ctrl-C gate
@@ -139,6 +145,15 @@ class Transport:
         raise NotImplementedError
 
 
+def package_root() -> str:
+    """The folder that holds this very ``rlvideo`` package: first on the worker's path.
+
+    The worker must import the caller's rlvideo, even one put on ``sys.path`` by hand or a
+    checkout beside an installed one (``rlvideo/recording/_transport.py``: three levels up).
+    """
+    return str(Path(__file__).resolve().parents[2])
+
+
 def _worker_command(connection: int, tracker: int | None) -> list[str]:
     """The command line of the encoder process, serving the socket ``connection``."""
     code = f"from rlvideo.recording._worker import serve_fd; serve_fd({connection}, {tracker})"
@@ -165,9 +180,7 @@ class ProcessTransport(Transport):
         ours, theirs = socket.socketpair()
         tracker = resource_tracker.getfd()
         fds = [theirs.fileno()] if tracker is None else [theirs.fileno(), tracker]
-        # the worker must import this very rlvideo, even one put on sys.path by hand
-        package_root = str(Path(__file__).resolve().parent.parent)
-        paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        paths = [package_root(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         try:
             self._process = subprocess.Popen(
                 _worker_command(theirs.fileno(), tracker),
