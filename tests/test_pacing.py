@@ -60,7 +60,7 @@ def contended(fake: Fake) -> Pacer:
     """A pacer whose first window found the machine contended, a frame just arrived."""
     pacer = pacer_on(fake)
     pacer.measure()  # the window starts
-    fake.run(60, 60)  # as much time waiting for a CPU as on one
+    fake.run(250, 250)  # as much time waiting for a CPU as on one
     assert pacer.measure() is True
     pacer.arrived()
     return pacer
@@ -74,7 +74,7 @@ def test_an_idle_machine_never_holds_back() -> None:
     fake = Fake()
     pacer = pacer_on(fake)
     pacer.measure()
-    fake.run(60, 3)  # 5% waiting: env and encoder each have a core
+    fake.run(250, 12.5)  # 5% waiting: env and encoder each have a core
     assert pacer.measure() is False
     pacer.arrived()
     assert pacer.wait(100, 100, BUDGET) == 0.0
@@ -125,6 +125,22 @@ def test_a_verdict_needs_a_window_of_cpu_time_and_stands_between_windows() -> No
     assert pacer.measure() is True
     fake.run(60, 1)  # a new window on an idle machine
     assert pacer.measure() is False
+
+
+def test_a_contended_verdict_expires_and_a_new_window_judges_again() -> None:
+    """One window found contention; after ``verdict_for`` seconds the encoder encodes again
+    (not contended) until a new window says what the machine is now."""
+    fake = Fake()
+    pacer = contended(fake)
+    fake.now += pacer.verdict_for / 2
+    assert pacer.measure() is True  # the verdict stands: held back
+    fake.now += pacer.verdict_for  # expired
+    assert pacer.measure() is False  # encode, and measure a fresh window
+    fake.run(250, 10)  # the machine is idle now
+    assert pacer.measure() is False
+    assert pacer.last_ratio == pytest.approx(0.04)
+    fake.run(250, 250)  # busy again
+    assert pacer.measure() is True
 
 
 def test_the_times_are_read_a_few_times_a_window_not_per_frame() -> None:

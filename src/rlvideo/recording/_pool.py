@@ -13,13 +13,13 @@ encoders (a thread encoder shares the caller's process: one). The env keeps a co
 2-core machine one worker serves every video, and more workers start only where cores are
 left for them. Workers start as videos open, so never more than the videos open at once.
 
-One video alone may use FFmpeg's threads (``spec.threads=None``: frames of 320x240 and more
-encode on several threads, :data:`~rlvideo._core.codecs.THREADED_MIN_PIXELS`) when the machine
-has cores to spare as it opens (:func:`spare_cores` >= 2: the 1-minute load average, which
-counts the env, leaves a core for the encoder and one for its threads); every other video gets
-``threads=1``, the least CPU a frame. Threads cost 1.15x the CPU a 600x400 frame for 0.79x the
+The pool asks for FFmpeg's threads (``spec.threads=None``) for a video alone on a machine with
+cores to spare as it opens (:func:`spare_cores` >= 2: the 1-minute load average, which counts
+the env, leaves a core for the encoder and one for its threads), and ``threads=1`` for every
+other. The worker does not honour the ask yet: it encodes every video on one thread
+(``recording/_worker.py``). On 2 cores threads cost 1.15x the CPU a 600x400 frame for 0.79x the
 wall time, and at 210x160 and below 1.1-2x the CPU for no gain
-(``benchmarks/bench_encoder_settings.py``), so the writer keeps small frames on one thread.
+(``benchmarks/bench_encoder_settings.py``); a machine with idle cores has not been measured.
 """
 
 from __future__ import annotations
@@ -125,8 +125,9 @@ class EncoderPool:
     def open_video(self, video_id: int, path: str | Path, spec: WriterSpec) -> None:
         """Open a video on an idle encoder, a new one, or the least busy one.
 
-        It may use FFmpeg's threads (``threads=None``) if it is the only video open and the
-        machine has at least 2 cores to spare; else it is encoded on one thread.
+        Its spec asks for FFmpeg's threads (``threads=None``) if it is the only video open and
+        the machine has at least 2 cores to spare, else for one thread (the worker encodes on
+        one thread today: see the module docstring).
         """
         alone = not self._of and spec.threads is None
         spec = spec.replace(threads=None if alone and self._spare() >= 2 else 1)
