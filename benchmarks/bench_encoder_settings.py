@@ -50,28 +50,15 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 TUNES = ("", "zerolatency", "animation", "stillimage")
 
 
-def pong_frames(count: int) -> list[np.ndarray]:
-    import ale_py
+def env_frames(env_id: str, count: int) -> list[np.ndarray]:
+    """``count`` renders of ``env_id`` under random actions (seeded), reset as episodes end."""
     import gymnasium
 
-    gymnasium.register_envs(ale_py)
-    env = gymnasium.make("ALE/Pong-v5", render_mode="rgb_array")
-    env.reset(seed=0)
-    env.action_space.seed(0)
-    frames = []
-    for _ in range(count):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        frames.append(np.ascontiguousarray(env.render()))
-        if terminated or truncated:
-            env.reset()
-    env.close()
-    return frames
+    if env_id.startswith("ALE/"):
+        import ale_py
 
-
-def cartpole_frames(count: int) -> list[np.ndarray]:
-    import gymnasium
-
-    env = gymnasium.make("CartPole-v1", render_mode="rgb_array")
+        gymnasium.register_envs(ale_py)
+    env = gymnasium.make(env_id, render_mode="rgb_array")
     env.reset(seed=0)
     env.action_space.seed(0)
     frames = []
@@ -312,10 +299,10 @@ def main() -> None:
         bench_vector(args.steps, args.repeats, args.markdown)
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
         return
-    pong = pong_frames(args.frames)
+    pong = env_frames("ALE/Pong-v5", args.frames)
     sizes = [("Pong 84x84 (resized)", resized(pong, 84)), ("Pong", pong)]
     if not args.skip_cartpole:
-        sizes.append(("CartPole", cartpole_frames(max(args.frames // 3, 30))))
+        sizes.append(("CartPole", env_frames("CartPole-v1", max(args.frames // 3, 30))))
     picks = {}
     for name, frames in sizes:
         only = [label.strip() for label in args.only.split(";") if label.strip()]

@@ -257,6 +257,21 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+def run_killed_trainer(script: str, folder: Path, log: Path) -> psutil.Process:
+    """Run :data:`TRAINER` ``script`` until it kills itself; its worker process, still alive."""
+    with log.open("w") as stderr:  # the worker inherits it: no pipe to wait on
+        child = subprocess.Popen(
+            [PYTHON, "-c", textwrap.dedent(script), str(folder), str(FRAMES)],
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )  # fmt: skip
+    assert child.stdout is not None
+    pid = child.stdout.readline()
+    child.stdout.close()
+    child.wait(timeout=120)
+    assert child.returncode == -signal.SIGKILL, log.read_text()
+    return psutil.Process(int(pid))
+
+
 def test_frames_in_the_backlog_outlive_a_killed_caller(tmp_path: Path) -> None:
     """The training process is killed with every frame in the backlog, none encoded: the
     worker encodes them all and keeps the video as ``.incomplete``, as the kill path does."""
@@ -269,18 +284,7 @@ def test_frames_in_the_backlog_outlive_a_killed_caller(tmp_path: Path) -> None:
         gate_code=GATE_CODE.format(gate=str(gate)),
         shape=SHAPE,
     )
-    log = tmp_path / "stderr.txt"
-    with log.open("w") as stderr:  # the worker inherits it: no pipe to wait on
-        child = subprocess.Popen(
-            [PYTHON, "-c", textwrap.dedent(script), str(folder), str(FRAMES)],
-            stdout=subprocess.PIPE, stderr=stderr, text=True,
-        )  # fmt: skip
-    assert child.stdout is not None
-    pid = child.stdout.readline()
-    child.stdout.close()
-    child.wait(timeout=120)
-    assert child.returncode == -signal.SIGKILL, log.read_text()
-    worker = psutil.Process(int(pid))
+    worker = run_killed_trainer(script, folder, tmp_path / "stderr.txt")
     watchdog = Watchdog(gate)
     watchdog.open()
     psutil.wait_procs([worker], timeout=120)

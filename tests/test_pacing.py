@@ -9,10 +9,6 @@ until the caller's Stop or death. The videos still decode exact.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 from pathlib import Path
 
@@ -25,7 +21,7 @@ from rlvideo.recording._encoder import BackgroundEncoder
 from rlvideo.recording._pacing import Pacer, thread_times
 from rlvideo.recording._worker import Backlog
 from tests.helpers import decode, folder_names
-from tests.test_backlog import FRAMES, SHAPE, TRAINER, assert_shades, frame
+from tests.test_backlog import FRAMES, SHAPE, TRAINER, assert_shades, frame, run_killed_trainer
 
 MS = 1_000_000  # ns
 
@@ -353,17 +349,7 @@ def test_a_killed_caller_still_gets_its_held_frames_encoded(tmp_path: Path) -> N
         gate_code=pace_code(paths.log, paths.recording),
         shape=SHAPE,
     )
-    with (tmp_path / "stderr.txt").open("w") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(script), str(folder), str(FRAMES)],
-            stdout=subprocess.PIPE, stderr=stderr, text=True,
-        )  # fmt: skip
-    assert child.stdout is not None
-    pid = child.stdout.readline()
-    child.stdout.close()
-    child.wait(timeout=120)
-    assert child.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()
-    worker = psutil.Process(int(pid))
+    worker = run_killed_trainer(script, folder, tmp_path / "stderr.txt")
     psutil.wait_procs([worker], timeout=120)
     assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
     assert folder_names(folder) == {"v.incomplete.mp4"}
