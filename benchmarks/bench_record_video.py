@@ -322,6 +322,7 @@ def run_loop_child(
     in_env = worst = 0.0
     ready_kb = peak_rss_kb("self")
     cpu_before = os.times()
+    children_before = children_cpu()
     start = clock()
     env.reset(seed=seed)
     if render:
@@ -347,6 +348,7 @@ def run_loop_child(
             checkpoints.append(clock() - start)
     loop_seconds = clock() - start
     loop_cpu = os.times()
+    loop_children = children_cpu() - children_before
     env.close()
     seconds = clock() - start
     cpu_after = os.times()
@@ -354,8 +356,29 @@ def run_loop_child(
     result = run_result(out_dir, seconds, loop_seconds, cpu_before, cpu_after, ready_kb, self_kb)
     result.update(steps=spec.steps, frames=frames, early=False)
     result.update(loop_timing(cpu_before, loop_cpu, in_env, worst, checkpoints))
+    result["loop_cpu_children"] = loop_children
     result["decoded"] = [sum(result["decoded"])]  # every episode's video: one total
     result_path.write_text(json.dumps(result))
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's live children so far (the encoder process), 0 if unknown.
+
+    The loop's floor counts them: on 2 cores an encoder process that keeps a core and a half
+    busy (its encoding and reader threads) leaves the env less than a core.
+    """
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def loop_timing(
@@ -439,6 +462,7 @@ def run_child(
     clock = time.perf_counter
     ready_kb = peak_rss_kb("self")
     cpu_before = os.times()
+    children_before = children_cpu()
     start = clock()
     steps = 0
     terminated_early = False
@@ -480,6 +504,7 @@ def run_child(
                 break
     loop_seconds = clock() - start
     loop_cpu = os.times()
+    loop_children = children_cpu() - children_before
     env.close()
     seconds = clock() - start
     cpu_after = os.times()  # children: the encoder process or ffmpeg, waited for by close()
@@ -489,6 +514,7 @@ def run_child(
     result.update(steps=steps, early=terminated_early)
     result.update(frames=(steps + 1) * (NUM_ENVS if spec.vector else 1))
     result.update(loop_timing(cpu_before, loop_cpu, in_env, worst, []))
+    result["loop_cpu_children"] = loop_children
     result_path.write_text(json.dumps(result))
 
 
@@ -667,6 +693,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         loop_best=min(loops),
         loop_median=statistics.median(loops),
         loop_cpu_self=statistics.median(r.get("loop_cpu_self", 0.0) for r in runs),
+        loop_cpu_children=statistics.median(r.get("loop_cpu_children", 0.0) for r in runs),
         in_env=statistics.median(r.get("in_env", 0.0) for r in runs),
         worst=max(r.get("worst", 0.0) for r in runs),
         checkpoints=best.get("checkpoints", []),
@@ -949,9 +976,13 @@ def report_issue22(
         if loop:
             ratio = base["loop_best"] / r["loop_best"]
             median = base["loop_median"] / r["loop_median"]
-            floor = r["loop_cpu_self"] / one
+            both = r["loop_cpu_self"] + r["loop_cpu_children"]
+            floor = max(r["loop_cpu_self"] / one, both / two)
             bound = base["loop_best"] / floor
-            why = f"the loop's {r['loop_cpu_self']:.2f} CPU s on {one:.2f} core"
+            why = (
+                f"max(the loop's {r['loop_cpu_self']:.2f} CPU s on {one:.2f} core, with its "
+                f"encoder's {both:.2f} CPU s on {two:.2f} cores)"
+            )
         else:
             ratio, median = base["best"] / r["best"], base["median"] / r["median"]
             total = r["cpu_self"] + r["cpu_children"]
@@ -1087,7 +1118,8 @@ def fast_verdict(
     rate = steps / seconds
     pace = r["frames"] / r["best"]  # the encoder's: every frame encoded by the whole run's end
     unrecorded = spec.steps / base["loop_best"]
-    own = spec.steps / max(r["loop_cpu_self"], 1e-9)  # the loop's own CPU allows this
+    both = (r["loop_cpu_self"] + r.get("loop_cpu_children", 0.0)) / cpu_shares(spec.load)[1]
+    own = spec.steps / max(r["loop_cpu_self"], both, 1e-9)  # the CPU allows this (its and ours)
     after = ""
     if steps < spec.steps and marks:
         after = f", after it {(spec.steps - steps) / (r['loop_best'] - seconds):,.0f}/s"
@@ -1099,7 +1131,7 @@ def fast_verdict(
         f"fast {FAST_SIZE}x{FAST_SIZE} env: loop paced by the budget, not the encoder",
         f"{rate:,.0f} steps/s over its first {steps} steps (budget holds {held} raw frames)"
         f"{after}; encoder pace {pace:,.0f} frames/s, unrecorded {unrecorded:,.0f}/s, the "
-        f"loop's CPU allows {own:,.0f}/s{gym_text} {context(spec)}",
+        f"CPU (the loop and its encoder process) allows {own:,.0f}/s{gym_text} {context(spec)}",
     )
 
 

@@ -32,7 +32,7 @@ from rlvideo.recording._encoder import MIN_SLOTS, BackgroundEncoder
 from rlvideo.recording._messages import AttachRing, SlotFree, WriteFrame, encode, parse
 from rlvideo.recording._recorder import Recorder
 from rlvideo.recording._transport import reserve_shared_memory
-from rlvideo.recording._worker import Backlog, _Reader
+from rlvideo.recording._worker import ENCODER_FRAMES, Backlog, _Reader
 from tests.helpers import decode, folder_names
 
 PYTHON = sys.executable
@@ -129,11 +129,13 @@ def test_close_encodes_a_whole_episode_held_in_the_backlog(tmp_path: Path, gate:
 
 def test_the_budget_bounds_the_backlog_and_then_the_caller_waits(tmp_path: Path) -> None:
     """The reader frees a slot only once its frame fits in the budget: with nobody encoding,
-    exactly the budget's frames leave the ring; each frame encoded lets one more in."""
+    exactly the budget's frames leave the ring; each frame encoded lets one more in. The open
+    video's encoder buffers count too (ENCODER_FRAMES of its frames)."""
     nbytes = int(np.prod(SHAPE))
-    budget = 3 * nbytes
+    budget = (3 + ENCODER_FRAMES) * nbytes
     ring = reserve_shared_memory(10 * nbytes)
     ours, theirs = socket.socketpair()
+    ours.settimeout(60)  # a reader that never frees a slot fails the test, not hangs it
     backlog = Backlog(budget=0)
     sending = threading.Lock()
 
@@ -159,7 +161,8 @@ def test_the_budget_bounds_the_backlog_and_then_the_caller_waits(tmp_path: Path)
         ours.sendall(encode(AttachRing(ring.name, nbytes, reply_every=1, backlog=budget)))
         ours.sendall(b"".join(encode(WriteFrame(1, s, SHAPE, None)) for s in range(10)))
         freed_until(3)
-        assert backlog.bytes == budget  # the fourth frame waits in its slot
+        assert backlog.bytes == 3 * nbytes  # the fourth frame waits in its slot
+        assert backlog.held == budget
         for i in range(10):
             message, held = backlog.take()
             assert isinstance(message, WriteFrame)

@@ -47,12 +47,13 @@ class RecordingOptions(TypedDict, total=False):
         keep_if: ``metadata -> bool``, asked when a video ends; False deletes it (e.g. keep
             only failures: ``keep_if=lambda m: m.terminated``). Kept as given, never copied.
         encoder: ``"process"`` (default) or ``"thread"``: where encoding runs.
-        backlog_mb: The most memory, in MiB, that frames waiting to be encoded may take
-            (default 256) in the encoder process, which holds them in its own memory (not in
-            /dev/shm): the env hands frames over at memory-copy cost and waits for the encoder
-            only when it is spent. The encoder catches up between recorded episodes and in
-            ``close()``, which encodes every frame. A killed encoder process loses at most
-            this much (plus a ring of ~24 MB); 0 holds one frame (the env keeps pace with the
+        backlog_mb: The most memory, in MiB, that videos not yet encoded may take (default
+            256): the frames in the shared ring (up to 24 MiB) and in the encoder process's
+            backlog (its own memory, not /dev/shm), and each open video's encoder buffers
+            (counted as 40 of its frames). The env hands frames over at memory-copy cost and
+            waits for the encoder only when it is spent. The encoder catches up between
+            recorded episodes and in ``close()``, which encodes every frame. A killed encoder
+            process loses at most this much; 0 holds one frame (the env keeps pace with the
             encoder). The thread encoder holds 8 frames instead.
         encoder_options: Raw FFmpeg encoder options, e.g. ``{"preset": "ultrafast"}``: about
             25% less encoding CPU for files about 3x larger (see the README's benchmark).

@@ -130,9 +130,11 @@ class BackgroundEncoder:
             :data:`RING_BYTES`, from :data:`DEFAULT_SLOTS` to :data:`MAX_SLOTS`.
         on_done: Called with each :class:`VideoResult`, in the caller's thread, from whichever
             call (``write``, ``poll``, ``close_video``, ``wait``) learns of it.
-        backlog: The most bytes of frames the process worker holds waiting for the encoder
-            (None: :data:`DEFAULT_BACKLOG`); past it the caller waits for the encoder. 0: one
-            frame. The thread worker holds ``slots`` frames instead.
+        backlog: The most bytes the process worker holds for videos not yet encoded: the
+            ring's frames, those waiting in its backlog and each open video's encoder buffers
+            (:data:`~rlvideo.recording._worker.ENCODER_FRAMES` of its frames) together (None:
+            :data:`DEFAULT_BACKLOG`); past it the caller waits for the encoder. 0: one frame.
+            The thread worker holds ``slots`` frames instead.
 
     Example:
         >>> import numpy as np
@@ -353,9 +355,8 @@ class BackgroundEncoder:
         self._ring, self._slot_bytes = ring, nbytes
         batch = max(1, min(slots // 4, MAX_BATCH))
         self._transport.batch = batch
-        self._transport.queue(
-            AttachRing(ring.name, nbytes, reply_every=batch, backlog=self.backlog)
-        )
+        backlog = max(0, self.backlog - slots * nbytes)  # the ring's frames count too
+        self._transport.queue(AttachRing(ring.name, nbytes, reply_every=batch, backlog=backlog))
         self._transport.flush()  # the worker attaches while the slots fill
 
     def _receive(self, *, block: bool) -> bool:

@@ -50,9 +50,15 @@ from rlvideo.recording._messages import (
 )
 from rlvideo.recording._pacing import Pacer, enabled_by_environment
 
-__all__ = ["Backlog", "Worker", "make_pacer", "serve_fd"]
+__all__ = ["ENCODER_FRAMES", "Backlog", "Worker", "make_pacer", "serve_fd"]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
+
+ENCODER_FRAMES = 40
+"""How many of its raw frames an open video's encoder buffers count as, against the budget.
+
+Measured (x264 at rlvideo's settings, one thread): 34 frames at 600x400 (23 MB), 44 at 210x160
+(4 MB), 15 at 84x84."""
 
 
 class Worker:
@@ -154,7 +160,9 @@ class Backlog:
     The reader :meth:`put` s requests in order; a frame waits in :meth:`wait_for_room` until the
     frames before it leave ``budget`` bytes for it (one frame is let in whatever its size, so a
     budget of 0 holds one frame). The encoder :meth:`take` s them and says when each frame is
-    :meth:`done`: its bytes count until it is encoded.
+    :meth:`done`: its bytes count until it is encoded. Each open video's encoder buffers count
+    too (:meth:`reserve`, :data:`ENCODER_FRAMES` of its frames, until :meth:`release`), so the
+    budget bounds what recording holds in the worker, not only the frames waiting.
 
     Example:
         >>> backlog = Backlog(budget=100)
@@ -166,6 +174,13 @@ class Backlog:
         >>> backlog.done(80)
         >>> backlog.bytes, backlog.peak
         (0, 80)
+        >>> backlog.reserve(video_id=1, nbytes=60)  # an open video's encoder
+        >>> backlog.put("frame", 20)
+        >>> backlog.has_room(20), backlog.has_room(21), backlog.held
+        (True, False, 80)
+        >>> backlog.release(video_id=1)
+        >>> backlog.held
+        20
     """
 
     def __init__(self, budget: int) -> None:
@@ -178,14 +193,35 @@ class Backlog:
         """The end was put: the caller stopped or is gone."""
         self.waiting = False
         """The reader waits for room."""
+        self.reserved = 0
+        """Bytes counted for the open videos' encoder buffers (:meth:`reserve`)."""
+        self._reservations: dict[int, int] = {}
         self._items: deque[tuple[Request | None, int]] = deque()
         lock = threading.Lock()
         self._changed = threading.Condition(lock)
         self._held = threading.Condition(lock)  # the encoder holding back (see hold)
         self._wake_above = math.inf
 
+    @property
+    def held(self) -> int:
+        """Bytes counted against the budget: frames waiting and encoder buffers."""
+        return self.bytes + self.reserved
+
     def has_room(self, nbytes: int) -> bool:
-        return self.bytes == 0 or self.bytes + nbytes <= self.budget
+        return self.bytes == 0 or self.bytes + self.reserved + nbytes <= self.budget
+
+    def reserve(self, video_id: int, nbytes: int) -> None:
+        """Count ``nbytes`` for ``video_id``'s encoder buffers until :meth:`release` (once)."""
+        with self._changed:
+            if video_id not in self._reservations:
+                self._reservations[video_id] = nbytes
+                self.reserved += nbytes
+
+    def release(self, video_id: int) -> None:
+        """``video_id`` ended: its encoder buffers are freed."""
+        with self._changed:
+            self.reserved -= self._reservations.pop(video_id, 0)
+            self._changed.notify_all()
 
     def wait_for_room(self, nbytes: int) -> None:
         with self._changed:
@@ -204,11 +240,11 @@ class Backlog:
         with self._changed:
             self._items.append((message, nbytes))
             self.bytes += nbytes
-            self.peak = max(self.peak, self.bytes)
+            self.peak = max(self.peak, self.bytes + self.reserved)
             self._changed.notify_all()
             if message is None:
                 self.ended = True
-            if message is None or self.bytes > self._wake_above:
+            if message is None or self.held > self._wake_above:
                 self._held.notify_all()
 
     def hold(self, seconds: float, wake_above: float = math.inf) -> None:
@@ -218,7 +254,7 @@ class Backlog:
         wake it sooner; a frame put does not (the encoder checks again after the wait).
         """
         with self._held:
-            if self.ended or self.waiting or self.bytes > wake_above:
+            if self.ended or self.waiting or self.held > wake_above:
                 return
             self._wake_above = wake_above
             try:
@@ -305,6 +341,7 @@ class _Reader:
         if self._pacer is not None:
             self._pacer.arrived()  # the env records
         nbytes = math.prod(message.shape)
+        self._backlog.reserve(message.video_id, ENCODER_FRAMES * nbytes)
         self._backlog.wait_for_room(nbytes)  # freed slots go back reply_every at a time
         pixels = None
         if self._ring is not None:
@@ -388,6 +425,8 @@ def _serve(connection: socket.socket) -> None:
                 worker.handle(message)
             finally:
                 backlog.done(nbytes)
+                if isinstance(message, EndVideo):  # its encoder's buffers are gone
+                    backlog.release(message.video_id)
         reader.join()  # it ended the backlog: it is done
     finally:
         worker.abort_all()
@@ -404,7 +443,7 @@ def _pace(pacer: Pacer, backlog: Backlog, nbytes: int) -> None:
         return
     while True:
         seconds = pacer.wait(
-            backlog.bytes,
+            backlog.held,
             nbytes,
             backlog.budget,
             ended=backlog.ended,
