@@ -973,25 +973,15 @@ def report_issue22(
             return None
         r, base = found
         one, two = cpu_shares(spec.load)
-        if loop:
-            ratio = base["loop_best"] / r["loop_best"]
-            median = base["loop_median"] / r["loop_median"]
-            both = r["loop_cpu_self"] + r["loop_cpu_children"]
-            floor = max(r["loop_cpu_self"] / one, both / two)
-            bound = base["loop_best"] / floor
-            why = (
-                f"max(the loop's {r['loop_cpu_self']:.2f} CPU s on {one:.2f} core, with its "
-                f"encoder's {both:.2f} CPU s on {two:.2f} cores)"
-            )
-        else:
-            ratio, median = base["best"] / r["best"], base["median"] / r["median"]
-            total = r["cpu_self"] + r["cpu_children"]
-            floor = max(r["cpu_self"] / one, total / two)
-            bound = base["best"] / floor
-            why = (
-                f"max(env {r['cpu_self']:.2f} CPU s / {one:.2f} core, all {total:.2f} CPU s / "
-                f"{two:.2f} cores)"
-            )
+        at = "loop_" if loop else ""  # until the last step, or the whole run
+        ratio, median = base[f"{at}best"] / r[f"{at}best"], base[f"{at}median"] / r[f"{at}median"]
+        own, children = r[f"{at}cpu_self"], r[f"{at}cpu_children"]
+        floor = max(own / one, (own + children) / two)
+        bound = base[f"{at}best"] / floor
+        why = (
+            f"max(the env's {own:.2f} CPU s on {one:.2f} core, with its children's "
+            f"{own + children:.2f} CPU s on {two:.2f} cores)"
+        )
         say(
             ratio >= target,
             bound < target,
