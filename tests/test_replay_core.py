@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from rlvideo._core.replay import FORMAT, VERSION, ReplayHeader, obs_digest, step_digest
+from rlvideo._core.replay import (
+    FORMAT,
+    VERSION,
+    ReplayHeader,
+    obs_digest,
+    replay_path,
+    step_digest,
+)
 from rlvideo.errors import InvalidArgumentError
+from rlvideo.io.replayfile import read_replay, write_replay
 
 
 def test_the_digest_sees_every_leaf_its_dtype_and_shape() -> None:
@@ -61,3 +71,31 @@ def test_the_header_round_trips_and_refuses_other_files() -> None:
         ReplayHeader.from_json("{")
     with pytest.raises(InvalidArgumentError, match="upgrade rlvideo"):
         ReplayHeader.from_json(f'{{"format": "{FORMAT}", "version": {VERSION + 1}}}')
+
+
+# -- the file on disk ------------------------------------------------------------------------------
+def test_a_replay_file_round_trips_whole_and_refuses_what_it_is_not(tmp_path: Path) -> None:
+    header = ReplayHeader(env={"id": "CartPole-v1"}, video={"stem": "v"}, writer={}, segments=[])
+    arrays = {
+        "actions_0": np.array([0, 1, 1, 0], np.int8),
+        "digests": np.arange(5, dtype=np.uint32),
+    }
+    path = write_replay(replay_path(tmp_path / "v.mp4"), header, arrays)
+    assert path.name == "v.replay.npz"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.replay.npz"]  # nothing hidden left
+    read_header, read_arrays = read_replay(path)
+    assert read_header == header
+    assert set(read_arrays) == set(arrays)
+    for name, value in arrays.items():
+        assert read_arrays[name].dtype == value.dtype
+        assert read_arrays[name].tolist() == value.tolist()
+    (tmp_path / "other.npz").write_bytes(b"not a zip")
+    with pytest.raises(InvalidArgumentError, match="is no rlvideo replay file"):
+        read_replay(tmp_path / "other.npz")
+    np.savez(tmp_path / "plain.npz", a=np.zeros(2))
+    with pytest.raises(InvalidArgumentError, match="it has no header"):
+        read_replay(tmp_path / "plain.npz")
+    with pytest.raises(InvalidArgumentError, match="no object arrays"):
+        write_replay(tmp_path / "o.replay.npz", header, {"x": np.array([{}], dtype=object)})
+    with pytest.raises(FileExistsError):
+        write_replay(path, header, arrays, overwrite=False)

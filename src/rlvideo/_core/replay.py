@@ -23,23 +23,45 @@ import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
 
 from rlvideo.errors import InvalidArgumentError
 
-__all__ = ["DIGEST", "FORMAT", "VERSION", "ReplayHeader", "obs_digest", "step_digest"]
+__all__ = [
+    "DIGEST",
+    "FORMAT",
+    "REPLAY_SUFFIX",
+    "VERSION",
+    "ReplayHeader",
+    "obs_digest",
+    "replay_path",
+    "step_digest",
+]
 
 FORMAT = "rlvideo.replay"
 """The header's ``format`` field: says what the file is."""
 VERSION = 1
 """The replay file's format version this rlvideo writes and reads."""
+REPLAY_SUFFIX = ".replay.npz"
+"""A video's replay file: beside it, same stem (``rl-video-episode-0.replay.npz``)."""
 
 DIGEST = {"algo": "crc32", "of": ["obs", "reward", "terminated", "truncated"]}
 """What the header says of the digests: :func:`step_digest`'s algorithm and what it covers."""
 
 _STEP = struct.Struct("<d??")  # reward, terminated, truncated
+
+
+def replay_path(video: str | PurePath) -> Path:
+    """Where a video's replay file goes: beside it, same stem, ``.replay.npz``.
+
+    Example:
+        >>> replay_path("videos/rl-video-episode-0.mp4").as_posix()
+        'videos/rl-video-episode-0.replay.npz'
+    """
+    return Path(video).with_suffix(REPLAY_SUFFIX)
 
 
 def obs_digest(obs: Any, start: int = 0) -> int:
