@@ -1,0 +1,90 @@
+"""What replaying an episode needs from a live env, taken just before its reset (issue 23).
+
+Gymnasium envs rebuild their whole state in ``reset()`` from ``env.unwrapped.np_random``
+(classic control, Box2D, MuJoCo, MiniGrid). So the state taken *before* the reset, and the
+reset itself replayed, reproduce the episode exactly: Box2D, which cannot be restored, too.
+ALE keeps its own RNG for sticky actions: its emulator state (``cloneState(include_rng=True)``)
+is taken as well. Found by duck typing: no env library is imported here.
+
+:func:`capture_reset` runs in the training loop (about 6 us, 90 us with ALE);
+:func:`replay_reset` in the renderer, on an env made again from the spec.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rlvideo.errors import InvalidArgumentError
+
+__all__ = ["ResetState", "capture_reset", "replay_reset"]
+
+
+@dataclass(frozen=True)
+class ResetState:
+    """An episode's start: the reset's arguments and, without a seed, the RNG states before it.
+
+    Attributes:
+        seed: The seed the reset was given (then nothing else is needed), or None.
+        options: The reset's options.
+        rng: ``{"bit_generator": name, "state": ...}`` of ``unwrapped.np_random`` (JSON-able).
+        ale: ALE's emulator state with its RNG, serialized; None for other envs.
+    """
+
+    seed: int | None
+    options: dict[str, Any] | None
+    rng: dict[str, Any] | None
+    ale: npt.NDArray[np.uint8] | None = None
+
+    def header(self) -> dict[str, Any]:
+        """The JSON-able part, for the replay file's segment (the ALE bytes go in an array)."""
+        return {"seed": self.seed, "options": self.options, "rng": self.rng}
+
+
+def capture_reset(env: Any, seed: int | None, options: dict[str, Any] | None) -> ResetState:
+    """Take what replaying ``env``'s next reset needs; call it just before that reset."""
+    if seed is not None:
+        return ResetState(seed, options, None)
+    unwrapped = env.unwrapped
+    generator = getattr(unwrapped, "np_random", None)  # the property creates it if unset
+    if not isinstance(generator, np.random.Generator):
+        raise InvalidArgumentError(
+            f"{type(unwrapped).__name__} has no np_random generator to replay from: "
+            "replay=True needs a Gymnasium env drawing its randomness from env.unwrapped.np_random"
+        )
+    bit_generator = generator.bit_generator
+    rng = {
+        "bit_generator": type(bit_generator).__name__,
+        "state": copy.deepcopy(bit_generator.state),
+    }
+    ale = getattr(unwrapped, "ale", None)
+    ale_bytes = None
+    if ale is not None and hasattr(ale, "cloneState"):
+        state = ale.cloneState(include_rng=True)
+        ale_bytes = np.frombuffer(bytes(state.serialize()), np.uint8).copy()
+    return ResetState(None, options, rng, ale_bytes)
+
+
+def replay_reset(env: Any, state: ResetState) -> tuple[Any, dict[str, Any]]:
+    """Reset ``env`` (made again from the live env's spec) as the live reset went."""
+    if state.seed is not None:
+        return env.reset(seed=state.seed, options=state.options)  # type: ignore[no-any-return]
+    if state.rng is None:
+        raise InvalidArgumentError("this reset has neither a seed nor an RNG state to replay")
+    env.reset(seed=0)  # makes np_random (the state is then overwritten)
+    unwrapped = env.unwrapped
+    bit_generator = unwrapped.np_random.bit_generator
+    if type(bit_generator).__name__ != state.rng["bit_generator"]:
+        raise InvalidArgumentError(
+            f"the env draws from {type(bit_generator).__name__} now, {state.rng['bit_generator']} "
+            "when it was recorded: replay it with the same library versions"
+        )
+    bit_generator.state = copy.deepcopy(state.rng["state"])
+    if state.ale is not None:
+        ale = unwrapped.ale
+        ale.restoreState(type(ale.cloneState())(state.ale.tobytes()))
+    return env.reset(options=state.options)  # type: ignore[no-any-return]
