@@ -10,7 +10,9 @@ import pytest
 from rlvideo._core.replay import (
     FORMAT,
     VERSION,
+    EpisodeLog,
     ReplayHeader,
+    first_divergence,
     obs_digest,
     replay_path,
     step_digest,
@@ -99,3 +101,18 @@ def test_a_replay_file_round_trips_whole_and_refuses_what_it_is_not(tmp_path: Pa
         write_replay(tmp_path / "o.replay.npz", header, {"x": np.array([{}], dtype=object)})
     with pytest.raises(FileExistsError):
         write_replay(path, header, arrays, overwrite=False)
+
+
+def test_an_episode_log_keeps_actions_small_and_digests_whole() -> None:
+    log = EpisodeLog(reset_digest=2**32 - 1)
+    for step in range(5):
+        log.step(np.int64(step % 3), digest=step)
+    arrays = log.arrays(3)
+    assert arrays["actions_3"].dtype == np.uint8
+    assert arrays["actions_3"].tolist() == [0, 1, 2, 0, 1]
+    assert arrays["digests_3"].dtype == np.uint32
+    assert arrays["digests_3"].tolist() == [2**32 - 1, 0, 1, 2, 3, 4]
+    box = EpisodeLog(reset_digest=0)
+    box.step(np.array([0.5, -1.0], np.float32), digest=1)
+    assert box.arrays(0)["actions_0"].dtype == np.float32  # continuous actions as given
+    assert first_divergence(arrays["digests_3"].tolist(), [2**32 - 1, 0, 9]) == 2

@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from rlvideo.errors import InvalidArgumentError
 
@@ -35,7 +36,10 @@ __all__ = [
     "FORMAT",
     "REPLAY_SUFFIX",
     "VERSION",
+    "EpisodeLog",
     "ReplayHeader",
+    "first_divergence",
+    "narrowed",
     "obs_digest",
     "replay_path",
     "step_digest",
@@ -199,3 +203,72 @@ class ReplayHeader:
             digest=data.get("digest", {}),
             version=version,
         )
+
+
+def narrowed(values: npt.ArrayLike) -> npt.NDArray[Any]:
+    """``values`` as an array, integers in the smallest type that holds them.
+
+    Replay data is kept per step: a Discrete action takes 1 byte, not 8.
+
+    Example:
+        >>> narrowed([0, 3, 1]).dtype, narrowed([-1, 300]).dtype, narrowed([0.5, 1.0]).dtype
+        (dtype('uint8'), dtype('int16'), dtype('float64'))
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "iu" or array.size == 0:
+        return array
+    low, high = int(array.min()), int(array.max())
+    kinds = (
+        (np.uint8, np.uint16, np.uint32, np.uint64)
+        if low >= 0
+        else (np.int8, np.int16, np.int32, np.int64)
+    )
+    for kind in kinds:
+        info = np.iinfo(kind)
+        if info.min <= low and high <= info.max:
+            return array.astype(kind)
+    return array
+
+
+def first_divergence(recorded: Sequence[int], replayed: Sequence[int]) -> int | None:
+    """The first step whose replayed digest differs from the recorded one (0: the reset).
+
+    None when they agree as far as both go.
+
+    Example:
+        >>> first_divergence([1, 2, 3], [1, 2, 3]), first_divergence([1, 2, 3], [1, 5, 3])
+        (None, 1)
+    """
+    for index, (was, now) in enumerate(zip(recorded, replayed, strict=False)):
+        if was != now:
+            return index
+    return None
+
+
+class EpisodeLog:
+    """What replaying one episode needs from the loop: its actions and each step's digest.
+
+    Example:
+        >>> log = EpisodeLog(reset_digest=7)
+        >>> log.step(2, digest=11)
+        >>> log.step(0, digest=13)
+        >>> arrays = log.arrays(0)
+        >>> sorted(arrays), arrays["actions_0"].tolist(), arrays["digests_0"].tolist()
+        (['actions_0', 'digests_0'], [2, 0], [7, 11, 13])
+    """
+
+    def __init__(self, reset_digest: int) -> None:
+        self.actions: list[Any] = []
+        self.digests: list[int] = [reset_digest]
+
+    def step(self, action: Any, digest: int) -> None:
+        """One step: the action given, the digest of what it returned."""
+        self.actions.append(action)
+        self.digests.append(digest)
+
+    def arrays(self, index: int) -> dict[str, npt.NDArray[Any]]:
+        """The episode's arrays for the replay file, named for segment ``index``."""
+        return {
+            f"actions_{index}": narrowed(self.actions),
+            f"digests_{index}": np.asarray(self.digests, np.uint32),
+        }
