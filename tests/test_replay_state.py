@@ -10,7 +10,8 @@ import gymnasium as gym
 import pytest
 
 from rlvideo._core.replay import step_digest
-from rlvideo.wrappers._replay_state import capture_reset, replay_reset
+from rlvideo.errors import InvalidArgumentError
+from rlvideo.wrappers._replay_state import capture_reset, check_replayable, replay_reset
 
 FAMILIES = [
     ("CartPole-v1", {}, None),
@@ -68,3 +69,37 @@ def test_an_episode_replays_step_for_step(env_id: str, kwargs: dict, module: str
     if not seeded:
         assert state.rng is not None
         assert (state.ale is not None) == env_id.startswith("ALE/")
+
+
+# -- what cannot be replayed is said when the wrapper is built ------------------------------------
+class _MainEnv(gym.Env):  # type: ignore[type-arg]
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+
+
+class _Unrecorded(gym.Wrapper):  # type: ignore[type-arg]
+    """A wrapper that does not record its constructor's arguments."""
+
+
+def test_a_registered_env_is_replayable_and_its_spec_json_makes_it_again() -> None:
+    env = gym.make("CartPole-v1", max_episode_steps=50)
+    text = check_replayable(env)
+    again = gym.make(gym.envs.registration.EnvSpec.from_json(text))
+    assert again.spec is not None
+    assert again.spec.max_episode_steps == 50
+
+
+def test_what_the_renderer_cannot_make_again_is_an_error_naming_the_fix() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"needs an env made with gymnasium\.make"):
+        check_replayable(_MainEnv())
+    gym.register("RlvideoTestMain-v0", entry_point=_MainEnv)  # a class, not an import path
+    try:
+        with pytest.raises(InvalidArgumentError, match=r"cannot import .*_MainEnv"):
+            check_replayable(gym.make("RlvideoTestMain-v0"))
+    finally:
+        gym.registry.pop("RlvideoTestMain-v0")
+    with pytest.raises(InvalidArgumentError, match="_Unrecorded cannot be made again"):
+        check_replayable(_Unrecorded(gym.make("CartPole-v1")))
+    env = gym.wrappers.TransformReward(gym.make("CartPole-v1"), lambda reward: 2 * reward)
+    with pytest.raises(InvalidArgumentError, match="spec cannot be saved"):
+        check_replayable(env)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from rlvideo.errors import InvalidArgumentError
 
-__all__ = ["ResetState", "capture_reset", "replay_reset"]
+__all__ = ["ResetState", "capture_reset", "check_replayable", "replay_reset"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,46 @@ def replay_reset(env: Any, state: ResetState) -> tuple[Any, dict[str, Any]]:
         ale = unwrapped.ale
         ale.restoreState(type(ale.cloneState())(state.ale.tobytes()))
     return env.reset(options=state.options)  # type: ignore[no-any-return]
+
+
+def check_replayable(env: Any) -> str:
+    """The JSON of ``env``'s spec, once it is sure the renderer can make the env again.
+
+    Checked when a wrapper with ``replay=True`` is built, before any step: an env that cannot
+    be made again from its spec alone would only fail in the renderer, after the run.
+
+    Raises:
+        InvalidArgumentError: Naming what cannot be made again and how to fix it.
+    """
+    spec = getattr(env, "spec", None)
+    if spec is None:
+        raise InvalidArgumentError(
+            f"replay=True needs an env made with gymnasium.make(...): {type(env).__name__} has "
+            "no spec, so the renderer cannot make it again. Register it and make it by id, or "
+            "record live (replay=False)"
+        )
+    entry = spec.entry_point
+    module = entry.split(":")[0] if isinstance(entry, str) else getattr(entry, "__module__", "")
+    if not isinstance(entry, str) or module == "__main__":
+        where = (
+            entry if isinstance(entry, str) else f"{module}.{getattr(entry, '__qualname__', entry)}"
+        )
+        raise InvalidArgumentError(
+            f"replay=True: the renderer process cannot import {where}. Move the env into a module "
+            "and register it with a string entry point ('package.module:EnvClass')"
+        )
+    for wrapper in getattr(spec, "additional_wrappers", ()) or ():
+        if wrapper.kwargs is None:
+            raise InvalidArgumentError(
+                f"replay=True: the wrapper {wrapper.name} cannot be made again (it does not "
+                "subclass gymnasium.utils.RecordConstructorArgs). Add it to the env's registration "
+                "or make it record its arguments"
+            )
+    try:
+        return str(spec.to_json())
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f"replay=True: {spec.id}'s spec cannot be saved ({exc}): a keyword argument of "
+            "gymnasium.make or of a wrapper is not plain data (a lambda, an array). Pass plain "
+            "values, or record live (replay=False)"
+        ) from exc
