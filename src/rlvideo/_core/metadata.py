@@ -68,6 +68,11 @@ class VideoMetadata:
             ``band_height`` rows was added to the env's frames (rows ``[band_height:]`` or
             ``[:-band_height]`` are the env's); a corner's box is inside them
             (``band_height`` 0). See :meth:`rlvideo.overlay.Overlay.record`.
+        replay: For a video rendered from a replay (``replay=True``), None otherwise:
+            ``{"file": "<stem>.replay.npz", "verified": true}``, or, when the replay
+            diverged from the recorded steps, ``"verified": false`` with
+            ``"diverged_at_step"`` (the step of the episode, 0 for its reset) and
+            ``"diverged_at_frame"`` (the video holds the frames before it).
         rlvideo_version: The rlvideo version that wrote it.
 
     Example:
@@ -96,6 +101,7 @@ class VideoMetadata:
     truncated: bool = False
     cut_short: bool = False
     overlay: dict[str, Any] | None = None
+    replay: dict[str, Any] | None = None
     rlvideo_version: str = field(default_factory=lambda: _version())
 
     def to_dict(self) -> dict[str, Any]:

@@ -62,6 +62,17 @@ class RecordingOptions(TypedDict, total=False):
         storage_options: fsspec options (credentials, endpoint, ...) for a URL
             ``video_folder``, e.g. ``{"client_kwargs": {"endpoint_url": ...}}``. Not recorded
             in the env's spec, since they may hold secrets.
+        replay: Record now, render later (default False): the wrapper never calls
+            ``render()`` in the loop. It keeps what replaying each video needs (the env's
+            spec, the RNG state before each reset, the actions, a digest of each step) in
+            ``<stem>.replay.npz``, and a background renderer makes the env again, replays
+            and verifies it, and writes the same video, sidecar and track as live recording
+            (:mod:`rlvideo.replay`). Single Gymnasium envs made with ``gymnasium.make``.
+        replay_options: How replay works (:class:`rlvideo._core.replay.ReplayOptions`):
+            ``log`` (``"recorded"`` or ``"all"`` episodes), ``render`` (``"kept"``,
+            ``"close"``, ``"none"``, or ``{"best": N, "worst": M}`` by return at ``close()``),
+            ``workers`` (renderer processes, default 1) and ``fallback`` (``"live"`` or
+            ``"error"``: what a replay that diverges does to later videos).
     """
 
     format: str
@@ -78,13 +89,16 @@ class RecordingOptions(TypedDict, total=False):
     encoder_options: dict[str, str] | None
     float_range: tuple[float, float]
     storage_options: dict[str, Any] | None
+    replay: bool
+    replay_options: dict[str, Any] | None
 
 
 DEFAULTS: RecordingOptions = {
     "format": "mp4", "codec": None, "crf": None, "overwrite": None, "metadata": False,
     "track": None, "overlay": None, "on_video_saved": None, "keep_if": None,
     "encoder": "process", "backlog_mb": 256, "encoder_options": None,
-    "float_range": (0.0, 1.0), "storage_options": None,
+    "float_range": (0.0, 1.0), "storage_options": None, "replay": False,
+    "replay_options": None,
 }  # fmt: skip
 """Each option's value when it is not given."""
 
@@ -103,7 +117,7 @@ def recorder_options(wrapper: str, options: Mapping[str, Any]) -> dict[str, Any]
         >>> recorder_options("RecordVideo", {"fromat": "gif"})
         Traceback (most recent call last):
         ...
-        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat' (did you mean 'format'?); its recording options are backlog_mb, codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overlay, overwrite, storage_options, track
+        rlvideo.errors.InvalidArgumentError: RecordVideo got an unexpected keyword argument 'fromat' (did you mean 'format'?); its recording options are backlog_mb, codec, crf, encoder, encoder_options, float_range, format, keep_if, metadata, on_video_saved, overlay, overwrite, replay, replay_options, storage_options, track
     """  # noqa: E501 (doctest output stays on one line)
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:

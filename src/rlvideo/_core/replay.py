@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,10 @@ from rlvideo.errors import InvalidArgumentError
 
 __all__ = [
     "DIGEST",
+    "REPLAY_DEFAULTS",
+    "ReplayOptions",
+    "check_replay_options",
+    "chosen_by_return",
     "FORMAT",
     "REPLAY_SUFFIX",
     "VERSION",
@@ -272,3 +276,102 @@ class EpisodeLog:
             f"actions_{index}": narrowed(self.actions),
             f"digests_{index}": np.asarray(self.digests, np.uint32),
         }
+
+
+class ReplayOptions(TypedDict, total=False):
+    """The ``replay_options`` recording option: how ``replay=True`` logs and renders.
+
+    Attributes:
+        log: ``"recorded"`` (default): a replay file for each video the triggers start;
+            ``"all"``: one for every episode too (named as its episode video would be), so
+            that ``rlvideo render`` can make any of them later.
+        render: ``"kept"`` (default): render each video that ``keep_if`` keeps as it ends, in
+            the background; ``"close"``: at ``close()`` (the loop never shares the CPU with
+            the renderer); ``"none"``: never (``rlvideo render`` does it later);
+            ``{"best": N, "worst": M}``: at ``close()``, the N episodes of highest return
+            and the M of lowest among those logged.
+        workers: Renderer processes (default 1).
+        fallback: What a replay that cannot be made or diverges does to the videos that start
+            after it is known: ``"live"`` (default) records them live, with one warning;
+            ``"error"`` raises from the next ``step``, ``reset`` or ``close``.
+    """
+
+    log: str
+    render: Any
+    workers: int
+    fallback: str
+
+
+REPLAY_DEFAULTS: ReplayOptions = {"log": "recorded", "render": "kept", "workers": 1, "fallback": "live"}
+"""Each ``replay_options`` key's value when it is not given."""
+
+_CHOICES = {"log": ("recorded", "all"), "fallback": ("live", "error")}
+
+
+def check_replay_options(options: Mapping[str, Any] | None) -> ReplayOptions:
+    """``replay_options`` checked, defaults filled in.
+
+    Raises:
+        InvalidArgumentError: Naming the key and the values it takes.
+
+    Example:
+        >>> check_replay_options({"render": {"best": 2}})["render"]
+        {'best': 2, 'worst': 0}
+        >>> check_replay_options({"log": "every"})
+        Traceback (most recent call last):
+        ...
+        rlvideo.errors.InvalidArgumentError: replay_options['log'] must be one of 'recorded', 'all', got 'every'
+    """  # noqa: E501 (doctest output stays on one line)
+    given = dict(options or {})
+    unknown = sorted(set(given) - set(REPLAY_DEFAULTS))
+    if unknown:
+        raise InvalidArgumentError(
+            f"replay_options has no key {unknown[0]!r}; its keys are "
+            f"{', '.join(sorted(REPLAY_DEFAULTS))}"
+        )
+    checked: dict[str, Any] = {**REPLAY_DEFAULTS, **given}
+    for key, choices in _CHOICES.items():
+        if checked[key] not in choices:
+            raise InvalidArgumentError(
+                f"replay_options[{key!r}] must be one of "
+                f"{', '.join(repr(c) for c in choices)}, got {checked[key]!r}"
+            )
+    workers = checked["workers"]
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidArgumentError(
+            f"replay_options['workers'] must be an integer >= 1, got {workers!r}"
+        )
+    checked["render"] = _checked_render(checked["render"])
+    return checked  # type: ignore[return-value]
+
+
+def _checked_render(render: Any) -> Any:
+    if isinstance(render, str) and render in ("kept", "close", "none"):
+        return render
+    if isinstance(render, Mapping) and render and set(render) <= {"best", "worst"}:
+        counts = {"best": render.get("best", 0), "worst": render.get("worst", 0)}
+        if all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values()
+        ):
+            return counts
+    raise InvalidArgumentError(
+        "replay_options['render'] must be 'kept', 'close', 'none' or "
+        f'{{"best": N, "worst": M}} (counts >= 0), got {render!r}'
+    )
+
+
+def chosen_by_return(returns: Sequence[float], best: int, worst: int) -> list[int]:
+    """The indices of the ``best`` highest and ``worst`` lowest returns, in their order.
+
+    Ties go to the earlier episode; an episode both best and worst is chosen once.
+
+    Example:
+        >>> chosen_by_return([1.0, 5.0, -2.0, 3.0], best=1, worst=1)
+        [1, 2]
+        >>> chosen_by_return([1.0, 1.0], best=1, worst=0)
+        [0]
+    """
+    order = sorted(range(len(returns)), key=lambda i: (-returns[i], i))
+    picked = set(order[:best])
+    picked.update(sorted(range(len(returns)), key=lambda i: (returns[i], i))[:worst])
+    return sorted(picked)

@@ -573,6 +573,14 @@ class Recorder:
             video.log.reset(episode, info)
         _note_info(video, info)
 
+    def annotate(self, video_id: int, **fields: Any) -> None:
+        """Set fields of an open video's metadata (a rendered replay's ``replay`` record)."""
+        meta = self._videos[video_id].meta
+        for name, value in fields.items():
+            if not hasattr(meta, name):
+                raise InvalidArgumentError(f"VideoMetadata has no field {name!r}")
+            setattr(meta, name, value)
+
     def frames(self, video_id: int) -> int:
         """Frames in the video so far."""
         return self._videos[video_id].meta.frames

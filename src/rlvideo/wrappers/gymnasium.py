@@ -25,6 +25,8 @@ from rlvideo.wrappers._machine import (
     VideoMachine,
     warn_if_unclosed,
 )
+from rlvideo.wrappers._replay_state import check_replayable
+from rlvideo.wrappers._replaying import ReplayRecorder
 
 import_optional("gymnasium", "gymnasium", feature="RecordVideo")
 
@@ -214,11 +216,19 @@ class RecordVideo(
         self.name_prefix = name_prefix
         self.render_history: list[Any] = []
         spec = getattr(env, "spec", None)
-        self._recorder = Recorder(
-            self.video_folder, name_prefix=name_prefix,
-            fps=frames_per_sec,
-            env_id=getattr(spec, "id", None), **recorder_options("RecordVideo", options),
-        )  # fmt: skip
+        given = recorder_options("RecordVideo", options)
+        self._replay: ReplayRecorder | None = None
+        if given["replay"]:
+            self._replay = ReplayRecorder(
+                self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
+                env_id=getattr(spec, "id", None), spec_json=check_replayable(env), **given,
+            )  # fmt: skip
+            self._recorder: Recorder | ReplayRecorder = self._replay
+        else:
+            self._recorder = Recorder(
+                self.video_folder, name_prefix=name_prefix,
+                fps=frames_per_sec, env_id=getattr(spec, "id", None), **given,
+            )  # fmt: skip
         self._machine = VideoMachine(
             self._recorder, name_prefix=name_prefix, video_length=self.video_length,
             fps=frames_per_sec,
@@ -236,7 +246,11 @@ class RecordVideo(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the env, and start a video if the episode trigger fires."""
+        if self._replay is not None:
+            self._replay.before_reset(self.env, seed, options)
         obs, info = super().reset(seed=seed, options=options)
+        if self._replay is not None:
+            self._replay.after_reset(obs)
         self._machine.begin_episode(seed)
         if self.recording:
             self._machine.reset_frame(info)
@@ -248,6 +262,8 @@ class RecordVideo(
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env, start a video if the step trigger fires, and record the frame."""
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._replay is not None:
+            self._replay.after_step(action, obs, reward, terminated, truncated)
         self._machine.begin_step()
         self._machine.count_move(reward, terminated, truncated, action=action, info=info)
         if self.recording:
@@ -259,7 +275,8 @@ class RecordVideo(
     def render(self) -> Any:
         """Render; in ``rgb_array_list`` mode the frames rendered since are recorded too."""
         render_out: Any = super().render()
-        if self.recording and isinstance(render_out, list):
+        replayed = self._replay is not None and not self._replay.is_live(self._machine.video_id)
+        if self.recording and isinstance(render_out, list) and not replayed:
             for frame in render_out:
                 self._machine.add_frame(frame)
         if self.render_history:
@@ -295,6 +312,10 @@ class RecordVideo(
 
     # -- internals ----------------------------------------------------------------------------
     def _capture_frame(self) -> None:
+        if self._replay is not None and not self._replay.is_live(self._machine.video_id):
+            self._machine.add_frame(None)  # counted: the renderer draws it
+            self._machine.stop_if_full()
+            return
         frame = self.env.render()
         if isinstance(frame, list):
             if not frame:

@@ -1,0 +1,442 @@
+"""The renderer of ``replay=True``: make the env again, replay a video's steps, render, encode.
+
+:func:`render_replay` turns one replay file (:mod:`rlvideo.io.replayfile`) into the video that
+live recording would have written: it makes the env from the recorded spec, restores each
+segment's reset (:func:`~rlvideo.wrappers._replay_state.replay_reset`), replays the actions,
+and drives a :class:`~rlvideo.recording._recorder.Recorder` with the calls the live wrapper
+made (start, reset, step, frame, stop), so names, frame counts, sidecars, data tracks and
+overlays are the same. Each step is checked against its recorded digest
+(:func:`~rlvideo._core.replay.step_digest`): on the first mismatch the video keeps the frames
+before it and its sidecar says where (``replay.verified`` false), never a silently wrong video.
+
+:class:`RenderPool` runs it in worker processes, started as ``python -c`` (the encoder
+process's pattern: no ``if __name__ == "__main__"`` guard needed in training scripts), one
+job at a time each, results read without blocking by the wrapper's ``poll()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import json
+import logging
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import traceback
+from collections import deque
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlvideo._core.metadata import VideoMetadata
+from rlvideo._core.replay import ReplayHeader, step_digest
+from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.io.replayfile import read_replay
+from rlvideo.recording._recorder import Recorder
+from rlvideo.recording._transport import package_root
+from rlvideo.wrappers._replay_state import ResetState, replay_reset
+
+__all__ = [
+    "RenderPool", "RenderResult", "close_envs", "package_versions", "render_replay", "result_json",
+    "serve_fd",
+]  # fmt: skip
+
+logger = logging.getLogger("rlvideo.replay")
+
+_FAMILIES = ("gymnasium", "numpy", "ale-py", "mujoco", "box2d", "minigrid")
+
+
+def package_versions() -> dict[str, str]:
+    """The versions of the packages a rollout depends on, as far as they are installed.
+
+    Example:
+        >>> "numpy" in package_versions()
+        True
+    """
+    found = {}
+    for name in _FAMILIES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[name] = importlib.metadata.version(name)
+    return found
+
+
+@dataclass
+class RenderResult:
+    """What rendering one replay file gave.
+
+    Attributes:
+        replay: The replay file.
+        stem: The video's stem.
+        path: The video written (a path, or a URL for a URL folder); None if none was.
+        meta: Its metadata (:meth:`VideoMetadata.to_dict`), None if no video was written.
+        verified: Whether every replayed step matched its recorded digest.
+        diverged_at_step: The step (of its episode; 0 for the reset) that did not, if any.
+        diverged_at_frame: The video's frames before the divergence, if any.
+        error: Why no video could be rendered (the env could not be made, ...), if so.
+    """
+
+    replay: str
+    stem: str
+    path: str | None = None
+    meta: dict[str, Any] | None = None
+    verified: bool = True
+    diverged_at_step: int | None = None
+    diverged_at_frame: int | None = None
+    error: str | None = None
+
+    def metadata(self) -> VideoMetadata | None:
+        """The video's metadata, None if no video was written."""
+        return None if self.meta is None else VideoMetadata.from_dict(dict(self.meta))
+
+
+# -- making the env again --------------------------------------------------------------------
+_ENVS: dict[str, Any] = {}  # a renderer's envs, by spec and overrides: one make per kind
+
+
+def _make_env(spec_json: str, overrides: dict[str, Any]) -> Any:
+    """The env of ``spec_json`` with ``overrides`` as ``gymnasium.make`` keyword arguments."""
+    key = json.dumps([spec_json, overrides], sort_keys=True, default=str)
+    env = _ENVS.get(key)
+    if env is None:
+        import gymnasium as gym
+        from gymnasium.envs.registration import EnvSpec
+
+        spec = EnvSpec.from_json(spec_json)
+        kwargs = dict(overrides)
+        if spec.kwargs.get("render_mode") == "rgb_array_list" and "render_mode" not in kwargs:
+            kwargs["render_mode"] = "rgb_array"  # one frame per call, as the video takes them
+        try:
+            env = gym.make(spec, **kwargs)
+        except TypeError as exc:
+            given = ", ".join(sorted(overrides)) or "none"
+            raise InvalidArgumentError(
+                f"{spec.id} cannot be made with {given}: {exc}. This env may take no such "
+                "argument (a camera or size, say): leave it out"
+            ) from exc
+        _ENVS[key] = env
+    return env
+
+
+def close_envs() -> None:
+    """Close every env made for rendering."""
+    while _ENVS:
+        _, env = _ENVS.popitem()
+        with contextlib.suppress(Exception):
+            env.close()
+
+
+def _frame(env: Any) -> Any:
+    frame = env.render()
+    return frame[-1] if isinstance(frame, list) else frame
+
+
+class _Action:
+    """A segment's actions back in the type and dtype the live env was given."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.dtype = np.dtype(spec.get("dtype", "int64"))
+        self.python = spec.get("python")  # "int", "float", "bool" or None (NumPy values)
+
+    def __call__(self, value: Any) -> Any:
+        action = np.asarray(value).astype(self.dtype)
+        if action.ndim == 0:
+            scalar = action[()]
+            if self.python == "int":
+                return int(scalar)
+            if self.python == "float":
+                return float(scalar)
+            if self.python == "bool":
+                return bool(scalar)
+            return scalar
+        return action
+
+
+# -- one video -------------------------------------------------------------------------------
+def render_replay(
+    replay: str | Path,
+    *,
+    video_folder: str | None = None,
+    stem: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    writer: dict[str, Any] | None = None,
+    overlay: Any = None,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool | None = True,
+) -> RenderResult:
+    """Render the video of the replay file ``replay``; never raises for a bad replay.
+
+    Args:
+        replay: The ``<stem>.replay.npz`` file.
+        video_folder: Where the video goes (default: beside the replay file).
+        stem: The video's name without its extension (default: the recorded one).
+        env_kwargs: Keyword arguments for ``gymnasium.make`` over the recorded spec's
+            (``camera_name``, ``width``, ``height``, ...).
+        writer: Writer settings over the recorded ones (``format``, ``codec``, ``crf``,
+            ``encoder_options``, ``metadata``, ``track``, ``overlay``).
+        overlay: An overlay object (a callable) for a run recorded with one (not in the file).
+        storage_options: fsspec options for a URL ``video_folder``.
+        overwrite: What a taken name gets (as the recording option).
+    """
+    path = Path(replay)
+    name = path.name.removesuffix(".replay.npz")
+    try:
+        header, arrays = read_replay(path)
+    except (InvalidArgumentError, OSError) as exc:
+        return RenderResult(str(path), name, error=str(exc))
+    video = header.video
+    stem = stem or str(video.get("stem", name))
+    result = RenderResult(str(path), stem)
+    folder = video_folder if video_folder is not None else str(path.parent)
+    try:
+        env = _make_env(header.env["spec"], dict(env_kwargs or {}))
+    except Exception as exc:  # a missing module or plugin, a bad override: no video
+        result.error = f"cannot make the env {header.env.get('id')!r} again: {exc}"
+        return result
+    saved: list[tuple[Any, VideoMetadata]] = []
+    settings = {**header.writer, **(writer or {})}
+    if overlay is not None:
+        settings["overlay"] = overlay
+    fps = video.get("fps")
+    recorder = Recorder(
+        folder, name_prefix=str(header.video.get("name_prefix", "rl-video")),
+        fps=None if fps is None else Fraction(*fps), env_id=header.env.get("id"),
+        encoder="thread", overwrite=overwrite, storage_options=storage_options,
+        on_video_saved=lambda where, meta: saved.append((where, meta)),
+        **{k: v for k, v in settings.items() if k in _WRITER_KEYS},
+    )  # fmt: skip
+    try:
+        _drive(env, header, arrays, recorder, stem, result)
+    except Exception as exc:  # the env failed on replay: what was rendered is kept
+        result.verified = False
+        result.error = f"the replay failed: {exc!r}"
+        logger.debug("replay of %s failed:\n%s", stem, traceback.format_exc())
+        with contextlib.suppress(Exception):
+            recorder.abort()
+        return result
+    recorder.close()
+    if saved:
+        where, meta = saved[-1]
+        result.path, result.meta = str(where), meta.to_dict()
+    return result
+
+
+_WRITER_KEYS = (
+    "format", "codec", "crf", "encoder_options", "float_range", "metadata", "track", "overlay",
+)  # fmt: skip
+
+
+def _drive(
+    env: Any,
+    header: ReplayHeader,
+    arrays: dict[str, Any],
+    recorder: Recorder,
+    stem: str,
+    result: RenderResult,
+) -> None:
+    """Replay the segments into ``recorder``, as the live wrapper fed its recorder."""
+    video = header.video
+    action = _Action(header.env.get("action", {}))
+    video_id: int | None = None
+    frames = 0
+
+    def start() -> int:
+        extra = {} if video.get("env_index") is None else {"env_index": video["env_index"]}
+        fps = video.get("fps")
+        return recorder.start(
+            stem, kind=str(video["kind"]), episode=int(video["episode"]),
+            first_step=int(video["first_step"]), episode_step=int(video["episode_step"]),
+            episode_return=float(video["episode_return"]), seed=video.get("seed"),
+            fps=None if fps is None else Fraction(*fps), **extra,
+        )  # fmt: skip
+
+    def diverged(step: int) -> None:
+        result.verified = False
+        result.diverged_at_step, result.diverged_at_frame = step, frames
+
+    for index, segment in enumerate(header.segments):
+        reset = segment["reset"]
+        state = ResetState(
+            reset.get("seed"), reset.get("options"), reset.get("rng"), arrays.get(f"ale_{index}")
+        )
+        digests = arrays[f"digests_{index}"]
+        actions = arrays.get(f"actions_{index}", np.zeros(0))
+        first, count = int(segment["first_event"]), int(segment["frames"])
+        obs, info = replay_reset(env, state)
+        if step_digest(obs, 0.0, False, False) != int(digests[0]):
+            diverged(0)
+            break
+        if first == 0:
+            video_id = start() if video_id is None else video_id
+            recorder.reset(video_id, int(segment["episode"]), info)
+            recorder.frame(video_id, _frame(env))
+            frames += 1
+        for event in range(1, first + count):
+            given = action(actions[event - 1])
+            obs, reward, terminated, truncated, info = env.step(given)
+            if step_digest(obs, reward, terminated, truncated) != int(digests[event]):
+                diverged(event)
+                break
+            if event < first:
+                continue
+            video_id = start() if video_id is None else video_id
+            recorder.step(video_id, reward, terminated, truncated, action=given, info=info)
+            recorder.frame(video_id, _frame(env))
+            frames += 1
+        if not result.verified:
+            break
+    if video_id is None:
+        return
+    record: dict[str, Any] = {"file": f"{video.get('stem', stem)}.replay.npz", "verified": True}
+    if not result.verified:
+        record.update(
+            verified=False,
+            diverged_at_step=result.diverged_at_step,
+            diverged_at_frame=result.diverged_at_frame,
+        )
+    cut_short = bool(video.get("cut_short", False)) or not result.verified
+    recorder.annotate(video_id, replay=record, cut_short=cut_short)
+    recorder.stop(video_id)
+
+
+# -- worker processes ------------------------------------------------------------------------
+def serve_fd(fd: int) -> None:
+    """A renderer process: render each job received on ``fd`` until told to stop."""
+    connection = Connection(fd)
+    try:
+        while True:
+            try:
+                job = connection.recv()
+            except (EOFError, OSError):
+                return  # the caller is gone
+            if job is None:
+                return
+            connection.send(_run(job))
+    finally:
+        close_envs()
+
+
+def _run(job: dict[str, Any]) -> tuple[int, RenderResult]:
+    """A job's result; a probe (``{"probe": spec}``) makes the env and resets it once."""
+    if "probe" in job:
+        try:
+            _make_env(job["probe"], {}).reset(seed=0)
+            return job["id"], RenderResult("", "")
+        except Exception as exc:
+            return job["id"], RenderResult("", "", verified=False, error=repr(exc))
+    overlay = job.get("overlay")
+    try:
+        result = render_replay(
+            job["replay"], video_folder=job["folder"], overwrite=job.get("overwrite", True),
+            storage_options=job.get("storage_options"),
+            overlay=None if overlay is None else pickle.loads(overlay),
+        )  # fmt: skip
+    except Exception as exc:  # never leave the caller waiting for an answer
+        result = RenderResult(job["replay"], "", verified=False, error=repr(exc))
+    return job["id"], result
+
+
+class _Worker:
+    """One renderer process and its connection."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        paths = [package_root(), *filter(None, sys.path)]
+        code = f"from rlvideo.wrappers._renderer import serve_fd; serve_fd({theirs.fileno()})"
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        environment.setdefault("LP_NUM_THREADS", "1")  # Mesa's software GL: one core each
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code], pass_fds=[theirs.fileno()], env=environment
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.connection = Connection(ours.detach())
+        self.busy: deque[int] = deque()  # the ids of the jobs sent, in order
+
+    def died(self) -> str:
+        return f"the rlvideo renderer process died (exit code {self.process.poll()})"
+
+
+class RenderPool:
+    """Renderer processes that take jobs and give back :class:`RenderResult` s.
+
+    Args:
+        workers: How many processes (each renders one video at a time).
+    """
+
+    def __init__(self, workers: int = 1) -> None:
+        self._workers = [_Worker() for _ in range(workers)]
+        self._next_id = 0
+        self._results: deque[tuple[int, RenderResult]] = deque()
+
+    @property
+    def pending(self) -> int:
+        """Jobs sent and not yet answered."""
+        return sum(len(worker.busy) for worker in self._workers)
+
+    def submit(self, job: dict[str, Any]) -> int:
+        """Send ``job`` to the least busy worker; its id."""
+        job_id = self._next_id
+        self._next_id += 1
+        worker = min(self._workers, key=lambda w: len(w.busy))
+        try:
+            worker.connection.send({**job, "id": job_id})
+        except OSError:
+            self._results.append((job_id, _lost(job, worker.died())))
+            return job_id
+        worker.busy.append(job_id)
+        return job_id
+
+    def results(self, *, wait: bool = False) -> list[tuple[int, RenderResult]]:
+        """The results that came (``wait``: all of the jobs sent), as ``(job id, result)``."""
+        for worker in self._workers:
+            while worker.busy and (wait or worker.connection.poll(0)):
+                try:
+                    job_id, result = worker.connection.recv()
+                except (EOFError, OSError):
+                    why = worker.died()
+                    while worker.busy:
+                        self._results.append((worker.busy.popleft(), _lost({}, why)))
+                    break
+                if job_id in worker.busy:
+                    worker.busy.remove(job_id)
+                self._results.append((job_id, result))
+        done = list(self._results)
+        self._results.clear()
+        return done
+
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the workers (after their jobs, unless ``kill``)."""
+        for worker in self._workers:
+            if kill:
+                worker.process.kill()
+            else:
+                with contextlib.suppress(OSError):
+                    worker.connection.send(None)
+        for worker in self._workers:
+            try:
+                worker.process.wait(timeout=None if not kill else 10)
+            finally:
+                worker.connection.close()
+
+
+def _lost(job: dict[str, Any], why: str) -> RenderResult:
+    replay = str(job.get("replay", ""))
+    return RenderResult(replay, "", verified=False, error=f"{why}; render {replay} again with "
+                        "rlvideo render")  # fmt: skip
+
+
+def result_json(result: RenderResult) -> str:
+    """A result as one line of JSON (for ``rlvideo render``'s summary)."""
+    return json.dumps(asdict(result), default=str)
+

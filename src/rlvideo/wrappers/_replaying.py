@@ -1,0 +1,609 @@
+"""``replay=True`` on the env's side: log what replaying needs, render nothing in the loop.
+
+:class:`ReplayRecorder` stands where a :class:`~rlvideo.recording._recorder.Recorder` stands
+under a wrapper's :class:`~rlvideo.wrappers._machine.VideoMachine`: the machine starts, feeds
+and stops videos exactly as in live recording (the same triggers, names, counts), but a
+"frame" is only counted. The wrapper tells it, besides, what replaying needs:
+:meth:`~ReplayRecorder.before_reset` (the RNG state, before the env's reset),
+:meth:`~ReplayRecorder.after_reset` and :meth:`~ReplayRecorder.after_step` (the action and a
+digest of what the env returned: about 1 us a CartPole step).
+
+When a video ends, ``keep_if`` decides on its metadata (every field is known without
+pixels), its replay file ``<stem>.replay.npz`` is written beside where the video goes, and a
+:class:`~rlvideo.wrappers._renderer.RenderPool` renders it in the background. ``poll()`` and
+``close()`` collect the results: the videos are saved and handed to ``on_video_saved`` in the
+env's thread, as live recording does. A replay that diverges (or an env that cannot be made
+again) is said once, on the ``rlvideo.replay`` logger, and later videos are recorded live
+(``fallback="live"``) by a live :class:`Recorder` made then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlvideo._core.metadata import VideoMetadata
+from rlvideo._core.naming import check_name_prefix, clip_stem
+from rlvideo._core.options import DEFAULTS
+from rlvideo._core.replay import (
+    REPLAY_SUFFIX,
+    ReplayHeader,
+    check_replay_options,
+    chosen_by_return,
+    narrowed,
+    step_digest,
+)
+from rlvideo._core.spec import WriterSpec, check_fps
+from rlvideo._core.track import check_track
+from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.io.replayfile import write_replay
+from rlvideo.recording._interrupts import deferred_interrupts
+from rlvideo.recording._recorder import DEFAULT_FPS, Recorder
+from rlvideo.storage import SavedPath, open_destination
+from rlvideo.wrappers._renderer import RenderPool, RenderResult, package_versions
+from rlvideo.wrappers._replay_state import ResetState, capture_reset
+
+__all__ = ["ReplayRecorder"]
+
+logger = logging.getLogger("rlvideo.replay")
+
+
+class _Episode:
+    """One live episode: its reset and, per step, the action and the digest."""
+
+    def __init__(self, index: int, reset: ResetState, digest: int, first_step: int) -> None:
+        self.index = index
+        self.reset = reset
+        self.actions: list[Any] = []
+        self.digests = [digest]
+        self.first_step = first_step  # the global index of its first step
+        self.episode_return = 0.0
+        self.ended = False  # terminated or truncated
+
+    @property
+    def events(self) -> int:
+        """Its reset and steps so far (the event of the next frame is ``events - 1``)."""
+        return len(self.digests)
+
+
+@dataclass
+class _Segment:
+    episode: _Episode
+    first_event: int  # 0: the reset frame; t: the frame after step t
+    frames: int = 0
+
+
+@dataclass
+class _Video:
+    meta: VideoMetadata
+    start: dict[str, Any]  # Recorder.start's arguments, for the renderer
+    file_name: str
+    overwrite: bool | None
+    segments: list[_Segment] = field(default_factory=list)
+    live_id: int | None = None  # a video recorded live (after a fallback)
+    open: bool = True
+
+
+class ReplayRecorder:
+    """The recorder of a ``replay=True`` wrapper (see the module's docstring).
+
+    Args:
+        video_folder: Where videos (and their replay files) go: a folder or fsspec URL.
+        name_prefix: Start of every file name.
+        fps: Every video's frame rate unless :meth:`start` is given one.
+        env_id: The env's id, for the metadata.
+        spec_json: The env's spec (:func:`~rlvideo.wrappers._replay_state.check_replayable`).
+        **options: The recording options, ``replay_options`` included.
+    """
+
+    def __init__(
+        self,
+        video_folder: str,
+        *,
+        name_prefix: str,
+        fps: Any,
+        env_id: str | None,
+        spec_json: str,
+        **options: Any,
+    ) -> None:
+        check_name_prefix(name_prefix)
+        given = {**DEFAULTS, **options}
+        self.options = given
+        self.replay = check_replay_options(given["replay_options"])
+        self.spec = WriterSpec.build(
+            format=given["format"], fps=DEFAULT_FPS if fps is None else fps,
+            codec=given["codec"], crf=given["crf"], options=given["encoder_options"],
+            overwrite=given["overwrite"], float_range=given["float_range"],
+        )  # fmt: skip
+        check_track(given["track"], metadata=given["metadata"])
+        for name in ("on_video_saved", "keep_if"):
+            if given[name] is not None and not callable(given[name]):
+                raise InvalidArgumentError(f"{name} must be a callable or None, got {given[name]!r}")
+        self.video_folder = video_folder
+        self.name_prefix = name_prefix
+        self.env_id = env_id
+        self.spec_json = spec_json
+        self.keep_if = given["keep_if"]
+        self.on_video_saved = given["on_video_saved"]
+        self.destination = open_destination(video_folder, given["storage_options"])
+        self.destination.prepare()
+        self.saved: list[SavedPath] = []
+        """Every video saved so far, in the order their renders finished."""
+        self.replays: list[SavedPath] = []
+        """Every replay file written so far."""
+        self._writer = self._writer_settings(given)
+        self._overlay = self._pickled_overlay(given["overlay"])
+        self._versions = package_versions()
+        self._videos: dict[int, _Video] = {}
+        self._next_id = 0
+        self._episode: _Episode | None = None
+        self._reset: ResetState | None = None
+        self._steps = 0  # env steps over every episode
+        self._action: dict[str, Any] | None = None  # the actions' dtype, from the first
+        self._written: set[str] = set()  # stems with a replay file
+        self._candidates: list[tuple[str, float, str]] = []  # (replay, return, stem): best/worst
+        self._jobs: dict[int, tuple[str, str]] = {}  # render job -> (replay file, stem)
+        self._held: list[str] = []  # replay files to render at close()
+        self._names: dict[str, str] = {}  # replay file written -> its final name
+        self._errors: list[BaseException] = []
+        self._interrupted = False
+        self._live: Recorder | None = None  # after a fallback: videos recorded live
+        self._pool = RenderPool(self.replay["workers"])
+        self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
+
+    # -- what the wrapper says of the env ------------------------------------------------------
+    def before_reset(self, env: Any, seed: int | None, options: dict[str, Any] | None) -> None:
+        """Take what replaying the coming reset needs (call it just before the reset)."""
+        self._end_episode()
+        self._reset = capture_reset(env, seed, options)
+
+    def after_reset(self, obs: Any) -> None:
+        """The reset happened: a new episode begins with its observation."""
+        assert self._reset is not None  # before_reset came first
+        index = 0 if self._episode is None else self._episode.index + 1
+        self._episode = _Episode(
+            index, self._reset, step_digest(obs, 0.0, False, False), self._steps
+        )
+
+    def after_step(
+        self, action: Any, obs: Any, reward: Any, terminated: Any, truncated: Any
+    ) -> None:
+        """A step happened: its action, and the digest of what it returned."""
+        self._steps += 1
+        episode = self._episode
+        if episode is None:  # a step before any reset: the env errs on it anyway
+            return
+        if self._action is None:
+            self._action = _action_spec(action)
+        episode.actions.append(action)
+        episode.digests.append(step_digest(obs, reward, terminated, truncated))
+        episode.episode_return += float(reward)
+        episode.ended = bool(terminated or truncated)
+
+    def is_live(self, video_id: int | None) -> bool:
+        """Whether the video ``video_id`` takes rendered frames (recorded live)."""
+        video = None if video_id is None else self._videos.get(video_id)
+        return video is not None and video.live_id is not None
+
+    # -- the Recorder's interface, for the VideoMachine ---------------------------------------
+    def start(
+        self,
+        name: str,
+        *,
+        kind: str,
+        episode: int,
+        first_step: int,
+        episode_step: int = 0,
+        episode_return: float = 0.0,
+        fps: Any = None,
+        **extra: Any,
+    ) -> int:
+        """Open the video ``name``; its id. A taken name raises here, as live."""
+        self.poll_renders()
+        video_id = self._next_id
+        self._next_id += 1
+        if self._live is not None:
+            live_id = self._live.start(
+                name, kind=kind, episode=episode, first_step=first_step,
+                episode_step=episode_step, episode_return=episode_return, fps=fps, **extra,
+            )  # fmt: skip
+            meta = VideoMetadata(path="", kind=kind)
+            self._videos[video_id] = _Video(meta, {}, "", None, live_id=live_id)
+            return video_id
+        spec = self.spec if fps is None else self.spec.replace(fps=_fps(name, fps))
+        file_name = f"{name}.{spec.format}"
+        taken = self.destination.check_free(file_name, overwrite=spec.overwrite)
+        meta = VideoMetadata(
+            path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
+            episode=episode, first_step=first_step, fps=float(spec.fps), codec=spec.codec,
+            **extra,
+        )  # fmt: skip
+        start = {
+            "stem": name, "kind": kind, "episode": episode, "first_step": first_step,
+            "episode_step": episode_step, "episode_return": float(episode_return),
+            "seed": extra.get("seed"), "env_index": extra.get("env_index"),
+            "fps": [spec.fps.numerator, spec.fps.denominator], "name_prefix": self.name_prefix,
+        }  # fmt: skip
+        overwrite = True if spec.overwrite is None and taken else spec.overwrite
+        self._videos[video_id] = _Video(meta, start, file_name, overwrite)
+        return video_id
+
+    def frame(self, video_id: int, frame: Any) -> int:
+        """Count a frame (the wrapper's event): the renderer will draw it."""
+        video = self._videos[video_id]
+        if video.live_id is not None:
+            assert self._live is not None
+            return self._live.frame(video.live_id, frame)
+        episode = self._episode
+        assert episode is not None  # frames come after a reset
+        segments = video.segments
+        if not segments or segments[-1].episode is not episode:
+            segments.append(_Segment(episode, episode.events - 1))
+        segments[-1].frames += 1
+        video.meta.frames += 1
+        return video.meta.frames
+
+    def step(
+        self,
+        video_id: int,
+        reward: Any,
+        terminated: Any,
+        truncated: Any,
+        *,
+        action: Any = None,
+        info: Mapping[str, Any] | None = None,
+        counted: tuple[Any, Any, Any] | None = None,
+    ) -> None:
+        """Count a step to the video's metadata (the renderer replays its overlay and track)."""
+        video = self._videos[video_id]
+        if video.live_id is not None:
+            assert self._live is not None
+            self._live.step(
+                video.live_id, reward, terminated, truncated, action=action, info=info,
+                counted=counted,
+            )  # fmt: skip
+            return
+        meta = video.meta
+        total, ended, cut = (reward, terminated, truncated) if counted is None else counted
+        meta.steps += 1
+        meta.episode_return += float(total)
+        meta.terminated, meta.truncated = bool(ended), bool(cut)
+
+    def show(self, video_id: int, *args: Any, **kwargs: Any) -> None:
+        """A step shown but not counted: the renderer replays it (live videos: passed on)."""
+        video = self._videos[video_id]
+        if video.live_id is not None and self._live is not None:
+            self._live.show(video.live_id, *args, **kwargs)
+
+    def reset(self, video_id: int, episode: int, info: Mapping[str, Any] | None = None) -> None:
+        """An episode began inside the video (the renderer replays it)."""
+        video = self._videos[video_id]
+        if video.live_id is not None and self._live is not None:
+            self._live.reset(video.live_id, episode, info)
+
+    def frames(self, video_id: int) -> int:
+        """Frames in the video so far."""
+        video = self._videos[video_id]
+        if video.live_id is not None and self._live is not None:
+            return self._live.frames(video.live_id)
+        return video.meta.frames
+
+    def stop(self, video_id: int) -> None:
+        """End a video: ``keep_if`` asked, its replay file written and its render queued."""
+        video = self._videos.pop(video_id)
+        video.open = False
+        if video.live_id is not None:
+            assert self._live is not None
+            self._live.stop(video.live_id)
+            return
+        meta = video.meta
+        if meta.frames == 0:
+            logger.warning("Ignored saving a video as there were zero frames to save.")
+        elif self.keep_if is not None and not self._keep(meta):
+            logger.info("keep_if rejected %s", Path(meta.path).name)
+            if self.replay["log"] == "all":
+                self._write(video, render=False)
+        else:
+            self._write(video, render=True)
+        self.raise_errors()
+
+    def discard(self, video_id: int) -> None:
+        """End a video and forget it: no replay file, no render."""
+        video = self._videos.pop(video_id, None)
+        if video is not None and video.live_id is not None and self._live is not None:
+            self._live.discard(video.live_id)
+
+    def final(self, file_name: str) -> SavedPath:
+        """Where a file named ``file_name`` ends up."""
+        return self.destination.final(file_name)
+
+    def interrupt(self) -> None:
+        """A failure cut the recording off: open videos keep only their replay files."""
+        self._interrupted = True
+        if self._live is not None:
+            self._live.interrupt()
+
+    def resume(self) -> None:
+        """A recording call completed."""
+        self._interrupted = False
+        if self._live is not None:
+            self._live.resume()
+
+    def poll(self) -> None:
+        """Take finished renders (save and hand off their videos) without waiting."""
+        self.poll_renders()
+        if self._live is not None:
+            self._live.poll()
+        self.raise_errors()
+
+    def poll_renders(self, *, wait: bool = False) -> None:
+        """Handle the renders that finished (``wait``: all of those sent)."""
+        for job_id, result in self._pool.results(wait=wait):
+            if job_id == self._probe:
+                if result.error is not None:
+                    self._replay_failed(
+                        f"the renderer cannot make the env again ({result.error})", None
+                    )
+                continue
+            self._rendered(job_id, result)
+
+    def close(self) -> None:
+        """End every open video, render what is due, wait for the renders, stop the workers."""
+        unwinding = self._interrupted
+        try:
+            for video_id in sorted(self._videos):
+                video = self._videos[video_id]
+                if video.live_id is not None:
+                    continue  # the live recorder's close() ends it
+                if unwinding:
+                    self._videos.pop(video_id)
+                    if video.meta.frames:
+                        path = self._write(video, render=False)
+                        logger.warning(
+                            "the recording was cut off: kept the replay file %s of the video "
+                            "in progress; render it with: rlvideo render %s", path, path,
+                        )  # fmt: skip
+                    continue
+                meta = video.meta
+                meta.cut_short = not (meta.terminated or meta.truncated)
+                video.start["cut_short"] = meta.cut_short
+                self.stop(video_id)
+            self._end_episode(closing=True)
+            if not unwinding:
+                self._render_at_close()
+                self.poll_renders(wait=True)
+        finally:
+            try:
+                self._pool.close(kill=unwinding)
+            finally:
+                if self._live is not None:
+                    if unwinding:
+                        self._live.interrupt()
+                    self._live.close()
+                self.destination.close()
+        if not unwinding:
+            self.raise_errors()
+
+    def raise_errors(self) -> None:
+        """Raise the first error met, once."""
+        if self._errors:
+            raise self._errors.pop(0)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _keep(self, meta: VideoMetadata) -> bool:
+        assert self.keep_if is not None
+        try:
+            return bool(self.keep_if(meta))
+        except Exception as exc:
+            self._errors.append(
+                InvalidArgumentError(f"keep_if raised {exc!r} for {Path(meta.path).name}; kept it")
+            )
+            return True
+
+    def _end_episode(self, *, closing: bool = False) -> None:
+        """The episode under way ends: with ``log="all"``, its replay file if it has none."""
+        episode = self._episode
+        if episode is None or self.replay["log"] != "all":
+            return
+        stem = clip_stem(self.name_prefix, "episode", episode.index)
+        if stem in self._written:
+            return
+        fps = self.spec.fps
+        start = {
+            "stem": stem, "kind": "episode", "episode": episode.index,
+            "first_step": episode.first_step, "episode_step": 0, "episode_return": 0.0,
+            "seed": episode.reset.seed, "env_index": None,
+            "fps": [fps.numerator, fps.denominator], "name_prefix": self.name_prefix,
+            "cut_short": closing and not episode.ended,
+        }  # fmt: skip
+        file_name = f"{stem}.{self.spec.format}"
+        meta = VideoMetadata(path=str(self.final(file_name)), kind="episode")
+        meta.frames = episode.events
+        meta.episode_return = episode.episode_return
+        video = _Video(meta, start, file_name, True, [_Segment(episode, 0, episode.events)])
+        self._write(video, render=False)
+
+    def _write(self, video: _Video, *, render: bool) -> str:
+        """Write the video's replay file; queue its render (``render``, by the options)."""
+        header, arrays = self._file(video)
+        stem = video.start["stem"]
+        name = f"{stem}{REPLAY_SUFFIX}"
+        local = self.destination.staging_path(name, unique=f"replay-{stem}")
+        with deferred_interrupts():  # a Ctrl-C leaves the file whole or absent
+            write_replay(local, header, arrays, overwrite=True)
+        self._written.add(stem)
+        self.replays.append(self.final(name))
+        replay = str(local)
+        self._names[replay] = name
+        self._candidates.append((replay, video.meta.episode_return, stem))
+        how = self.replay["render"]
+        if render and how == "kept":
+            self._submit(replay, video)
+        elif render and how == "close":
+            self._held.append(replay)
+        elif self.destination.remote and not isinstance(how, dict):
+            self._publish_replay(replay)
+        return replay
+
+    def _submit(self, replay: str, video: _Video | None) -> None:
+        stem = Path(replay).name.removesuffix(REPLAY_SUFFIX)
+        overwrite = True if video is None else video.overwrite
+        job = {
+            "replay": replay, "folder": self.video_folder, "overwrite": overwrite,
+            "storage_options": self.options["storage_options"], "overlay": self._overlay,
+        }  # fmt: skip
+        self._jobs[self._pool.submit(job)] = (replay, stem)
+
+    def _render_at_close(self) -> None:
+        how = self.replay["render"]
+        held, self._held = self._held, []
+        if isinstance(how, dict):
+            returns = [ret for _, ret, _ in self._candidates]
+            chosen = chosen_by_return(returns, how["best"], how["worst"])
+            held = [self._candidates[i][0] for i in chosen]
+            if self.destination.remote:
+                for replay, _, _ in self._candidates:
+                    if replay not in held:
+                        self._publish_replay(replay)
+        for replay in held:
+            self._submit(replay, None)
+
+    def _rendered(self, job_id: int, result: RenderResult) -> None:
+        replay, stem = self._jobs.pop(job_id, (result.replay, result.stem))
+        if self.destination.remote:
+            self._publish_replay(replay)
+        if result.error is not None and result.path is None:
+            self._replay_failed(f"{stem} could not be rendered: {result.error}", replay)
+            return
+        if not result.verified:
+            self._replay_failed(
+                f"the replay of {stem} diverged at step {result.diverged_at_step} of its "
+                f"episode: kept its first {result.diverged_at_frame} frames. The env is not "
+                "reproducible from its spec, RNG state and actions (an RNG outside "
+                "env.unwrapped.np_random, a stateful wrapper, or other package versions)",
+                replay,
+            )
+        meta = result.metadata()
+        if result.path is None or meta is None:
+            return
+        where: SavedPath = result.path if self.destination.remote else Path(result.path)
+        self.saved.append(where)
+        if self.on_video_saved is not None:
+            try:
+                callback = functools.partial(self.on_video_saved, where, meta)
+                deferred_interrupts().let_through(callback, held_first=False)
+            except Exception as exc:
+                logger.error("on_video_saved raised %r for %s", exc, where)
+                self._errors.append(exc)
+
+    def _replay_failed(self, what: str, replay: str | None) -> None:
+        """Say it once; record later videos live, or raise (``fallback="error"``)."""
+        if self.replay["fallback"] == "error":
+            self._errors.append(RLVideoError(f"replay=True: {what}"))
+            return
+        if self._live is None:
+            logger.warning("%s; later videos are recorded live", what)
+            options = {
+                k: v for k, v in self.options.items() if k not in ("replay", "replay_options")
+            }
+            self._live = Recorder(
+                self.video_folder, name_prefix=self.name_prefix,
+                fps=self.spec.fps, env_id=self.env_id, **options,
+            )  # fmt: skip
+        else:
+            logger.warning("%s", what)
+
+    def _publish_replay(self, local: str) -> None:
+        """Upload a replay file to a URL folder (a local one has it in place already)."""
+        name = self._names.get(local)
+        if not self.destination.remote or name is None:
+            return
+        try:
+            self.destination.publish(Path(local), name, overwrite=True)
+        except Exception as exc:
+            logger.error("could not upload the replay file %s: %s", name, exc)
+
+    def _file(self, video: _Video) -> tuple[ReplayHeader, dict[str, Any]]:
+        """The replay file of ``video``: a header and its arrays."""
+        arrays: dict[str, Any] = {}
+        segments = []
+        for index, segment in enumerate(video.segments):
+            episode = segment.episode
+            events = segment.first_event + segment.frames
+            arrays[f"digests_{index}"] = np.asarray(episode.digests[:events], np.uint32)
+            actions = episode.actions[: events - 1]
+            if actions:
+                values = narrowed(actions)
+                if values.dtype == object:
+                    raise InvalidArgumentError(
+                        "replay=True keeps actions that are numbers or arrays; this env's "
+                        f"actions are {type(actions[0]).__name__}: record live (replay=False)"
+                    )
+                arrays[f"actions_{index}"] = values
+            if episode.reset.ale is not None:
+                arrays[f"ale_{index}"] = episode.reset.ale
+            segments.append({
+                "episode": episode.index, "reset": episode.reset.header(),
+                "first_event": segment.first_event, "frames": segment.frames,
+            })  # fmt: skip
+        video.start.setdefault("cut_short", video.meta.cut_short)
+        header = ReplayHeader(
+            env={"id": self.env_id, "spec": self.spec_json, "action": self._action or {}},
+            video={**video.start, "frames": video.meta.frames, "steps": video.meta.steps},
+            writer=self._writer, segments=segments, versions=self._versions,
+        )  # fmt: skip
+        return header, arrays
+
+    @staticmethod
+    def _writer_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+        overlay = given["overlay"]
+        return {
+            "format": given["format"], "codec": given["codec"], "crf": given["crf"],
+            "encoder_options": given["encoder_options"],
+            "float_range": list(given["float_range"]), "metadata": given["metadata"],
+            "track": given["track"],
+            "overlay": overlay if overlay is None or isinstance(overlay, (bool, list)) else None,
+        }  # fmt: skip
+
+    @staticmethod
+    def _pickled_overlay(overlay: Any) -> bytes | None:
+        """An overlay object for the renderer (a callable, an Overlay): pickled, if it can be."""
+        if overlay is None or isinstance(overlay, (bool, list)):
+            return None
+        try:
+            return pickle.dumps(overlay)
+        except Exception:
+            logger.warning(
+                "replay=True: the overlay %r cannot be sent to the renderer (it does not "
+                "pickle); the videos show the default overlay fields", overlay,
+            )  # fmt: skip
+            return pickle.dumps(True)
+
+
+def _fps(name: str, fps: Any) -> Any:
+    try:
+        return check_fps(fps)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(
+            f"{name}: frames_per_sec is {fps!r}, which no video can have: {exc}"
+        ) from None
+
+
+def _action_spec(action: Any) -> dict[str, Any]:
+    """How to give a logged action back to the env: its dtype, and whether it was a Python value."""
+    python = next(
+        (name for kind, name in ((bool, "bool"), (int, "int"), (float, "float"))
+         if type(action) is kind), None,
+    )  # fmt: skip
+    with contextlib.suppress(Exception):
+        return {"dtype": np.asarray(action).dtype.str, "python": python}
+    return {"python": python}
+
