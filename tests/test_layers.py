@@ -35,6 +35,7 @@ LAYER_OF_TOP = {
     "dropin": "io", "encoder": "io", "reader": "io", "recovery": "io", "manifest": "io",
     "vector": "integration", "sb3": "integration", "pettingzoo": "integration",
     "demo": "integration", "notebook": "integration", "distributed": "integration",
+    "replay": "integration",
     "__init__": "integration", "__main__": "integration",
 }  # fmt: skip
 # Imports that pure modules may not make at import time (they may inside a function that

@@ -33,18 +33,19 @@ from rlvideo.errors import InvalidArgumentError
 
 __all__ = [
     "DIGEST",
-    "REPLAY_DEFAULTS",
-    "ReplayOptions",
-    "check_replay_options",
-    "chosen_by_return",
     "FORMAT",
+    "REPLAY_DEFAULTS",
     "REPLAY_SUFFIX",
     "VERSION",
     "EpisodeLog",
     "ReplayHeader",
+    "ReplayOptions",
+    "check_replay_options",
+    "chosen_by_return",
     "first_divergence",
     "narrowed",
     "obs_digest",
+    "render_overrides",
     "replay_path",
     "step_digest",
 ]
@@ -302,7 +303,12 @@ class ReplayOptions(TypedDict, total=False):
     fallback: str
 
 
-REPLAY_DEFAULTS: ReplayOptions = {"log": "recorded", "render": "kept", "workers": 1, "fallback": "live"}
+REPLAY_DEFAULTS: ReplayOptions = {
+    "log": "recorded",
+    "render": "kept",
+    "workers": 1,
+    "fallback": "live",
+}
 """Each ``replay_options`` key's value when it is not given."""
 
 _CHOICES = {"log": ("recorded", "all"), "fallback": ("live", "error")}
@@ -350,9 +356,7 @@ def _checked_render(render: Any) -> Any:
         return render
     if isinstance(render, Mapping) and render and set(render) <= {"best", "worst"}:
         counts = {"best": render.get("best", 0), "worst": render.get("worst", 0)}
-        if all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values()
-        ):
+        if all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values()):
             return counts
     raise InvalidArgumentError(
         "replay_options['render'] must be 'kept', 'close', 'none' or "
@@ -375,3 +379,42 @@ def chosen_by_return(returns: Sequence[float], best: int, worst: int) -> list[in
     picked = set(order[:best])
     picked.update(sorted(range(len(returns)), key=lambda i: (returns[i], i))[:worst])
     return sorted(picked)
+
+
+def render_overrides(
+    stem: str,
+    *,
+    camera: str | int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The stem and ``gymnasium.make`` keyword arguments of a render with another view.
+
+    A camera given as a number is MuJoCo's ``camera_id``, else its ``camera_name``. The stem
+    says what changed, so the verified original is never replaced by accident.
+
+    Example:
+        >>> render_overrides("rl-video-episode-0", camera="track", width=640, height=360)
+        ('rl-video-episode-0.cam-track.640x360', {'camera_name': 'track', 'width': 640, 'height': 360})
+        >>> render_overrides("v", camera="1")
+        ('v.cam-1', {'camera_id': 1})
+        >>> render_overrides("v")
+        ('v', {})
+    """  # noqa: E501 (doctest output stays on one line)
+    kwargs: dict[str, Any] = {}
+    parts = [stem]
+    if camera is not None:
+        text = str(camera)
+        if text.lstrip("-").isdigit():
+            kwargs["camera_id"] = int(text)
+        else:
+            kwargs["camera_name"] = text
+        parts.append(f"cam-{text}")
+    for name, value in (("width", width), ("height", height)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
+            kwargs[name] = value
+    if width is not None or height is not None:
+        parts.append(f"{width or ''}x{height or ''}")
+    return ".".join(parts), kwargs

@@ -40,7 +40,17 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+)
 
 from rlvideo._core.frames import FrameConverter
 from rlvideo._core.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_path
@@ -60,7 +70,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
 __all__ = [
-    "ClosesOnExit", "EpisodeCount", "KeepIf", "OnVideoSaved", "Recorder", "records", "reward_value",
+    "ClosesOnExit", "EpisodeCount", "KeepIf", "OnVideoSaved", "Recorder", "VideoSink", "records",
+    "reward_value",
 ]  # fmt: skip
 
 logger = logging.getLogger("rlvideo.recorder")  # the documented name (README, Logging)
@@ -252,6 +263,52 @@ class EpisodeCount:
         self.episode_return += reward_value(reward)
 
 
+class VideoSink(Protocol):
+    """What a wrapper's :class:`~rlvideo.wrappers._machine.VideoMachine` feeds videos to.
+
+    A :class:`Recorder` (live: frames rendered in the loop), or ``replay=True``'s
+    :class:`~rlvideo.wrappers._replaying.ReplayRecorder` (frames only counted, rendered later).
+    """
+
+    saved: list[SavedPath]
+    spec: WriterSpec
+
+    def start(
+        self, name: str, *, kind: str, episode: int, first_step: int, episode_step: int = 0,
+        episode_return: float = 0.0, fps: Any = None, **extra: Any,
+    ) -> int: ...  # fmt: skip
+
+    def frame(self, video_id: int, frame: Any) -> int: ...
+
+    def step(
+        self, video_id: int, reward: Any, terminated: Any, truncated: Any, *, action: Any = None,
+        info: Mapping[str, Any] | None = None, counted: tuple[Any, Any, Any] | None = None,
+    ) -> None: ...  # fmt: skip
+
+    def show(
+        self, video_id: int, reward: Any, terminated: Any, truncated: Any, *, action: Any = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None: ...  # fmt: skip
+
+    def reset(self, video_id: int, episode: int, info: Mapping[str, Any] | None = None) -> None: ...
+
+    def frames(self, video_id: int) -> int: ...
+
+    def stop(self, video_id: int) -> None: ...
+
+    def discard(self, video_id: int) -> None: ...
+
+    def final(self, file_name: str) -> SavedPath: ...
+
+    def poll(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def interrupt(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -267,7 +324,7 @@ def records(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[
 
     @functools.wraps(method)
     def recording_call(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        recorder: Recorder = self._recorder
+        recorder: VideoSink = self._recorder
         try:
             result = method(self, *args, **kwargs)
         except BaseException:
@@ -287,7 +344,7 @@ class ClosesOnExit:
     ``<name>.incomplete.<ext>``; a block that ends normally saves them.
     """
 
-    _recorder: Recorder
+    _recorder: VideoSink
 
     if TYPE_CHECKING:
 

@@ -49,7 +49,7 @@ from rlvideo._core.clips import fires
 from rlvideo._core.frames import is_frame
 from rlvideo._core.naming import clip_stem
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.recording._recorder import EpisodeCount, Recorder
+from rlvideo.recording._recorder import EpisodeCount, VideoSink
 
 __all__ = ["MachineAttributes", "Triggers", "VideoMachine", "warn_if_unclosed"]
 
@@ -98,7 +98,7 @@ class VideoMachine:
 
     def __init__(
         self,
-        recorder: Recorder,
+        recorder: VideoSink,
         *,
         name_prefix: str,
         video_length: float,

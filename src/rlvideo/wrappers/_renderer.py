@@ -37,7 +37,7 @@ import numpy as np
 
 from rlvideo._core.metadata import VideoMetadata
 from rlvideo._core.replay import ReplayHeader, step_digest
-from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.errors import InvalidArgumentError
 from rlvideo.io.replayfile import read_replay
 from rlvideo.recording._recorder import Recorder
 from rlvideo.recording._transport import package_root
@@ -206,7 +206,7 @@ def render_replay(
     fps = video.get("fps")
     recorder = Recorder(
         folder, name_prefix=str(header.video.get("name_prefix", "rl-video")),
-        fps=None if fps is None else Fraction(*fps), env_id=header.env.get("id"),
+        fps=None if fps is None else float(Fraction(*fps)), env_id=header.env.get("id"),
         encoder="thread", overwrite=overwrite, storage_options=storage_options,
         on_video_saved=lambda where, meta: saved.append((where, meta)),
         **{k: v for k, v in settings.items() if k in _WRITER_KEYS},
@@ -333,8 +333,9 @@ def _run(job: dict[str, Any]) -> tuple[int, RenderResult]:
     overlay = job.get("overlay")
     try:
         result = render_replay(
-            job["replay"], video_folder=job["folder"], overwrite=job.get("overwrite", True),
-            storage_options=job.get("storage_options"),
+            job["replay"], video_folder=job.get("folder"), overwrite=job.get("overwrite", True),
+            storage_options=job.get("storage_options"), stem=job.get("stem"),
+            env_kwargs=job.get("env_kwargs"), writer=job.get("writer"),
             overlay=None if overlay is None else pickle.loads(overlay),
         )  # fmt: skip
     except Exception as exc:  # never leave the caller waiting for an answer
@@ -439,4 +440,3 @@ def _lost(job: dict[str, Any], why: str) -> RenderResult:
 def result_json(result: RenderResult) -> str:
     """A result as one line of JSON (for ``rlvideo render``'s summary)."""
     return json.dumps(asdict(result), default=str)
-

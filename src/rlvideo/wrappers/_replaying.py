@@ -126,7 +126,9 @@ class ReplayRecorder:
         check_track(given["track"], metadata=given["metadata"])
         for name in ("on_video_saved", "keep_if"):
             if given[name] is not None and not callable(given[name]):
-                raise InvalidArgumentError(f"{name} must be a callable or None, got {given[name]!r}")
+                raise InvalidArgumentError(
+                    f"{name} must be a callable or None, got {given[name]!r}"
+                )
         self.video_folder = video_folder
         self.name_prefix = name_prefix
         self.env_id = env_id
@@ -516,7 +518,7 @@ class ReplayRecorder:
             }
             self._live = Recorder(
                 self.video_folder, name_prefix=self.name_prefix,
-                fps=self.spec.fps, env_id=self.env_id, **options,
+                fps=float(self.spec.fps), env_id=self.env_id, **options,
             )  # fmt: skip
         else:
             logger.warning("%s", what)
@@ -557,7 +559,10 @@ class ReplayRecorder:
         video.start.setdefault("cut_short", video.meta.cut_short)
         header = ReplayHeader(
             env={"id": self.env_id, "spec": self.spec_json, "action": self._action or {}},
-            video={**video.start, "frames": video.meta.frames, "steps": video.meta.steps},
+            video={
+                **video.start, "frames": video.meta.frames, "steps": video.meta.steps,
+                "return": video.meta.episode_return,
+            },
             writer=self._writer, segments=segments, versions=self._versions,
         )  # fmt: skip
         return header, arrays
@@ -606,4 +611,3 @@ def _action_spec(action: Any) -> dict[str, Any]:
     with contextlib.suppress(Exception):
         return {"dtype": np.asarray(action).dtype.str, "python": python}
     return {"python": python}
-

@@ -17,7 +17,7 @@ from rlvideo._core.clips import resolve_triggers
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, records
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers._machine import (
     MachineAttributes,
@@ -223,7 +223,7 @@ class RecordVideo(
                 self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
                 env_id=getattr(spec, "id", None), spec_json=check_replayable(env), **given,
             )  # fmt: skip
-            self._recorder: Recorder | ReplayRecorder = self._replay
+            self._recorder: VideoSink = self._replay
         else:
             self._recorder = Recorder(
                 self.video_folder, name_prefix=name_prefix,
