@@ -1,0 +1,289 @@
+"""``replay=True`` (issue 23): the loop renders nothing, and the renderer writes the videos that
+live recording writes (same names, frame counts, pixels, tracks, sidecars but for their ``replay``
+field), verified step by step; a replay that diverges is marked and later videos go live."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import rlvideo
+from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.io.replayfile import read_replay
+from rlvideo.replay import render
+from tests.helpers import decode
+
+FAMILIES = [
+    ("CartPole-v1", None),
+    ("Pendulum-v1", None),
+    ("LunarLander-v3", "Box2D"),
+    ("HalfCheetah-v5", "mujoco"),
+    ("ALE/Pong-v5", "ale_py"),
+    ("MiniGrid-DoorKey-8x8-v0", "minigrid"),
+]
+
+
+def make(env_id: str, **kwargs: Any) -> gym.Env:  # type: ignore[type-arg]
+    if env_id.startswith("ALE/"):
+        import ale_py
+
+        gym.register_envs(ale_py)
+    if env_id.startswith("MiniGrid"):
+        import minigrid  # noqa: F401 (registers the envs)
+    return gym.make(env_id, render_mode="rgb_array", **kwargs)
+
+
+def roll(env: gym.Env, episodes: int, steps: int, seed: int = 5) -> None:  # type: ignore[type-arg]
+    """Random actions (seeded), the first reset seeded and the others not."""
+    env.action_space.seed(1)
+    for episode in range(episodes):
+        env.reset(seed=seed if episode == 0 else None)
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                break
+
+
+def record(env_id: str, folder: Path, *, episodes: int = 2, steps: int = 40,
+           **options: Any) -> rlvideo.RecordVideo:  # fmt: skip
+    env = rlvideo.RecordVideo(make(env_id), str(folder), **{
+        "episode_trigger": lambda e: True, "metadata": True, "encoder": "thread", **options,
+    })  # fmt: skip
+    roll(env, episodes, steps)
+    env.close()
+    return env
+
+
+def sidecar(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+@pytest.fixture(autouse=True)
+def _quiet_render(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("MUJOCO_GL", os.environ.get("MUJOCO_GL", "egl"))
+
+
+@pytest.mark.parametrize(("env_id", "module"), FAMILIES, ids=[f[0] for f in FAMILIES])
+def test_a_replayed_video_is_the_live_one(tmp_path: Path, env_id: str, module: str | None) -> None:
+    if module is not None and importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed")
+    steps = 12 if env_id.startswith("HalfCheetah") else 40
+    record(env_id, tmp_path / "live", steps=steps, track=True, overlay=True)
+    env = record(env_id, tmp_path / "replay", steps=steps, track=True, overlay=True, replay=True)
+    live = sorted(p.name for p in (tmp_path / "live").iterdir())
+    replayed = sorted(p.name for p in (tmp_path / "replay").iterdir())
+    stems = [name.removesuffix(".mp4") for name in live if name.endswith(".mp4")]
+    assert len(stems) == 2
+    assert replayed == sorted(live + [f"{stem}.replay.npz" for stem in stems])
+    assert [Path(p).name for p in env.saved_videos] == [f"{stem}.mp4" for stem in stems]
+    for stem in stems:
+        a, b = (
+            decode(tmp_path / "live" / f"{stem}.mp4"),
+            decode(tmp_path / "replay" / f"{stem}.mp4"),
+        )
+        assert b.count == a.count > 1
+        assert (b.width, b.height, b.fps) == (a.width, a.height, a.fps)
+        assert (
+            max(np.abs(x.astype(int) - y).max() for x, y in zip(a.frames, b.frames, strict=True))
+            == 0
+        )
+        track = f"{stem}.track.jsonl"
+        assert (tmp_path / "replay" / track).read_text() == (tmp_path / "live" / track).read_text()
+        was, now = (
+            sidecar(tmp_path / "live" / f"{stem}.json"),
+            sidecar(tmp_path / "replay" / f"{stem}.json"),
+        )
+        assert now.pop("replay") == {"file": f"{stem}.replay.npz", "verified": True}
+        assert was.pop("replay") is None
+        assert now == was
+
+
+def test_the_loop_never_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    calls = []
+    original = CartPoleEnv.render
+    monkeypatch.setattr(CartPoleEnv, "render", lambda self: calls.append(1) or original(self))
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), replay=True,
+                              episode_trigger=lambda e: True)  # fmt: skip
+    roll(env, 3, 30)
+    assert calls == []
+    env.close()
+    assert calls == []  # the renderer renders its own env, in its own process
+    assert len(env.saved_videos) == 3
+    assert all(decode(path).count > 1 for path in env.saved_videos)
+
+
+def test_step_clips_spanning_episodes_replay(tmp_path: Path) -> None:
+    """A step trigger starts mid-episode (the replay skips the steps before it) and a fixed
+    video_length spans resets: segments of several episodes, each verified."""
+    kwargs = {"step_trigger": lambda s: s in (7, 40), "video_length": 25, "episode_trigger": None,
+              "track": True}  # fmt: skip
+    record("CartPole-v1", tmp_path / "live", episodes=6, steps=15, **kwargs)
+    record("CartPole-v1", tmp_path / "replay", episodes=6, steps=15, replay=True, **kwargs)
+    for stem in ("rl-video-step-7", "rl-video-step-40"):
+        a, b = (
+            decode(tmp_path / "live" / f"{stem}.mp4"),
+            decode(tmp_path / "replay" / f"{stem}.mp4"),
+        )
+        assert a.count == b.count == 25
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+        track = f"{stem}.track.jsonl"
+        assert (tmp_path / "replay" / track).read_text() == (tmp_path / "live" / track).read_text()
+        header, _ = read_replay(tmp_path / "replay" / f"{stem}.replay.npz")
+        assert len(header.segments) >= 2  # 25 frames of 15-step episodes span a reset
+        assert header.segments[0]["first_event"] > 0
+
+
+def test_on_video_saved_gets_the_rendered_video(tmp_path: Path) -> None:
+    handed = []
+    record("CartPole-v1", tmp_path, replay=True, on_video_saved=lambda p, m: handed.append((p, m)))
+    assert [Path(p).name for p, _ in handed] == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"]
+    for path, meta in handed:
+        assert meta.frames == decode(path).count
+        assert meta.replay == {"file": Path(path).stem + ".replay.npz", "verified": True}
+
+
+gym.register(id="GlobalRandomCartPole-v0", entry_point="tests.replay_envs:GlobalRandomCartPole",
+             max_episode_steps=200)  # fmt: skip
+
+
+def test_a_diverging_replay_is_marked_and_later_videos_go_live(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="rlvideo.replay")
+    env = rlvideo.RecordVideo(
+        gym.make("GlobalRandomCartPole-v0", render_mode="rgb_array"), str(tmp_path),
+        episode_trigger=lambda e: True, metadata=True, encoder="thread", replay=True,
+    )  # fmt: skip
+    env.action_space.seed(1)
+    env.reset(seed=1)
+    for _ in range(12):
+        env.step(0 if _ % 2 else 1)
+    env.reset(seed=2)  # the first video ends (its render is queued) and the second starts
+    env._recorder.poll_renders(wait=True)  # the divergence is known: later videos go live
+    for _ in range(12):
+        env.step(0 if _ % 2 else 1)
+    env.reset(seed=3)  # the third video starts live
+    env.step(0)
+    env.close()
+    first = sidecar(tmp_path / "rl-video-episode-0.json")
+    assert first["replay"] == {"file": "rl-video-episode-0.replay.npz", "verified": False,
+                               "diverged_at_step": 6, "diverged_at_frame": 6}  # fmt: skip
+    assert first["frames"] == decode(tmp_path / "rl-video-episode-0.mp4").count == 6
+    assert first["cut_short"] is True
+    messages = [r.getMessage() for r in caplog.records if r.name == "rlvideo.replay"]
+    assert len(messages) == 2  # the second video had started as a replay: it diverges too
+    assert "rl-video-episode-0 diverged at step 6" in messages[0]
+    assert "later videos are recorded live" in messages[0]
+    assert "rl-video-episode-1 diverged at step 6" in messages[1]
+    third = sidecar(tmp_path / "rl-video-episode-2.json")
+    assert third["replay"] is None  # live, after the fallback
+    assert third["frames"] == decode(tmp_path / "rl-video-episode-2.mp4").count == 2
+    assert not (tmp_path / "rl-video-episode-2.replay.npz").exists()
+
+
+def test_fallback_error_raises(tmp_path: Path) -> None:
+    env = rlvideo.RecordVideo(
+        gym.make("GlobalRandomCartPole-v0", render_mode="rgb_array"), str(tmp_path),
+        episode_trigger=lambda e: True, encoder="thread", replay=True,
+        replay_options={"fallback": "error"},
+    )  # fmt: skip
+    env.reset(seed=1)
+    for step in range(10):
+        env.step(step % 2)
+    with pytest.raises(RLVideoError, match="diverged at step 6"):
+        env.close()
+
+
+def test_keep_if_and_log_all(tmp_path: Path) -> None:
+    """keep_if decides on the metadata, without pixels; log="all" keeps every episode's replay
+    file, rendered or not, and rlvideo.replay.render makes the others later."""
+    env = record("CartPole-v1", tmp_path, episodes=4, steps=20, replay=True,
+                 episode_trigger=lambda e: e % 2 == 0, keep_if=lambda m: m.episode == 0,
+                 replay_options={"log": "all"})  # fmt: skip
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [Path(p).name for p in env.saved_videos] == ["rl-video-episode-0.mp4"]
+    assert [n for n in names if n.endswith(".mp4")] == ["rl-video-episode-0.mp4"]
+    assert [n for n in names if n.endswith(".replay.npz")] == [
+        f"rl-video-episode-{k}.replay.npz" for k in range(4)
+    ]
+    results = render([tmp_path / "rl-video-episode-3.replay.npz"])
+    assert results[0].verified
+    assert results[0].error is None
+    assert decode(tmp_path / "rl-video-episode-3.mp4").count == results[0].metadata().frames > 1
+
+
+def test_render_none_then_render_later(tmp_path: Path) -> None:
+    env = record("CartPole-v1", tmp_path, episodes=3, replay=True,
+                 replay_options={"render": "none"})  # fmt: skip
+    assert env.saved_videos == []
+    assert not list(tmp_path.glob("*.mp4"))
+    results = render([tmp_path], workers=2)
+    assert [Path(r.path).name for r in results if r.path] == [
+        f"rl-video-episode-{k}.mp4" for k in range(3)
+    ]
+    assert all(r.verified for r in results)
+
+
+def test_render_best_and_worst_at_close(tmp_path: Path) -> None:
+    env = record("CartPole-v1", tmp_path, episodes=5, steps=200, replay=True,
+                 replay_options={"log": "all", "render": {"best": 1, "worst": 1}},
+                 episode_trigger=lambda e: False)  # fmt: skip
+    returns = {}
+    for path in tmp_path.glob("*.replay.npz"):
+        header, _ = read_replay(path)
+        returns[header.video["stem"]] = header.video["return"]
+    assert len(returns) == 5
+    best, worst = max(returns, key=returns.get), min(returns, key=returns.get)  # type: ignore[arg-type]
+    assert sorted(Path(p).name for p in env.saved_videos) == sorted({f"{best}.mp4", f"{worst}.mp4"})
+
+
+def test_render_close_renders_nothing_before_close(tmp_path: Path) -> None:
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True,
+                              replay=True, replay_options={"render": "close"})  # fmt: skip
+    roll(env, 3, 20)
+    env._recorder.poll_renders(wait=True)  # nothing was sent
+    assert not list(tmp_path.glob("*.mp4"))
+    env.close()
+    assert len(list(tmp_path.glob("*.mp4"))) == 3
+
+
+def test_an_env_without_a_spec_is_refused_at_construction(tmp_path: Path) -> None:
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    with pytest.raises(InvalidArgumentError, match="no spec"):
+        rlvideo.RecordVideo(CartPoleEnv(render_mode="rgb_array"), str(tmp_path), replay=True)
+    with pytest.raises(InvalidArgumentError, match="replay_options has no key 'renders'"):
+        rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), replay=True,
+                            replay_options={"renders": "none"})  # fmt: skip
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failure_keeps_the_replay_file_of_the_video_in_progress(tmp_path: Path) -> None:
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True,
+                              replay=True)  # fmt: skip
+
+    def interrupted_run() -> None:
+        with env:
+            env.reset(seed=0)
+            for _ in range(5):
+                env.step(0)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rl-video-episode-0.replay.npz"]
+    [result] = render([tmp_path])
+    assert result.verified
+    assert decode(result.path).count == 6
