@@ -26,7 +26,7 @@ from rlvideo.cli._errors import usage_errors
 __all__ = ["main"]
 
 
-_COMMANDS = ("demo", "gallery", "info", "record", "recover")
+_COMMANDS = ("demo", "gallery", "info", "record", "recover", "render")
 """The commands: each is the function of its name in the module of its name."""
 
 
