@@ -287,3 +287,56 @@ def test_a_failure_keeps_the_replay_file_of_the_video_in_progress(tmp_path: Path
     [result] = render([tmp_path])
     assert result.verified
     assert decode(result.path).count == 6
+
+
+def record_vector(folder: Path, seed: Any, **options: Any) -> Any:
+    from rlvideo.wrappers.vector import RecordVideo
+
+    envs = gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode="sync",
+                        render_mode="rgb_array")  # fmt: skip
+    envs = RecordVideo(envs, str(folder), per_env=True, episode_trigger=lambda e: e < 3,
+                       metadata=True, track=True, encoder="thread", **options)  # fmt: skip
+    envs.action_space.seed(3)
+    envs.reset(seed=seed)
+    for _ in range(80):
+        envs.step(envs.action_space.sample())
+    envs.close()
+    return envs
+
+
+def test_per_env_vector_videos_replay(tmp_path: Path) -> None:
+    """Sub-envs autoreset inside the vector step: the RNG state is taken before that step."""
+    record_vector(tmp_path / "live", [1, 2, 3])
+    envs = record_vector(tmp_path / "replay", [1, 2, 3], replay=True)
+    videos = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
+    assert len(videos) >= 6  # at least two episodes of each sub-env ended in 80 steps
+    assert sorted(Path(p).name for p in envs.saved_videos) == videos
+    for name in videos:
+        a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert a.count == b.count
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+        track = name.replace(".mp4", ".track.jsonl")
+        assert (tmp_path / "replay" / track).read_text() == (tmp_path / "live" / track).read_text()
+
+
+def test_unseeded_vector_sub_envs_replay_verified(tmp_path: Path) -> None:
+    envs = record_vector(tmp_path, None, replay=True)
+    sidecars = [sidecar(p) for p in tmp_path.glob("*.json")]
+    assert len(sidecars) == len(envs.saved_videos) >= 6
+    assert all(data["replay"]["verified"] for data in sidecars)
+    assert all(data["frames"] == decode(tmp_path / data["path"]).count for data in sidecars)
+
+
+def test_vector_replay_needs_per_env_sync_next_step(tmp_path: Path) -> None:
+    from rlvideo.wrappers.vector import RecordVideo
+
+    sync = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync",
+                        render_mode="rgb_array")  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match="pass per_env=True"):
+        RecordVideo(sync, str(tmp_path), replay=True)
+    same = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+    same_step = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync",
+                             render_mode="rgb_array", vector_kwargs=same)  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match="needs next-step autoreset"):
+        RecordVideo(same_step, str(tmp_path), replay=True, per_env=True)
+    assert not list(tmp_path.iterdir())

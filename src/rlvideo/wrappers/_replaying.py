@@ -74,6 +74,16 @@ class _Episode:
         return len(self.digests)
 
 
+class _Stream:
+    """One stream of episodes: the env's, or a vector sub-env's (``per_env=True``)."""
+
+    def __init__(self, index: int | None) -> None:
+        self.index = index  # the sub-env, None for a single env
+        self.episode: _Episode | None = None
+        self.reset: ResetState | None = None
+        self.steps = 0  # env steps over every episode
+
+
 @dataclass
 class _Segment:
     episode: _Episode
@@ -90,6 +100,7 @@ class _Video:
     segments: list[_Segment] = field(default_factory=list)
     live_id: int | None = None  # a video recorded live (after a fallback)
     open: bool = True
+    stream: int | None = None  # its sub-env, for a per-env vector video
 
 
 class ReplayRecorder:
@@ -146,9 +157,7 @@ class ReplayRecorder:
         self._versions = package_versions()
         self._videos: dict[int, _Video] = {}
         self._next_id = 0
-        self._episode: _Episode | None = None
-        self._reset: ResetState | None = None
-        self._steps = 0  # env steps over every episode
+        self._streams: dict[int | None, _Stream] = {}
         self._action: dict[str, Any] | None = None  # the actions' dtype, from the first
         self._written: set[str] = set()  # stems with a replay file
         self._candidates: list[tuple[str, float, str]] = []  # (replay, return, stem): best/worst
@@ -162,25 +171,45 @@ class ReplayRecorder:
         self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
 
     # -- what the wrapper says of the env ------------------------------------------------------
-    def before_reset(self, env: Any, seed: int | None, options: dict[str, Any] | None) -> None:
-        """Take what replaying the coming reset needs (call it just before the reset)."""
-        self._end_episode()
-        self._reset = capture_reset(env, seed, options)
+    def before_reset(
+        self,
+        env: Any,
+        seed: int | None,
+        options: dict[str, Any] | None,
+        stream: int | None = None,
+    ) -> None:
+        """Take what replaying the coming reset needs (call it just before the reset).
 
-    def after_reset(self, obs: Any) -> None:
+        ``stream`` is the sub-env of a per-env vector wrapper (None: the env).
+        """
+        state = self._streams.setdefault(stream, _Stream(stream))
+        self._end_episode(state)
+        state.reset = capture_reset(env, seed, options)
+
+    def after_reset(self, obs: Any, stream: int | None = None) -> None:
         """The reset happened: a new episode begins with its observation."""
-        assert self._reset is not None  # before_reset came first
-        index = 0 if self._episode is None else self._episode.index + 1
-        self._episode = _Episode(
-            index, self._reset, step_digest(obs, 0.0, False, False), self._steps
+        state = self._streams[stream]
+        assert state.reset is not None  # before_reset came first
+        index = 0 if state.episode is None else state.episode.index + 1
+        state.episode = _Episode(
+            index, state.reset, step_digest(obs, 0.0, False, False), state.steps
         )
 
     def after_step(
-        self, action: Any, obs: Any, reward: Any, terminated: Any, truncated: Any
+        self,
+        action: Any,
+        obs: Any,
+        reward: Any,
+        terminated: Any,
+        truncated: Any,
+        stream: int | None = None,
     ) -> None:
         """A step happened: its action, and the digest of what it returned."""
-        self._steps += 1
-        episode = self._episode
+        state = self._streams.get(stream)
+        if state is None:  # a step before any reset: the env errs on it anyway
+            return
+        state.steps += 1
+        episode = state.episode
         if episode is None:  # a step before any reset: the env errs on it anyway
             return
         if self._action is None:
@@ -220,6 +249,8 @@ class ReplayRecorder:
             meta = VideoMetadata(path="", kind=kind)
             self._videos[video_id] = _Video(meta, {}, "", None, live_id=live_id)
             return video_id
+        if extra.get("env_index") not in self._streams:
+            raise InvalidArgumentError("replay=True: a video started before the env's first reset")
         spec = self.spec if fps is None else self.spec.replace(fps=_fps(name, fps))
         file_name = f"{name}.{spec.format}"
         taken = self.destination.check_free(file_name, overwrite=spec.overwrite)
@@ -235,7 +266,9 @@ class ReplayRecorder:
             "fps": [spec.fps.numerator, spec.fps.denominator], "name_prefix": self.name_prefix,
         }  # fmt: skip
         overwrite = True if spec.overwrite is None and taken else spec.overwrite
-        self._videos[video_id] = _Video(meta, start, file_name, overwrite)
+        self._videos[video_id] = _Video(
+            meta, start, file_name, overwrite, stream=extra.get("env_index")
+        )
         return video_id
 
     def frame(self, video_id: int, frame: Any) -> int:
@@ -244,7 +277,7 @@ class ReplayRecorder:
         if video.live_id is not None:
             assert self._live is not None
             return self._live.frame(video.live_id, frame)
-        episode = self._episode
+        episode = self._streams[video.stream].episode
         assert episode is not None  # frames come after a reset
         segments = video.segments
         if not segments or segments[-1].episode is not episode:
@@ -378,7 +411,8 @@ class ReplayRecorder:
                 meta.cut_short = not (meta.terminated or meta.truncated)
                 video.start["cut_short"] = meta.cut_short
                 self.stop(video_id)
-            self._end_episode(closing=True)
+            for state in self._streams.values():
+                self._end_episode(state, closing=True)
             if not unwinding:
                 self._render_at_close()
                 self.poll_renders(wait=True)
@@ -410,19 +444,19 @@ class ReplayRecorder:
             )
             return True
 
-    def _end_episode(self, *, closing: bool = False) -> None:
+    def _end_episode(self, state: _Stream, *, closing: bool = False) -> None:
         """The episode under way ends: with ``log="all"``, its replay file if it has none."""
-        episode = self._episode
+        episode = state.episode
         if episode is None or self.replay["log"] != "all":
             return
-        stem = clip_stem(self.name_prefix, "episode", episode.index)
+        stem = clip_stem(self.name_prefix, "episode", episode.index, env_index=state.index)
         if stem in self._written:
             return
         fps = self.spec.fps
         start = {
             "stem": stem, "kind": "episode", "episode": episode.index,
             "first_step": episode.first_step, "episode_step": 0, "episode_return": 0.0,
-            "seed": episode.reset.seed, "env_index": None,
+            "seed": episode.reset.seed, "env_index": state.index,
             "fps": [fps.numerator, fps.denominator], "name_prefix": self.name_prefix,
             "cut_short": closing and not episode.ended,
         }  # fmt: skip
@@ -430,7 +464,9 @@ class ReplayRecorder:
         meta = VideoMetadata(path=str(self.final(file_name)), kind="episode")
         meta.frames = episode.events
         meta.episode_return = episode.episode_return
-        video = _Video(meta, start, file_name, True, [_Segment(episode, 0, episode.events)])
+        video = _Video(
+            meta, start, file_name, True, [_Segment(episode, 0, episode.events)], stream=state.index
+        )
         self._write(video, render=False)
 
     def _write(self, video: _Video, *, render: bool) -> str:

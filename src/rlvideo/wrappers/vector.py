@@ -27,14 +27,17 @@ from rlvideo._core.grid import Tiler
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, records
 from rlvideo.wrappers._machine import Triggers, VideoMachine, warn_if_unclosed
+from rlvideo.wrappers._replay_state import check_replayable
+from rlvideo.wrappers._replaying import ReplayRecorder
 from rlvideo.wrappers.gymnasium import check_render_mode, gymnasium_settings
 
 import_optional("gymnasium", "gymnasium", feature="rlvideo.wrappers.vector.RecordVideo")
 
 import gymnasium as gym  # noqa: E402 (after the check, which names the extra)
 from gymnasium.vector import AutoresetMode, VectorWrapper  # noqa: E402
+from gymnasium.vector.utils import iterate  # noqa: E402
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -64,7 +67,7 @@ class _Track(VideoMachine):
     Besides the machine's counts, where sub-env ``source`` is in Gymnasium's autoreset.
     """
 
-    def __init__(self, recorder: Recorder, source: int, **settings: Any) -> None:
+    def __init__(self, recorder: VideoSink, source: int, **settings: Any) -> None:
         super().__init__(recorder, **settings)
         self.source = source
         self.has_autoreset = False  # the next step is the sub-env's reset (next-step autoreset)
@@ -220,12 +223,22 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         self.envs_to_record = _selected_envs(envs_to_record, record_first_only, self.num_envs)
         """The sub-envs recorded, in order."""
         spec = getattr(env, "spec", None)
-        self._recorder = Recorder(
-            self.video_folder, name_prefix=name_prefix,
-            fps=frames_per_sec,
-            env_id=getattr(spec, "id", None),
-            **recorder_options("rlvideo.wrappers.vector.RecordVideo", options),
-        )  # fmt: skip
+        given = recorder_options("rlvideo.wrappers.vector.RecordVideo", options)
+        self._replay: ReplayRecorder | None = None
+        if given["replay"]:
+            sub_envs = _replayable_sub_envs(env, per_env, mode)
+            self._sub_envs = sub_envs
+            self._replay = ReplayRecorder(
+                self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
+                env_id=getattr(sub_envs[0].spec, "id", None),
+                spec_json=_one_spec([check_replayable(sub) for sub in sub_envs]), **given,
+            )  # fmt: skip
+            self._recorder: VideoSink = self._replay
+        else:
+            self._recorder = Recorder(
+                self.video_folder, name_prefix=name_prefix,
+                fps=frames_per_sec, env_id=getattr(spec, "id", None), **given,
+            )  # fmt: skip
         triggers = Triggers(episode=self.episode_trigger, gc=gc_trigger)  # steps: for all at once
         settings = {
             "name_prefix": name_prefix, "video_length": self.video_length, "triggers": triggers,
@@ -291,10 +304,22 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     ) -> tuple[Any, dict[str, Any]]:
         """Reset, counting an episode for every sub-env reset, then record the reset frames."""
         mask = None if options is None else options.get("reset_mask")
+        if self._replay is not None:
+            given = {k: v for k, v in (options or {}).items() if k != "reset_mask"}
+            for track in self._tracks:
+                if mask is None or mask[track.source]:
+                    k = track.source
+                    sub_options = given if options is not None else None
+                    self._replay.before_reset(self._sub_envs[k], _seed_of(seed, k), sub_options, k)
         for track in self._tracks:
             if mask is None or mask[track.source]:
                 self._new_episode(track, _seed_of(seed, track.source))
         obs, info = super().reset(seed=cast(Any, seed), options=options)  # Gymnasium takes lists
+        if self._replay is not None:
+            by_env = list(iterate(self.single_observation_space, obs))
+            for track in self._tracks:
+                if mask is None or mask[track.source]:
+                    self._replay.after_reset(by_env[track.source], track.source)
         self._capture(info)
         for track in self._tracks:
             if mask is None or mask[track.source]:
@@ -305,7 +330,11 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     @records
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         """Step, follow each sub-env's episode boundaries, and record the frames."""
+        if self._replay is not None:
+            self._before_replayed_step()
         obs, rewards, terminations, truncations, info = self.env.step(actions)
+        if self._replay is not None:
+            self._after_replayed_step(actions, obs, rewards, terminations, truncations)
         stepped = []
         for track in self._tracks:
             k = track.source
@@ -362,6 +391,29 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         self._only_track().stop()
 
     # -- internals ---------------------------------------------------------------------------------
+    def _before_replayed_step(self) -> None:
+        """A sub-env that resets in this step (next-step autoreset): its RNG state before."""
+        assert self._replay is not None
+        for track in self._tracks:
+            if track.has_autoreset:
+                self._replay.before_reset(self._sub_envs[track.source], None, None, track.source)
+
+    def _after_replayed_step(
+        self, actions: Any, obs: Any, rewards: Any, terminations: Any, truncations: Any
+    ) -> None:
+        """Each recorded sub-env's reset, or its action and the digest of its step."""
+        assert self._replay is not None
+        by_env = list(iterate(self.single_observation_space, obs))
+        for track in self._tracks:
+            k = track.source
+            if track.has_autoreset:
+                self._replay.after_reset(by_env[k], k)
+            else:
+                self._replay.after_step(
+                    _action_of(actions, k), by_env[k], rewards[k], terminations[k],
+                    truncations[k], k,
+                )  # fmt: skip
+
     def _new_episode(self, track: _Track, seed: int | None = None) -> None:
         track.begin_episode(seed)
         track.reset_frame_next = True
@@ -373,6 +425,13 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             track.reset_frame_next = False
         if not self.recording:
             return
+        replay = self._replay
+        if replay is not None and not any(replay.is_live(t.video_id) for t in self._tracks):
+            for track in self._tracks:
+                if track.recording:
+                    track.add_frame(None)  # counted: the renderer draws it
+                    track.stop_if_full()
+            return
         frames = _frames_by_env(self.env.render(), self.num_envs)
         for track in self._tracks:
             if not track.recording:
@@ -383,7 +442,10 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
                 frame = self._tiler(
                     [self._tile_converters[k](frames[k]) for k in self.envs_to_record]
                 )
-            track.add_frame(frame)
+            if replay is None or replay.is_live(track.video_id):
+                track.add_frame(frame)
+            else:
+                track.add_frame(None)
             track.stop_if_full()
 
     def __del__(self) -> None:
@@ -469,3 +531,32 @@ def _seed_of(seed: int | list[int] | None, index: int) -> int | None:
     if isinstance(seed, int):
         return seed + index
     return seed[index] if index < len(seed) else None
+
+
+def _replayable_sub_envs(env: Any, per_env: bool, mode: Any) -> list[Any]:
+    """The sub-envs of a vector env that ``replay=True`` can replay, or a clear error."""
+    sub_envs = getattr(env.unwrapped, "envs", None)
+    problem = ""
+    if not per_env:
+        problem = "records one video per sub-env: pass per_env=True (tiled videos are live only)"
+    elif sub_envs is None:
+        problem = (
+            "needs the sub-envs in this process: make the vector env with "
+            'gymnasium.make_vec(..., vectorization_mode="sync")'
+        )
+    elif mode != AutoresetMode.NEXT_STEP:
+        problem = f"needs next-step autoreset; this vector env autoresets {mode}"
+    if problem:
+        raise InvalidArgumentError(f"replay=True with a vector env {problem}, or record live")
+    assert sub_envs is not None
+    return list(sub_envs)
+
+
+def _one_spec(specs: list[str]) -> str:
+    """The sub-envs' spec: they must all be made alike."""
+    if len(set(specs)) != 1:
+        raise InvalidArgumentError(
+            "replay=True with a vector env needs sub-envs made from one spec (gymnasium.make_vec "
+            "makes them so); these differ, or record live"
+        )
+    return specs[0]
