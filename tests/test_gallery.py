@@ -363,6 +363,29 @@ def test_cut_short_videos_are_shown_as_such(tmp_path: Path) -> None:
     assert "cut short" not in rows["rl-video-episode-0.mp4"]["file"]
 
 
+def test_replayed_videos_say_whether_their_replay_was_verified(tmp_path: Path) -> None:
+    """Issue 23: a video rendered from a replay that diverged is marked, with the step."""
+    from rlvideo._core.metadata import VideoMetadata
+
+    folder = tmp_path / "replayed"
+    records = {
+        "rl-video-episode-0.mp4": {"file": "rl-video-episode-0.replay.npz", "verified": True},
+        "rl-video-episode-1.mp4": {"file": "rl-video-episode-1.replay.npz", "verified": False,
+                                   "diverged_at_step": 6, "diverged_at_frame": 6},
+        "rl-video-episode-2.mp4": None,
+    }  # fmt: skip
+    for name, record in records.items():
+        video = _video(folder / name)
+        meta = VideoMetadata(path=str(video), kind="episode", replay=record)
+        sidecar_path(video).write_text(meta.to_json(), encoding="utf-8")
+    rows = _parse(build_gallery(folder)).rows
+    assert "replayed" in rows["rl-video-episode-0.mp4"]["file"]
+    assert "diverged" not in rows["rl-video-episode-0.mp4"]["file"]
+    assert "replay diverged" in rows["rl-video-episode-1.mp4"]["file"]
+    assert "diverged at step 6" in rows["rl-video-episode-1.mp4"]["file"]
+    assert "replay" not in rows["rl-video-episode-2.mp4"]["file"]
+
+
 # -- the page's data: what the script filters, sorts, plots and plays ---------------------------
 def _data(page: Path) -> dict[str, dict[str, object]]:
     """The videos embedded in the page (``<script type="application/json">``), by file name."""

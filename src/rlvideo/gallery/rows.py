@@ -347,6 +347,15 @@ def _add_metadata(
         row.badges.append("cut short")
     if meta.kind != "episode":
         row.badges.append(meta.kind)
+    if meta.replay is not None:  # rendered from a replay (replay=True): verified, or not
+        verified = meta.replay.get("verified") is True
+        row.badges.append("replayed" if verified else "replay diverged")
+        if not verified:
+            row.problem = (
+                f"the replay diverged at step {meta.replay.get('diverged_at_step')} of its "
+                f"episode: the video holds the {meta.replay.get('diverged_at_frame')} frames "
+                "before it"
+            )
     row.data.update(
         episode=meta.episode, step=meta.first_step, steps=meta.steps, env=meta.env_id,
         seed=meta.seed, kind=meta.kind, sidecar_fps=meta.fps, overlay=meta.overlay,
