@@ -101,14 +101,23 @@ def test_render_again_as_gif_and_into_another_folder(tmp_path):
         assert decode(tmp_path / f"rl-video-episode-{episode}.gif").count == length + 1
     assert hashlib.sha256((tmp_path / "rl-video-episode-0.mp4").read_bytes()).digest() == mp4
 
-    out = tmp_path / "webm"
+    # a file named renders though its video exists, once though its folder is named too
     named = invoke(
-        "render", tmp_path / "rl-video-episode-1.replay.npz", "--format", "webm", "--out", out
-    )  # a file named renders though its video exists
+        "render", tmp_path / "rl-video-episode-1.replay.npz", tmp_path, "--format", "webm"
+    )
     assert named.exit_code == 0, named.output
-    assert videos(out, ".webm") == {"rl-video-episode-1.webm"}
-    assert decode(out / "rl-video-episode-1.webm").count == lengths[1] + 1
-    assert f"rendered {out / 'rl-video-episode-1.webm'}" in named.output
+    assert videos(tmp_path, ".webm") == {"rl-video-episode-1.webm"}
+    assert decode(tmp_path / "rl-video-episode-1.webm").count == lengths[1] + 1
+    assert named.stdout.splitlines() == [
+        f"rendered {tmp_path / 'rl-video-episode-1.webm'} ({lengths[1] + 1} frames), verified",
+        "1 video rendered (1 verified), 1 skipped (their videos exist: --all renders them again)",
+    ]
+
+    out = tmp_path / "elsewhere"  # their videos are not in --out: all render there
+    elsewhere = invoke("render", tmp_path, "--out", out)
+    assert elsewhere.exit_code == 0, elsewhere.output
+    assert videos(out) == {"rl-video-episode-0.mp4", "rl-video-episode-1.mp4"}
+    assert decode(out / "rl-video-episode-0.mp4").count == lengths[0] + 1
 
 
 def test_overlay(tmp_path):

@@ -223,8 +223,11 @@ def _report(
 
 
 def _replay_files(paths: Sequence[str]) -> list[_Replay]:
-    """The replay files named: files as given, every ``*.replay.npz`` of a folder, sorted."""
-    found: list[_Replay] = []
+    """The replay files named: files as given, every ``*.replay.npz`` of a folder, sorted.
+
+    A file named twice (or named and in a folder named) is rendered once, as named.
+    """
+    found: dict[Path, _Replay] = {}
     for name in paths:
         path = Path(name)
         if path.is_dir():
@@ -234,7 +237,8 @@ def _replay_files(paths: Sequence[str]) -> list[_Replay]:
                     f"{name} holds no replay file (*{REPLAY_SUFFIX}): record with "
                     "RecordVideo(..., replay=True) to write them, or name another folder"
                 )
-            found.extend(_Replay(file, named=False) for file in files)
+            for file in files:
+                found.setdefault(file.resolve(), _Replay(file, named=False))
         elif path.is_file():
             if not path.name.endswith(REPLAY_SUFFIX):
                 raise InvalidArgumentError(
@@ -242,12 +246,12 @@ def _replay_files(paths: Sequence[str]) -> list[_Replay]:
                     "files (written by replay=True beside their videos); name one, or a "
                     "folder of them"
                 )
-            found.append(_Replay(path, named=True))
+            found[path.resolve()] = _Replay(path, named=True)
         elif path.exists():
             raise InvalidArgumentError(f"{name} is neither a replay file nor a folder")
         else:
             raise InvalidArgumentError(f"{name}: no such file or folder")
-    return found
+    return list(found.values())
 
 
 def _read_header(replay: _Replay) -> None:
