@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_colour.py
 	$(PY) benchmarks/bench_record_video.py
 	$(PY) benchmarks/bench_overlay.py
+	$(PY) benchmarks/bench_replay.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) $(MLFLOW_VENV) $(README_VENV) videos build dist
