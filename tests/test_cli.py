@@ -30,7 +30,7 @@ def test_help_and_module_entry_point():
     for command in ([sys.executable, "-m", "rlvideo"], [str(script)]):
         out = subprocess.run([*command, "--help"], capture_output=True, text=True)
         assert out.returncode == 0, (command, out.stderr)
-        for name in ("record", "info", "gallery", "recover", "demo"):
+        for name in ("record", "info", "gallery", "recover", "demo", "render"):
             assert name in out.stdout, (command, out.stdout)
 
 

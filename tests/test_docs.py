@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 README_MAX_BYTES = 12 * 1024  # the README is a front door: the rest is in docs/
-COMMANDS = ("record", "info", "gallery", "recover", "demo")  # rlvideo's commands
+COMMANDS = ("record", "info", "gallery", "recover", "demo", "render")  # rlvideo's commands
 
 
 def test_the_docs_build_strict(tmp_path):

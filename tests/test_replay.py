@@ -8,6 +8,8 @@ import importlib.util
 import json
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,21 @@ def record(env_id: str, folder: Path, *, episodes: int = 2, steps: int = 40,
     return env
 
 
+def record_elsewhere(env_id: str, folder: Path, steps: int) -> None:
+    """:func:`record` live in a fresh interpreter (see tests/test_mujoco.py: EGL and torch)."""
+    code = (
+        "import sys; from pathlib import Path; from tests.test_replay import record; "
+        f"record({env_id!r}, Path(sys.argv[1]), steps={steps}, track=True, overlay=True)"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    paths = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=False,
+        cwd=folder.parent, env={**os.environ, "PYTHONPATH": paths},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 def sidecar(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())
     return data
@@ -78,7 +95,10 @@ def test_a_replayed_video_is_the_live_one(tmp_path: Path, env_id: str, module: s
     if module is not None and importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed")
     steps = 12 if env_id.startswith("HalfCheetah") else 40
-    record(env_id, tmp_path / "live", steps=steps, track=True, overlay=True)
+    if env_id.startswith("HalfCheetah"):  # Mesa's EGL in the test process crashes torch later
+        record_elsewhere(env_id, tmp_path / "live", steps)
+    else:
+        record(env_id, tmp_path / "live", steps=steps, track=True, overlay=True)
     env = record(env_id, tmp_path / "replay", steps=steps, track=True, overlay=True, replay=True)
     live = sorted(p.name for p in (tmp_path / "live").iterdir())
     replayed = sorted(p.name for p in (tmp_path / "replay").iterdir())
@@ -340,3 +360,46 @@ def test_vector_replay_needs_per_env_sync_next_step(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="needs next-step autoreset"):
         RecordVideo(same_step, str(tmp_path), replay=True, per_env=True)
     assert not list(tmp_path.iterdir())
+
+
+def test_eval_video_callback_replays(tmp_path: Path) -> None:
+    """SB3's evaluation videos, rendered after the fact: training never renders."""
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3 import PPO
+
+    from rlvideo.wrappers.sb3 import EvalVideoCallback
+
+    handed: list[str] = []
+
+    def run(folder: Path, **options: Any) -> EvalVideoCallback:
+        eval_env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=40)
+        eval_env.reset(seed=0)  # the callback's resets are unseeded: the same in both runs
+        callback = EvalVideoCallback(
+            eval_env, str(folder), every=64, n_eval_episodes=2, metadata=True, track=True,
+            encoder="thread", **options,
+        )  # fmt: skip
+        model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, n_epochs=1, seed=0)
+        model.learn(total_timesteps=128, callback=callback)
+        return callback
+
+    run(tmp_path / "live")
+    run(tmp_path / "replay", replay=True, loggers=lambda path, meta: handed.append(path))
+    videos = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
+    assert videos == sorted(f"eval-step-{s}-episode-{k}.mp4" for s in (64, 128) for k in (0, 1))
+    assert sorted(Path(p).name for p in handed) == videos
+    for name in videos:
+        a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert a.count == b.count > 1
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+        assert sidecar(tmp_path / "replay" / name.replace(".mp4", ".json"))["replay"]["verified"]
+
+
+def test_wrappers_that_record_live_refuse_replay(tmp_path: Path) -> None:
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from rlvideo.wrappers.sb3 import VecVideoRecorder
+
+    venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")])
+    with pytest.raises(InvalidArgumentError, match="this one records live: drop replay=True"):
+        VecVideoRecorder(venv, str(tmp_path), lambda s: s == 0, replay=True)

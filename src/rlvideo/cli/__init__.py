@@ -1,11 +1,11 @@
-"""The ``rlvideo`` command: ``record``, ``info``, ``gallery``, ``recover`` and ``demo``.
+"""The ``rlvideo`` command: ``record``, ``info``, ``gallery``, ``recover``, ``render`` and ``demo``.
 
 Built on click. User errors (an unknown env id, a bad policy path, a missing extra, any
 :class:`~rlvideo.errors.RLVideoError`) print one line and exit with status 2, no traceback.
 The CLI is the only part of rlvideo that prints.
 
 One module per command (:mod:`rlvideo.cli.record`, ``info``, ``gallery``, ``recover``,
-``demo``), each imported when its command runs; beside them what ``record`` needs: ``_envs``
+``render``, ``demo``), each imported when its command runs; beside them what ``record`` needs: ``_envs``
 (env ids resolved, envs made), ``_policies`` (``--policy``), ``_options`` (JSON options),
 ``_progress`` (the bar) and ``_summary`` (what a run prints). This module holds the group,
 :data:`cli`, and :func:`main`, the console script.

@@ -254,6 +254,17 @@ def describe_video(video: Path, root: Path, posters: Path) -> Row:
     return _finish(row)
 
 
+def _add_replay(row: Row, record: dict[str, Any]) -> None:
+    """A video rendered from a replay (``replay=True``): verified, or where it diverged."""
+    verified = record.get("verified") is True
+    row.badges.append("replayed" if verified else "replay diverged")
+    if not verified:
+        row.problem = (
+            f"the replay diverged at step {record.get('diverged_at_step')} of its episode: "
+            f"the video holds the {record.get('diverged_at_frame')} frames before it"
+        )
+
+
 def _finish(row: Row) -> Row:
     row.data.update(
         poster=row.poster, width=row.width or None, height=row.height or None,
@@ -347,15 +358,8 @@ def _add_metadata(
         row.badges.append("cut short")
     if meta.kind != "episode":
         row.badges.append(meta.kind)
-    if meta.replay is not None:  # rendered from a replay (replay=True): verified, or not
-        verified = meta.replay.get("verified") is True
-        row.badges.append("replayed" if verified else "replay diverged")
-        if not verified:
-            row.problem = (
-                f"the replay diverged at step {meta.replay.get('diverged_at_step')} of its "
-                f"episode: the video holds the {meta.replay.get('diverged_at_frame')} frames "
-                "before it"
-            )
+    if meta.replay is not None:
+        _add_replay(row, meta.replay)
     row.data.update(
         episode=meta.episode, step=meta.first_step, steps=meta.steps, env=meta.env_id,
         seed=meta.seed, kind=meta.kind, sidecar_fps=meta.fps, overlay=meta.overlay,

@@ -399,6 +399,11 @@ class Recorder:
     ) -> None:
         check_name_prefix(name_prefix)
         given: RecordingOptions = {**DEFAULTS, **options}
+        if given["replay"]:  # the wrappers that replay make a ReplayRecorder instead
+            raise InvalidArgumentError(
+                "replay=True is taken by rlvideo.RecordVideo, rlvideo.wrappers.vector.RecordVideo "
+                "(per_env=True) and EvalVideoCallback; this one records live: drop replay=True"
+            )
         self.spec = WriterSpec.build(
             format=given["format"], fps=DEFAULT_FPS if fps is None else fps,
             codec=given["codec"], crf=given["crf"], options=given["encoder_options"],

@@ -249,8 +249,6 @@ class ReplayRecorder:
             meta = VideoMetadata(path="", kind=kind)
             self._videos[video_id] = _Video(meta, {}, "", None, live_id=live_id)
             return video_id
-        if extra.get("env_index") not in self._streams:
-            raise InvalidArgumentError("replay=True: a video started before the env's first reset")
         spec = self.spec if fps is None else self.spec.replace(fps=_fps(name, fps))
         file_name = f"{name}.{spec.format}"
         taken = self.destination.check_free(file_name, overwrite=spec.overwrite)

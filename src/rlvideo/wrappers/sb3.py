@@ -36,6 +36,8 @@ from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers._machine import MachineAttributes, VideoMachine, warn_if_unclosed
+from rlvideo.wrappers._replay_state import check_replayable
+from rlvideo.wrappers._replaying import ReplayRecorder
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.wrappers.sb3.VecVideoRecorder")
 
@@ -403,7 +405,16 @@ class EvalVideoCallback(BaseCallback):
         metadata = _env_metadata(eval_env) if self.vectorized else eval_env.metadata
         self._fps = metadata.get("render_fps") or 30
         self._env_id = _env_id(eval_env) if self.vectorized else _gym_env_id(eval_env)
-        self._recorder: Recorder | None = None
+        self._spec_json: str | None = None  # replay=True: the eval env's spec
+        if self._options["replay"]:
+            if self.vectorized:
+                raise InvalidArgumentError(
+                    "replay=True with EvalVideoCallback needs a Gymnasium eval_env made with "
+                    "gymnasium.make, not a VecEnv: pass the env itself, or record live"
+                )
+            self._spec_json = check_replayable(eval_env)
+        self._recorder: Recorder | ReplayRecorder | None = None
+        self._replay: ReplayRecorder | None = None
         self._next = every
         self.evaluations = 0
         """Evaluations recorded so far."""
@@ -446,7 +457,12 @@ class EvalVideoCallback(BaseCallback):
             recorder.close()  # waits for the videos and their hand-offs (their flush())
 
     def _evaluate(self) -> None:
-        if self._recorder is None:
+        if self._recorder is None and self._spec_json is not None:
+            self._recorder = self._replay = ReplayRecorder(
+                self.video_folder, name_prefix=self.name_prefix, fps=self._fps,
+                env_id=self._env_id, spec_json=self._spec_json, **self._options,
+            )  # fmt: skip
+        elif self._recorder is None:
             self._recorder = Recorder(
                 self.video_folder, name_prefix=self.name_prefix, fps=self._fps,
                 env_id=self._env_id, **self._options,
@@ -477,12 +493,16 @@ class EvalVideoCallback(BaseCallback):
         """Play one episode, recording it; return its return."""
         assert self._recorder is not None
         assert self.model is not None
-        recorder, env = self._recorder, self.eval_env
+        recorder, env, replay = self._recorder, self.eval_env, self._replay
         if self.vectorized:
             observation = env.reset()
         else:
+            if replay is not None:
+                replay.before_reset(env, None, None)
             observation, _ = env.reset()
-        self._frame(video_id, env.render())
+            if replay is not None:
+                replay.after_reset(observation)
+        self._frame(video_id, None if self._replayed(video_id) else env.render())
         state, start, total, steps = None, np.ones((1,), dtype=bool), 0.0, 0
         while True:
             action, state = self.model.predict(
@@ -498,16 +518,25 @@ class EvalVideoCallback(BaseCallback):
             else:
                 observation, reward, terminated, truncated, info = env.step(action)
                 start, taken = np.zeros((1,), dtype=bool), action
+                if replay is not None:
+                    replay.after_step(action, observation, reward, terminated, truncated)
             total += float(reward)
             recorder.step(video_id, reward, terminated, truncated, action=taken, info=info)
             ended = bool(terminated or truncated)
             if not (ended and self.vectorized):  # a VecEnv has reset already
-                self._frame(video_id, env.render())
+                self._frame(video_id, None if self._replayed(video_id) else env.render())
             if ended or (self.max_episode_steps is not None and steps >= self.max_episode_steps):
                 return total
 
+    def _replayed(self, video_id: int) -> bool:
+        """Whether the video is replayed (replay=True): its frames are rendered later."""
+        return self._replay is not None and not self._replay.is_live(video_id)
+
     def _frame(self, video_id: int, frame: Any) -> None:
         assert self._recorder is not None
+        if frame is None and self._replayed(video_id):
+            self._recorder.frame(video_id, None)  # counted: the renderer draws it
+            return
         if not is_frame(frame):
             raise RenderModeError(
                 f"eval_env.render() returned {type(frame).__name__}, not an image: make it with "
