@@ -5,8 +5,8 @@ Built on click. User errors (an unknown env id, a bad policy path, a missing ext
 The CLI is the only part of rlvideo that prints.
 
 One module per command (:mod:`rlvideo.cli.record`, ``info``, ``gallery``, ``recover``,
-``render``, ``demo``), each imported when its command runs; beside them what ``record`` needs: ``_envs``
-(env ids resolved, envs made), ``_policies`` (``--policy``), ``_options`` (JSON options),
+``render``, ``demo``), each imported when its command runs; beside them what ``record`` needs:
+``_envs`` (env ids resolved, envs made), ``_policies`` (``--policy``), ``_options`` (JSON options),
 ``_progress`` (the bar) and ``_summary`` (what a run prints). This module holds the group,
 :data:`cli`, and :func:`main`, the console script.
 """

@@ -254,6 +254,20 @@ def describe_video(video: Path, root: Path, posters: Path) -> Row:
     return _finish(row)
 
 
+def _add_badges(row: Row, meta: VideoMetadata) -> None:
+    """How the video's episode ended, what started it, and how it was rendered."""
+    if meta.terminated:
+        row.badges.append("terminated")
+    if meta.truncated:
+        row.badges.append("truncated")
+    if meta.cut_short:  # close() came mid-episode: the video stops before the episode did
+        row.badges.append("cut short")
+    if meta.kind != "episode":
+        row.badges.append(meta.kind)
+    if meta.replay is not None:
+        _add_replay(row, meta.replay)
+
+
 def _add_replay(row: Row, record: dict[str, Any]) -> None:
     """A video rendered from a replay (``replay=True``): verified, or where it diverged."""
     verified = record.get("verified") is True
@@ -350,16 +364,7 @@ def _add_metadata(
         row.cells["env"] = Cell(meta.env_id, meta.env_id.lower(), index)
     if meta.seed is not None:
         row.cells["seed"] = Cell(str(meta.seed), str(meta.seed))
-    if meta.terminated:
-        row.badges.append("terminated")
-    if meta.truncated:
-        row.badges.append("truncated")
-    if meta.cut_short:  # close() came mid-episode: the video stops before the episode did
-        row.badges.append("cut short")
-    if meta.kind != "episode":
-        row.badges.append(meta.kind)
-    if meta.replay is not None:
-        _add_replay(row, meta.replay)
+    _add_badges(row, meta)
     row.data.update(
         episode=meta.episode, step=meta.first_step, steps=meta.steps, env=meta.env_id,
         seed=meta.seed, kind=meta.kind, sidecar_fps=meta.fps, overlay=meta.overlay,
