@@ -349,3 +349,28 @@ def test_workers_upload_to_an_s3_url_and_the_manifest_lands_beside(ray_session, 
         local = Path(f"{Path(meta.path).stem}.mp4")
         fs.get(meta.path, str(local))
         assert decode(local).count == meta.steps + 1 == 11
+
+
+def test_replays_render_on_ray_tasks(ray_session: Any, tmp_path: Path) -> None:
+    """Issue 23's fan-out: replay files logged in the loop, rendered by Ray tasks."""
+    from rlvideo import RecordVideo
+    from rlvideo.distributed import render_replays
+
+    env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), str(tmp_path),
+                      episode_trigger=lambda e: True, metadata=True, replay=True,
+                      replay_options={"render": "none"})  # fmt: skip
+    env.reset(seed=0)
+    for _ in range(3):
+        for _ in range(50):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                break
+        env.reset()
+    env.close()
+    assert not list(tmp_path.glob("*.mp4"))
+    results = render_replays(tmp_path)
+    assert len(results) == 4  # three episodes, and the one frame of the last reset
+    assert all(result.verified for result in results)
+    for result in results:
+        meta = json.loads(Path(result.path).with_suffix(".json").read_text())
+        assert meta["frames"] == decode(result.path).count == result.metadata().frames

@@ -1,5 +1,7 @@
 """Record rollouts on Ray workers into one folder, with sidecars and one merged manifest.
 
+:func:`render_replays` renders the replay files of ``replay=True`` on Ray tasks.
+
 Needs Ray: ``pip install "rlvideo[ray]"`` (and ``rlvideo[gymnasium]`` for the envs).
 
 :func:`record_rollouts` runs a Gymnasium env and a policy on ``num_workers`` Ray tasks. Each
@@ -72,12 +74,15 @@ from rlvideo.storage import check_storage_options, open_destination, resolve_loc
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from rlvideo.wrappers._renderer import RenderResult
+
 __all__ = [
     "MANIFEST",
     "RolloutOptions",
     "env_runner_prefix",
     "merge_manifest",
     "record_rollouts",
+    "render_replays",
     "worker_prefix",
 ]
 
@@ -302,6 +307,43 @@ def record_rollouts(
         len(results), num_workers, time.perf_counter() - began, manifest,
     )  # fmt: skip
     return results
+
+
+def render_replays(
+    paths: list[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    video_folder: str | None = None,
+    ray_address: str | None = None,
+    ray_remote_options: Mapping[str, Any] | None = None,
+    **render_options: Any,
+) -> list[RenderResult]:
+    """Render replay files (``replay=True``) on Ray tasks, one task per file; their results.
+
+    The same as :func:`rlvideo.replay.render` (its keyword arguments: ``camera``, ``width``,
+    ``height``, ``format``, ``overlay``, ``overwrite``), with the rendering spread over a Ray
+    cluster: each task reads its replay file and writes its video where
+    :func:`rlvideo.replay.render` would (beside the replay file, or in ``video_folder``), so the
+    files must be on a file system every node shares. Ray is started and stopped as in
+    :func:`record_rollouts` when it is not running.
+
+    Returns:
+        One :class:`~rlvideo.wrappers._renderer.RenderResult` per replay file, in order.
+    """
+    from rlvideo.replay import render, replay_files
+
+    given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    files = [str(path) for path in replay_files(given)]
+    ray = import_optional("ray", "ray", feature="rlvideo.distributed")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=ray_address)
+    try:
+        task = ray.remote(render).options(**dict(ray_remote_options or {}))
+        refs = [task.remote([path], video_folder=video_folder, **render_options) for path in files]
+        return [result for ref in refs for result in ray.get(ref)]
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _with_defaults(options: RolloutOptions) -> RolloutOptions:

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from rlvideo.wrappers._renderer import RenderPool, RenderResult, close_envs, ren
 __all__ = ["RenderResult", "ReplayHeader", "ReplayOptions", "read_replay", "render", "replay_files"]
 
 
-def replay_files(paths: Iterable[str | Path]) -> list[Path]:
+def replay_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """The replay files named by ``paths``: files as given, folders' ``*.replay.npz``, sorted.
 
     Raises:
@@ -57,7 +58,7 @@ def replay_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def render(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | os.PathLike[str]],
     *,
     video_folder: str | None = None,
     camera: str | int | None = None,
