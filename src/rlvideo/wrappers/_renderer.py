@@ -241,26 +241,51 @@ def _drive(
     result: RenderResult,
 ) -> None:
     """Replay the segments into ``recorder``, as the live wrapper fed its recorder."""
-    video = header.video
-    action = _Action(header.env.get("action", {}))
-    video_id: int | None = None
-    frames = 0
-
-    def start() -> int:
-        extra = {} if video.get("env_index") is None else {"env_index": video["env_index"]}
-        fps = video.get("fps")
-        return recorder.start(
-            stem, kind=str(video["kind"]), episode=int(video["episode"]),
-            first_step=int(video["first_step"]), episode_step=int(video["episode_step"]),
-            episode_return=float(video["episode_return"]), seed=video.get("seed"),
-            fps=None if fps is None else Fraction(*fps), **extra,
-        )  # fmt: skip
-
-    def diverged(step: int) -> None:
-        result.verified = False
-        result.diverged_at_step, result.diverged_at_frame = step, frames
-
+    replay = _Replay(env, header, recorder, stem, result)
     for index, segment in enumerate(header.segments):
+        if not replay.segment(index, segment, arrays):
+            break
+    replay.finish()
+
+
+class _Replay:
+    """One video's replay: the recorder calls of the live wrapper, frame by frame."""
+
+    def __init__(
+        self, env: Any, header: ReplayHeader, recorder: Recorder, stem: str, result: RenderResult
+    ) -> None:
+        self.env, self.video, self.recorder = env, header.video, recorder
+        self.stem, self.result = stem, result
+        self.action = _Action(header.env.get("action", {}))
+        self.video_id: int | None = None
+        self.frames = 0
+
+    def started(self) -> int:
+        """The video's id, started with the live video's start if not yet."""
+        if self.video_id is None:
+            video = self.video
+            extra = {} if video.get("env_index") is None else {"env_index": video["env_index"]}
+            fps = video.get("fps")
+            self.video_id = self.recorder.start(
+                self.stem, kind=str(video["kind"]), episode=int(video["episode"]),
+                first_step=int(video["first_step"]), episode_step=int(video["episode_step"]),
+                episode_return=float(video["episode_return"]), seed=video.get("seed"),
+                fps=None if fps is None else Fraction(*fps), **extra,
+            )  # fmt: skip
+        return self.video_id
+
+    def diverged(self, step: int) -> bool:
+        """Say where the replay left the recorded steps; False (stop)."""
+        self.result.verified = False
+        self.result.diverged_at_step, self.result.diverged_at_frame = step, self.frames
+        return False
+
+    def frame(self) -> None:
+        self.recorder.frame(self.started(), _frame(self.env))
+        self.frames += 1
+
+    def segment(self, index: int, segment: dict[str, Any], arrays: dict[str, Any]) -> bool:
+        """Replay one episode's events; False when it diverged."""
         reset = segment["reset"]
         state = ResetState(
             reset.get("seed"), reset.get("options"), reset.get("rng"), arrays.get(f"ale_{index}")
@@ -268,41 +293,46 @@ def _drive(
         digests = arrays[f"digests_{index}"]
         actions = arrays.get(f"actions_{index}", np.zeros(0))
         first, count = int(segment["first_event"]), int(segment["frames"])
-        obs, info = replay_reset(env, state)
+        last = max(first + count, int(segment.get("counted_to", -1)) + 1)  # events replayed
+        obs, info = replay_reset(self.env, state)
         if step_digest(obs, 0.0, False, False) != int(digests[0]):
-            diverged(0)
-            break
+            return self.diverged(0)
         if first == 0:
-            video_id = start() if video_id is None else video_id
-            recorder.reset(video_id, int(segment["episode"]), info)
-            recorder.frame(video_id, _frame(env))
-            frames += 1
-        for event in range(1, first + count):
-            given = action(actions[event - 1])
-            obs, reward, terminated, truncated, info = env.step(given)
+            self.recorder.reset(self.started(), int(segment["episode"]), info)
+            self.frame()
+        for event in range(1, last):
+            given = self.action(actions[event - 1])
+            obs, reward, terminated, truncated, info = self.env.step(given)
             if step_digest(obs, reward, terminated, truncated) != int(digests[event]):
-                diverged(event)
-                break
+                return self.diverged(event)
             if event < first:
                 continue
-            video_id = start() if video_id is None else video_id
-            recorder.step(video_id, reward, terminated, truncated, action=given, info=info)
-            recorder.frame(video_id, _frame(env))
-            frames += 1
+            outcome = (self.started(), reward, terminated, truncated)
+            if self.frames == 0 and self.video.get("shown_first"):  # SB3: shown, not counted
+                self.recorder.show(*outcome, action=given, info=info)
+            else:
+                self.recorder.step(*outcome, action=given, info=info)
+            if event < first + count:  # (SB3: an episode's last step shows the next reset)
+                self.frame()
+        return True
+
+    def finish(self) -> None:
+        """Stop the video with the live one's ending, and how its replay went."""
+        if self.video_id is None:
+            return
+        result = self.result
+        record: dict[str, Any] = {
+            "file": f"{self.video.get('stem', self.stem)}.replay.npz", "verified": True,
+        }  # fmt: skip
         if not result.verified:
-            break
-    if video_id is None:
-        return
-    record: dict[str, Any] = {"file": f"{video.get('stem', stem)}.replay.npz", "verified": True}
-    if not result.verified:
-        record.update(
-            verified=False,
-            diverged_at_step=result.diverged_at_step,
-            diverged_at_frame=result.diverged_at_frame,
-        )
-    cut_short = bool(video.get("cut_short", False)) or not result.verified
-    recorder.annotate(video_id, replay=record, cut_short=cut_short)
-    recorder.stop(video_id)
+            record.update(
+                verified=False,
+                diverged_at_step=result.diverged_at_step,
+                diverged_at_frame=result.diverged_at_frame,
+            )
+        cut_short = bool(self.video.get("cut_short", False)) or not result.verified
+        self.recorder.annotate(self.video_id, replay=record, cut_short=cut_short)
+        self.recorder.stop(self.video_id)
 
 
 # -- worker processes ------------------------------------------------------------------------

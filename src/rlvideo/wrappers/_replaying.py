@@ -89,6 +89,7 @@ class _Segment:
     episode: _Episode
     first_event: int  # 0: the reset frame; t: the frame after step t
     frames: int = 0
+    counted_to: int = -1  # the last event counted into the video (SB3: one after its frames)
 
 
 @dataclass
@@ -101,6 +102,7 @@ class _Video:
     live_id: int | None = None  # a video recorded live (after a fallback)
     open: bool = True
     stream: int | None = None  # its sub-env, for a per-env vector video
+    shown_first: bool = False  # its first frame follows a step shown, not counted (SB3)
 
 
 class ReplayRecorder:
@@ -182,9 +184,13 @@ class ReplayRecorder:
 
         ``stream`` is the sub-env of a per-env vector wrapper (None: the env).
         """
+        self.begin_reset(capture_reset(env, seed, options), stream)
+
+    def begin_reset(self, reset: ResetState, stream: int | None = None) -> None:
+        """A reset comes whose state was taken already (:func:`capture_reset`)."""
         state = self._streams.setdefault(stream, _Stream(stream))
         self._end_episode(state)
-        state.reset = capture_reset(env, seed, options)
+        state.reset = reset
 
     def after_reset(self, obs: Any, stream: int | None = None) -> None:
         """The reset happened: a new episode begins with its observation."""
@@ -304,6 +310,9 @@ class ReplayRecorder:
                 counted=counted,
             )  # fmt: skip
             return
+        episode = self._streams[video.stream].episode
+        if video.segments and episode is not None and video.segments[-1].episode is episode:
+            video.segments[-1].counted_to = episode.events - 1
         meta = video.meta
         total, ended, cut = (reward, terminated, truncated) if counted is None else counted
         meta.steps += 1
@@ -315,6 +324,8 @@ class ReplayRecorder:
         video = self._videos[video_id]
         if video.live_id is not None and self._live is not None:
             self._live.show(video.live_id, *args, **kwargs)
+        elif video.meta.frames == 0:
+            video.shown_first = True
 
     def reset(self, video_id: int, episode: int, info: Mapping[str, Any] | None = None) -> None:
         """An episode began inside the video (the renderer replays it)."""
@@ -573,7 +584,7 @@ class ReplayRecorder:
         segments = []
         for index, segment in enumerate(video.segments):
             episode = segment.episode
-            events = segment.first_event + segment.frames
+            events = max(segment.first_event + segment.frames, segment.counted_to + 1)
             arrays[f"digests_{index}"] = np.asarray(episode.digests[:events], np.uint32)
             actions = episode.actions[: events - 1]
             if actions:
@@ -589,8 +600,10 @@ class ReplayRecorder:
             segments.append({
                 "episode": episode.index, "reset": episode.reset.header(),
                 "first_event": segment.first_event, "frames": segment.frames,
+                "counted_to": events - 1,
             })  # fmt: skip
         video.start.setdefault("cut_short", video.meta.cut_short)
+        video.start["shown_first"] = video.shown_first
         header = ReplayHeader(
             env={"id": self.env_id, "spec": self.spec_json, "action": self._action or {}},
             video={
