@@ -394,12 +394,55 @@ def test_eval_video_callback_replays(tmp_path: Path) -> None:
         assert sidecar(tmp_path / "replay" / name.replace(".mp4", ".json"))["replay"]["verified"]
 
 
+def record_sb3(folder: Path, **options: Any) -> Any:
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rlvideo.wrappers.sb3 import VecVideoRecorder
+
+    venv = make_vec_env("CartPole-v1", n_envs=1, seed=0, env_kwargs={"render_mode": "rgb_array"})
+    venv = VecVideoRecorder(venv, str(folder), lambda step: step % 30 == 0, video_length=20,
+                            metadata=True, track=True, encoder="thread", **options)  # fmt: skip
+    venv.reset()
+    space = venv.action_space
+    space.seed(0)
+    for _ in range(100):
+        venv.step(np.array([space.sample()]))
+    venv.close()
+    return venv
+
+
+def test_sb3_vec_video_recorder_replays(tmp_path: Path) -> None:
+    """SB3 resets an env inside step_wait, and its videos start after a step: both replayed."""
+    pytest.importorskip("stable_baselines3")
+    record_sb3(tmp_path / "live")
+    venv = record_sb3(tmp_path / "replay", replay=True)
+    videos = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
+    assert len(videos) == 4  # steps 0, 30, 60 and 90 (cut short by close)
+    assert sorted(Path(p).name for p in venv.saved_videos) == videos
+    for name in videos:
+        a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert a.count == b.count > 1
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+        track = name.replace(".mp4", ".track.jsonl")
+        assert (tmp_path / "replay" / track).read_text() == (tmp_path / "live" / track).read_text()
+        was = sidecar(tmp_path / "live" / name.replace(".mp4", ".json"))
+        now = sidecar(tmp_path / "replay" / name.replace(".mp4", ".json"))
+        assert now.pop("replay")["verified"] is True
+        was.pop("replay")
+        assert now == was
+
+
 def test_wrappers_that_record_live_refuse_replay(tmp_path: Path) -> None:
     pytest.importorskip("stable_baselines3")
     from stable_baselines3.common.vec_env import DummyVecEnv
 
+    from rlvideo.wrappers.pettingzoo import RecordVideo as ParallelRecordVideo
     from rlvideo.wrappers.sb3 import VecVideoRecorder
 
-    venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")])
-    with pytest.raises(InvalidArgumentError, match="this one records live: drop replay=True"):
+    venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")] * 2)
+    with pytest.raises(InvalidArgumentError, match="needs a DummyVecEnv of one env"):
         VecVideoRecorder(venv, str(tmp_path), lambda s: s == 0, replay=True)
+    pettingzoo = pytest.importorskip("pettingzoo.butterfly.pistonball_v6")
+    with pytest.raises(InvalidArgumentError, match="this one records live: drop replay=True"):
+        ParallelRecordVideo(pettingzoo.parallel_env(render_mode="rgb_array"), str(tmp_path),
+                            replay=True)  # fmt: skip

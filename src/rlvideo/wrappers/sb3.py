@@ -33,10 +33,10 @@ from rlvideo._core.naming import eval_clip_stem, step_range_stem
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, recorder_options
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.recording._recorder import ClosesOnExit, Recorder, records
+from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, records
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers._machine import MachineAttributes, VideoMachine, warn_if_unclosed
-from rlvideo.wrappers._replay_state import check_replayable
+from rlvideo.wrappers._replay_state import capture_reset, check_replayable
 from rlvideo.wrappers._replaying import ReplayRecorder
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.wrappers.sb3.VecVideoRecorder")
@@ -176,11 +176,23 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
         self.name_prefix = name_prefix
         self.video_length = video_length
         self._actions: Any = None  # the step's actions, from step_async
-        self._recorder = Recorder(
-            self.video_folder, name_prefix=name_prefix,
-            fps=frames_per_sec, env_id=_env_id(venv),
-            **recorder_options("VecVideoRecorder", options),
-        )  # fmt: skip
+        given = recorder_options("VecVideoRecorder", options)
+        self._replay: ReplayRecorder | None = None
+        self._shim: _ReplayShim | None = None
+        if given["replay"]:
+            sub_env = _replayable_env(venv)
+            self._replay = ReplayRecorder(
+                self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
+                env_id=_env_id(venv), spec_json=check_replayable(_without_monitor(sub_env)),
+                **given,
+            )  # fmt: skip
+            self._recorder: VideoSink = self._replay
+            self._shim = _ReplayShim(sub_env, self._replay)
+        else:
+            self._recorder = Recorder(
+                self.video_folder, name_prefix=name_prefix,
+                fps=frames_per_sec, env_id=_env_id(venv), **given,
+            )  # fmt: skip
         # frames: the start's, then one per step; episodes and the track follow env 0; SB3's
         # trigger is asked here, only while no video records
         self._machine = VideoMachine(
@@ -199,6 +211,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
     def reset(self) -> VecEnvObs:
         """Reset the envs, and start a video if the trigger fires at the current step count."""
         obs = self.venv.reset()
+        if self._shim is not None:
+            self._shim.flush()
         self._machine.begin_episode()
         info = _first(getattr(self.venv, "reset_infos", None))
         if self._video_enabled():
@@ -228,6 +242,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
         else:
             self._start_recording(self._stem(), episode=self._machine.episode_id + int(dones[0]))
             self._machine.show_move(*shown, **seen)  # frame 0 follows it
+        if self._shim is not None:  # the reset that followed, after the step was counted
+            self._shim.flush()
         if dones[0]:  # env 0 was reset automatically: the frame is its reset frame
             self._new_episode(_first(getattr(self.venv, "reset_infos", None)))
         if self.recording:
@@ -246,6 +262,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
         try:
             VecEnvWrapper.close(self)
         finally:
+            if self._shim is not None:
+                self._shim.remove()
             self._machine.release()
             self._recorder.close()
 
@@ -279,7 +297,11 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
 
     def _capture_frame(self) -> None:
         assert self.recording, "Cannot capture a frame, recording wasn't started."
-        self._machine.capture(self.env.render())
+        if self._replay is not None and not self._replay.is_live(self._machine.video_id):
+            self._machine.add_frame(None)  # counted: the renderer draws it
+            self._machine.stop_if_full()
+        else:
+            self._machine.capture(self.env.render())
         if not self.recording:  # full (or the render was no image): stopped
             logger.info("Saving video to %s", self.video_path)
 
@@ -609,3 +631,63 @@ def _env_id(venv: VecEnv) -> str | None:
         return None
     env_id = getattr(spec, "id", None)
     return env_id if isinstance(env_id, str) else None
+
+
+def _replayable_env(venv: VecEnv) -> Any:
+    """The one env of a ``DummyVecEnv`` that ``replay=True`` replays, or a clear error."""
+    base = venv.unwrapped
+    if not isinstance(base, DummyVecEnv) or base.num_envs != 1:
+        raise InvalidArgumentError(
+            "replay=True with VecVideoRecorder needs a DummyVecEnv of one env (its frames are "
+            f"that env's); this is a {type(base).__name__} of {base.num_envs}: record live, or "
+            "use EvalVideoCallback(replay=True) or rlvideo.RecordVideo(replay=True) on one env"
+        )
+    return base.envs[0]
+
+
+def _without_monitor(env: Any) -> Any:
+    """The env under SB3's ``Monitor`` wrappers (they keep statistics, and change nothing)."""
+    while type(env).__name__ == "Monitor" and type(env).__module__.startswith("stable_baselines3"):
+        env = env.env
+    return env
+
+
+class _ReplayShim:
+    """Log the one env's resets and steps as the ``DummyVecEnv`` makes them, for replay.
+
+    SB3 resets an env inside ``step_wait`` as its episode ends: the RNG state before that reset
+    exists only there. The shim sets the env's own ``reset`` and ``step`` (instance attributes,
+    removed by :meth:`remove`) to take the state first, and logs the raw observations (before
+    any ``VecNormalize``). A reset's observation is given to the log by :meth:`flush`, once the
+    wrapper counted the step that ended the episode.
+    """
+
+    def __init__(self, env: Any, replay: ReplayRecorder) -> None:
+        self.env, self.replay = env, replay
+        self.pending: Any = None  # a reset's observation, not yet logged
+        self.has_pending = False
+        step, reset = env.step, env.reset
+
+        def logged_step(action: Any) -> Any:
+            result = step(action)
+            replay.after_step(action, *result[:4])
+            return result
+
+        def logged_reset(*, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+            replay.begin_reset(capture_reset(env, seed, options))
+            obs, info = reset(seed=seed, options=options)
+            self.pending, self.has_pending = obs, True
+            return obs, info
+
+        env.step, env.reset = logged_step, logged_reset
+
+    def flush(self) -> None:
+        """Log the reset that happened, if one did."""
+        if self.has_pending:
+            self.replay.after_reset(self.pending)
+            self.pending, self.has_pending = None, False
+
+    def remove(self) -> None:
+        """Give the env its own methods back."""
+        for name in ("step", "reset"):
+            self.env.__dict__.pop(name, None)
