@@ -24,3 +24,11 @@ class GlobalRandomCartPole(CartPoleEnv):
         if self.steps_taken > 5:
             obs = obs + np.float32(np.random.random())
         return obs, reward, terminated, truncated, info
+
+
+class OwnRngCartPole(CartPoleEnv):
+    """CartPole that keeps a generator of its own: replay cannot restore it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.noise = np.random.default_rng()

@@ -446,3 +446,14 @@ def test_wrappers_that_record_live_refuse_replay(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="this one records live: drop replay=True"):
         ParallelRecordVideo(pettingzoo.parallel_env(render_mode="rgb_array"), str(tmp_path),
                             replay=True)  # fmt: skip
+
+
+gym.register(id="OwnRngCartPole-v0", entry_point="tests.replay_envs:OwnRngCartPole",
+             max_episode_steps=200)  # fmt: skip
+
+
+def test_an_env_with_a_generator_of_its_own_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"OwnRngCartPole\.noise is a random generator"):
+        rlvideo.RecordVideo(gym.make("OwnRngCartPole-v0", render_mode="rgb_array"),
+                            str(tmp_path), replay=True)  # fmt: skip
+    assert not list(tmp_path.iterdir())

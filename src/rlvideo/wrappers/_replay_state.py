@@ -13,6 +13,8 @@ is taken as well. Found by duck typing: no env library is imported here.
 from __future__ import annotations
 
 import copy
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +125,12 @@ def check_replayable(env: Any) -> str:
                 "subclass gymnasium.utils.RecordConstructorArgs). Add it to the env's registration "
                 "or make it record its arguments"
             )
+    for where, name in _own_generators(env):
+        raise InvalidArgumentError(
+            f"replay=True: {where}.{name} is a random generator of its own, which replaying "
+            "cannot restore (it restores env.unwrapped.np_random). Draw from self.np_random, "
+            "or record live (replay=False)"
+        )
     try:
         return str(spec.to_json())
     except (TypeError, ValueError) as exc:
@@ -131,3 +139,29 @@ def check_replayable(env: Any) -> str:
             "gymnasium.make or of a wrapper is not plain data (a lambda, an array). Pass plain "
             "values, or record live (replay=False)"
         ) from exc
+
+
+_GENERATORS = (np.random.Generator, np.random.RandomState, np.random.BitGenerator, random.Random)
+
+
+def _own_generators(env: Any) -> Iterator[tuple[str, str]]:
+    """``(class, attribute)`` of each random generator in the wrapper stack but ``np_random``.
+
+    Example:
+        >>> class Noisy:
+        ...     def __init__(self):
+        ...         self.rng = np.random.default_rng()
+        ...         self.unwrapped = self
+        >>> list(_own_generators(Noisy()))
+        [('Noisy', 'rng')]
+    """
+    base = getattr(env, "unwrapped", env)
+    own = vars(base).get("_np_random")
+    layer = env
+    for _ in range(100):  # a wrapper stack, not a cycle
+        for name, value in vars(layer).items():
+            if isinstance(value, _GENERATORS) and value is not own:
+                yield type(layer).__name__, name
+        if layer is base or not hasattr(layer, "env"):
+            return
+        layer = layer.env
