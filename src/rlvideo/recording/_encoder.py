@@ -5,8 +5,9 @@ separate **process** fed through shared memory, or a **thread** (``kind="thread"
 checks and converts each frame (errors surface where the frame was given), copies it into one of
 a fixed number of slots and moves on. The process worker copies each frame out of its slot at
 once, frees the slot and keeps the frame in a private backlog that the encoder drains at its own
-pace: the caller waits only when the backlog holds ``backlog`` bytes (:data:`DEFAULT_BACKLOG`)
-and every slot is taken, so the encoder may fall behind while the env records and catch up
+pace: the caller waits only when ``backlog`` bytes (:data:`DEFAULT_BACKLOG`) are taken (the
+frames in the ring and in the worker's backlog, and each open video's encoder buffers) and every
+slot is taken, so the encoder may fall behind while the env records and catch up
 between recorded episodes and in :meth:`~BackgroundEncoder.shutdown`. The thread worker frees
 a slot once its frame is encoded. Memory is bounded whatever the speed of the encoder.
 
@@ -15,8 +16,8 @@ are not messages. The process worker reads the slots of one shared-memory ring; 
 it which slots hold which frames in fixed 24-byte records, sent in batches (a quarter of the
 ring, at most :data:`MAX_BATCH`, sent as the next frame comes; or whatever is pending when the
 caller must wait, sends a command, or polls with frames older than :data:`STALE_SECONDS`), and
-the worker gives slots back in batches too. A frame is copied once, into its slot; nothing is
-pickled per frame, and one system call carries many records each way. The ring holds
+the worker gives slots back in batches too. A frame is copied twice: into its slot by the
+caller, and out of it into the backlog by the worker's reader thread; nothing is pickled per frame, and one system call carries many records each way. The ring holds
 :data:`RING_BYTES` of frames, at least 8 and at most 256 slots (249 Atari frames, 34 CartPole
 frames, 9 of 1280x720). The ring is only the hand-off: the backlog lives in the worker's private
 memory, so /dev/shm (64 MB in Docker by default) holds 24 MB whatever the budget; where even the
