@@ -17,8 +17,9 @@ it which slots hold which frames in fixed 24-byte records, sent in batches (a qu
 ring, at most :data:`MAX_BATCH`, sent as the next frame comes; or whatever is pending when the
 caller must wait, sends a command, or polls with frames older than :data:`STALE_SECONDS`), and
 the worker gives slots back in batches too. A frame is copied twice: into its slot by the
-caller, and out of it into the backlog by the worker's reader thread; nothing is pickled per frame, and one system call carries many records each way. The ring holds
-:data:`RING_BYTES` of frames, at least 8 and at most 256 slots (249 Atari frames, 34 CartPole
+caller, and out of it into the backlog by the worker's reader thread; nothing is pickled per
+frame, and one system call carries many records each way. The ring holds :data:`RING_BYTES` of
+frames, at least 8 and at most 256 slots (249 Atari frames, 34 CartPole
 frames, 9 of 1280x720). The ring is only the hand-off: the backlog lives in the worker's private
 memory, so /dev/shm (64 MB in Docker by default) holds 24 MB whatever the budget; where even the
 ring does not fit, it has fewer slots (down to :data:`MIN_SLOTS`) before it is an error.
