@@ -450,6 +450,11 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def absolute_paths(paths: str) -> str:
+    """``PYTHONPATH`` with each entry absolute: the runs start in the temporary folder."""
+    return os.pathsep.join(os.path.abspath(p) for p in paths.split(os.pathsep) if p)
+
+
 def spawn(args: list[str], log_path: Path, what: str, load: int = 0) -> dict[str, Any]:
     """Run this script in a fresh process (its own process group, killed when it ends).
 
@@ -462,7 +467,14 @@ def spawn(args: list[str], log_path: Path, what: str, load: int = 0) -> dict[str
         started_load = loadavg()
         ours_before = sum(os.times()[:4])
         busy_before, start = busy_jiffies(), time.perf_counter()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, process_group=0)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+            cwd=log_path.parent,
+            env={**os.environ, "PYTHONPATH": absolute_paths(os.environ.get("PYTHONPATH", ""))},
+        )  # fmt: skip  (cwd: MuJoCo writes MUJOCO_LOG.TXT there)
         RUN_GROUPS.add(process.pid)
         try:
             process.wait()
