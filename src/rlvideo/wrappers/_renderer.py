@@ -25,6 +25,7 @@ import pickle
 import socket
 import subprocess
 import sys
+import time
 import traceback
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -40,7 +41,7 @@ from rlvideo._core.replay import ReplayHeader, step_digest
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.io.replayfile import read_replay
 from rlvideo.recording._recorder import Recorder
-from rlvideo.recording._transport import package_root
+from rlvideo.recording._transport import LOOK_EVERY, package_root
 from rlvideo.wrappers._replay_state import ResetState, replay_reset
 
 __all__ = [
@@ -409,6 +410,7 @@ class RenderPool:
         self._workers = [_Worker() for _ in range(workers)]
         self._next_id = 0
         self._results: deque[tuple[int, RenderResult]] = deque()
+        self._next_look = 0.0  # results() asks the workers again only from this time on
 
     @property
     def pending(self) -> int:
@@ -429,7 +431,16 @@ class RenderPool:
         return job_id
 
     def results(self, *, wait: bool = False) -> list[tuple[int, RenderResult]]:
-        """The results that came (``wait``: all of the jobs sent), as ``(job id, result)``."""
+        """The results that came (``wait``: all of the jobs sent), as ``(job id, result)``.
+
+        Without ``wait`` the workers are asked at most every :data:`LOOK_EVERY` seconds, and
+        not at all while none has a job: the wrappers poll on every env step.
+        """
+        if not wait and not self._results:
+            now = time.monotonic()
+            if now < self._next_look or not self.pending:
+                return []
+            self._next_look = now + LOOK_EVERY
         for worker in self._workers:
             while worker.busy and (wait or worker.connection.poll(0)):
                 try:
