@@ -61,6 +61,7 @@ DIGEST = {"algo": "crc32", "of": ["obs", "reward", "terminated", "truncated"]}
 """What the header says of the digests: :func:`step_digest`'s algorithm and what it covers."""
 
 _STEP = struct.Struct("<d??")  # reward, terminated, truncated
+_HEADS: dict[tuple[Any, tuple[int, ...]], bytes] = {}  # an array leaf's dtype and shape, encoded
 
 
 def replay_path(video: str | PurePath) -> Path:
@@ -92,7 +93,10 @@ def obs_digest(obs: Any, start: int = 0) -> int:
     """
     if isinstance(obs, np.ndarray):
         array = obs if obs.flags.c_contiguous else np.ascontiguousarray(obs)
-        head = f"{array.dtype.str}{array.shape}".encode()
+        key = (array.dtype, array.shape)
+        head = _HEADS.get(key)
+        if head is None:  # planned once per dtype and shape (a few us saved a step)
+            head = _HEADS[key] = f"{array.dtype.str}{array.shape}".encode()
         return zlib.crc32(array.data if array.size else b"", zlib.crc32(head, start))
     if isinstance(obs, Mapping):
         crc = zlib.crc32(b"{", start)

@@ -22,9 +22,12 @@ import json
 import logging
 import os
 import pickle
+import queue
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -39,7 +42,7 @@ import numpy as np
 from rlvideo._core.metadata import VideoMetadata
 from rlvideo._core.replay import ReplayHeader, step_digest
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.io.replayfile import read_replay
+from rlvideo.io.replayfile import read_replay, write_replay
 from rlvideo.recording._recorder import Recorder
 from rlvideo.recording._transport import LOOK_EVERY, package_root
 from rlvideo.wrappers._replay_state import ResetState, replay_reset
@@ -50,6 +53,9 @@ __all__ = [
 ]  # fmt: skip
 
 logger = logging.getLogger("rlvideo.replay")
+
+NICE = 10
+"""How much lower the renderer processes' priority is than the training process's."""
 
 _FAMILIES = ("gymnasium", "numpy", "ale-py", "mujoco", "box2d", "minigrid")
 
@@ -338,23 +344,52 @@ class _Replay:
 
 # -- worker processes ------------------------------------------------------------------------
 def serve_fd(fd: int) -> None:
-    """A renderer process: render each job received on ``fd`` until told to stop."""
+    """A renderer process: render each job received on ``fd`` until told to stop.
+
+    It runs at a lower priority (``nice`` 10): training comes first, and the renderer takes
+    the CPU the training loop leaves.
+    """
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     connection = Connection(fd)
-    try:
+    jobs: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+
+    def read() -> None:  # take every job at once: the caller never waits to send one
         while True:
             try:
                 job = connection.recv()
             except (EOFError, OSError):
-                return  # the caller is gone
+                job = None  # the caller is gone
+            jobs.put(job)
             if job is None:
                 return
-            connection.send(_run(job))
+
+    threading.Thread(target=read, name="rlvideo-render-jobs", daemon=True).start()
+    try:
+        while (job := jobs.get()) is not None:
+            result = _run(job)
+            try:
+                connection.send(result)
+            except OSError:
+                return  # the caller is gone
     finally:
         close_envs()
 
 
 def _run(job: dict[str, Any]) -> tuple[int, RenderResult]:
-    """A job's result; a probe (``{"probe": spec}``) makes the env and resets it once."""
+    """A job's result; a probe (``{"probe": spec}``) makes the env and resets it once.
+
+    A job with ``"write": (path, header, arrays)`` writes that replay file first (and only
+    that, without ``"replay"``).
+    """
+    if "write" in job:
+        path, header, arrays = job["write"]
+        try:
+            write_replay(path, header, arrays, overwrite=True)
+        except Exception as exc:
+            return job["id"], RenderResult(path, "", verified=False, error=repr(exc))
+        if "replay" not in job:
+            return job["id"], RenderResult(path, "")
     if "probe" in job:
         try:
             _make_env(job["probe"], {}).reset(seed=0)
@@ -392,11 +427,36 @@ class _Worker:
             raise
         finally:
             theirs.close()
-        self.connection = Connection(ours.detach())
+        self.socket = ours  # jobs go out through it, never waiting (see send)
+        self.connection = Connection(os.dup(ours.fileno()))  # results come in through it
+        self.outbox = bytearray()  # jobs framed as Connection frames them, not yet sent
         self.busy: deque[int] = deque()  # the ids of the jobs sent, in order
+
+    def send(self, message: Any) -> None:
+        """Queue ``message`` and send what the socket takes now: the caller never waits.
+
+        A job is a few kilobytes (a replay file's header and arrays); a renderer busy with a
+        video reads them later, and the env loop must not wait for it.
+        """
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.outbox += struct.pack("!i", len(data)) + data  # multiprocessing's framing
+        self.flush(wait=False)
+
+    def flush(self, *, wait: bool) -> None:
+        """Send the queued jobs (``wait``: all of them, waiting for room)."""
+        while self.outbox:
+            try:
+                sent = self.socket.send(self.outbox, 0 if wait else socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            del self.outbox[:sent]
 
     def died(self) -> str:
         return f"the rlvideo renderer process died (exit code {self.process.poll()})"
+
+    def close(self) -> None:
+        self.connection.close()
+        self.socket.close()
 
 
 class RenderPool:
@@ -423,7 +483,7 @@ class RenderPool:
         self._next_id += 1
         worker = min(self._workers, key=lambda w: len(w.busy))
         try:
-            worker.connection.send({**job, "id": job_id})
+            worker.send({**job, "id": job_id})
         except OSError:
             self._results.append((job_id, _lost(job, worker.died())))
             return job_id
@@ -442,6 +502,10 @@ class RenderPool:
                 return []
             self._next_look = now + LOOK_EVERY
         for worker in self._workers:
+            try:
+                worker.flush(wait=wait)
+            except OSError:
+                worker.outbox.clear()  # it died: recv says so below
             while worker.busy and (wait or worker.connection.poll(0)):
                 try:
                     job_id, result = worker.connection.recv()
@@ -464,12 +528,13 @@ class RenderPool:
                 worker.process.kill()
             else:
                 with contextlib.suppress(OSError):
-                    worker.connection.send(None)
+                    worker.send(None)
+                    worker.flush(wait=True)
         for worker in self._workers:
             try:
                 worker.process.wait(timeout=None if not kill else 10)
             finally:
-                worker.connection.close()
+                worker.close()
 
 
 def _lost(job: dict[str, Any], why: str) -> RenderResult:

@@ -165,6 +165,8 @@ class ReplayRecorder:
         self._candidates: list[tuple[str, float, str]] = []  # (replay, return, stem): best/worst
         self._jobs: dict[int, tuple[str, str]] = {}  # render job -> (replay file, stem)
         self._held: list[str] = []  # replay files to render at close()
+        self._writes: dict[int, tuple[str, bool]] = {}  # write job -> (replay, render at close)
+        self._unwritten: dict[int, tuple[Path, ReplayHeader, dict[str, Any]]] = {}
         self._names: dict[str, str] = {}  # replay file written -> its final name
         self._errors: list[BaseException] = []
         self._interrupted = False
@@ -391,6 +393,10 @@ class ReplayRecorder:
     def poll_renders(self, *, wait: bool = False) -> None:
         """Handle the renders that finished (``wait``: all of those sent)."""
         for job_id, result in self._pool.results(wait=wait):
+            self._unwritten.pop(job_id, None)
+            if job_id in self._writes:
+                self._written_only(job_id, result)
+                continue
             if job_id == self._probe:
                 if result.error is not None:
                     self._replay_failed(
@@ -410,7 +416,7 @@ class ReplayRecorder:
                 if unwinding:
                     self._videos.pop(video_id)
                     if video.meta.frames:
-                        path = self._write(video, render=False)
+                        path = self._write(video, render=False, here=True)
                         logger.warning(
                             "the recording was cut off: kept the replay file %s of the video "
                             "in progress; render it with: rlvideo render %s", path, path,
@@ -422,7 +428,10 @@ class ReplayRecorder:
                 self.stop(video_id)
             for state in self._streams.values():
                 self._end_episode(state, closing=True)
-            if not unwinding:
+            if unwinding:
+                self._write_unwritten()
+            else:
+                self.poll_renders(wait=True)  # every replay file written
                 self._render_at_close()
                 self.poll_renders(wait=True)
         finally:
@@ -478,36 +487,66 @@ class ReplayRecorder:
         )
         self._write(video, render=False)
 
-    def _write(self, video: _Video, *, render: bool) -> str:
-        """Write the video's replay file; queue its render (``render``, by the options)."""
+    def _write(self, video: _Video, *, render: bool, here: bool = False) -> str:
+        """Have the video's replay file written; queue its render (``render``, by the options).
+
+        A renderer process compresses and writes it (about 3 ms a file, off the loop; with
+        ``render="kept"`` it renders it next), unless ``here``.
+        """
         header, arrays = self._file(video)
         stem = video.start["stem"]
         name = f"{stem}{REPLAY_SUFFIX}"
         local = self.destination.staging_path(name, unique=f"replay-{stem}")
-        with deferred_interrupts():  # a Ctrl-C leaves the file whole or absent
-            write_replay(local, header, arrays, overwrite=True)
         self._written.add(stem)
         self.replays.append(self.final(name))
         replay = str(local)
         self._names[replay] = name
         self._candidates.append((replay, video.meta.episode_return, stem))
+        if here:
+            write_replay(local, header, arrays, overwrite=True)
+            return replay
         how = self.replay["render"]
+        job: dict[str, Any] = {"write": (str(local), header, arrays)}
         if render and how == "kept":
-            self._submit(replay, video)
-        elif render and how == "close":
-            self._held.append(replay)
-        elif self.destination.remote and not isinstance(how, dict):
-            self._publish_replay(replay)
+            job.update(self._render_job(replay, video))
+            job_id = self._pool.submit(job)
+            self._jobs[job_id] = (replay, stem)
+        else:
+            job_id = self._pool.submit(job)
+            self._writes[job_id] = (replay, render and how == "close")
+        self._unwritten[job_id] = (local, header, arrays)
         return replay
+
+    def _written_only(self, job_id: int, result: RenderResult) -> None:
+        """A replay file was written (not rendered): held for close(), or published."""
+        replay, held = self._writes.pop(job_id)
+        if result.error is not None:  # a full disk: this video is lost, the run goes on
+            logger.error("cannot write the replay file %s: %s", replay, result.error)
+            self._errors.append(RLVideoError(f"cannot write {replay}: {result.error}"))
+        elif held:
+            self._held.append(replay)
+        elif self.destination.remote and not isinstance(self.replay["render"], dict):
+            self._publish_replay(replay)
+
+    def _write_unwritten(self) -> None:
+        """Write here the replay files the renderers have not confirmed (a run cut off)."""
+        for local, header, arrays in self._unwritten.values():
+            try:
+                write_replay(local, header, arrays, overwrite=True)
+            except Exception as exc:
+                logger.error("cannot write the replay file %s: %s", local, exc)
+        self._unwritten.clear()
+
+    def _render_job(self, replay: str, video: _Video | None) -> dict[str, Any]:
+        return {
+            "replay": replay, "folder": self.video_folder,
+            "overwrite": True if video is None else video.overwrite,
+            "storage_options": self.options["storage_options"], "overlay": self._overlay,
+        }  # fmt: skip
 
     def _submit(self, replay: str, video: _Video | None) -> None:
         stem = Path(replay).name.removesuffix(REPLAY_SUFFIX)
-        overwrite = True if video is None else video.overwrite
-        job = {
-            "replay": replay, "folder": self.video_folder, "overwrite": overwrite,
-            "storage_options": self.options["storage_options"], "overlay": self._overlay,
-        }  # fmt: skip
-        self._jobs[self._pool.submit(job)] = (replay, stem)
+        self._jobs[self._pool.submit(self._render_job(replay, video))] = (replay, stem)
 
     def _render_at_close(self) -> None:
         how = self.replay["render"]

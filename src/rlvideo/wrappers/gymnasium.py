@@ -232,7 +232,9 @@ class RecordVideo(
         self._machine = VideoMachine(
             self._recorder, name_prefix=name_prefix, video_length=self.video_length,
             fps=frames_per_sec,
-            triggers=Triggers(self.episode_trigger, self.step_trigger, gc_trigger),
+            triggers=Triggers(  # a replayed video holds no frames: nothing to collect
+                self.episode_trigger, self.step_trigger, None if self._replay else gc_trigger
+            ),
         )  # fmt: skip
 
     @property

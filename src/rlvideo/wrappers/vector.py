@@ -239,7 +239,9 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
                 self.video_folder, name_prefix=name_prefix,
                 fps=frames_per_sec, env_id=getattr(spec, "id", None), **given,
             )  # fmt: skip
-        triggers = Triggers(episode=self.episode_trigger, gc=gc_trigger)  # steps: for all at once
+        triggers = Triggers(  # steps: for all at once; a replayed video holds no frames
+            episode=self.episode_trigger, gc=None if self._replay else gc_trigger
+        )
         settings = {
             "name_prefix": name_prefix, "video_length": self.video_length, "triggers": triggers,
             "fps": frames_per_sec,
