@@ -131,8 +131,16 @@ def step_digest(obs: Any, reward: float, terminated: bool, truncated: bool) -> i
         True
         >>> step_digest(obs, 1.0, False, False) == step_digest(obs, 1.0, True, False)
         False
+        >>> step_digest(obs, np.array([1.0, 2.0]), False, False) == step_digest(
+        ...     obs, np.array([1.0, 3.0]), False, False)
+        False
     """
-    return zlib.crc32(_STEP.pack(float(reward), bool(terminated), bool(truncated)), obs_digest(obs))
+    crc = obs_digest(obs)
+    try:
+        value = float(reward)
+    except (TypeError, ValueError):  # a multi-objective env's vector of rewards
+        crc, value = obs_digest(np.asarray(reward), crc), 0.0
+    return zlib.crc32(_STEP.pack(value, bool(terminated), bool(truncated)), crc)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from rlvideo._core.track import check_track
 from rlvideo.errors import InvalidArgumentError, RLVideoError
 from rlvideo.io.replayfile import write_replay
 from rlvideo.recording._interrupts import deferred_interrupts
-from rlvideo.recording._recorder import DEFAULT_FPS, Recorder
+from rlvideo.recording._recorder import DEFAULT_FPS, Recorder, reward_value
 from rlvideo.storage import SavedPath, open_destination
 from rlvideo.wrappers._renderer import RenderPool, RenderResult, package_versions
 from rlvideo.wrappers._replay_state import ResetState, capture_reset
@@ -222,9 +222,10 @@ class ReplayRecorder:
             return
         if self._action is None:
             self._action = _action_spec(action)
-        episode.actions.append(action)
+        # an array is copied: a caller may fill the same buffer again at the next step
+        episode.actions.append(action.copy() if isinstance(action, np.ndarray) else action)
         episode.digests.append(step_digest(obs, reward, terminated, truncated))
-        episode.episode_return += float(reward)
+        episode.episode_return += reward_value(reward)
         episode.ended = bool(terminated or truncated)
 
     def is_live(self, video_id: int | None) -> bool:
