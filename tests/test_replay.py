@@ -457,3 +457,32 @@ def test_an_env_with_a_generator_of_its_own_is_refused(tmp_path: Path) -> None:
         rlvideo.RecordVideo(gym.make("OwnRngCartPole-v0", render_mode="rgb_array"),
                             str(tmp_path), replay=True)  # fmt: skip
     assert not list(tmp_path.iterdir())
+
+
+def test_a_killed_renderer_loses_no_replay_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The renderer process dies (a kill): the replay files it had not written yet are written
+    by the wrapper, the videos it had not rendered are said lost (render them later), and the
+    later videos are recorded live."""
+    caplog.set_level(logging.WARNING, logger="rlvideo.replay")
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True,
+                              encoder="thread", replay=True)  # fmt: skip
+    env._recorder.poll_renders(wait=True)  # the renderer started and made the env
+    env._recorder._pool._workers[0].process.kill()  # the injection point: a dead renderer
+    env._recorder._pool._workers[0].process.wait()
+    roll(env, 3, 20)
+    env.close()
+    replays = sorted(p.name for p in tmp_path.glob("*.replay.npz"))
+    assert replays == ["rl-video-episode-0.replay.npz"]  # sent to the dead renderer: kept
+    header, arrays = read_replay(tmp_path / replays[0])
+    assert len(arrays["digests_0"]) == header.video["frames"] > 1
+    assert "rl-video-episode-0 could not be rendered: the rlvideo renderer process died" in (
+        caplog.text
+    )
+    assert "later videos are recorded live" in caplog.text
+    for k in (1, 2):  # live, after the fallback
+        assert decode(tmp_path / f"rl-video-episode-{k}.mp4").count > 1
+    [result] = render([tmp_path / replays[0]])
+    assert result.verified
+    assert decode(result.path).count == header.video["frames"]

@@ -538,7 +538,7 @@ class RenderPool:
 
 
 def _lost(job: dict[str, Any], why: str) -> RenderResult:
-    replay = str(job.get("replay", ""))
+    replay = str(job.get("replay") or job.get("write", ("",))[0] or "it")
     return RenderResult(replay, "", verified=False, error=f"{why}; render {replay} again with "
                         "rlvideo render")  # fmt: skip
 

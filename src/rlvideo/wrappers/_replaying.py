@@ -394,7 +394,9 @@ class ReplayRecorder:
     def poll_renders(self, *, wait: bool = False) -> None:
         """Handle the renders that finished (``wait``: all of those sent)."""
         for job_id, result in self._pool.results(wait=wait):
-            self._unwritten.pop(job_id, None)
+            unwritten = self._unwritten.pop(job_id, None)
+            if unwritten is not None and result.error is not None:  # e.g. the renderer died
+                self._write_here(*unwritten)  # the replay file is kept, whatever happened
             if job_id in self._writes:
                 self._written_only(job_id, result)
                 continue
@@ -532,11 +534,16 @@ class ReplayRecorder:
     def _write_unwritten(self) -> None:
         """Write here the replay files the renderers have not confirmed (a run cut off)."""
         for local, header, arrays in self._unwritten.values():
-            try:
-                write_replay(local, header, arrays, overwrite=True)
-            except Exception as exc:
-                logger.error("cannot write the replay file %s: %s", local, exc)
+            self._write_here(local, header, arrays)
         self._unwritten.clear()
+
+    @staticmethod
+    def _write_here(local: Path, header: ReplayHeader, arrays: dict[str, Any]) -> None:
+        """Write a replay file in this process (again, if a renderer did: the same bytes)."""
+        try:
+            write_replay(local, header, arrays, overwrite=True)
+        except Exception as exc:
+            logger.error("cannot write the replay file %s: %s", local, exc)
 
     def _render_job(self, replay: str, video: _Video | None) -> dict[str, Any]:
         return {
