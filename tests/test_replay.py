@@ -486,3 +486,40 @@ def test_a_killed_renderer_loses_no_replay_file(
     [result] = render([tmp_path / replays[0]])
     assert result.verified
     assert decode(result.path).count == header.video["frames"]
+
+
+def test_a_killed_training_process_leaves_its_renderer_to_finish(tmp_path: Path) -> None:
+    """SIGKILL of the training process: the renderer finishes the jobs it was sent."""
+    import signal
+    import time
+
+    code = f"""
+import os, signal, sys
+import gymnasium as gym
+import rlvideo
+env = rlvideo.RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), {str(tmp_path)!r},
+                          episode_trigger=lambda e: True, metadata=True, replay=True)
+env.action_space.seed(0)
+env.reset(seed=0)
+for episode in range(2):
+    for _ in range(15):
+        env.step(env.action_space.sample())
+    env.reset()  # the video ends: its job goes to the renderer
+env._recorder._pool.results(wait=False)  # what was queued is sent
+env._recorder._pool._workers[0].flush(wait=True)
+print(env._recorder._pool._workers[0].process.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    renderer = int(done.stdout.split()[-1])
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{renderer}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # waiting for the orphaned renderer to finish, not a timing
+    assert not Path(f"/proc/{renderer}").exists(), "the renderer outlived its jobs"
+    for k in (0, 1):
+        data = sidecar(tmp_path / f"rl-video-episode-{k}.json")
+        assert data["replay"]["verified"] is True
+        assert data["frames"] == decode(tmp_path / f"rl-video-episode-{k}.mp4").count == 16
+    assert not (tmp_path / "rl-video-episode-2.mp4").exists()  # in progress: lost with it

@@ -365,13 +365,15 @@ def serve_fd(fd: int) -> None:
                 return
 
     threading.Thread(target=read, name="rlvideo-render-jobs", daemon=True).start()
+    caller = True  # whether the caller is still there to take results
     try:
         while (job := jobs.get()) is not None:
-            result = _run(job)
-            try:
-                connection.send(result)
-            except OSError:
-                return  # the caller is gone
+            result = _run(job)  # a caller gone (killed): its jobs are still done
+            if caller:
+                try:
+                    connection.send(result)
+                except OSError:
+                    caller = False
     finally:
         close_envs()
 
