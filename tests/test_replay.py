@@ -523,3 +523,18 @@ os.kill(os.getpid(), signal.SIGKILL)
         assert data["replay"]["verified"] is True
         assert data["frames"] == decode(tmp_path / f"rl-video-episode-{k}.mp4").count == 16
     assert not (tmp_path / "rl-video-episode-2.mp4").exists()  # in progress: lost with it
+
+
+@pytest.mark.parametrize("nice", [None, 0, 5])
+def test_the_renderer_runs_at_a_lower_priority(tmp_path: Path, nice: int | None) -> None:
+    options = {} if nice is None else {"nice": nice}
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), replay=True,
+                              replay_options=options)  # fmt: skip
+    env._recorder.poll_renders(wait=True)  # the renderer started (and niced itself)
+    worker = env._recorder._pool._workers[0].process
+    lowered = os.getpriority(os.PRIO_PROCESS, worker.pid) - os.getpriority(os.PRIO_PROCESS, 0)
+    env.close()
+    assert lowered == min(10 if nice is None else nice, 19 - os.getpriority(os.PRIO_PROCESS, 0))
+    with pytest.raises(InvalidArgumentError, match="nice'] must be an integer from 0 to 19"):
+        rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), replay=True,
+                            replay_options={"nice": 20})  # fmt: skip

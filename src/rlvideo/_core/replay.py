@@ -307,12 +307,18 @@ class ReplayOptions(TypedDict, total=False):
         fallback: What a replay that cannot be made or diverges does to the videos that start
             after it is known: ``"live"`` (default) records them live, with one warning;
             ``"error"`` raises from the next ``step``, ``reset`` or ``close``.
+        nice: How much lower the renderer processes' priority is (default 10, 0-19): the
+            training loop comes first. A priority once lowered cannot be raised again, so on a
+            machine whose every core is busy the renderer catches up slowly and ``close()``
+            waits for it; ``0`` renders at the loop's priority (a faster ``close()``, a slower
+            loop while it renders).
     """
 
     log: str
     render: Any
     workers: int
     fallback: str
+    nice: int
 
 
 REPLAY_DEFAULTS: ReplayOptions = {
@@ -320,6 +326,7 @@ REPLAY_DEFAULTS: ReplayOptions = {
     "render": "kept",
     "workers": 1,
     "fallback": "live",
+    "nice": 10,
 }
 """Each ``replay_options`` key's value when it is not given."""
 
@@ -358,6 +365,11 @@ def check_replay_options(options: Mapping[str, Any] | None) -> ReplayOptions:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidArgumentError(
             f"replay_options['workers'] must be an integer >= 1, got {workers!r}"
+        )
+    nice = checked["nice"]
+    if isinstance(nice, bool) or not isinstance(nice, int) or not 0 <= nice <= 19:
+        raise InvalidArgumentError(
+            f"replay_options['nice'] must be an integer from 0 to 19, got {nice!r}"
         )
     checked["render"] = _checked_render(checked["render"])
     return checked  # type: ignore[return-value]

@@ -54,8 +54,6 @@ __all__ = [
 
 logger = logging.getLogger("rlvideo.replay")
 
-NICE = 10
-"""How much lower the renderer processes' priority is than the training process's."""
 
 _FAMILIES = ("gymnasium", "numpy", "ale-py", "mujoco", "box2d", "minigrid")
 
@@ -343,14 +341,15 @@ class _Replay:
 
 
 # -- worker processes ------------------------------------------------------------------------
-def serve_fd(fd: int) -> None:
+def serve_fd(fd: int, nice: int = 0) -> None:
     """A renderer process: render each job received on ``fd`` until told to stop.
 
-    It runs at a lower priority (``nice`` 10): training comes first, and the renderer takes
-    the CPU the training loop leaves.
+    It runs ``nice`` lower in priority (``replay_options["nice"]``, 10 by default): training
+    comes first, and the renderer takes the CPU the training loop leaves.
     """
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     connection = Connection(fd)
     jobs: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
 
@@ -414,10 +413,11 @@ def _run(job: dict[str, Any]) -> tuple[int, RenderResult]:
 class _Worker:
     """One renderer process and its connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
         ours, theirs = socket.socketpair()
         paths = [package_root(), *filter(None, sys.path)]
-        code = f"from rlvideo.wrappers._renderer import serve_fd; serve_fd({theirs.fileno()})"
+        serve = f"serve_fd({theirs.fileno()}, {int(nice)})"
+        code = f"from rlvideo.wrappers._renderer import serve_fd; {serve}"
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         environment.setdefault("LP_NUM_THREADS", "1")  # Mesa's software GL: one core each
         try:
@@ -466,10 +466,11 @@ class RenderPool:
 
     Args:
         workers: How many processes (each renders one video at a time).
+        nice: How much lower their priority is (0: the caller's).
     """
 
-    def __init__(self, workers: int = 1) -> None:
-        self._workers = [_Worker() for _ in range(workers)]
+    def __init__(self, workers: int = 1, *, nice: int = 0) -> None:
+        self._workers = [_Worker(nice) for _ in range(workers)]
         self._next_id = 0
         self._results: deque[tuple[int, RenderResult]] = deque()
         self._next_look = 0.0  # results() asks the workers again only from this time on

@@ -171,7 +171,7 @@ class ReplayRecorder:
         self._errors: list[BaseException] = []
         self._interrupted = False
         self._live: Recorder | None = None  # after a fallback: videos recorded live
-        self._pool = RenderPool(self.replay["workers"])
+        self._pool = RenderPool(self.replay["workers"], nice=self.replay["nice"])
         self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
 
     # -- what the wrapper says of the env ------------------------------------------------------
