@@ -337,6 +337,31 @@ def test_record_video_to_s3_with_sidecars(bucket, staging, tmp_path, encoder):
     assert_empty(staging)
 
 
+def test_replayed_videos_land_in_s3_with_their_replay_files(bucket, staging, tmp_path):
+    """Issue 23: replay=True to a URL: the renderer uploads each video, its sidecar and track;
+    the wrapper uploads each replay file; the hand-off gets the URLs; staging ends empty."""
+    url = bucket.url("replayed")
+    saved = []
+    env = RecordVideo(
+        cartpole(20), url, episode_trigger=lambda e: e < 2, metadata=True, replay=True,
+        on_video_saved=lambda path, meta: saved.append((path, meta)),
+        storage_options=bucket.options,
+    )  # fmt: skip
+    run_episodes(env, 3)
+    env.close()
+    stems = [f"rl-video-episode-{i}" for i in range(2)]
+    suffixes = (".mp4", ".json", ".track.jsonl", ".replay.npz")
+    assert bucket.names("replayed") == {stem + suffix for stem in stems for suffix in suffixes}
+    assert sorted(path for path, _ in saved) == [f"{url}/{stem}.mp4" for stem in stems]
+    for path, meta in saved:
+        name = path.rsplit("/", 1)[1]
+        video = decode_bytes(bucket.get("replayed", name), tmp_path, name)
+        sidecar = json.loads(bucket.get("replayed", name.replace(".mp4", ".json")))
+        assert sidecar["replay"]["verified"] is True
+        assert sidecar["frames"] == meta.frames == video.count == meta.steps + 1
+    assert_empty(staging)
+
+
 def test_a_key_taken_before_the_start_is_never_replaced_with_overwrite_false(
     bucket, staging, caplog
 ):
