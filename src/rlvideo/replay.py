@@ -15,8 +15,8 @@ Example:
     >>> env = rlvideo.RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), "replayed",
     ...                           episode_trigger=lambda e: e == 0, replay=True)
     >>> _ = env.reset(seed=0)
-    >>> for _ in range(10):
-    ...     _ = env.step(env.action_space.sample())
+    >>> for step in range(8):  # alternate pushes: CartPole stays up for these 8 steps
+    ...     _ = env.step(step % 2)
     >>> env.close()
     >>> [path.name for path in env.saved_videos]
     ['rl-video-episode-0.mp4']
