@@ -16,11 +16,16 @@ MLFLOW_EXTRAS := gymnasium,mlflow
 # $(README_VENV) holds exactly what the README's Install section tells a user to install to run every
 # example of the README and the docs (tests/test_readme.py runs them there, each page's in order, in
 # a folder per page, and checks the README and docs/install.md say `pip install $(README_INSTALL)`).
+# $(RLLIB_VENV) holds rlvideo with only its rllib extra (Ray's RLlib, which pins its own Gymnasium),
+# torch (PPO's default modules), and what tests/rllib needs: it runs there, on a local Ray.
+RLLIB_VENV ?= .venv-rllib
+RLLIB_STAMP := $(RLLIB_VENV)/.installed
+RLLIB_INSTALL := -e ".[rllib]" torch pytest s3fs "moto[server]" tensorboard
 README_VENV ?= .venv-readme
 README_STAMP := $(README_VENV)/.installed
 README_INSTALL := -e ".[all]" ale-py minigrid box2d s3fs "moto[server]"
 
-.PHONY: demo test lint docs bench clean mlflow-venv readme-venv
+.PHONY: demo test lint docs bench clean mlflow-venv readme-venv rllib-venv
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -49,6 +54,14 @@ $(README_STAMP): pyproject.toml Makefile
 
 readme-venv: $(README_STAMP)
 
+$(RLLIB_STAMP): pyproject.toml Makefile
+	rm -rf $(RLLIB_VENV)
+	python3 -m venv $(RLLIB_VENV)
+	$(RLLIB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(RLLIB_INSTALL)
+	touch $(RLLIB_STAMP)
+
+rllib-venv: $(RLLIB_STAMP)
+
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/rlvideo demo --out videos
 
@@ -63,8 +76,9 @@ lint: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 
-test: lint $(MLFLOW_STAMP) $(README_STAMP)
+test: lint $(MLFLOW_STAMP) $(README_STAMP) $(RLLIB_STAMP)
 	$(VENV)/bin/pytest
+	$(RLLIB_VENV)/bin/pytest tests/rllib src/rlvideo/rllib.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_save_video.py
@@ -76,4 +90,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_replay.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) $(MLFLOW_VENV) $(README_VENV) videos build dist
+	rm -rf $(VENV) $(DEMO_VENV) $(MLFLOW_VENV) $(README_VENV) $(RLLIB_VENV) videos build dist

@@ -13,12 +13,15 @@ _NEEDS = {
     "pettingzoo": ("pettingzoo",), "wrappers/pettingzoo": ("pettingzoo",),
     "loggers/__init__": ("tensorboard",), "loggers/wandb": ("wandb",),
     "loggers/tensorboard": ("tensorboard", "torch"), "loggers/mlflow": ("mlflow",),
+    "rllib": ("ray", "tree"),  # RLlib (dm_tree's tree): in .venv-rllib, which runs tests/rllib
 }  # fmt: skip
 collect_ignore = [
     f"src/rlvideo/{module}.py"
     for module, packages in _NEEDS.items()
     if any(importlib.util.find_spec(package) is None for package in packages)
 ]
+if any(importlib.util.find_spec(package) is None for package in _NEEDS["rllib"]):
+    collect_ignore.append("tests/rllib")
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ LAYER_OF_TOP = {
     "dropin": "io", "encoder": "io", "reader": "io", "recovery": "io", "manifest": "io",
     "vector": "integration", "sb3": "integration", "pettingzoo": "integration",
     "demo": "integration", "notebook": "integration", "distributed": "integration",
-    "replay": "integration",
+    "replay": "integration", "rllib": "integration",
     "__init__": "integration", "__main__": "integration",
 }  # fmt: skip
 # Imports that pure modules may not make at import time (they may inside a function that
@@ -119,7 +119,7 @@ def test_the_file_list_says_what_is_internal():
         "recording._pool", "recording._transport", "recording._pacing",
         "_core.formats",
         "_core.units", "io._gif", "io._scale", "_core.replay", "wrappers._replay_state",
-        "wrappers._renderer", "wrappers._replaying",
+        "wrappers._renderer", "wrappers._replaying", "wrappers._rllib",
         "wrappers._machine",
         "cli._errors",
         "cli._envs", "cli._options", "cli._progress", "cli._summary",

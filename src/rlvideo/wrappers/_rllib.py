@@ -1,0 +1,279 @@
+"""One RLlib env runner's videos: the engine behind :func:`rlvideo.rllib.video_callbacks`.
+
+RLlib calls the callbacks on each env runner; they hand what happened to a :class:`RunnerVideos`
+(one per runner), which drives a :class:`~rlvideo.wrappers._machine.VideoMachine` per sub-env
+over one :class:`~rlvideo.recording._recorder.Recorder`: the triggers, counting, options and
+files of :class:`rlvideo.RecordVideo`. Nothing here imports Ray: RLlib's objects (the env
+runner, its vector env, the episode) are read by the attributes its callbacks document.
+
+- A sub-env's frames are read with ``envs[k].render()`` (Gymnasium's sync vector env), only
+  while its machine records.
+- The state is per sub-env, not per episode object: RLlib cuts an ongoing episode into chunks
+  between ``sample()`` calls (a successor with the same id); the sub-env goes on, and so does
+  its video.
+- Each finished video becomes a *record*: its metadata's fields, plus ``url`` (the video's path
+  or URL), ``worker`` and ``evaluation``. :meth:`RunnerVideos.sample_end` returns the records
+  finished since the last call; the callbacks log them to RLlib's metrics, so only these few
+  hundred bytes per video reach the driver.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlvideo._core.metadata import SavedPath, VideoMetadata
+from rlvideo._core.options import recorder_options
+from rlvideo.errors import InvalidArgumentError
+from rlvideo.recording._recorder import Recorder
+from rlvideo.wrappers._machine import Triggers, VideoMachine
+
+__all__ = ["RunnerSettings", "RunnerVideos", "close_runner_videos", "runner_prefix"]
+
+logger = logging.getLogger("rlvideo.rllib")
+
+Trigger = Callable[[int], bool]
+
+_OF_RUNNER: weakref.WeakKeyDictionary[Any, RunnerVideos] = weakref.WeakKeyDictionary()
+"""The videos of each env runner in this process (the local runners share the driver's)."""
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """What :func:`rlvideo.rllib.video_callbacks` was given, checked: the same on every runner.
+
+    Attributes:
+        video_folder: A folder or an fsspec URL.
+        episode_trigger: ``episode -> bool``, on each sub-env's episodes.
+        step_trigger: ``step -> bool``, on each sub-env's steps.
+        video_length: Frames per video; ``inf``: whole episodes.
+        name_prefix: Start of every file name.
+        env_runners: The worker indices to record on (None: all).
+        options: rlvideo's recording options, as :func:`recorder_options` fills them in.
+    """
+
+    video_folder: str
+    episode_trigger: Trigger | None
+    step_trigger: Trigger | None
+    video_length: float
+    name_prefix: str
+    env_runners: frozenset[int] | None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def runner_prefix(name_prefix: str, worker_index: int, *, evaluation: bool) -> str:
+    """The name prefix of one env runner's videos: ``{prefix}[-eval]-w{worker_index}``.
+
+    Its sub-env ``k`` then names videos ``{prefix}-w{w}-env-{k}-episode-{i}.mp4``: runners of
+    the training and evaluation groups, and sub-envs, never share a name.
+
+    Example:
+        >>> runner_prefix("ppo", 2, evaluation=False) + "-env-0-episode-5.mp4"
+        'ppo-w2-env-0-episode-5.mp4'
+        >>> runner_prefix("ppo", 0, evaluation=True)
+        'ppo-eval-w0'
+    """
+    return f"{name_prefix}{'-eval' if evaluation else ''}-w{worker_index}"
+
+
+class RunnerVideos:
+    """One env runner's videos: its recorder, and a video machine per sub-env, made lazily.
+
+    Args:
+        settings: The callbacks' settings.
+    """
+
+    def __init__(self, settings: RunnerSettings) -> None:
+        self.settings = settings
+        self.active = False
+        """Whether this runner records (its worker index is in ``env_runners``)."""
+        self.worker_index = 0
+        self.evaluation = False
+        self._sub_envs: list[Any] = []
+        self._recorder: Recorder | None = None
+        self._machines: dict[int, VideoMachine] = {}
+        self._finished: list[dict[str, Any]] = []
+        self._fps: Any = None
+        self._env_id: str | None = None
+        self._closed = False
+
+    # -- RLlib's hooks, in the order it calls them ---------------------------------------------
+    def environment_created(self, env_runner: Any, env: Any) -> None:
+        """The runner made (or, after a failure, made again) its vector env ``env``.
+
+        Raises:
+            InvalidArgumentError: If the sub-envs cannot be rendered one by one (not
+                ``render_mode="rgb_array"``, or an async vector env).
+        """
+        self.worker_index = int(getattr(env_runner, "worker_index", 0) or 0)
+        config = getattr(env_runner, "config", None)
+        self.evaluation = bool(getattr(config, "in_evaluation", False))
+        wanted = self.settings.env_runners
+        self.active = wanted is None or self.worker_index in wanted
+        if not self.active:
+            return
+        sub_envs = getattr(env, "envs", None)
+        if sub_envs is None:
+            raise InvalidArgumentError(
+                f"rlvideo.rllib.video_callbacks renders each sub-env, which {type(env).__name__} "
+                "does not give; use RLlib's default sync vector env: "
+                "config.env_runners(gym_env_vectorize_mode='sync')"
+            )
+        for sub_env in sub_envs:
+            if getattr(sub_env, "render_mode", None) != "rgb_array":
+                raise InvalidArgumentError(
+                    f"rlvideo.rllib.video_callbacks needs frames, but the env's render_mode is "
+                    f"{getattr(sub_env, 'render_mode', None)!r}; make it with "
+                    "config.environment(env, env_config={'render_mode': 'rgb_array'}) (an "
+                    "env creator passes render_mode='rgb_array' to gymnasium.make)"
+                )
+        for machine in self._machines.values():  # the env was made again: its videos end
+            if machine.recording:
+                assert self._recorder is not None
+                assert machine.video_id is not None
+                self._recorder.annotate(machine.video_id, cut_short=True)
+                machine.stop()
+        self._sub_envs = list(sub_envs)
+        self._fps = self._sub_envs[0].metadata.get("render_fps", 30)
+        self._env_id = getattr(getattr(self._sub_envs[0], "spec", None), "id", None)
+        if env_runner not in _OF_RUNNER:
+            _close_when_stopped(env_runner, self)
+        _OF_RUNNER[env_runner] = self
+
+    def episode_start(self, episode: Any, env_index: int) -> None:
+        """Sub-env ``env_index`` was reset: a new episode, and its first frame."""
+        machine = self._machine(env_index)
+        machine.begin_episode(None)
+        if machine.recording:
+            machine.reset_frame(_last(episode.get_infos))
+            machine.capture(self._sub_envs[env_index].render())
+
+    def episode_step(self, episode: Any, env_index: int) -> None:
+        """Sub-env ``env_index`` stepped: count it, and record its frame while recording."""
+        machine = self._machine(env_index)
+        machine.begin_step()
+        machine.count_move(
+            episode.get_rewards(-1), bool(episode.is_terminated), bool(episode.is_truncated),
+            action=_last(episode.get_actions), info=_last(episode.get_infos),
+        )  # fmt: skip
+        if machine.recording:
+            machine.capture(self._sub_envs[env_index].render())
+
+    def episode_end(self, env_index: int) -> None:
+        """Sub-env ``env_index``'s episode ended: its whole-episode video is finished now."""
+        machine = self._machines.get(env_index)
+        if machine is not None and machine.recording and machine.video_length == float("inf"):
+            machine.stop()
+
+    def sample_end(self) -> list[dict[str, Any]]:
+        """The records of the videos finished since the last call (handling those done)."""
+        if self._recorder is not None:
+            self._recorder.poll()
+        finished, self._finished = self._finished, []
+        return finished
+
+    def close(self) -> list[dict[str, Any]]:
+        """Finish every video (one in progress is saved, ``cut_short``); their records.
+
+        Called when the runner stops (``algo.stop()``) or by :func:`rlvideo.rllib.finish`;
+        a second call does nothing.
+        """
+        if self._closed or self._recorder is None:
+            self._closed = True
+            return self.sample_end() if self._recorder is None else []
+        self._closed = True
+        for machine in self._machines.values():
+            machine.release()
+        try:
+            self._recorder.close()
+        finally:
+            finished, self._finished = self._finished, []
+        return finished
+
+    # -- internals ----------------------------------------------------------------------------
+    def _machine(self, env_index: int) -> VideoMachine:
+        machine = self._machines.get(env_index)
+        if machine is None:
+            if self._recorder is None:
+                self._recorder = self._make_recorder()
+            settings = self.settings
+            machine = VideoMachine(
+                self._recorder,
+                name_prefix=runner_prefix(
+                    settings.name_prefix, self.worker_index, evaluation=self.evaluation
+                ),
+                video_length=settings.video_length,
+                triggers=Triggers(episode=settings.episode_trigger, step=settings.step_trigger),
+                fps=self._fps,
+                env_index=env_index,
+            )
+            self._machines[env_index] = machine
+        return machine
+
+    def _make_recorder(self) -> Recorder:
+        settings = self.settings
+        options = dict(settings.options)
+        user_hook = options.pop("on_video_saved", None)
+
+        def on_video_saved(where: SavedPath, meta: VideoMetadata) -> None:
+            self._finished.append(
+                {**meta.to_dict(), "url": str(where), "worker": self.worker_index,
+                 "evaluation": self.evaluation}
+            )  # fmt: skip
+            if user_hook is not None:
+                user_hook(where, meta)
+
+        if user_hook is not None and callable(getattr(user_hook, "flush", None)):
+            on_video_saved.flush = user_hook.flush  # type: ignore[attr-defined]
+        given = recorder_options("rlvideo.rllib.video_callbacks", options)
+        given["on_video_saved"] = on_video_saved
+        return Recorder(
+            settings.video_folder,
+            name_prefix=runner_prefix(
+                settings.name_prefix, self.worker_index, evaluation=self.evaluation
+            ),
+            fps=self._fps,
+            env_id=self._env_id,
+            **given,
+        )
+
+
+def close_runner_videos(env_runner: Any) -> list[dict[str, Any]]:
+    """Finish the videos of ``env_runner`` (run on it, as RLlib's ``foreach_env_runner`` does).
+
+    Returns:
+        The records of the videos finished since its last ``sample()``; [] for a runner that
+        records nothing.
+    """
+    videos = _OF_RUNNER.get(env_runner)
+    return [] if videos is None else videos.close()
+
+
+def _close_when_stopped(env_runner: Any, videos: RunnerVideos) -> None:
+    """Make the runner's ``stop()`` (``algo.stop()``) finish its videos after closing its env."""
+    stop = getattr(env_runner, "stop", None)
+    if not callable(stop):
+        return
+
+    def stop_then_finish_videos(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return stop(*args, **kwargs)
+        finally:
+            current = _OF_RUNNER.get(env_runner, videos)
+            try:
+                current.close()
+            except Exception:
+                logger.exception("rlvideo could not finish the videos of env runner %s", env_runner)
+
+    env_runner.stop = stop_then_finish_videos
+
+
+def _last(get: Callable[..., Any]) -> Any:
+    """The episode's last item (``episode.get_infos(-1)``), or None before it has one."""
+    try:
+        return get(-1)
+    except (IndexError, KeyError, ValueError):
+        return None
