@@ -88,7 +88,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import importlib.util
 import json
 import os
@@ -105,7 +104,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from _common import count_decoded, table  # benchmarks/ is on sys.path when run
+from _common import (  # benchmarks/ is on sys.path when run
+    BusyLoad,
+    busy_jiffies,
+    count_decoded,
+    stop_all_loads,
+    table,
+)
 
 NUM_ENVS = 8
 BUSY_SECONDS = 1e-3  # pure-Python work per step in section 2
@@ -546,78 +551,6 @@ def descendants(pid: int) -> list[str]:
         found += below
         level = below
     return found
-
-
-def busy_jiffies() -> int:
-    """Non-idle CPU time of the whole machine so far, in clock ticks (``/proc/stat``)."""
-    with open("/proc/stat") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:]]
-    return sum(fields) - fields[3] - fields[4]  # minus idle and iowait
-
-
-# Each spinner: pure-Python arithmetic until killed, or until this script is gone (its parent
-# changes), so a killed benchmark leaves no spinner behind.
-SPINNER = """
-import os
-parent = os.getppid()
-print("spinning", flush=True)
-while os.getppid() == parent:
-    x = 0
-    for i in range(100_000):
-        x = (x * 31 + i) % 1_000_003
-"""
-
-
-class BusyLoad:
-    """``n`` busy processes (pure-Python spin loops) in one process group of their own.
-
-    Started when the ``with`` block begins (it returns once each one spins), killed when it
-    ends; :func:`stop_all_loads` (atexit, SIGTERM) kills any left.
-    """
-
-    groups: ClassVar[set[int]] = set()
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def __enter__(self) -> BusyLoad:
-        group = 0
-        for _ in range(self.n):
-            process = subprocess.Popen(
-                [sys.executable, "-c", SPINNER],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, process_group=group,
-            )  # fmt: skip
-            self.processes.append(process)
-            if not group:
-                group = process.pid
-                BusyLoad.groups.add(group)
-        for process in self.processes:
-            assert process.stdout is not None
-            process.stdout.readline()  # "spinning"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self.processes:
-            return
-        group = self.processes[0].pid
-        kill_group(group)
-        BusyLoad.groups.discard(group)
-        for process in self.processes:
-            process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-
-
-def kill_group(group: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGKILL)
-
-
-def stop_all_loads() -> None:
-    for group in list(BusyLoad.groups):
-        kill_group(group)
-    BusyLoad.groups.clear()
 
 
 def spawn(args: list[str], log_path: Path, what: str, load: int = 0) -> dict[str, Any]:

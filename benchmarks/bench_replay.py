@@ -78,9 +78,9 @@ import time
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from _common import table  # benchmarks/ is on sys.path when run
+from _common import BusyLoad, busy_jiffies, kill_group, table  # benchmarks/ is on sys.path
 
 TARGET = 1.5  # replay=True loop over the bare loop, at most (issue 23)
 CHEETAH_STEPS = 1000  # HalfCheetah-v5's episode (its TimeLimit)
@@ -398,72 +398,12 @@ def measure_sizes(env_id: str, steps: int, work: Path, result_path: Path, seed: 
 
 
 # -- parent -----------------------------------------------------------------------------------
-SPINNER = """
-import os
-parent = os.getppid()
-print("spinning", flush=True)
-while os.getppid() == parent:
-    x = 0
-    for i in range(100_000):
-        x = (x * 31 + i) % 1_000_003
-"""
-
-
-class BusyLoad:
-    """``n`` pure-Python spin processes in a process group of their own, for a ``with`` block."""
-
-    groups: ClassVar[set[int]] = set()
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def __enter__(self) -> BusyLoad:
-        group = 0
-        for _ in range(self.n):
-            process = subprocess.Popen(
-                [sys.executable, "-c", SPINNER],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, process_group=group,
-            )  # fmt: skip
-            self.processes.append(process)
-            if not group:
-                group = process.pid
-                BusyLoad.groups.add(group)
-        for process in self.processes:
-            assert process.stdout is not None
-            process.stdout.readline()  # "spinning"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self.processes:
-            return
-        group = self.processes[0].pid
-        kill_group(group)
-        BusyLoad.groups.discard(group)
-        for process in self.processes:
-            process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-
-
-def kill_group(group: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGKILL)
-
-
 RUN_GROUPS: set[int] = set()
 
 
 def stop_all() -> None:
     for group in list(BusyLoad.groups | RUN_GROUPS):
         kill_group(group)
-
-
-def busy_jiffies() -> int:
-    """Non-idle CPU time of the whole machine so far, in clock ticks (``/proc/stat``)."""
-    with open("/proc/stat") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:]]
-    return sum(fields) - fields[3] - fields[4]
 
 
 def loadavg() -> float:
