@@ -17,10 +17,11 @@ MLFLOW_EXTRAS := gymnasium,mlflow
 # example of the README and the docs (tests/test_readme.py runs them there, each page's in order, in
 # a folder per page, and checks the README and docs/install.md say `pip install $(README_INSTALL)`).
 # $(RLLIB_VENV) holds rlvideo with only its rllib extra (Ray's RLlib, which pins its own Gymnasium),
-# torch (PPO's default modules), and what tests/rllib needs: it runs there, on a local Ray.
+# torch (PPO's default modules), what tests/rllib needs (it runs there, on a local Ray), and
+# OpenCV, which RLlib's own rendering example needs (benchmarks/bench_rllib.py runs it beside ours).
 RLLIB_VENV ?= .venv-rllib
 RLLIB_STAMP := $(RLLIB_VENV)/.installed
-RLLIB_INSTALL := -e ".[rllib]" torch pytest s3fs "moto[server]" tensorboard
+RLLIB_INSTALL := -e ".[rllib]" torch pytest s3fs "moto[server]" tensorboard opencv-python-headless
 README_VENV ?= .venv-readme
 README_STAMP := $(README_VENV)/.installed
 README_INSTALL := -e ".[all]" ale-py minigrid box2d s3fs "moto[server]"

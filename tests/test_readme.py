@@ -17,6 +17,8 @@ same, for ``README.md`` and for every page of ``docs/`` (the documentation site,
 - **As pasted.** A Python block runs in a fresh interpreter of that environment, exactly as written;
   ``<!-- docs-test: continues -->`` (or ``readme-test``) right before a block (the prose says it
   builds on the block above) runs it after the one above, in the same interpreter. ``<!-- docs-test:
+  in .venv-rllib -->`` runs it in ``.venv-rllib`` instead (``make test`` builds it: RLlib pins a
+  Gymnasium of its own, so it cannot share the README's environment). ``<!-- docs-test:
   a notebook cell -->`` runs a block as one IPython cell (a Jupyter kernel is IPython), and checks
   that it shows every video it says it shows. Shell lines run one by one: ``rlvideo`` and
   ``python`` commands as written; ``export`` sets a variable for everything after it;
@@ -56,7 +58,8 @@ INSTALL_PAGE = DOCS / "install.md"
 MAKEFILE = ROOT / "Makefile"
 README_VENV = ROOT / os.environ.get("README_VENV", ".venv-readme")
 MARKER = re.compile(r"<!--\s*(?:readme|docs)-test:(.*?)-->")
-MARKERS = ("continues", "a notebook cell")
+MARKERS = ("continues", "a notebook cell", "in .venv-rllib")
+RLLIB_VENV = ROOT / os.environ.get("RLLIB_VENV", ".venv-rllib")
 README_S3_PORT = "9000"  # where the docs' local S3 server (moto's) listens
 RUN = ("python", "bash", "sh", "console")  # the languages of the blocks that run
 NOT_RUN = ("text", "mermaid")  # a command's output; a diagram
@@ -70,6 +73,7 @@ class Block:
     code: str
     continues: bool = False
     notebook: bool = False
+    rllib: bool = False  # runs in .venv-rllib: RLlib pins a Gymnasium of its own
 
 
 def _pages() -> list[Path]:
@@ -98,6 +102,7 @@ def _blocks(page: Path = README) -> list[Block]:
             assert text in MARKERS, f"{_name(page)} line {index}: unknown marker {text!r}"
             block.continues = text == "continues"
             block.notebook = text == "a notebook cell"
+            block.rllib = text == "in .venv-rllib"
         blocks.append(block)
         index = end + 1
     return blocks
@@ -199,19 +204,19 @@ class Session:
         first = example[0]
         if first.language == "python":
             code = "\n".join(textwrap.dedent(block.code) for block in example)
-            return self._python(self.served_here(code), notebook=first.notebook)
+            python = RLLIB_VENV / "bin" / "python" if first.rllib else self.bin / "python"
+            return self._python(self.served_here(code), notebook=first.notebook, python=python)
         for command in _commands(first):
             failed = self._shell(self.served_here(command))
             if failed:
                 return failed
         return None
 
-    def _python(self, code: str, *, notebook: bool) -> str | None:
-        python = str(self.bin / "python")
+    def _python(self, code: str, *, notebook: bool, python: Path) -> str | None:
         if notebook:  # one cell, as a Jupyter kernel (IPython) runs it
-            command = [python, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code]
+            command = [str(python), "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code]
         else:
-            command = [python, "-W", "error::DeprecationWarning:rlvideo", "-c", code]
+            command = [str(python), "-W", "error::DeprecationWarning:rlvideo", "-c", code]
         done = subprocess.run(
             command, cwd=self.folder, env=self.environment(), capture_output=True, text=True,
             timeout=TIMEOUT,

@@ -21,8 +21,10 @@ differ, so no two workers can pick the same name; a file left by an earlier run 
 prefix is replaced (said once per folder), as a re-run expects; ``overwrite=False`` makes it an
 error (:class:`~rlvideo.errors.VideoExistsError`).
 
-**RLlib.** RLlib builds envs inside its env runners from an env creator that receives an
-``EnvContext`` (``worker_index``: 0 for the local runner, 1.. for remote ones;
+**RLlib.** :func:`rlvideo.rllib.video_callbacks` records RLlib's env runners and brings each
+video's URL and metadata back in the iteration's results; use it with RLlib's new API stack.
+The older way, kept for env creators: RLlib builds envs inside its env runners from an env
+creator that receives an ``EnvContext`` (``worker_index``: 0 for the local runner, 1.. for remote ones;
 ``vector_index``). Wrap the env there and name it with :func:`env_runner_prefix`::
 
     import gymnasium as gym

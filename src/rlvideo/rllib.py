@@ -54,6 +54,8 @@ from rlvideo._core.metadata import VideoMetadata
 from rlvideo._core.naming import check_name_prefix
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import recorder_options
+from rlvideo._core.replay import check_replay_options
+from rlvideo._core.spec import WriterSpec
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.io.manifest import merge_manifest
 from rlvideo.storage import resolve_location
@@ -140,6 +142,10 @@ class _VideoCallbacks(RLlibCallback):
 
     def on_environment_created(self, *, env_runner: Any, env: Any, **kwargs: Any) -> None:
         self._videos.environment_created(env_runner, env)  # a bad setup fails here, at once
+
+    def on_episode_created(self, *, env_runner: Any = None, env_index: int, **kwargs: Any) -> None:
+        if self._videos.active:
+            self._guard(self._videos.episode_created, env_runner, env_index)
 
     def on_episode_start(self, *, episode: Any, env_index: int, **kwargs: Any) -> None:
         if self._videos.active:
@@ -305,12 +311,14 @@ def _settings(
                 f"e.g. env_runners=[1]; got {env_runners!r}"
             )
         runners = frozenset(env_runners)
-    if options.get("replay"):
-        raise InvalidArgumentError(
-            "rlvideo.rllib.video_callbacks records live (replay=True is not supported on "
-            "RLlib's env runners yet): drop replay=True"
-        )
-    recorder_options("rlvideo.rllib.video_callbacks", options)  # names the unknown ones
+    given = recorder_options("rlvideo.rllib.video_callbacks", options)  # names unknown ones
+    WriterSpec.build(
+        format=given["format"], fps=30, codec=given["codec"], crf=given["crf"],
+        options=given["encoder_options"], overwrite=given["overwrite"],
+        float_range=given["float_range"],
+    )  # fmt: skip
+    if given["replay"]:
+        check_replay_options(given["replay_options"])
     return RunnerSettings(
         video_folder=resolve_location(video_folder), episode_trigger=episode_trigger,
         step_trigger=step_trigger, video_length=length, name_prefix=name_prefix,

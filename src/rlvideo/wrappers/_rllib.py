@@ -11,6 +11,10 @@ runner, its vector env, the episode) are read by the attributes its callbacks do
 - The state is per sub-env, not per episode object: RLlib cuts an ongoing episode into chunks
   between ``sample()`` calls (a successor with the same id); the sub-env goes on, and so does
   its video.
+- With ``replay=True`` the runner never renders: a
+  :class:`~rlvideo.wrappers._replaying.ReplayRecorder` keeps, per sub-env, the RNG state before
+  each reset (``on_episode_created`` comes just before it), the actions and a digest of each
+  step, and rlvideo's renderer processes make the videos from them, off the runner's loop.
 - Each finished video becomes a *record*: its metadata's fields, plus ``url`` (the video's path
   or URL), ``worker`` and ``evaluation``. :meth:`RunnerVideos.sample_end` returns the records
   finished since the last call; the callbacks log them to RLlib's metrics, so only these few
@@ -23,13 +27,15 @@ import logging
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from rlvideo._core.metadata import SavedPath, VideoMetadata
 from rlvideo._core.options import recorder_options
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.recording._recorder import Recorder
+from rlvideo.recording._recorder import Recorder, VideoSink
 from rlvideo.wrappers._machine import Triggers, VideoMachine
+from rlvideo.wrappers._replay_state import check_replayable
+from rlvideo.wrappers._replaying import ReplayRecorder
 
 __all__ = ["RunnerSettings", "RunnerVideos", "close_runner_videos", "runner_prefix"]
 
@@ -93,7 +99,9 @@ class RunnerVideos:
         self.worker_index = 0
         self.evaluation = False
         self._sub_envs: list[Any] = []
-        self._recorder: Recorder | None = None
+        self._recorder: Recorder | ReplayRecorder | None = None
+        self._spec_json = ""  # the sub-envs' spec, for replay=True
+        self._reset_taken: set[int] = set()  # sub-envs whose coming reset is taken (replay)
         self._machines: dict[int, VideoMachine] = {}
         self._finished: list[dict[str, Any]] = []
         self._fps: Any = None
@@ -130,37 +138,72 @@ class RunnerVideos:
                     "config.environment(env, env_config={'render_mode': 'rgb_array'}) (an "
                     "env creator passes render_mode='rgb_array' to gymnasium.make)"
                 )
+        if self.settings.options.get("replay"):
+            specs = {check_replayable(sub_env) for sub_env in sub_envs}
+            if len(specs) != 1:
+                raise InvalidArgumentError(
+                    "replay=True needs the runner's sub-envs made from one spec (RLlib makes them "
+                    "so from an env id); these differ: record live"
+                )
+            self._spec_json = specs.pop()
         for machine in self._machines.values():  # the env was made again: its videos end
             if machine.recording:
-                assert self._recorder is not None
                 assert machine.video_id is not None
-                self._recorder.annotate(machine.video_id, cut_short=True)
+                annotate = getattr(self._recorder, "annotate", None)
+                if annotate is not None:
+                    annotate(machine.video_id, cut_short=True)
                 machine.stop()
         self._sub_envs = list(sub_envs)
+        self._reset_taken.clear()
         self._fps = self._sub_envs[0].metadata.get("render_fps", 30)
         self._env_id = getattr(getattr(self._sub_envs[0], "spec", None), "id", None)
         if env_runner not in _OF_RUNNER:
             _close_when_stopped(env_runner, self)
         _OF_RUNNER[env_runner] = self
 
+    def episode_created(self, env_runner: Any, env_index: int) -> None:
+        """Sub-env ``env_index`` is about to be reset: with ``replay=True``, take its RNG state.
+
+        RLlib seeds only the runner's first reset (``seed + k`` for sub-env ``k``, as Gymnasium's
+        vector env does); later resets draw from the sub-env's generator.
+        """
+        if not isinstance(self._recorder_or_none(), ReplayRecorder):
+            return
+        if env_index in self._reset_taken:  # RLlib says it twice for the last sub-env
+            return
+        seed = getattr(env_runner, "_seed", None)
+        first = bool(getattr(env_runner, "_needs_initial_reset", False))
+        sub_seed = seed + env_index if first and isinstance(seed, int) else None
+        replay = self._replay_recorder()
+        replay.before_reset(self._sub_envs[env_index], sub_seed, None, env_index)
+        self._reset_taken.add(env_index)
+
     def episode_start(self, episode: Any, env_index: int) -> None:
         """Sub-env ``env_index`` was reset: a new episode, and its first frame."""
         machine = self._machine(env_index)
+        if isinstance(self._recorder, ReplayRecorder) and env_index in self._reset_taken:
+            self._reset_taken.discard(env_index)
+            self._recorder.after_reset(_last(episode.get_observations), env_index)
         machine.begin_episode(None)
         if machine.recording:
             machine.reset_frame(_last(episode.get_infos))
-            machine.capture(self._sub_envs[env_index].render())
+            self._capture(machine, env_index)
 
     def episode_step(self, episode: Any, env_index: int) -> None:
         """Sub-env ``env_index`` stepped: count it, and record its frame while recording."""
         machine = self._machine(env_index)
+        reward, action = episode.get_rewards(-1), _last(episode.get_actions)
+        terminated, truncated = bool(episode.is_terminated), bool(episode.is_truncated)
+        if isinstance(self._recorder, ReplayRecorder):
+            self._recorder.after_step(
+                action, _last(episode.get_observations), reward, terminated, truncated, env_index
+            )
         machine.begin_step()
         machine.count_move(
-            episode.get_rewards(-1), bool(episode.is_terminated), bool(episode.is_truncated),
-            action=_last(episode.get_actions), info=_last(episode.get_infos),
-        )  # fmt: skip
+            reward, terminated, truncated, action=action, info=_last(episode.get_infos)
+        )
         if machine.recording:
-            machine.capture(self._sub_envs[env_index].render())
+            self._capture(machine, env_index)
 
     def episode_end(self, env_index: int) -> None:
         """Sub-env ``env_index``'s episode ended: its whole-episode video is finished now."""
@@ -194,14 +237,33 @@ class RunnerVideos:
         return finished
 
     # -- internals ----------------------------------------------------------------------------
+    def _capture(self, machine: VideoMachine, env_index: int) -> None:
+        """The sub-env's frame for the video; with replay, only counted (the renderer draws it)."""
+        recorder = self._recorder
+        if isinstance(recorder, ReplayRecorder) and not recorder.is_live(machine.video_id):
+            machine.add_frame(None)
+            machine.stop_if_full()
+        else:
+            machine.capture(self._sub_envs[env_index].render())
+
+    def _recorder_or_none(self) -> Recorder | ReplayRecorder | None:
+        if self._recorder is None and self.active and self._sub_envs:
+            self._recorder = self._make_recorder()
+        return self._recorder
+
+    def _replay_recorder(self) -> ReplayRecorder:
+        recorder = self._recorder_or_none()
+        assert isinstance(recorder, ReplayRecorder)
+        return recorder
+
     def _machine(self, env_index: int) -> VideoMachine:
         machine = self._machines.get(env_index)
         if machine is None:
-            if self._recorder is None:
-                self._recorder = self._make_recorder()
+            recorder = self._recorder_or_none()
+            assert recorder is not None  # the env was created
             settings = self.settings
             machine = VideoMachine(
-                self._recorder,
+                cast(VideoSink, recorder),
                 name_prefix=runner_prefix(
                     settings.name_prefix, self.worker_index, evaluation=self.evaluation
                 ),
@@ -213,7 +275,7 @@ class RunnerVideos:
             self._machines[env_index] = machine
         return machine
 
-    def _make_recorder(self) -> Recorder:
+    def _make_recorder(self) -> Recorder | ReplayRecorder:
         settings = self.settings
         options = dict(settings.options)
         user_hook = options.pop("on_video_saved", None)
@@ -230,14 +292,14 @@ class RunnerVideos:
             on_video_saved.flush = user_hook.flush  # type: ignore[attr-defined]
         given = recorder_options("rlvideo.rllib.video_callbacks", options)
         given["on_video_saved"] = on_video_saved
+        prefix = runner_prefix(settings.name_prefix, self.worker_index, evaluation=self.evaluation)
+        if given["replay"]:
+            return ReplayRecorder(
+                settings.video_folder, name_prefix=prefix, fps=self._fps, env_id=self._env_id,
+                spec_json=self._spec_json, **given,
+            )  # fmt: skip
         return Recorder(
-            settings.video_folder,
-            name_prefix=runner_prefix(
-                settings.name_prefix, self.worker_index, evaluation=self.evaluation
-            ),
-            fps=self._fps,
-            env_id=self._env_id,
-            **given,
+            settings.video_folder, name_prefix=prefix, fps=self._fps, env_id=self._env_id, **given
         )
 
 
