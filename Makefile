@@ -81,7 +81,7 @@ test: lint $(MLFLOW_STAMP) $(README_STAMP) $(RLLIB_STAMP)
 	$(VENV)/bin/pytest
 	$(RLLIB_VENV)/bin/pytest tests/rllib src/rlvideo/rllib.py
 
-bench: $(STAMP)
+bench: $(STAMP) $(RLLIB_STAMP)
 	$(PY) benchmarks/bench_save_video.py
 	$(PY) benchmarks/bench_handoff.py
 	$(PY) benchmarks/bench_frames.py
@@ -89,6 +89,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_record_video.py
 	$(PY) benchmarks/bench_overlay.py
 	$(PY) benchmarks/bench_replay.py
+	$(RLLIB_VENV)/bin/python benchmarks/bench_rllib.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) $(MLFLOW_VENV) $(README_VENV) $(RLLIB_VENV) videos build dist

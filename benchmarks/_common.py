@@ -64,8 +64,9 @@ class BusyLoad:
 
     groups: ClassVar[set[int]] = set()
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, *, nice: int = 0) -> None:
         self.n = n
+        self.nice = nice  # the spinners' niceness (Ray runs its workers at 15)
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> BusyLoad:
@@ -74,6 +75,7 @@ class BusyLoad:
             process = subprocess.Popen(
                 [sys.executable, "-c", SPINNER],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, process_group=group,
+                preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,
             )  # fmt: skip
             self.processes.append(process)
             if not group:

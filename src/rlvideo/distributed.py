@@ -24,8 +24,8 @@ error (:class:`~rlvideo.errors.VideoExistsError`).
 **RLlib.** :func:`rlvideo.rllib.video_callbacks` records RLlib's env runners and brings each
 video's URL and metadata back in the iteration's results; use it with RLlib's new API stack.
 The older way, kept for env creators: RLlib builds envs inside its env runners from an env
-creator that receives an ``EnvContext`` (``worker_index``: 0 for the local runner, 1.. for remote ones;
-``vector_index``). Wrap the env there and name it with :func:`env_runner_prefix`::
+creator that receives an ``EnvContext`` (``worker_index``: 0 for the local runner, 1.. for
+remote ones; ``vector_index``). Wrap the env there and name it with :func:`env_runner_prefix`::
 
     import gymnasium as gym
     from ray.rllib.algorithms.ppo import PPOConfig

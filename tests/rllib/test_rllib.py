@@ -48,11 +48,11 @@ def local_ray():
     ray.shutdown()
 
 
-def ppo(callbacks, *, runners=2, evaluation=None):
+def ppo(callbacks, *, runners=2, evaluation=None, envs=1):
     config = (
         PPOConfig()
         .environment("CartPole-v1", env_config={"render_mode": "rgb_array"})
-        .env_runners(num_env_runners=runners, num_envs_per_env_runner=1,
+        .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs,
                      rollout_fragment_length=FRAGMENT)
         .training(train_batch_size_per_learner=FRAGMENT * max(runners, 1) * 4,
                   minibatch_size=100, num_epochs=1)
@@ -127,6 +127,24 @@ def test_env_runners_picks_the_runners_that_record(tmp_path):
     assert records
     assert {r["worker"] for r in records} == {2}
     assert all(p.name.startswith("rl-video-w2-env-0-") for p in folder.glob("*.mp4"))
+
+
+def test_each_sub_env_of_a_runner_has_its_own_videos(tmp_path):
+    folder = tmp_path / "videos"
+    algo = ppo(video_callbacks(str(folder), lambda e: e % 3 == 0, metadata=True), runners=1,
+               envs=2)  # fmt: skip
+    try:
+        records = videos(algo.train()) + videos(algo.train()) + finish(algo)
+    finally:
+        algo.stop()
+    assert {r["env_index"] for r in records} == {0, 1}
+    for k in (0, 1):
+        episodes = sorted(r["episode"] for r in records if r["env_index"] == k)
+        assert episodes[:2] == [0, 3]  # each sub-env counts its own episodes
+    for record in records:
+        path = Path(record["url"])
+        assert path.name == f"rl-video-w1-env-{record['env_index']}-episode-{record['episode']}.mp4"
+        check_video(path, record)
 
 
 def test_evaluation_only_is_one_line(tmp_path):
@@ -334,3 +352,72 @@ def test_with_replay_the_runner_never_renders(tmp_path, monkeypatch):
         assert sidecar["replay"]["verified"] is True
         assert decode(path).count == sidecar["frames"]
     assert all(Path(r["url"]).is_file() for r in records)
+
+
+def test_algo_stop_alone_saves_the_videos_in_progress_as_cut_short(tmp_path):
+    folder = tmp_path / "videos"
+    algo = ppo(video_callbacks(str(folder), lambda e: True, metadata=True), runners=0)
+    try:
+        reported = videos(algo.train())
+    finally:
+        algo.stop()  # no finish(): the runner's stop() finishes its videos
+    sidecars = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+    videos_on_disk = {p.stem for p in folder.glob("*.mp4")}
+    assert videos_on_disk == set(sidecars)
+    assert not list(folder.glob("*incomplete*"))
+    unreported = videos_on_disk - {Path(r["url"]).stem for r in reported}
+    assert unreported, "no video was in progress at stop()"
+    for stem in unreported:
+        if not (sidecars[stem]["terminated"] or sidecars[stem]["truncated"]):
+            assert sidecars[stem]["cut_short"] is True
+        assert decode(folder / f"{stem}.mp4").count == sidecars[stem]["frames"]
+
+
+def test_an_env_made_again_ends_its_videos_cut_short_and_recording_goes_on(tmp_path):
+    folder = tmp_path / "videos"
+    algo = ppo(video_callbacks(str(folder), lambda e: True, metadata=True), runners=0)
+    try:
+        first = videos(algo.train())
+        runner = algo.env_runner_group.local_env_runner
+        runner.make_env()  # as RLlib does to restart a failed env
+        later = videos(algo.train()) + finish(algo)
+    finally:
+        algo.stop()
+    cut = [r for r in first + later if r["cut_short"]]
+    assert cut, "the video in progress when the env was made again was not ended"
+    names = [Path(r["url"]).name for r in first + later]
+    assert len(names) == len(set(names))
+    assert later, "nothing recorded after the env was made again"
+
+
+def test_a_tune_run_hands_each_trials_videos_to_tensorboard(tmp_path):
+    pytest.importorskip("tensorboard")
+    from ray import tune
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rlvideo.loggers import TensorBoardLogger
+
+    config = (
+        PPOConfig()
+        .environment("CartPole-v1", env_config={"render_mode": "rgb_array"})
+        .env_runners(num_env_runners=1, rollout_fragment_length=FRAGMENT)
+        .training(train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
+        .callbacks(video_callbacks(str(tmp_path / "videos"), lambda e: e % 2 == 0))
+    )  # fmt: skip
+    board = TensorBoardLogger(str(tmp_path / "runs"))
+    tuner = tune.Tuner(
+        "PPO",
+        param_space=config,
+        run_config=tune.RunConfig(
+            stop={"training_iteration": 3}, storage_path=str(tmp_path / "tune"), verbose=0,
+            callbacks=[VideoLoggerCallback(board)],
+        ),
+    )  # fmt: skip
+    results = tuner.fit()
+    assert not results.errors
+    events = EventAccumulator(str(tmp_path / "runs"), size_guidance={"tensors": 0})
+    events.Reload()
+    steps = [event.step for tag in events.Tags()["tensors"] for event in events.Tensors(tag)]
+    assert steps, "no video reached TensorBoard through Tune"
+    assert set(steps) <= {1, 2, 3}  # the training iterations
+    assert len(steps) <= len(list((tmp_path / "videos").glob("*.mp4")))
