@@ -37,12 +37,10 @@ __all__ = [
     "REPLAY_DEFAULTS",
     "REPLAY_SUFFIX",
     "VERSION",
-    "EpisodeLog",
     "ReplayHeader",
     "ReplayOptions",
     "check_replay_options",
     "chosen_by_return",
-    "first_divergence",
     "narrowed",
     "obs_digest",
     "render_overrides",
@@ -245,50 +243,6 @@ def narrowed(values: npt.ArrayLike) -> npt.NDArray[Any]:
         if info.min <= low and high <= info.max:
             return array.astype(kind)
     return array
-
-
-def first_divergence(recorded: Sequence[int], replayed: Sequence[int]) -> int | None:
-    """The first step whose replayed digest differs from the recorded one (0: the reset).
-
-    None when they agree as far as both go.
-
-    Example:
-        >>> first_divergence([1, 2, 3], [1, 2, 3]), first_divergence([1, 2, 3], [1, 5, 3])
-        (None, 1)
-    """
-    for index, (was, now) in enumerate(zip(recorded, replayed, strict=False)):
-        if was != now:
-            return index
-    return None
-
-
-class EpisodeLog:
-    """What replaying one episode needs from the loop: its actions and each step's digest.
-
-    Example:
-        >>> log = EpisodeLog(reset_digest=7)
-        >>> log.step(2, digest=11)
-        >>> log.step(0, digest=13)
-        >>> arrays = log.arrays(0)
-        >>> sorted(arrays), arrays["actions_0"].tolist(), arrays["digests_0"].tolist()
-        (['actions_0', 'digests_0'], [2, 0], [7, 11, 13])
-    """
-
-    def __init__(self, reset_digest: int) -> None:
-        self.actions: list[Any] = []
-        self.digests: list[int] = [reset_digest]
-
-    def step(self, action: Any, digest: int) -> None:
-        """One step: the action given, the digest of what it returned."""
-        self.actions.append(action)
-        self.digests.append(digest)
-
-    def arrays(self, index: int) -> dict[str, npt.NDArray[Any]]:
-        """The episode's arrays for the replay file, named for segment ``index``."""
-        return {
-            f"actions_{index}": narrowed(self.actions),
-            f"digests_{index}": np.asarray(self.digests, np.uint32),
-        }
 
 
 class ReplayOptions(TypedDict, total=False):

@@ -1,4 +1,4 @@
-"""Option values the commands take as JSON: ``--env-kwargs`` and ``--storage-options``."""
+"""Option values the commands parse: JSON objects, and the fields of --overlay and --track."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Any
 
 from rlvideo.errors import InvalidArgumentError
 
-__all__ = ["parse_env_kwargs", "parse_storage_options"]
+__all__ = ["DEFAULT_FIELDS", "field_list", "parse_env_kwargs", "parse_storage_options"]
+
+DEFAULT_FIELDS = "\0default"
+"""The value click gives ``--overlay`` / ``--track`` when they are given with no value."""
 
 
 def parse_env_kwargs(text: str) -> dict[str, Any]:
@@ -35,3 +38,23 @@ def _json_object(option: str, text: str, *, secret: bool = False) -> dict[str, A
         got = type(value).__name__ if secret else text
         raise InvalidArgumentError(f"{option} must be a JSON object like {{}}, got {got}")
     return value
+
+
+def field_list(value: str | None, option: str) -> bool | list[str] | None:
+    """``--overlay`` / ``--track``: None (not given), True (no value) or the fields named.
+
+    Example:
+        >>> field_list(None, "--track"), field_list(DEFAULT_FIELDS, "--track")
+        (None, True)
+        >>> field_list(" step, return,", "--overlay")
+        ['step', 'return']
+    """
+    if value is None or value == DEFAULT_FIELDS:
+        return None if value is None else True
+    fields = [field.strip() for field in value.split(",") if field.strip()]
+    if not fields:
+        raise InvalidArgumentError(
+            f"{option} takes comma-separated names (e.g. {option} step,return), or no value; "
+            f"got {value!r}"
+        )
+    return fields

@@ -38,19 +38,21 @@ from rlvideo.cli._envs import (
     register_env,
 )
 from rlvideo.cli._errors import UserError, user_errors
-from rlvideo.cli._options import parse_env_kwargs, parse_storage_options
+from rlvideo.cli._options import (
+    DEFAULT_FIELDS,
+    field_list,
+    parse_env_kwargs,
+    parse_storage_options,
+)
 from rlvideo.cli._progress import Progress
 from rlvideo.cli._summary import EpisodeStats, print_summary, video_name
-from rlvideo.errors import InvalidArgumentError, VideoExistsError
+from rlvideo.errors import VideoExistsError
 from rlvideo.io.manifest import merge_into
 from rlvideo.storage import Destination, open_destination
 
 __all__ = ["RecordSettings", "record"]
 
 logger = logging.getLogger("rlvideo.cli")  # the command's one logger: -v shows "rlvideo.cli: ..."
-
-_DEFAULT_FIELDS = "\0default"
-"""``--overlay`` / ``--track`` given without a value (click's ``flag_value``): the default set."""
 
 
 @dataclass(frozen=True)
@@ -92,26 +94,6 @@ class _KeepRule(click.ParamType):  # type: ignore[type-arg]  # generic from clic
             param,
             ctx,
         )
-
-
-def _field_list(value: str | None, option: str) -> bool | list[str] | None:
-    """``--overlay`` / ``--track``: None (not given), True (no value) or the fields named.
-
-    Example:
-        >>> _field_list(None, "--track"), _field_list(_DEFAULT_FIELDS, "--track")
-        (None, True)
-        >>> _field_list(" step, return,", "--overlay")
-        ['step', 'return']
-    """
-    if value is None or value == _DEFAULT_FIELDS:
-        return None if value is None else True
-    fields = [field.strip() for field in value.split(",") if field.strip()]
-    if not fields:
-        raise InvalidArgumentError(
-            f"{option} takes comma-separated names (e.g. {option} step,return), or no value; "
-            f"got {value!r}"
-        )
-    return fields
 
 
 @dataclass(frozen=True)
@@ -272,7 +254,7 @@ class _Videos:
     "--overlay",
     default=None,
     is_flag=False,
-    flag_value=_DEFAULT_FIELDS,
+    flag_value=DEFAULT_FIELDS,
     metavar="[FIELDS]",
     help="Burn values into the frames (needs rlvideo[overlay]): alone, episode, step, reward and "
     "return; or comma-separated fields: episode, step, reward, return, action, frame, "
@@ -282,7 +264,7 @@ class _Videos:
     "--track",
     default=None,
     is_flag=False,
-    flag_value=_DEFAULT_FIELDS,
+    flag_value=DEFAULT_FIELDS,
     metavar="[KEYS]",
     help="The data track <stem>.track.jsonl (on by default): comma-separated info keys add those "
     "keys to each line, e.g. --track x_position.",
@@ -391,8 +373,8 @@ def _wrapper_options(
         "name_prefix": settings.name_prefix,
         "metadata": True,
         "keep_if": videos.keep_if,
-        "overlay": _field_list(settings.overlay, "--overlay"),
-        "track": _field_list(settings.track, "--track"),
+        "overlay": field_list(settings.overlay, "--overlay"),
+        "track": field_list(settings.track, "--track"),
         "storage_options": storage,
         "on_video_saved": videos.on_video_saved,
     }

@@ -15,7 +15,7 @@ from rlvideo._core.formats import NAMES as FORMAT_NAMES
 from rlvideo._core.naming import VIDEO_SUFFIXES
 from rlvideo._core.replay import REPLAY_SUFFIX, ReplayHeader, chosen_by_return, render_overrides
 from rlvideo.cli._errors import user_errors
-from rlvideo.cli.record import _DEFAULT_FIELDS, _field_list
+from rlvideo.cli._options import DEFAULT_FIELDS, field_list
 from rlvideo.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class _Replay:
     "--overlay",
     default=None,
     is_flag=False,
-    flag_value=_DEFAULT_FIELDS,
+    flag_value=DEFAULT_FIELDS,
     metavar="[FIELDS]",
     help="Burn values into the frames (needs rlvideo[overlay]), instead of the recorded "
     "overlay: alone, episode, step, reward and return; or comma-separated fields, e.g. "
@@ -132,7 +132,7 @@ def render(**values: Any) -> None:
 
     settings = _Settings(**values)
     with user_errors():
-        overlay = _field_list(settings.overlay, "--overlay")
+        overlay = field_list(settings.overlay, "--overlay")
         todo, skipped = _plan(settings)
         ready = [replay.path for replay in todo if replay.error is None]
         results = []

@@ -31,7 +31,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -48,7 +48,7 @@ from rlvideo.recording._transport import LOOK_EVERY, package_root
 from rlvideo.wrappers._replay_state import ResetState, replay_reset
 
 __all__ = [
-    "RenderPool", "RenderResult", "close_envs", "package_versions", "render_replay", "result_json",
+    "RenderPool", "RenderResult", "close_envs", "package_versions", "render_replay",
     "serve_fd",
 ]  # fmt: skip
 
@@ -544,8 +544,3 @@ def _lost(job: dict[str, Any], why: str) -> RenderResult:
     replay = str(job.get("replay") or job.get("write", ("",))[0] or "it")
     return RenderResult(replay, "", verified=False, error=f"{why}; render {replay} again with "
                         "rlvideo render")  # fmt: skip
-
-
-def result_json(result: RenderResult) -> str:
-    """A result as one line of JSON (for ``rlvideo render``'s summary)."""
-    return json.dumps(asdict(result), default=str)

@@ -51,7 +51,7 @@ from rlvideo.storage import SavedPath, open_destination
 from rlvideo.wrappers._renderer import RenderPool, RenderResult, package_versions
 from rlvideo.wrappers._replay_state import ResetState, capture_reset
 
-__all__ = ["ReplayRecorder"]
+__all__ = ["ReplayRecorder", "make_recorder"]
 
 logger = logging.getLogger("rlvideo.replay")
 
@@ -100,7 +100,6 @@ class _Video:
     overwrite: bool | None
     segments: list[_Segment] = field(default_factory=list)
     live_id: int | None = None  # a video recorded live (after a fallback)
-    open: bool = True
     stream: int | None = None  # its sub-env, for a per-env vector video
     shown_first: bool = False  # its first frame follows a step shown, not counted (SB3)
 
@@ -346,7 +345,6 @@ class ReplayRecorder:
     def stop(self, video_id: int) -> None:
         """End a video: ``keep_if`` asked, its replay file written and its render queued."""
         video = self._videos.pop(video_id)
-        video.open = False
         if video.live_id is not None:
             assert self._live is not None
             self._live.stop(video.live_id)
@@ -705,3 +703,24 @@ def _action_spec(action: Any) -> dict[str, Any]:
     with contextlib.suppress(Exception):
         return {"dtype": np.asarray(action).dtype.str, "python": python}
     return {"python": python}
+
+
+def make_recorder(
+    video_folder: str,
+    *,
+    name_prefix: str,
+    fps: Any,
+    env_id: str | None,
+    spec_json: str | None,
+    given: Mapping[str, Any],
+) -> Recorder | ReplayRecorder:
+    """A wrapper's recorder: live, or (``spec_json``, the replayable env's spec) replaying.
+
+    ``given`` is :func:`~rlvideo._core.options.recorder_options`'s, ``replay`` included.
+    """
+    if spec_json is not None:
+        return ReplayRecorder(
+            video_folder, name_prefix=name_prefix, fps=fps, env_id=env_id, spec_json=spec_json,
+            **given,
+        )  # fmt: skip
+    return Recorder(video_folder, name_prefix=name_prefix, fps=fps, env_id=env_id, **given)

@@ -35,7 +35,7 @@ from rlvideo.errors import InvalidArgumentError
 from rlvideo.recording._recorder import Recorder, VideoSink
 from rlvideo.wrappers._machine import Triggers, VideoMachine
 from rlvideo.wrappers._replay_state import check_replayable
-from rlvideo.wrappers._replaying import ReplayRecorder
+from rlvideo.wrappers._replaying import ReplayRecorder, make_recorder
 
 __all__ = ["RunnerSettings", "RunnerVideos", "close_runner_videos", "runner_prefix"]
 
@@ -292,15 +292,14 @@ class RunnerVideos:
             on_video_saved.flush = user_hook.flush  # type: ignore[attr-defined]
         given = recorder_options("rlvideo.rllib.video_callbacks", options)
         given["on_video_saved"] = on_video_saved
-        prefix = runner_prefix(settings.name_prefix, self.worker_index, evaluation=self.evaluation)
-        if given["replay"]:
-            return ReplayRecorder(
-                settings.video_folder, name_prefix=prefix, fps=self._fps, env_id=self._env_id,
-                spec_json=self._spec_json, **given,
-            )  # fmt: skip
-        return Recorder(
-            settings.video_folder, name_prefix=prefix, fps=self._fps, env_id=self._env_id, **given
-        )
+        return make_recorder(
+            settings.video_folder,
+            name_prefix=runner_prefix(
+                settings.name_prefix, self.worker_index, evaluation=self.evaluation
+            ),
+            fps=self._fps, env_id=self._env_id,
+            spec_json=self._spec_json if given["replay"] else None, given=given,
+        )  # fmt: skip
 
 
 def close_runner_videos(env_runner: Any) -> list[dict[str, Any]]:

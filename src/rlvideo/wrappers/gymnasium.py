@@ -17,7 +17,7 @@ from rlvideo._core.clips import resolve_triggers
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.errors import InvalidArgumentError, RenderModeError
-from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, records
+from rlvideo.recording._recorder import ClosesOnExit, VideoSink, records
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers._machine import (
     MachineAttributes,
@@ -26,7 +26,7 @@ from rlvideo.wrappers._machine import (
     warn_if_unclosed,
 )
 from rlvideo.wrappers._replay_state import check_replayable
-from rlvideo.wrappers._replaying import ReplayRecorder
+from rlvideo.wrappers._replaying import ReplayRecorder, make_recorder
 
 import_optional("gymnasium", "gymnasium", feature="RecordVideo")
 
@@ -217,18 +217,13 @@ class RecordVideo(
         self.render_history: list[Any] = []
         spec = getattr(env, "spec", None)
         given = recorder_options("RecordVideo", options)
-        self._replay: ReplayRecorder | None = None
-        if given["replay"]:
-            self._replay = ReplayRecorder(
-                self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
-                env_id=getattr(spec, "id", None), spec_json=check_replayable(env), **given,
-            )  # fmt: skip
-            self._recorder: VideoSink = self._replay
-        else:
-            self._recorder = Recorder(
-                self.video_folder, name_prefix=name_prefix,
-                fps=frames_per_sec, env_id=getattr(spec, "id", None), **given,
-            )  # fmt: skip
+        recorder = make_recorder(
+            self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
+            env_id=getattr(spec, "id", None),
+            spec_json=check_replayable(env) if given["replay"] else None, given=given,
+        )  # fmt: skip
+        self._recorder: VideoSink = recorder
+        self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
         self._machine = VideoMachine(
             self._recorder, name_prefix=name_prefix, video_length=self.video_length,
             fps=frames_per_sec,

@@ -37,7 +37,7 @@ from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, recor
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers._machine import MachineAttributes, VideoMachine, warn_if_unclosed
 from rlvideo.wrappers._replay_state import capture_reset, check_replayable
-from rlvideo.wrappers._replaying import ReplayRecorder
+from rlvideo.wrappers._replaying import ReplayRecorder, make_recorder
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.wrappers.sb3.VecVideoRecorder")
 
@@ -177,22 +177,15 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
         self.video_length = video_length
         self._actions: Any = None  # the step's actions, from step_async
         given = recorder_options("VecVideoRecorder", options)
-        self._replay: ReplayRecorder | None = None
-        self._shim: _ReplayShim | None = None
-        if given["replay"]:
-            sub_env = _replayable_env(venv)
-            self._replay = ReplayRecorder(
-                self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
-                env_id=_env_id(venv), spec_json=check_replayable(_without_monitor(sub_env)),
-                **given,
-            )  # fmt: skip
-            self._recorder: VideoSink = self._replay
-            self._shim = _ReplayShim(sub_env, self._replay)
-        else:
-            self._recorder = Recorder(
-                self.video_folder, name_prefix=name_prefix,
-                fps=frames_per_sec, env_id=_env_id(venv), **given,
-            )  # fmt: skip
+        sub_env = _replayable_env(venv) if given["replay"] else None
+        recorder = make_recorder(
+            self.video_folder, name_prefix=name_prefix, fps=frames_per_sec, env_id=_env_id(venv),
+            spec_json=None if sub_env is None else check_replayable(_without_monitor(sub_env)),
+            given=given,
+        )  # fmt: skip
+        self._recorder: VideoSink = recorder
+        self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
+        self._shim = None if self._replay is None else _ReplayShim(sub_env, self._replay)
         # frames: the start's, then one per step; episodes and the track follow env 0; SB3's
         # trigger is asked here, only while no video records
         self._machine = VideoMachine(
@@ -479,16 +472,13 @@ class EvalVideoCallback(BaseCallback):
             recorder.close()  # waits for the videos and their hand-offs (their flush())
 
     def _evaluate(self) -> None:
-        if self._recorder is None and self._spec_json is not None:
-            self._recorder = self._replay = ReplayRecorder(
+        if self._recorder is None:
+            recorder = make_recorder(
                 self.video_folder, name_prefix=self.name_prefix, fps=self._fps,
-                env_id=self._env_id, spec_json=self._spec_json, **self._options,
+                env_id=self._env_id, spec_json=self._spec_json, given=self._options,
             )  # fmt: skip
-        elif self._recorder is None:
-            self._recorder = Recorder(
-                self.video_folder, name_prefix=self.name_prefix, fps=self._fps,
-                env_id=self._env_id, **self._options,
-            )  # fmt: skip
+            self._recorder = recorder
+            self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
         if self.vectorized:
             with contextlib.suppress(AttributeError):  # as SB3's EvalCallback does
                 sync_envs_normalization(self.training_env, self.eval_env)

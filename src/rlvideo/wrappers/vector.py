@@ -27,10 +27,10 @@ from rlvideo._core.grid import Tiler
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, records
+from rlvideo.recording._recorder import ClosesOnExit, VideoSink, records
 from rlvideo.wrappers._machine import Triggers, VideoMachine, warn_if_unclosed
 from rlvideo.wrappers._replay_state import check_replayable
-from rlvideo.wrappers._replaying import ReplayRecorder
+from rlvideo.wrappers._replaying import ReplayRecorder, make_recorder
 from rlvideo.wrappers.gymnasium import check_render_mode, gymnasium_settings
 
 import_optional("gymnasium", "gymnasium", feature="rlvideo.wrappers.vector.RecordVideo")
@@ -224,21 +224,17 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         """The sub-envs recorded, in order."""
         spec = getattr(env, "spec", None)
         given = recorder_options("rlvideo.wrappers.vector.RecordVideo", options)
-        self._replay: ReplayRecorder | None = None
+        spec_json = None
         if given["replay"]:
-            sub_envs = _replayable_sub_envs(env, per_env, mode)
-            self._sub_envs = sub_envs
-            self._replay = ReplayRecorder(
-                self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
-                env_id=getattr(sub_envs[0].spec, "id", None),
-                spec_json=_one_spec([check_replayable(sub) for sub in sub_envs]), **given,
-            )  # fmt: skip
-            self._recorder: VideoSink = self._replay
-        else:
-            self._recorder = Recorder(
-                self.video_folder, name_prefix=name_prefix,
-                fps=frames_per_sec, env_id=getattr(spec, "id", None), **given,
-            )  # fmt: skip
+            self._sub_envs = _replayable_sub_envs(env, per_env, mode)
+            spec = getattr(self._sub_envs[0], "spec", None)
+            spec_json = _one_spec([check_replayable(sub) for sub in self._sub_envs])
+        recorder = make_recorder(
+            self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
+            env_id=getattr(spec, "id", None), spec_json=spec_json, given=given,
+        )  # fmt: skip
+        self._recorder: VideoSink = recorder
+        self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
         triggers = Triggers(  # steps: for all at once; a replayed video holds no frames
             episode=self.episode_trigger, gc=None if self._replay else gc_trigger
         )
