@@ -241,19 +241,38 @@ class VideoLoggerCallback(LoggerCallback):
 
     def __init__(self, video_logger: VideoLogger) -> None:
         super().__init__()
-        self.video_logger = video_logger
+        self.video_logger: VideoLogger | None = video_logger
 
     def log_trial_result(self, iteration: int, trial: Any, result: dict[str, Any]) -> None:
         """Hand the result's videos over, at ``result["training_iteration"]``."""
-        hand_off(result, self.video_logger)
+        hand_off(result, self._logger())
 
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
         """Wait until the trial's videos are logged."""
-        self.video_logger.flush()
+        self._logger().flush()
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         """Close the logger."""
-        self.video_logger.close()
+        self._logger().close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The callback without its logger: Tune pickles its callbacks with the experiment.
+
+        A logger holds threads and open files; a copy (``Tuner.restore``) has none, and says so
+        when it is used.
+        """
+        state = dict(self.__dict__)
+        state["video_logger"] = None
+        return state
+
+    def _logger(self) -> VideoLogger:
+        if self.video_logger is None:
+            raise InvalidArgumentError(
+                "this VideoLoggerCallback is a copy Tune restored, without its logger (loggers "
+                "hold threads and open files): give the restored run a new "
+                "VideoLoggerCallback(logger) in its run_config's callbacks"
+            )
+        return self.video_logger
 
 
 def finish(algo: Any) -> list[dict[str, Any]]:

@@ -256,6 +256,9 @@ def test_the_tune_logger_callback_hands_off_at_the_training_iteration():
         7, None, {"training_iteration": 3, "env_runners": {"rlvideo": {"videos": [record]}}}
     )
     assert logged == [("v/rl-video-w1-env-0-episode-5.mp4", 5, 3)]
+    copy = pickle.loads(pickle.dumps(callback))  # as Tune saves its callbacks for a restore
+    with pytest.raises(InvalidArgumentError, match="a new VideoLoggerCallback"):
+        copy.log_trial_result(1, None, {"training_iteration": 1})
 
 
 def test_a_sub_env_without_frames_is_refused_with_the_fix():
@@ -406,7 +409,7 @@ def test_a_tune_run_hands_each_trials_videos_to_tensorboard(tmp_path):
     )  # fmt: skip
     board = TensorBoardLogger(str(tmp_path / "runs"))
     tuner = tune.Tuner(
-        "PPO",
+        config.algo_class,  # the class: Tune's "PPO" imports every algorithm, and one warns
         param_space=config,
         run_config=tune.RunConfig(
             stop={"training_iteration": 3}, storage_path=str(tmp_path / "tune"), verbose=0,
