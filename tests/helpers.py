@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +116,19 @@ def fill_disk_after(frames: int) -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.partial.stat().st_size, hard))
 
     encoder._Output.submit = submit_then_fill  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def moto_s3() -> Iterator[int]:
+    """A loopback S3 server (moto's, on 127.0.0.1) at a free port, for a ``with`` block."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop()

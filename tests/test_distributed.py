@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -31,7 +30,7 @@ from rlvideo.distributed import (
     worker_prefix,
 )
 from rlvideo.errors import InvalidArgumentError, VideoExistsError
-from tests.helpers import decode
+from tests.helpers import decode, moto_s3
 
 gym = pytest.importorskip("gymnasium")
 
@@ -314,21 +313,12 @@ def test_starts_ray_when_it_is_not_running_and_stops_it_after(tmp_path):
 @pytest.fixture
 def s3_server() -> Iterator[dict[str, Any]]:
     """A loopback S3 server (moto, 127.0.0.1) with a bucket; yields the storage_options."""
-    pytest.importorskip("s3fs")
-    server_module = pytest.importorskip("moto.server")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
+    s3fs = pytest.importorskip("s3fs")
+    pytest.importorskip("moto.server")
+    with moto_s3() as port:
         options = {"endpoint_url": f"http://127.0.0.1:{port}", "key": "testing", "secret": "x"}
-        import s3fs
-
         s3fs.S3FileSystem(**options).mkdir("rlvideo-bucket")
         yield options
-    finally:
-        server.stop()
 
 
 def test_workers_upload_to_an_s3_url_and_the_manifest_lands_beside(ray_session, s3_server):

@@ -46,6 +46,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,9 @@ if TYPE_CHECKING:
 __all__ = ["METRIC", "VideoLoggerCallback", "finish", "hand_off", "video_callbacks", "videos"]
 
 logger = logging.getLogger("rlvideo.rllib")
+
+_HANDED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+"""The URLs each logger was given by :func:`hand_off`: each video is handed over once."""
 
 METRIC = ("rlvideo", "videos")
 """Where the runners log each finished video's record in RLlib's metrics (under ``env_runners``)."""
@@ -138,7 +142,7 @@ class _VideoCallbacks(RLlibCallback):
     def __init__(self) -> None:
         super().__init__()
         self._videos = RunnerVideos(self._settings)
-        self._failed = False
+        self._errors = 0  # errors logged so far: the first with its traceback
 
     def on_environment_created(self, *, env_runner: Any, env: Any, **kwargs: Any) -> None:
         self._videos.environment_created(env_runner, env)  # a bad setup fails here, at once
@@ -172,11 +176,13 @@ class _VideoCallbacks(RLlibCallback):
         """
         try:
             return hook(*args)
-        except Exception:
-            logger.exception(
-                "rlvideo: recording on env runner %d failed; training goes on",
-                self._videos.worker_index,
-            )
+        except Exception as exc:
+            self._errors += 1
+            logger.error(
+                "rlvideo: recording on env runner %d failed (%s, error %d); training goes on",
+                self._videos.worker_index, exc, self._errors,
+                exc_info=self._errors == 1,
+            )  # fmt: skip
             return None
 
 
@@ -191,11 +197,19 @@ def videos(result: Mapping[str, Any]) -> list[dict[str, Any]]:
         ['v/a.mp4', 'v/b.mp4']
         >>> videos({"env_runners": {}})
         []
+
+        An iteration that finished one video holds its record, not a list of one (RLlib's
+        ``MetricsLogger.compile`` does that to every list of one item):
+
+        >>> videos({"env_runners": {"rlvideo": {"videos": {"url": "v/c.mp4"}}}})
+        [{'url': 'v/c.mp4'}]
     """
     found: list[dict[str, Any]] = []
     for runners in (result.get("env_runners"), (result.get("evaluation") or {}).get("env_runners")):
         items = _at(runners, METRIC)
-        if isinstance(items, Iterable) and not isinstance(items, (str, bytes, Mapping)):
+        if isinstance(items, Mapping):  # RLlib's compile() turns a list of one into its item
+            items = [items]
+        if isinstance(items, Iterable) and not isinstance(items, (str, bytes)):
             found.extend(
                 dict(item) for item in items if isinstance(item, Mapping) and "url" in item
             )
@@ -214,9 +228,16 @@ def hand_off(
         step: The step to log them at; default ``result["training_iteration"]``.
 
     Returns:
-        The records handed off.
+        The records handed off. A video is handed to a logger once: RLlib reports an
+        evaluation video again in the next iteration when that one does not evaluate
+        (``evaluation_interval > 1``), and those repeats are skipped.
     """
-    found = videos(result)
+    handed = _HANDED.setdefault(video_logger, set())
+    found = []
+    for record in videos(result):
+        if record["url"] not in handed:  # RLlib may report an evaluation video again
+            handed.add(record["url"])
+            found.append(record)
     at = result.get("training_iteration", 0) if step is None else step
     for record in found:
         video_logger(record["url"], VideoMetadata.from_dict(dict(record)), step=int(at))

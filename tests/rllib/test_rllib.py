@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import socket
 import uuid
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from rlvideo.rllib import (
     video_callbacks,
     videos,
 )
-from tests.helpers import decode
+from tests.helpers import decode, moto_s3
 
 FRAGMENT = 50  # steps per runner per sample(): most CartPole episodes span several
 
@@ -63,6 +62,15 @@ def ppo(callbacks, *, runners=2, evaluation=None, envs=1):
     if evaluation is not None:
         config = config.evaluation(**evaluation)
     return config.build_algo()
+
+
+def train_and_finish(algo, iterations: int) -> list[dict]:
+    """The records of ``iterations`` train() calls and of finish(); the algorithm is stopped."""
+    try:
+        records = [record for _ in range(iterations) for record in videos(algo.train())]
+        return records + finish(algo)
+    finally:
+        algo.stop()
 
 
 def check_video(path: Path, record: dict) -> None:
@@ -133,10 +141,7 @@ def test_each_sub_env_of_a_runner_has_its_own_videos(tmp_path):
     folder = tmp_path / "videos"
     algo = ppo(video_callbacks(str(folder), lambda e: e % 3 == 0, metadata=True), runners=1,
                envs=2)  # fmt: skip
-    try:
-        records = videos(algo.train()) + videos(algo.train()) + finish(algo)
-    finally:
-        algo.stop()
+    records = train_and_finish(algo, 2)
     assert {r["env_index"] for r in records} == {0, 1}
     for k in (0, 1):
         episodes = sorted(r["episode"] for r in records if r["env_index"] == k)
@@ -180,14 +185,9 @@ def test_evaluation_only_is_one_line(tmp_path):
 
 
 def test_a_bucket_url_gets_the_videos_and_only_urls_travel(tmp_path):
-    moto_server = pytest.importorskip("moto.server")
+    pytest.importorskip("moto.server")
     s3fs = pytest.importorskip("s3fs")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
+    with moto_s3() as port:
         options = {"client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"},
                    "key": "testing", "secret": "testing"}  # fmt: skip
         fs = s3fs.S3FileSystem(**options)
@@ -196,11 +196,7 @@ def test_a_bucket_url_gets_the_videos_and_only_urls_travel(tmp_path):
         url = f"s3://{bucket}/videos"
         algo = ppo(video_callbacks(url, lambda e: e % 3 == 0, metadata=True,
                                    storage_options=options))  # fmt: skip
-        try:
-            records = videos(algo.train()) + videos(algo.train())
-            records += finish(algo)
-        finally:
-            algo.stop()
+        records = train_and_finish(algo, 2)
         assert records
         fs.invalidate_cache()
         stored = {key.rsplit("/", 1)[1] for key in fs.find(f"{bucket}/videos")}
@@ -212,8 +208,6 @@ def test_a_bucket_url_gets_the_videos_and_only_urls_travel(tmp_path):
             local.write_bytes(fs.cat_file(f"{bucket}/videos/{name}"))
             check_video(local, record)
         assert "manifest.json" in stored
-    finally:
-        server.stop()
 
 
 def test_the_hand_off_logs_each_video_to_tensorboard_at_its_iteration(tmp_path):
@@ -317,11 +311,7 @@ def test_a_failing_hand_off_on_a_runner_is_logged_and_training_goes_on(tmp_path,
 def test_replay_renders_the_videos_off_the_runners_and_verifies_them(tmp_path):
     folder = tmp_path / "videos"
     algo = ppo(video_callbacks(str(folder), lambda e: e % 4 == 0, metadata=True, replay=True))
-    try:
-        records = videos(algo.train()) + videos(algo.train())
-        records += finish(algo)
-    finally:
-        algo.stop()
+    records = train_and_finish(algo, 2)
     assert records
     assert {r["worker"] for r in records} == {1, 2}
     for record in records:
@@ -424,3 +414,90 @@ def test_a_tune_run_hands_each_trials_videos_to_tensorboard(tmp_path):
     assert steps, "no video reached TensorBoard through Tune"
     assert set(steps) <= {1, 2, 3}  # the training iterations
     assert len(steps) <= len(list((tmp_path / "videos").glob("*.mp4")))
+
+
+def test_an_iteration_that_finishes_one_video_reports_it(tmp_path):
+    """RLlib's compile() turns a list of one item into the item: one video is still reported."""
+    algo = ppo(video_callbacks(str(tmp_path / "videos"), lambda e: e == 0), runners=1)
+    try:
+        results = [algo.train() for _ in range(2)]
+    finally:
+        algo.stop()
+    raw = [r["env_runners"].get("rlvideo", {}).get("videos") for r in results]
+    assert any(isinstance(item, dict) for item in raw), raw  # the collapsed form happened
+    reported = [record for r in results for record in videos(r)]
+    assert [Path(r["url"]).name for r in reported] == ["rl-video-w1-env-0-episode-0.mp4"]
+
+
+def test_evaluation_every_other_iteration_hands_each_video_over_once(tmp_path):
+    handed = []
+
+    class Fake:
+        def __call__(self, where, meta, *, step):
+            handed.append((where, step))
+
+    board = Fake()
+    algo = ppo(
+        None,
+        evaluation={
+            "evaluation_interval": 2, "evaluation_duration": 2,
+            "evaluation_duration_unit": "episodes",
+            "evaluation_config": {"callbacks": video_callbacks(str(tmp_path), lambda e: True)},
+        },
+    )  # fmt: skip
+    try:
+        for _ in range(4):
+            hand_off(algo.train(), board)
+    finally:
+        algo.stop()
+    urls = [where for where, _ in handed]
+    assert urls, "no evaluation video was handed over"
+    assert len(urls) == len(set(urls))
+
+
+def test_replay_in_evaluation_episodes_with_two_sub_envs_verifies_or_cuts_short(tmp_path):
+    """Evaluation samples whole episodes (num_episodes): resets are forced, autoresets unseeded,
+    and the episodes of other sub-envs are abandoned when enough are done."""
+    folder = tmp_path / "videos"
+    algo = ppo(
+        None,
+        envs=2,
+        evaluation={
+            "evaluation_interval": 1, "evaluation_duration": 3,
+            "evaluation_duration_unit": "episodes",
+            "evaluation_config": {"callbacks": video_callbacks(
+                str(folder), lambda e: True, metadata=True, replay=True)},
+        },
+    )  # fmt: skip
+    try:
+        for _ in range(2):
+            algo.train()
+        records = finish(algo)
+    finally:
+        algo.stop()
+    sidecars = [json.loads(p.read_text()) for p in sorted(folder.glob("rl-video-*.json"))]
+    assert len(sidecars) >= 4
+    assert all(s["env_index"] in (0, 1) for s in sidecars)
+    for sidecar in sidecars:
+        assert sidecar["replay"]["verified"] is True, sidecar
+        assert decode(folder / sidecar["path"]).count == sidecar["frames"]
+        if sidecar["terminated"] or sidecar["truncated"]:
+            assert sidecar["frames"] == sidecar["steps"] + 1
+        else:
+            assert sidecar["cut_short"] is True  # abandoned by RLlib, or open at finish()
+    assert isinstance(records, list)
+
+
+def test_after_finish_training_goes_on_without_recording(tmp_path, caplog):
+    folder = tmp_path / "videos"
+    algo = ppo(video_callbacks(str(folder), lambda e: True), runners=0)
+    try:
+        algo.train()
+        finish(algo)
+        before = sorted(p.name for p in folder.glob("*.mp4"))
+        after = algo.train()
+    finally:
+        algo.stop()
+    assert after["training_iteration"] == 2
+    assert sorted(p.name for p in folder.glob("*.mp4")) == before
+    assert not [r for r in caplog.records if r.name == "rlvideo.rllib"]

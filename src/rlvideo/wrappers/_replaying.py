@@ -335,6 +335,24 @@ class ReplayRecorder:
         if video.live_id is not None and self._live is not None:
             self._live.reset(video.live_id, episode, info)
 
+    def annotate(self, video_id: int, **fields: Any) -> None:
+        """Set fields of a video's metadata, as :meth:`Recorder.annotate` does.
+
+        A replayed video's ``cut_short`` goes to the renderer with its start (RLlib's
+        callbacks mark so the video of an episode RLlib abandoned).
+        """
+        video = self._videos[video_id]
+        if video.live_id is not None:
+            assert self._live is not None
+            self._live.annotate(video.live_id, **fields)
+            return
+        for name, value in fields.items():
+            if not hasattr(video.meta, name):
+                raise InvalidArgumentError(f"VideoMetadata has no field {name!r}")
+            setattr(video.meta, name, value)
+        if "cut_short" in fields:
+            video.start["cut_short"] = bool(fields["cut_short"])
+
     def frames(self, video_id: int) -> int:
         """Frames in the video so far."""
         video = self._videos[video_id]

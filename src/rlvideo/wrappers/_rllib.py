@@ -31,20 +31,24 @@ from typing import Any, cast
 
 from rlvideo._core.metadata import SavedPath, VideoMetadata
 from rlvideo._core.options import recorder_options
-from rlvideo.errors import InvalidArgumentError
+from rlvideo.errors import InvalidArgumentError, RLVideoError
 from rlvideo.recording._recorder import Recorder, VideoSink
 from rlvideo.wrappers._machine import Triggers, VideoMachine
 from rlvideo.wrappers._replay_state import check_replayable
 from rlvideo.wrappers._replaying import ReplayRecorder, make_recorder
 
-__all__ = ["RunnerSettings", "RunnerVideos", "close_runner_videos", "runner_prefix"]
+__all__ = [
+    "RunnerSettings", "RunnerVideos", "close_runner_videos", "recordable_sub_envs", "replay_spec",
+    "runner_prefix",
+]  # fmt: skip
 
 logger = logging.getLogger("rlvideo.rllib")
 
 Trigger = Callable[[int], bool]
 
-_OF_RUNNER: weakref.WeakKeyDictionary[Any, RunnerVideos] = weakref.WeakKeyDictionary()
-"""The videos of each env runner in this process (the local runners share the driver's)."""
+_OF_RUNNER: weakref.WeakKeyDictionary[Any, list[RunnerVideos]] = weakref.WeakKeyDictionary()
+"""The videos of each env runner in this process (the local runners share the driver's); a
+list, for a runner given two video callback classes."""
 
 
 @dataclass(frozen=True)
@@ -102,19 +106,19 @@ class RunnerVideos:
         self._recorder: Recorder | ReplayRecorder | None = None
         self._spec_json = ""  # the sub-envs' spec, for replay=True
         self._reset_taken: set[int] = set()  # sub-envs whose coming reset is taken (replay)
+        self._ended: set[int] = set()  # sub-envs whose episode ended, not yet created again
         self._machines: dict[int, VideoMachine] = {}
         self._finished: list[dict[str, Any]] = []
         self._fps: Any = None
         self._env_id: str | None = None
-        self._closed = False
+        self._stop_patched = False
 
     # -- RLlib's hooks, in the order it calls them ---------------------------------------------
     def environment_created(self, env_runner: Any, env: Any) -> None:
         """The runner made (or, after a failure, made again) its vector env ``env``.
 
         Raises:
-            InvalidArgumentError: If the sub-envs cannot be rendered one by one (not
-                ``render_mode="rgb_array"``, or an async vector env).
+            InvalidArgumentError: If the sub-envs cannot be recorded (:func:`recordable_sub_envs`).
         """
         self.worker_index = int(getattr(env_runner, "worker_index", 0) or 0)
         config = getattr(env_runner, "config", None)
@@ -123,59 +127,57 @@ class RunnerVideos:
         self.active = wanted is None or self.worker_index in wanted
         if not self.active:
             return
-        sub_envs = getattr(env, "envs", None)
-        if sub_envs is None:
-            raise InvalidArgumentError(
-                f"rlvideo.rllib.video_callbacks renders each sub-env, which {type(env).__name__} "
-                "does not give; use RLlib's default sync vector env: "
-                "config.env_runners(gym_env_vectorize_mode='sync')"
-            )
-        for sub_env in sub_envs:
-            if getattr(sub_env, "render_mode", None) != "rgb_array":
-                raise InvalidArgumentError(
-                    f"rlvideo.rllib.video_callbacks needs frames, but the env's render_mode is "
-                    f"{getattr(sub_env, 'render_mode', None)!r}; make it with "
-                    "config.environment(env, env_config={'render_mode': 'rgb_array'}) (an "
-                    "env creator passes render_mode='rgb_array' to gymnasium.make)"
-                )
+        sub_envs = recordable_sub_envs(env, config)
         if self.settings.options.get("replay"):
-            specs = {check_replayable(sub_env) for sub_env in sub_envs}
-            if len(specs) != 1:
-                raise InvalidArgumentError(
-                    "replay=True needs the runner's sub-envs made from one spec (RLlib makes them "
-                    "so from an env id); these differ: record live"
-                )
-            self._spec_json = specs.pop()
-        for machine in self._machines.values():  # the env was made again: its videos end
-            if machine.recording:
-                assert machine.video_id is not None
-                annotate = getattr(self._recorder, "annotate", None)
-                if annotate is not None:
-                    annotate(machine.video_id, cut_short=True)
-                machine.stop()
+            self._spec_json = replay_spec(sub_envs)
+        local_only = wanted == frozenset({0}) and not self.evaluation
+        if local_only and int(getattr(config, "num_env_runners", 0) or 0) > 0:
+            logger.warning(
+                "rlvideo.rllib: env_runners=[0] records the local env runner, which does not "
+                "sample while there are remote ones (num_env_runners > 0): no video will be "
+                "recorded; pick remote runners, e.g. env_runners=[1]"
+            )
+        try:  # the env was made again (a restart): its videos in progress end, cut short
+            for env_index in self._machines:
+                self._cut_short(env_index)
+        except Exception:
+            logger.exception("rlvideo: env runner %d could not end its videos", self.worker_index)
         self._sub_envs = list(sub_envs)
         self._reset_taken.clear()
+        self._ended.clear()
         self._fps = self._sub_envs[0].metadata.get("render_fps", 30)
         self._env_id = getattr(getattr(self._sub_envs[0], "spec", None), "id", None)
-        if env_runner not in _OF_RUNNER:
+        registered = _OF_RUNNER.setdefault(env_runner, [])
+        if self not in registered:
+            registered.append(self)
+        if not self._stop_patched:
             _close_when_stopped(env_runner, self)
-        _OF_RUNNER[env_runner] = self
+            self._stop_patched = True
 
     def episode_created(self, env_runner: Any, env_index: int) -> None:
-        """Sub-env ``env_index`` is about to be reset: with ``replay=True``, take its RNG state.
+        """Sub-env ``env_index`` is about to be reset.
 
-        RLlib seeds only the runner's first reset (``seed + k`` for sub-env ``k``, as Gymnasium's
-        vector env does); later resets draw from the sub-env's generator.
+        After its episode ended, that is its autoreset. Otherwise RLlib resets every sub-env
+        at once (the first reset, or a forced one, as after ``sample(num_episodes=...)``) and
+        abandons the episodes under way: their whole-episode videos end here, cut short.
+        With ``replay=True`` the reset's seed or RNG state is taken: RLlib seeds only the
+        resets of its ``_reset_envs`` while ``_needs_initial_reset`` (``seed + k`` for sub-env
+        ``k``, as Gymnasium's vector env does); an autoreset draws from the sub-env's generator.
         """
-        if not isinstance(self._recorder_or_none(), ReplayRecorder):
+        autoreset = env_index in self._ended
+        self._ended.discard(env_index)
+        machine = self._machines.get(env_index)
+        if not autoreset and machine is not None and machine.video_length == float("inf"):
+            self._cut_short(env_index)
+        recorder = self._recorder_or_none()
+        if not isinstance(recorder, ReplayRecorder):
             return
-        if env_index in self._reset_taken:  # RLlib says it twice for the last sub-env
-            return
-        seed = getattr(env_runner, "_seed", None)
-        first = bool(getattr(env_runner, "_needs_initial_reset", False))
-        sub_seed = seed + env_index if first and isinstance(seed, int) else None
-        replay = self._replay_recorder()
-        replay.before_reset(self._sub_envs[env_index], sub_seed, None, env_index)
+        seed = None
+        if not autoreset and getattr(env_runner, "_needs_initial_reset", False):
+            base = getattr(env_runner, "_seed", None)
+            seed = base + env_index if isinstance(base, int) else None
+        # the last one before the reset wins: RLlib may create an episode it never resets
+        recorder.before_reset(self._sub_envs[env_index], seed, None, env_index)
         self._reset_taken.add(env_index)
 
     def episode_start(self, episode: Any, env_index: int) -> None:
@@ -207,6 +209,7 @@ class RunnerVideos:
 
     def episode_end(self, env_index: int) -> None:
         """Sub-env ``env_index``'s episode ended: its whole-episode video is finished now."""
+        self._ended.add(env_index)
         machine = self._machines.get(env_index)
         if machine is not None and machine.recording and machine.video_length == float("inf"):
             machine.stop()
@@ -222,16 +225,17 @@ class RunnerVideos:
         """Finish every video (one in progress is saved, ``cut_short``); their records.
 
         Called when the runner stops (``algo.stop()``) or by :func:`rlvideo.rllib.finish`;
-        a second call does nothing.
+        the runner records nothing after, and a second call does nothing.
         """
-        if self._closed or self._recorder is None:
-            self._closed = True
-            return self.sample_end() if self._recorder is None else []
-        self._closed = True
+        self.active = False
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            finished, self._finished = self._finished, []
+            return finished
         for machine in self._machines.values():
             machine.release()
         try:
-            self._recorder.close()
+            recorder.close()
         finally:
             finished, self._finished = self._finished, []
         return finished
@@ -246,9 +250,27 @@ class RunnerVideos:
         else:
             machine.capture(self._sub_envs[env_index].render())
 
+    def _cut_short(self, env_index: int) -> None:
+        """End sub-env ``env_index``'s video in progress, if any, as cut short."""
+        machine = self._machines.get(env_index)
+        if machine is None or machine.video_id is None:
+            return
+        annotate = getattr(self._recorder, "annotate", None)
+        if annotate is not None:
+            annotate(machine.video_id, cut_short=True)
+        machine.stop()
+
     def _recorder_or_none(self) -> Recorder | ReplayRecorder | None:
         if self._recorder is None and self.active and self._sub_envs:
-            self._recorder = self._make_recorder()
+            try:
+                self._recorder = self._make_recorder()
+            except Exception:
+                self.active = False  # said once, not at every step
+                logger.exception(
+                    "rlvideo: env runner %d cannot record (its recorder failed to start); "
+                    "training goes on without its videos", self.worker_index,
+                )  # fmt: skip
+                return None
         return self._recorder
 
     def _replay_recorder(self) -> ReplayRecorder:
@@ -260,7 +282,8 @@ class RunnerVideos:
         machine = self._machines.get(env_index)
         if machine is None:
             recorder = self._recorder_or_none()
-            assert recorder is not None  # the env was created
+            if recorder is None:
+                raise RLVideoError("this env runner's recorder could not start (logged)")
             settings = self.settings
             machine = VideoMachine(
                 cast(VideoSink, recorder),
@@ -302,6 +325,48 @@ class RunnerVideos:
         )  # fmt: skip
 
 
+def recordable_sub_envs(env: Any, config: Any) -> list[Any]:
+    """The sub-envs of a runner's vector env, once sure each can be rendered on its own.
+
+    Raises:
+        InvalidArgumentError: For a multi-agent config, an async vector env (no sub-env to
+            render), or a sub-env not made with ``render_mode="rgb_array"``; naming the fix.
+    """
+    if getattr(config, "is_multi_agent", False) is True:
+        raise InvalidArgumentError(
+            "rlvideo.rllib.video_callbacks records single-agent env runners; this config is "
+            "multi-agent: record its envs with rlvideo.pettingzoo.RecordVideo in the env "
+            "creator instead"
+        )
+    sub_envs = getattr(env, "envs", None)
+    if sub_envs is None:
+        raise InvalidArgumentError(
+            f"rlvideo.rllib.video_callbacks renders each sub-env, which {type(env).__name__} "
+            "does not give; use RLlib's default sync vector env: "
+            "config.env_runners(gym_env_vectorize_mode='sync')"
+        )
+    for sub_env in sub_envs:
+        if getattr(sub_env, "render_mode", None) != "rgb_array":
+            raise InvalidArgumentError(
+                f"rlvideo.rllib.video_callbacks needs frames, but the env's render_mode is "
+                f"{getattr(sub_env, 'render_mode', None)!r}; make it with "
+                "config.environment(env, env_config={'render_mode': 'rgb_array'}) (an "
+                "env creator passes render_mode='rgb_array' to gymnasium.make)"
+            )
+    return list(sub_envs)
+
+
+def replay_spec(sub_envs: list[Any]) -> str:
+    """The sub-envs' one spec, for ``replay=True``, or an error saying why it cannot replay."""
+    specs = {check_replayable(sub_env) for sub_env in sub_envs}
+    if len(specs) != 1:
+        raise InvalidArgumentError(
+            "replay=True needs the runner's sub-envs made from one spec (RLlib makes them so "
+            "from an env id); these differ: record live"
+        )
+    return specs.pop()
+
+
 def close_runner_videos(env_runner: Any) -> list[dict[str, Any]]:
     """Finish the videos of ``env_runner`` (run on it, as RLlib's ``foreach_env_runner`` does).
 
@@ -309,8 +374,7 @@ def close_runner_videos(env_runner: Any) -> list[dict[str, Any]]:
         The records of the videos finished since its last ``sample()``; [] for a runner that
         records nothing.
     """
-    videos = _OF_RUNNER.get(env_runner)
-    return [] if videos is None else videos.close()
+    return [record for videos in _OF_RUNNER.get(env_runner, []) for record in videos.close()]
 
 
 def _close_when_stopped(env_runner: Any, videos: RunnerVideos) -> None:
@@ -323,9 +387,8 @@ def _close_when_stopped(env_runner: Any, videos: RunnerVideos) -> None:
         try:
             return stop(*args, **kwargs)
         finally:
-            current = _OF_RUNNER.get(env_runner, videos)
             try:
-                current.close()
+                videos.close()
             except Exception:
                 logger.exception("rlvideo could not finish the videos of env runner %s", env_runner)
 
