@@ -99,6 +99,7 @@ class Runner:
 
 
 def settings(folder: Path, **options: Any) -> RunnerSettings:
+    """Every episode recorded whole, with sidecars, on the thread encoder."""
     options.setdefault("metadata", True)
     options.setdefault("encoder", "thread")
     recorder_options("test", options)
@@ -212,3 +213,26 @@ def test_replay_needs_sub_envs_of_one_spec():
     with pytest.raises(InvalidArgumentError, match="one spec"):
         replay_spec(envs)
     assert "CartPole-v1" in replay_spec(envs[:1])
+
+
+def test_the_recording_options_work_as_on_record_video(tmp_path):
+    """keep_if, overlay and the data track: the wrappers' code, so the wrappers' results."""
+    pytest.importorskip("PIL")
+    even = lambda meta: meta.episode % 2 == 0  # noqa: E731
+    videos = RunnerVideos(settings(tmp_path, keep_if=even, overlay=True))
+    runner = Runner(videos, envs=1)
+    runner.reset_all()
+    ended = 0
+    while ended < 4:
+        ended += runner.step(0, ended % 2)
+    close_runner_videos(runner)
+    found = sidecars(tmp_path)
+    assert found
+    assert sorted(s["episode"] for s in found.values()) == [0, 2, 4]  # odd ones deleted; 4 open
+    assert len(list(tmp_path.glob("*.mp4"))) == len(found)
+    for stem, sidecar in found.items():
+        band = sidecar["overlay"]["band_height"]
+        assert band > 0
+        assert decode(tmp_path / f"{stem}.mp4").height == 400 + band  # a band above the frame
+        lines = (tmp_path / f"{stem}.track.jsonl").read_text().splitlines()
+        assert len(lines) == sidecar["frames"]
