@@ -64,6 +64,14 @@ def ppo(callbacks, *, runners=2, evaluation=None, envs=1):
     return config.build_algo()
 
 
+def evaluation_only(callbacks, *, interval: int = 1, episodes: int = 2) -> dict:
+    """config.evaluation's arguments: the callbacks on the evaluation runners only."""
+    return {
+        "evaluation_interval": interval, "evaluation_duration": episodes,
+        "evaluation_duration_unit": "episodes", "evaluation_config": {"callbacks": callbacks},
+    }  # fmt: skip
+
+
 def train_and_finish(algo, iterations: int) -> list[dict]:
     """The records of ``iterations`` train() calls and of finish(); the algorithm is stopped."""
     try:
@@ -154,14 +162,7 @@ def test_each_sub_env_of_a_runner_has_its_own_videos(tmp_path):
 
 def test_evaluation_only_is_one_line(tmp_path):
     folder = tmp_path / "videos"
-    algo = ppo(
-        None,
-        evaluation={
-            "evaluation_interval": 1, "evaluation_duration": 2,
-            "evaluation_duration_unit": "episodes",
-            "evaluation_config": {"callbacks": video_callbacks(str(folder), lambda e: True)},
-        },
-    )  # fmt: skip
+    algo = ppo(None, evaluation=evaluation_only(video_callbacks(str(folder), lambda e: True)))
     try:
         result = algo.train()
         later = algo.train()
@@ -437,14 +438,8 @@ def test_evaluation_every_other_iteration_hands_each_video_over_once(tmp_path):
             handed.append((where, step))
 
     board = Fake()
-    algo = ppo(
-        None,
-        evaluation={
-            "evaluation_interval": 2, "evaluation_duration": 2,
-            "evaluation_duration_unit": "episodes",
-            "evaluation_config": {"callbacks": video_callbacks(str(tmp_path), lambda e: True)},
-        },
-    )  # fmt: skip
+    callbacks = video_callbacks(str(tmp_path), lambda e: True)
+    algo = ppo(None, evaluation=evaluation_only(callbacks, interval=2))
     try:
         for _ in range(4):
             hand_off(algo.train(), board)
@@ -459,16 +454,8 @@ def test_replay_in_evaluation_episodes_with_two_sub_envs_verifies_or_cuts_short(
     """Evaluation samples whole episodes (num_episodes): resets are forced, autoresets unseeded,
     and the episodes of other sub-envs are abandoned when enough are done."""
     folder = tmp_path / "videos"
-    algo = ppo(
-        None,
-        envs=2,
-        evaluation={
-            "evaluation_interval": 1, "evaluation_duration": 3,
-            "evaluation_duration_unit": "episodes",
-            "evaluation_config": {"callbacks": video_callbacks(
-                str(folder), lambda e: True, metadata=True, replay=True)},
-        },
-    )  # fmt: skip
+    callbacks = video_callbacks(str(folder), lambda e: True, metadata=True, replay=True)
+    algo = ppo(None, envs=2, evaluation=evaluation_only(callbacks, episodes=3))
     try:
         for _ in range(2):
             algo.train()

@@ -273,11 +273,6 @@ class RunnerVideos:
                 return None
         return self._recorder
 
-    def _replay_recorder(self) -> ReplayRecorder:
-        recorder = self._recorder_or_none()
-        assert isinstance(recorder, ReplayRecorder)
-        return recorder
-
     def _machine(self, env_index: int) -> VideoMachine:
         machine = self._machines.get(env_index)
         if machine is None:
