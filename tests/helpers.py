@@ -107,11 +107,13 @@ def fill_disk_after(frames: int) -> None:
     submit = encoder._Output.submit
     count = 0
 
-    def submit_then_fill(self: encoder._Output, frame: object) -> None:
+    def submit_then_fill(self: encoder._Output, frame: object, pipelined: bool = False) -> None:
         nonlocal count
-        submit(self, frame)  # type: ignore[arg-type]
+        submit(self, frame, pipelined)  # type: ignore[arg-type]
         count += 1
         if count == frames:
+            if self._queue is not None:  # the encoder thread's frames reach the file first
+                self._queue.join()
             hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.partial.stat().st_size, hard))
 

@@ -448,3 +448,29 @@ def test_kept_as_says_where_a_failed_close_kept_the_frames(tmp_path, monkeypatch
     assert writer.kept_as == tmp_path / "v.incomplete.mp4"
     assert decode(writer.kept_as).count == 40
     assert folder_names(tmp_path) == {"v.incomplete.mp4"}
+
+
+@pytest.mark.parametrize("video_format", ["mp4", "gif"])
+def test_frames_sent_to_the_encoder_thread_or_inline_keep_their_order(tmp_path, video_format):
+    """The encoder process's drain hands some frames to a second thread (``pipelined``) and
+    encodes others inline: the file is the one an all-inline writer makes, byte for byte."""
+    from rlvideo._core.frames import FrameConverter
+
+    frames = [np.full((32, 48, 3), 8 * i, np.uint8) for i in range(30)]
+    flags = [bool(i % 3 == 0 or 10 <= i < 20) for i in range(30)]  # runs of each, and flips
+
+    def written(name: str, pipelined: list[bool]) -> bytes:
+        path = tmp_path / f"{name}.{video_format}"
+        convert = FrameConverter()
+        with VideoWriter(path, fps=30, threads=1) as writer:
+            for image, flag in zip(frames, pipelined, strict=True):
+                writer.write_converted(convert(image), pipelined=flag)
+        return path.read_bytes()
+
+    inline = written("inline", [False] * 30)
+    assert written("mixed", flags) == inline
+    assert written("threaded", [True] * 30) == inline
+    decoded = decode(tmp_path / f"mixed.{video_format}")
+    assert decoded.count == 30
+    means = [float(f.mean()) for f in decoded.frames]
+    assert means == sorted(means)  # the shades rise frame by frame: the order held

@@ -248,8 +248,8 @@ def test_hold_wakes_when_the_reader_waits_for_room() -> None:
 def pace_code(log: Path, recording: Path) -> str:
     """Worker-side code: contended, and the env recording while the file ``recording`` exists
     (the clock stands still until the test deletes it, then jumps far ahead). Each frame
-    encoded writes a letter to ``log``: E once the caller ended, R while the env still records,
-    Q after."""
+    encoded writes a letter to ``log``: E once the caller ended, H while the caller waits for
+    its videos (:class:`Hurry`), R while the env still records, Q after."""
     return (
         "import os, rlvideo.recording._worker as _w, rlvideo.recording._pacing as _p\n"
         f"_flag = {str(recording)!r}\n"
@@ -263,7 +263,8 @@ def pace_code(log: Path, recording: Path) -> str:
         "_pace = _w._pace\n"
         "def _logged(pacer, backlog, nbytes):\n"
         "    _pace(pacer, backlog, nbytes)\n"
-        "    letter = 'E' if backlog.ended else 'R' if os.path.exists(_flag) else 'Q'\n"
+        "    letter = 'E' if backlog.ended else 'H' if backlog.hurry else "
+        "'R' if os.path.exists(_flag) else 'Q'\n"
         f"    with open({str(log)!r}, 'a') as f: f.write(letter)\n"
         "_w._pace = _logged\n"
     )
@@ -320,6 +321,60 @@ def test_a_contended_worker_holds_every_frame_while_the_env_records(
     assert decoded.count == FRAMES
     assert all(f.shape == SHAPE for f in decoded.frames)
     assert_shades(tmp_path / "v.mp4", FRAMES)
+
+
+def test_a_caller_waiting_for_its_videos_is_not_kept_waiting(
+    tmp_path: Path, forced: Forced
+) -> None:
+    """``wait()`` (under ``close()``) tells the worker to hurry: the held frames are encoded
+    at once though the pacer still says 'contended, recording', and the next frame the env
+    sends ends the hurry (its frames are held again)."""
+    results: list = []
+    encoder = BackgroundEncoder(kind="process", on_done=results.append)
+    encoder.start()
+    spec = WriterSpec.build(format="mp4", fps=30)
+    encoder.open_video(1, tmp_path / "v.mp4", spec)
+    for i in range(FRAMES):
+        encoder.write(1, frame(i))
+    encoder.close_video(1)
+    waiting = threading.Thread(target=encoder.wait, daemon=True)
+    waiting.start()
+    waiting.join(timeout=120)  # without the hurry the worker holds them for ever
+    assert not waiting.is_alive(), "wait() was kept waiting by a worker holding back"
+    assert [(r.frames, r.error) for r in results] == [(FRAMES, None)]
+    assert forced.letters() == "H" * FRAMES
+    assert_shades(tmp_path / "v.mp4", FRAMES)
+
+    encoder.open_video(2, tmp_path / "w.mp4", spec)  # the env records again
+    for i in range(10):
+        encoder.write(2, frame(i))
+    encoder.flush()
+    while len(encoder._free) < encoder.slots:  # every frame left the ring: all held back
+        encoder._receive(block=True)
+    assert forced.letters() == "H" * FRAMES  # none of video 2's encoded yet
+    forced.recording.unlink()
+    encoder.close_video(2)
+    encoder.shutdown()
+    assert [(r.frames, r.error) for r in results][1:] == [(10, None)]
+    assert_shades(tmp_path / "w.mp4", 10)
+
+
+def test_hurry_ends_with_the_next_frame_and_wakes_a_held_encoder() -> None:
+    from rlvideo.recording._messages import Hurry, WriteFrame
+    from rlvideo.recording._worker import _Reader
+
+    backlog = Backlog(budget=1000)
+    reader = _Reader(None, backlog, send=lambda data: None)  # type: ignore[arg-type]
+    thread = holding(backlog, wake_above=1e9)
+    assert not backlog.drain
+    reader._take(Hurry())
+    assert_woken(thread)
+    assert backlog.hurry
+    assert backlog.drain
+    backlog.hold(60.0)  # returns at once while the caller waits
+    reader._take(WriteFrame(1, 0, (2, 2, 3), None))
+    assert not backlog.hurry
+    assert not backlog.drain
 
 
 def test_a_budget_of_zero_is_never_held_back(tmp_path: Path, forced: Forced) -> None:

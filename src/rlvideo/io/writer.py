@@ -261,17 +261,24 @@ class VideoWriter:
         self._encode_array(array, self._convert.layout, seconds, keyframe)
 
     def write_converted(
-        self, array: npt.NDArray[np.uint8], *, duration: float | None = None
+        self,
+        array: npt.NDArray[np.uint8],
+        *,
+        duration: float | None = None,
+        pipelined: bool = False,
     ) -> None:
         """Encode a frame that a :class:`~rlvideo._core.frames.FrameConverter` converted already.
 
         For the background encoder, whose caller converts each frame where it was given (with
         ``spec.frame_converter()``): the frame is not checked again.
         ``duration`` must have been checked too (:func:`~rlvideo._core.spec.check_duration`).
+        ``pipelined``: encode it on a second thread while this one converts the next frame
+        (the worker's drain, when the env waits and a second core is worth taking); frames
+        stay in order whichever way each one goes.
         """
         self._check_open()
         layout = self._out.layout if self._out is not None else layout_of_converted(array)
-        self._encode_array(array, layout, duration, keyframe=False)
+        self._encode_array(array, layout, duration, keyframe=False, pipelined=pipelined)
 
     def _encode_array(
         self,
@@ -279,6 +286,8 @@ class VideoWriter:
         layout: PixelLayout,
         seconds: float | None,
         keyframe: bool,
+        *,
+        pipelined: bool = False,
     ) -> None:
         """Encode a converted frame shown for ``seconds`` (checked; ``1 / fps`` when None)."""
         per_frame = 1 / self.fps if seconds is None else seconds
@@ -292,7 +301,7 @@ class VideoWriter:
         video_frame.duration = max(round(self._elapsed_ticks), self._next_pts) - pts
         if keyframe:
             video_frame.pict_type = av.video.frame.PictureType.I
-        self._check(out.submit, video_frame)
+        self._check(out.submit, video_frame, pipelined)
         self.frames_written += 1
         self.duration = self._elapsed_ticks / self._ticks_per_second
 
@@ -521,7 +530,10 @@ class _Output:
     to the encoder: for frames of at least :data:`THREADED_MIN_PIXELS` pixels a worker thread
     encodes and muxes while the caller converts the next frame (PyAV releases the GIL in both),
     through a queue of :data:`_PIPELINE_DEPTH` frames, so memory stays bounded; smaller frames
-    are encoded inline, where a thread hand-off would cost more than it saves.
+    are encoded inline, where a thread hand-off would cost more than it saves, unless the
+    caller asks for the thread frame by frame (``submit(frame, pipelined=True)``: the encoder
+    process draining its backlog while the env waits). An inline frame waits for the thread's
+    frames first, so the order never changes.
     """
 
     def __init__(
@@ -548,11 +560,16 @@ class _Output:
         self._threads = threads  # 0: pipelined, and conversion on FFmpeg's threads; 1: inline
         self.packets = 0  # encoded frames that reached the container
         if threads == 0:
-            self._queue = queue.Queue(maxsize=_PIPELINE_DEPTH)
-            self._thread = threading.Thread(
-                target=self._run, args=(self._queue,), name="rlvideo-encode", daemon=True
-            )
-            self._thread.start()
+            self._start_thread()
+
+    def _start_thread(self) -> queue.Queue[Any]:
+        jobs: queue.Queue[Any] = queue.Queue(maxsize=_PIPELINE_DEPTH)
+        self._queue = jobs
+        self._thread = threading.Thread(
+            target=self._run, args=(jobs,), name="rlvideo-encode", daemon=True
+        )
+        self._thread.start()
+        return jobs
 
     def convert(self, array: npt.NDArray[np.uint8]) -> av.VideoFrame:
         """A frame in the stream's input format that shares no memory with ``array``."""
@@ -561,13 +578,19 @@ class _Output:
         source = av.VideoFrame.from_numpy_buffer(array, format=self.layout.pixel_format)
         return self._reformatter.reformat(source, format=self.stream.pix_fmt, threads=self._threads)
 
-    def submit(self, frame: av.VideoFrame) -> None:
-        """Encode ``frame``, on the worker thread when there is one."""
-        if self._queue is None:
-            self._encode(frame)
+    def submit(self, frame: av.VideoFrame, pipelined: bool = False) -> None:
+        """Encode ``frame``: on the worker thread for big frames or when ``pipelined``."""
+        jobs = self._queue
+        if self._threads == 0 or pipelined:
+            if jobs is None:
+                jobs = self._start_thread()
+            self._raise_worker_error()
+            jobs.put(frame)
             return
-        self._raise_worker_error()
-        self._queue.put(frame)
+        if jobs is not None:  # frames the thread took come first
+            jobs.join()
+            self._raise_worker_error()
+        self._encode(frame)
 
     def finish(self, stage: str = FINAL_STAGE) -> Path | None:
         """Flush and close the encoder; return a finished file (not yet under its final name).
@@ -642,6 +665,8 @@ class _Output:
                     self._encode(frame)
                 except BaseException as exc:  # re-raised in the caller's thread
                     self._error = exc
+            jobs.task_done()
+        jobs.task_done()
 
     def _raise_worker_error(self) -> None:
         if self._error is not None:

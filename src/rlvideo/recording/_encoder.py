@@ -73,6 +73,7 @@ from rlvideo.recording._messages import (
     EncoderKind,
     Ending,
     EndVideo,
+    Hurry,
     OpenVideo,
     Reply,
     SlotFree,
@@ -275,9 +276,23 @@ class BackgroundEncoder:
                 pass
         self._report()
 
+    def hurry(self) -> None:
+        """Tell the worker the caller is about to wait for its videos: it drains at full pace.
+
+        That lasts until the next frame is written. Nothing is sent when no video is pending.
+        """
+        transport = self._transport
+        if transport is None or not self._pending:
+            return
+        with _INTERRUPTS:
+            transport.queue(Hurry())
+        transport.flush()
+
     def wait(self) -> None:
         """Block until every video that was closed, aborted or discarded is finished."""
         self._report()
+        if self._pending - set(self._converters) and self._transport is not None:
+            self.hurry()
         while self._pending - set(self._converters) and self._transport is not None:
             self._receive(block=True)
 

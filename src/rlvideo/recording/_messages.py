@@ -32,6 +32,7 @@ __all__ = [
     "EncoderKind",
     "EndVideo",
     "Ending",
+    "Hurry",
     "OpenVideo",
     "Reply",
     "Request",
@@ -115,6 +116,14 @@ class AttachRing:
 
 
 @dataclass(frozen=True)
+class Hurry:
+    """The caller waits for its videos (``close()``): encode at full pace, on two threads.
+
+    It holds until the next frame comes: then the env records again and training comes first.
+    """
+
+
+@dataclass(frozen=True)
 class Stop:
     """Keep every open video as incomplete and stop."""
 
@@ -126,7 +135,7 @@ class SlotFree:
     slots: tuple[int, ...]
 
 
-Request = OpenVideo | WriteFrame | EndVideo | AttachRing | Stop
+Request = OpenVideo | WriteFrame | EndVideo | AttachRing | Hurry | Stop
 """What the caller sends the worker."""
 Reply = SlotFree | VideoResult
 """What the worker sends back."""

@@ -181,6 +181,8 @@ class EncoderPool:
 
     def wait(self) -> None:
         """Block until every ended video is finished."""
+        for encoder in self.encoders:  # every worker drains at once, not one after another
+            encoder.hurry()
         for encoder in self.encoders:
             encoder.wait()
 
@@ -191,6 +193,11 @@ class EncoderPool:
         Interrupted (Ctrl-C), it can be called again: each encoder goes on where it stopped.
         """
         error: Exception | None = None
+        for encoder in self.encoders:  # every worker drains at once, not one after another
+            try:
+                encoder.hurry()
+            except Exception:  # its own shutdown below meets the same error and reports it
+                continue
         for encoder in self.encoders:
             try:
                 encoder.shutdown(abort=abort)

@@ -9,7 +9,10 @@ The encoder process runs two threads. A reader takes each frame out of its share
 (a memory copy), gives the slots back in batches and queues the frames in a private
 :class:`Backlog`, which the encoder (the main thread) drains at its own pace: the caller waits
 only when the backlog's budget of bytes is spent and the ring is full. PyAV releases the GIL
-while it converts and encodes, so the reader runs while x264 works.
+while it converts and encodes, so the reader runs while x264 works. While the env waits on the
+encoder (the caller in ``close()``, or out of room) or is gone, a third thread encodes while
+the main one converts the next frame (:attr:`Backlog.drain`): the drain takes a second core
+where there is one, and a larger share of a busy machine where there is not.
 
 If the caller's process dies, the worker process sees its socket close, encodes every frame
 of its backlog and keeps every open video as ``<name>.incomplete.<ext>``. It unlinks each
@@ -24,6 +27,7 @@ import math
 import signal
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from multiprocessing import resource_tracker
@@ -37,6 +41,7 @@ from rlvideo.recording._messages import (
     AttachRing,
     Ending,
     EndVideo,
+    Hurry,
     OpenVideo,
     Reply,
     Request,
@@ -50,7 +55,7 @@ from rlvideo.recording._messages import (
 )
 from rlvideo.recording._pacing import Pacer, enabled_by_environment
 
-__all__ = ["ENCODER_FRAMES", "Backlog", "Worker", "make_pacer", "serve_fd"]
+__all__ = ["DRAIN_LINGER", "ENCODER_FRAMES", "Backlog", "Worker", "make_pacer", "serve_fd"]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 
@@ -59,6 +64,13 @@ ENCODER_FRAMES = 40
 
 Measured (x264 at rlvideo's settings, one thread): 34 frames at 600x400 (23 MB), 44 at 210x160
 (4 MB), 15 at 84x84."""
+
+
+DRAIN_LINGER = 0.25
+"""Seconds the encoder stays on two threads after the env last waited on it.
+
+An env out of room waits for one frame's room at a time, so the drain flickers on and off;
+each switch back to one thread waits for the other thread's frames."""
 
 
 class Worker:
@@ -72,6 +84,8 @@ class Worker:
         self._writers: dict[int, VideoWriter] = {}
         self._failed: dict[int, BaseException] = {}
         self._kept: dict[int, tuple[Path | None, int]] = {}  # a failed video: kept as, frames
+        self.pipelined = False
+        """Convert and encode on two threads (the env waits: a second core is worth taking)."""
 
     def handle(self, message: Request) -> bool:
         """Act on one request; False means stop."""
@@ -85,8 +99,8 @@ class Worker:
                 self._failed[message.video_id] = exc
         elif isinstance(message, EndVideo):
             self._finish(message.how, message.video_id)
-        elif isinstance(message, AttachRing):
-            pass  # the process worker's reader attaches rings (the frames come copied)
+        elif isinstance(message, (AttachRing, Hurry)):
+            pass  # the process worker's reader takes these (a thread worker has no backlog)
         elif isinstance(message, Stop):
             return False
         return True
@@ -102,7 +116,7 @@ class Worker:
                 raise RLVideoError("a frame arrived before its shared memory")
             writer = self._writers.get(message.video_id)
             if writer is not None:  # converted by the caller already: not checked again
-                writer.write_converted(array, duration=message.duration)
+                writer.write_converted(array, duration=message.duration, pipelined=self.pipelined)
         except BaseException as exc:  # reported with the video's result
             self._fail(message.video_id, exc)
         finally:
@@ -193,6 +207,8 @@ class Backlog:
         """The end was put: the caller stopped or is gone."""
         self.waiting = False
         """The reader waits for room."""
+        self.hurry = False
+        """The caller waits for its videos (:class:`Hurry`), until its next frame comes."""
         self.reserved = 0
         """Bytes counted for the open videos' encoder buffers (:meth:`reserve`)."""
         self._reservations: dict[int, int] = {}
@@ -247,14 +263,33 @@ class Backlog:
             if message is None or self.held > self._wake_above:
                 self._held.notify_all()
 
+    @property
+    def drain(self) -> bool:
+        """The env waits on the encoder, or is done: encode at full pace, on two threads.
+
+        The caller stopped or is gone (:attr:`ended`), waits for its videos (:attr:`hurry`) or
+        for room (:attr:`waiting`).
+        """
+        return self.ended or self.hurry or self.waiting
+
+    def hurry_up(self, hurry: bool = True) -> None:
+        """Set :attr:`hurry` (the reader: a :class:`Hurry` came; False when a frame comes)."""
+        if hurry == self.hurry:
+            return
+        with self._held:
+            self.hurry = hurry
+            if hurry:
+                self._held.notify_all()
+
     def hold(self, seconds: float, wake_above: float = math.inf) -> None:
         """The encoder holds back: wait up to ``seconds`` at most.
 
-        The caller's end, the reader waiting for room, or more than ``wake_above`` bytes held
-        wake it sooner; a frame put does not (the encoder checks again after the wait).
+        The caller's end or :class:`Hurry`, the reader waiting for room, or more than
+        ``wake_above`` bytes held wake it sooner; a frame put does not (the encoder checks
+        again after the wait).
         """
         with self._held:
-            if self.ended or self.waiting or self.held > wake_above:
+            if self.drain or self.held > wake_above:
                 return
             self._wake_above = wake_above
             try:
@@ -335,9 +370,13 @@ class _Reader:
             self._reply_every = message.reply_every
             self._backlog.budget = message.backlog
             return
+        if isinstance(message, Hurry):
+            self._backlog.hurry_up()
+            return
         if not isinstance(message, WriteFrame) or message.pixels is not None:
             self._backlog.put(message)
             return
+        self._backlog.hurry_up(False)  # the env records again: training comes first
         if self._pacer is not None:
             self._pacer.arrived()  # the env records
         nbytes = math.prod(message.shape)
@@ -414,6 +453,7 @@ def _serve(connection: socket.socket) -> None:
     )
     reader.start()  # frames are taken out of the ring while PyAV is imported, too
     worker = Worker(reply)
+    drained_at = -math.inf
     try:
         while True:
             message, nbytes = backlog.take()
@@ -422,6 +462,9 @@ def _serve(connection: socket.socket) -> None:
             try:
                 if nbytes and pacer.enabled:
                     _pace(pacer, backlog, nbytes)
+                if backlog.drain:
+                    drained_at = time.monotonic()
+                worker.pipelined = time.monotonic() - drained_at < DRAIN_LINGER
                 worker.handle(message)
             finally:
                 backlog.done(nbytes)
@@ -446,7 +489,7 @@ def _pace(pacer: Pacer, backlog: Backlog, nbytes: int) -> None:
             backlog.held,
             nbytes,
             backlog.budget,
-            ended=backlog.ended,
+            ended=backlog.ended or backlog.hurry,
             reader_waiting=backlog.waiting,
         )
         if seconds <= 0:
