@@ -117,7 +117,7 @@ class AttachRing:
 
 @dataclass(frozen=True)
 class Hurry:
-    """The caller waits for its videos (``close()``): encode at full pace, on two threads.
+    """The caller waits for its videos (``close()``): encode at full pace (two threads if idle).
 
     It holds until the next frame comes: then the env records again and training comes first.
     """
