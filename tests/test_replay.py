@@ -128,6 +128,66 @@ def test_a_replayed_video_is_the_live_one(tmp_path: Path, env_id: str, module: s
         assert now == was
 
 
+def test_episodes_no_video_takes_keep_nothing_and_a_hand_started_video_goes_live(
+    tmp_path: Path,
+) -> None:
+    """With an episode trigger only, an episode whose reset started no video keeps none of
+    its steps (nothing can replay them); a video started by hand inside one is recorded live,
+    and the triggered videos still replay, exact."""
+    env = rlvideo.RecordVideo(
+        make("CartPole-v1"), str(tmp_path / "replay"), episode_trigger=lambda e: e in (0, 2),
+        encoder="thread", replay=True,
+    )  # fmt: skip
+    live = rlvideo.RecordVideo(
+        make("CartPole-v1"), str(tmp_path / "live"), episode_trigger=lambda e: e in (0, 2),
+        encoder="thread",
+    )  # fmt: skip
+    replay = env._replay
+    assert replay is not None
+    for wrapper in (env, live):
+        wrapper.action_space.seed(1)
+        for episode in range(3):
+            wrapper.reset(seed=7 if episode == 0 else None)
+            for t in range(8):
+                wrapper.step(t % 2)
+                if episode == 1 and t == 3:
+                    if wrapper is env:  # episode 1: no video, nothing kept of its steps
+                        assert replay._streams[None].episode.logged is False
+                        assert replay._streams[None].episode.actions == []
+                    wrapper.start_recording("by-hand")
+            if episode == 1:
+                wrapper.stop_recording()
+            elif wrapper is env:  # a triggered episode keeps every step
+                assert replay._streams[None].episode.logged is True
+                assert len(replay._streams[None].episode.actions) == 8
+        wrapper.close()
+    names = sorted(p.name for p in (tmp_path / "replay").iterdir() if p.suffix == ".mp4")
+    assert names == ["by-hand.mp4", "rl-video-episode-0.mp4", "rl-video-episode-2.mp4"]
+    assert not (tmp_path / "replay" / "by-hand.replay.npz").exists()  # recorded live
+    assert (tmp_path / "replay" / "rl-video-episode-2.replay.npz").exists()
+    for name in names:
+        a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert b.count == a.count > 1
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+    assert decode(tmp_path / "replay" / "by-hand.mp4").count == 4  # steps 5-8 of episode 1
+
+
+def test_a_step_trigger_keeps_every_episode(tmp_path: Path) -> None:
+    """A step trigger may start a video inside any episode: every episode keeps its steps."""
+    env = rlvideo.RecordVideo(
+        make("CartPole-v1"), str(tmp_path), step_trigger=lambda s: s == 1000, encoder="thread",
+        replay=True,
+    )  # fmt: skip
+    replay = env._replay
+    assert replay is not None
+    env.reset(seed=0)
+    for t in range(5):
+        env.step(t % 2)
+    assert replay._streams[None].episode.logged is True
+    assert len(replay._streams[None].episode.actions) == 5
+    env.close()
+
+
 def test_the_loop_never_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 

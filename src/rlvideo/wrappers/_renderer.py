@@ -501,9 +501,11 @@ class RenderPool:
         """
         if not wait and not self._results:
             now = time.monotonic()
-            if now < self._next_look or not self.pending:
+            if now < self._next_look:
                 return []
             self._next_look = now + LOOK_EVERY
+            if not self.pending:
+                return []
         for worker in self._workers:
             try:
                 worker.flush(wait=wait)

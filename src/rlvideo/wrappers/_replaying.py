@@ -67,6 +67,7 @@ class _Episode:
         self.first_step = first_step  # the global index of its first step
         self.episode_return = 0.0
         self.ended = False  # terminated or truncated
+        self.logged = True  # False: no video can take its steps, so none are kept
 
     @property
     def events(self) -> int:
@@ -113,6 +114,10 @@ class ReplayRecorder:
         fps: Every video's frame rate unless :meth:`start` is given one.
         env_id: The env's id, for the metadata.
         spec_json: The env's spec (:func:`~rlvideo.wrappers._replay_state.check_replayable`).
+        mid_episode: Whether a trigger may start a video after an episode's reset (a step
+            trigger). Without one, an episode that no video holds after its reset keeps
+            nothing of its steps: most episodes, under a sparse episode schedule. A video
+            started by hand in such an episode is recorded live.
         **options: The recording options, ``replay_options`` included.
     """
 
@@ -124,6 +129,7 @@ class ReplayRecorder:
         fps: Any,
         env_id: str | None,
         spec_json: str,
+        mid_episode: bool = True,
         **options: Any,
     ) -> None:
         check_name_prefix(name_prefix)
@@ -145,6 +151,7 @@ class ReplayRecorder:
         self.name_prefix = name_prefix
         self.env_id = env_id
         self.spec_json = spec_json
+        self.mid_episode = mid_episode or self.replay["log"] == "all"
         self.keep_if = given["keep_if"]
         self.on_video_saved = given["on_video_saved"]
         self.destination = open_destination(video_folder, given["storage_options"])
@@ -169,7 +176,8 @@ class ReplayRecorder:
         self._names: dict[str, str] = {}  # replay file written -> its final name
         self._errors: list[BaseException] = []
         self._interrupted = False
-        self._live: Recorder | None = None  # after a fallback: videos recorded live
+        self._live: Recorder | None = None  # videos recorded live (after a fallback: all)
+        self._fell_back = False  # the replay failed: every later video is recorded live
         self._pool = RenderPool(self.replay["workers"], nice=self.replay["nice"])
         self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
 
@@ -217,7 +225,10 @@ class ReplayRecorder:
             return
         state.steps += 1
         episode = state.episode
-        if episode is None:  # a step before any reset: the env errs on it anyway
+        if episode is None or not episode.logged:  # no reset yet (the env errs), or unheld
+            return
+        if len(episode.digests) == 1 and not self.mid_episode and not self._holds(stream):
+            episode.logged = False  # no video took its reset, and none can start later
             return
         if self._action is None:
             self._action = _action_spec(action)
@@ -226,6 +237,10 @@ class ReplayRecorder:
         episode.digests.append(step_digest(obs, reward, terminated, truncated))
         episode.episode_return += reward_value(reward)
         episode.ended = bool(terminated or truncated)
+
+    def _holds(self, stream: int | None) -> bool:
+        """Whether a replayed video is open on ``stream``."""
+        return any(v.stream == stream and v.live_id is None for v in self._videos.values())
 
     def is_live(self, video_id: int | None) -> bool:
         """Whether the video ``video_id`` takes rendered frames (recorded live)."""
@@ -249,8 +264,14 @@ class ReplayRecorder:
         self.poll_renders()
         video_id = self._next_id
         self._next_id += 1
-        if self._live is not None:
-            live_id = self._live.start(
+        state = self._streams.get(extra.get("env_index"))
+        unlogged = state is not None and state.episode is not None and not state.episode.logged
+        if self._fell_back or unlogged:  # unlogged: started by hand, mid-episode
+            if unlogged and not self._fell_back:
+                logger.info(
+                    "%s starts inside an episode not logged for replay: recorded live", name
+                )
+            live_id = self._live_recorder().start(
                 name, kind=kind, episode=episode, first_step=first_step,
                 episode_step=episode_step, episode_return=episode_return, fps=fps, **extra,
             )  # fmt: skip
@@ -619,8 +640,16 @@ class ReplayRecorder:
         if self.replay["fallback"] == "error":
             self._errors.append(RLVideoError(f"replay=True: {what}"))
             return
-        if self._live is None:
+        if not self._fell_back:
             logger.warning("%s; later videos are recorded live", what)
+            self._fell_back = True
+            self._live_recorder()
+        else:
+            logger.warning("%s", what)
+
+    def _live_recorder(self) -> Recorder:
+        """The recorder of the videos recorded live (made at the first)."""
+        if self._live is None:
             options = {
                 k: v for k, v in self.options.items() if k not in ("replay", "replay_options")
             }
@@ -628,8 +657,7 @@ class ReplayRecorder:
                 self.video_folder, name_prefix=self.name_prefix,
                 fps=float(self.spec.fps), env_id=self.env_id, **options,
             )  # fmt: skip
-        else:
-            logger.warning("%s", what)
+        return self._live
 
     def _publish_replay(self, local: str) -> None:
         """Upload a replay file to a URL folder (a local one has it in place already)."""
@@ -731,14 +759,17 @@ def make_recorder(
     env_id: str | None,
     spec_json: str | None,
     given: Mapping[str, Any],
+    mid_episode: bool = True,
 ) -> Recorder | ReplayRecorder:
     """A wrapper's recorder: live, or (``spec_json``, the replayable env's spec) replaying.
 
-    ``given`` is :func:`~rlvideo._core.options.recorder_options`'s, ``replay`` included.
+    ``given`` is :func:`~rlvideo._core.options.recorder_options`'s, ``replay`` included;
+    ``mid_episode``: whether a trigger may start a video after an episode's reset (see
+    :class:`ReplayRecorder`).
     """
     if spec_json is not None:
         return ReplayRecorder(
             video_folder, name_prefix=name_prefix, fps=fps, env_id=env_id, spec_json=spec_json,
-            **given,
+            mid_episode=mid_episode, **given,
         )  # fmt: skip
     return Recorder(video_folder, name_prefix=name_prefix, fps=fps, env_id=env_id, **given)

@@ -317,6 +317,7 @@ class RunnerVideos:
             ),
             fps=self._fps, env_id=self._env_id,
             spec_json=self._spec_json if given["replay"] else None, given=given,
+            mid_episode=settings.step_trigger is not None,
         )  # fmt: skip
 
 

@@ -221,6 +221,7 @@ class RecordVideo(
             self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
             env_id=getattr(spec, "id", None),
             spec_json=check_replayable(env) if given["replay"] else None, given=given,
+            mid_episode=self.step_trigger is not None,
         )  # fmt: skip
         self._recorder: VideoSink = recorder
         self._replay = recorder if isinstance(recorder, ReplayRecorder) else None

@@ -232,6 +232,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         recorder = make_recorder(
             self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
             env_id=getattr(spec, "id", None), spec_json=spec_json, given=given,
+            mid_episode=self.step_trigger is not None,
         )  # fmt: skip
         self._recorder: VideoSink = recorder
         self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
