@@ -243,3 +243,35 @@ def test_clicks_usage_errors_are_one_rlvideo_line_with_status_2(args, message):
     line = _one_line_error(*args)
     assert line.startswith(f"rlvideo: error: {message}"), line
     assert line.endswith("--help)"), line  # the hint: where the options are listed
+
+
+# -- --replay: record now, render later -----------------------------------------------------------
+def test_replay_renders_the_videos_live_recording_makes(tmp_path):
+    """``--replay``: the loop never renders; the renderer replays each video from its replay
+    file, and the files are the live run's, pixel for pixel."""
+    for how in ("live", "replay"):
+        result = invoke(
+            "record", "CartPole-v1", "--episodes", 2, *SHORT, f"--{how}", "--out", tmp_path / how
+        )
+        assert result.exit_code == 0, result.output
+        assert "2 video(s)" in result.output
+    names = {f"rl-video-episode-{i}.mp4" for i in range(2)}
+    assert _videos(tmp_path / "live") == _videos(tmp_path / "replay") == names
+    replays = {n for n in folder_names(tmp_path / "replay") if n.endswith(".replay.npz")}
+    assert replays == {f"rl-video-episode-{i}.replay.npz" for i in range(2)}
+    assert not any(n.endswith(".replay.npz") for n in folder_names(tmp_path / "live"))
+    for name in names:
+        live, replayed = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert replayed.count == live.count > 1
+        assert all((a == b).all() for a, b in zip(live.frames, replayed.frames, strict=True))
+    sidecars = _sidecars(tmp_path / "replay")
+    assert {e: m["replay"]["verified"] for e, m in sidecars.items()} == {0: True, 1: True}
+
+
+def test_replay_of_a_tiled_vector_env_says_to_record_live(tmp_path):
+    line = _one_line_error(
+        "record", "CartPole-v1", "--num-envs", 2, "--tiled", "--replay", *SHORT,
+        "--out", tmp_path,
+    )  # fmt: skip
+    assert "replay" in line
+    assert "live" in line

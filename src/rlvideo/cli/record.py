@@ -126,6 +126,7 @@ class RecordSettings:
     keep: _Keep
     overwrite: bool | None
     import_modules: tuple[str, ...]
+    replay: bool
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,14 @@ class _Videos:
     metavar="MODULE",
     help="Import MODULE before making the env (repeatable): for packages that register envs.",
 )
+@click.option(
+    "--replay/--live",
+    default=False,
+    show_default=True,
+    help="Record now, render later: the loop never renders; a renderer process replays each "
+    "video's actions from its <stem>.replay.npz (the env needs a registered spec; see "
+    "'rlvideo render').",
+)
 def record(**values: Any) -> None:
     """Run ENV_ID (any installed Gymnasium env) with a policy and record its episodes.
 
@@ -377,6 +386,7 @@ def _wrapper_options(
         "track": field_list(settings.track, "--track"),
         "storage_options": storage,
         "on_video_saved": videos.on_video_saved,
+        "replay": settings.replay,
     }
 
 

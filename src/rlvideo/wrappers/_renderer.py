@@ -475,6 +475,10 @@ class RenderPool:
         self._results: deque[tuple[int, RenderResult]] = deque()
         self._next_look = 0.0  # results() asks the workers again only from this time on
 
+    def due(self) -> bool:
+        """Whether :meth:`results` would ask the workers now (else it returns nothing)."""
+        return bool(self._results) or time.monotonic() >= self._next_look
+
     @property
     def pending(self) -> int:
         """Jobs sent and not yet answered."""

@@ -59,16 +59,26 @@ def capture_reset(env: Any, seed: int | None, options: dict[str, Any] | None) ->
             "replay=True needs a Gymnasium env drawing its randomness from env.unwrapped.np_random"
         )
     bit_generator = generator.bit_generator
-    rng = {
-        "bit_generator": type(bit_generator).__name__,
-        "state": copy.deepcopy(bit_generator.state),
-    }
+    rng = {"bit_generator": type(bit_generator).__name__, "state": _snapshot(bit_generator.state)}
     ale = getattr(unwrapped, "ale", None)
     ale_bytes = None
     if ale is not None and hasattr(ale, "cloneState"):
         state = ale.cloneState(include_rng=True)
         ale_bytes = np.frombuffer(bytes(state.serialize()), np.uint8).copy()
     return ResetState(None, options, rng, ale_bytes)
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of a bit generator's state that no later draw changes (its dicts and arrays).
+
+    NumPy builds the state anew on each read; copying its containers (not ``deepcopy``, 8x
+    slower) keeps that true whatever a bit generator returns. Every reset pays for it.
+    """
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
 
 
 def replay_reset(env: Any, state: ResetState) -> tuple[Any, dict[str, Any]]:

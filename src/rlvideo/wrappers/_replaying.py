@@ -423,10 +423,12 @@ class ReplayRecorder:
 
     def poll(self) -> None:
         """Take finished renders (save and hand off their videos) without waiting."""
-        self.poll_renders()
+        if self._pool.due():  # every env step comes here: at most every 5 ms past this
+            self.poll_renders()
         if self._live is not None:
             self._live.poll()
-        self.raise_errors()
+        if self._errors:
+            self.raise_errors()
 
     def poll_renders(self, *, wait: bool = False) -> None:
         """Handle the renders that finished (``wait``: all of those sent)."""
