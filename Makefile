@@ -87,6 +87,7 @@ bench: $(STAMP) $(RLLIB_STAMP)
 	$(PY) benchmarks/bench_frames.py
 	$(PY) benchmarks/bench_colour.py
 	$(PY) benchmarks/bench_record_video.py
+	$(PY) benchmarks/bench_drain.py
 	$(PY) benchmarks/bench_overlay.py
 	$(PY) benchmarks/bench_replay.py
 	$(RLLIB_VENV)/bin/python benchmarks/bench_rllib.py

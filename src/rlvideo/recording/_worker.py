@@ -12,9 +12,9 @@ only when the backlog's budget of bytes is spent and the ring is full. PyAV rele
 while it converts and encodes, so the reader runs while x264 works. While the env waits on the
 encoder (the caller in ``close()``, or out of room) or is gone (:attr:`Backlog.drain`) on a
 machine with a core to spare, a third thread encodes while the main one converts the next
-frame: 1.45x the pace for 1.08x the CPU on Pong's frames. Not on a busy machine (the pacer's
-verdict): there the hand-offs between the two threads wait on the scheduler, and the drain
-measured 1.2x slower than on one thread.
+frame: 1.35-1.57x the pace for 1.08-1.27x the CPU on Pong's frames (benchmarks/bench_drain.py).
+Not on a busy machine (the pacer's verdict): there the hand-offs between the two threads wait
+on the scheduler, and the drain ran at 0.7-1.09x the pace of one thread.
 
 If the caller's process dies, the worker process sees its socket close, encodes every frame
 of its backlog and keeps every open video as ``<name>.incomplete.<ext>``. It unlinks each
