@@ -368,3 +368,42 @@ def test_a_killed_encoder_process_loses_its_backlog_and_the_caller_says_so(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert folder_names(folder) == set()
+
+
+def test_one_video_at_a_time_drains_on_the_second_thread() -> None:
+    """While the worker drains on two threads, only one open video's writer takes the second
+    thread (a per-env vector's eight videos would otherwise make nine threads); the next
+    one gets it once that video ends."""
+    from rlvideo.recording._messages import EndVideo, WriteFrame
+    from rlvideo.recording._worker import Worker
+
+    class FakeWriter:
+        frames_written = 0
+
+        def __init__(self) -> None:
+            self.pipelined: list[bool] = []
+
+        def write_converted(self, array, *, duration=None, pipelined=False) -> None:
+            self.pipelined.append(pipelined)
+
+        def close(self) -> Path:
+            return Path("done.mp4")
+
+    worker = Worker(lambda reply: None)
+    writers = {1: FakeWriter(), 2: FakeWriter()}
+    worker._writers = dict(writers)  # type: ignore[assignment]
+    pixels = np.zeros(SHAPE, np.uint8)
+
+    def frame_of(video_id: int) -> None:
+        worker.handle(WriteFrame(video_id, 0, SHAPE, None, pixels))
+
+    worker.pipelined = True
+    frame_of(1), frame_of(2), frame_of(1)
+    assert writers[1].pipelined == [True, True]
+    assert writers[2].pipelined == [False]
+    worker.handle(EndVideo(1, "close"))
+    frame_of(2)
+    assert writers[2].pipelined == [False, True]
+    worker.pipelined = False  # the env records again
+    frame_of(2)
+    assert writers[2].pipelined == [False, True, False]

@@ -275,3 +275,16 @@ def test_replay_of_a_tiled_vector_env_says_to_record_live(tmp_path):
     )  # fmt: skip
     assert "replay" in line
     assert "live" in line
+
+
+def test_replay_with_keep_best_drops_the_replay_files_of_the_videos_it_drops(tmp_path):
+    """``--keep-if best:1 --replay``: the dropped videos' replay files go too, so a later
+    ``rlvideo render`` of the folder does not bring them back."""
+    result = invoke(
+        "record", "CartPole-v1", "--episodes", 3, *SHORT, "--replay", "--keep-if", "best:1",
+        "--out", tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (video,) = _videos(tmp_path)
+    replays = {n for n in folder_names(tmp_path) if n.endswith(".replay.npz")}
+    assert replays == {video.removesuffix(".mp4") + ".replay.npz"}

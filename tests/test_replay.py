@@ -170,6 +170,33 @@ def test_episodes_no_video_takes_keep_nothing_and_a_hand_started_video_goes_live
         assert b.count == a.count > 1
         assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
     assert decode(tmp_path / "replay" / "by-hand.mp4").count == 4  # steps 5-8 of episode 1
+    assert sorted(Path(p).name for p in env.saved_videos) == names  # the live one too
+
+
+def test_a_video_started_by_hand_between_episodes_is_replayed(tmp_path: Path) -> None:
+    """Started after an episode no video took has ended (or once the next reset is on its
+    way), the video's frames come from the next episode, whose steps are kept: replayed."""
+    folders = {}
+    for how in ("live", "replay"):
+        env = rlvideo.RecordVideo(
+            make("CartPole-v1"), str(tmp_path / how), episode_trigger=lambda e: False,
+            video_length=7, encoder="thread", replay=how == "replay",
+        )  # fmt: skip
+        env.reset(seed=3)
+        terminated = truncated = False
+        while not (terminated or truncated):  # episode 0: no video, nothing kept
+            _, _, terminated, truncated, _ = env.step(0)
+        env.start_recording("next")  # between episodes: 7 frames, the reset's and 6 steps'
+        env.reset()
+        for t in range(6):
+            env.step(t % 2)
+        env.close()
+        folders[how] = tmp_path / how
+        assert [Path(p).name for p in env.saved_videos] == ["next.mp4"]
+    assert (folders["replay"] / "next.replay.npz").exists()  # replayed, not recorded live
+    a, b = decode(folders["live"] / "next.mp4"), decode(folders["replay"] / "next.mp4")
+    assert b.count == a.count == 7
+    assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
 
 
 def test_a_step_trigger_keeps_every_episode(tmp_path: Path) -> None:

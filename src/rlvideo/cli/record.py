@@ -28,6 +28,7 @@ from rlvideo._core.naming import (
     clip_stem,
     is_incomplete_name,
 )
+from rlvideo._core.replay import REPLAY_SUFFIX
 from rlvideo._core.rollout import Episode, run_episodes, run_vector_episodes
 from rlvideo._core.track import track_path
 from rlvideo.cli._envs import (
@@ -599,4 +600,5 @@ def _keep_best(
             destination.remove(name)
             destination.remove(sidecar_path(name).name)
             destination.remove(track_path(name).name)  # the per-frame data
+            destination.remove(Path(name).stem + REPLAY_SUFFIX)  # --replay: rendered no more
     return kept

@@ -32,19 +32,12 @@ from typing import Any
 from rlvideo._core.spec import WriterSpec
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.recording._encoder import BackgroundEncoder
+from rlvideo.recording._worker import usable_cores
 
 __all__ = ["MAX_WORKERS", "EncoderPool", "spare_cores", "usable_cores", "worker_count"]
 
 MAX_WORKERS = 4
 """The most encoder processes one recorder runs."""
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity; ``os.cpu_count()`` where unknown)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def spare_cores() -> float:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import signal
 import socket
 import threading
@@ -57,7 +58,15 @@ from rlvideo.recording._messages import (
 )
 from rlvideo.recording._pacing import Pacer, enabled_by_environment
 
-__all__ = ["DRAIN_LINGER", "ENCODER_FRAMES", "Backlog", "Worker", "make_pacer", "serve_fd"]
+__all__ = [
+    "DRAIN_LINGER",
+    "ENCODER_FRAMES",
+    "Backlog",
+    "Worker",
+    "make_pacer",
+    "serve_fd",
+    "usable_cores",
+]
 
 logger = logging.getLogger("rlvideo.background")  # the documented name (README, Logging)
 
@@ -88,6 +97,7 @@ class Worker:
         self._kept: dict[int, tuple[Path | None, int]] = {}  # a failed video: kept as, frames
         self.pipelined = False
         """Convert and encode on two threads (the env waits: a second core is worth taking)."""
+        self._lane: int | None = None  # the one video whose writer has the second thread
 
     def handle(self, message: Request) -> bool:
         """Act on one request; False means stop."""
@@ -118,7 +128,10 @@ class Worker:
                 raise RLVideoError("a frame arrived before its shared memory")
             writer = self._writers.get(message.video_id)
             if writer is not None:  # converted by the caller already: not checked again
-                writer.write_converted(array, duration=message.duration, pipelined=self.pipelined)
+                pipelined = self.pipelined and self._lane in (None, message.video_id)
+                if pipelined:  # one writer at a time: two threads, not one per open video
+                    self._lane = message.video_id
+                writer.write_converted(array, duration=message.duration, pipelined=pipelined)
         except BaseException as exc:  # reported with the video's result
             self._fail(message.video_id, exc)
         finally:
@@ -126,6 +139,8 @@ class Worker:
             self._reply(SlotFree((message.slot,)))
 
     def _finish(self, how: Ending, video_id: int) -> None:
+        if self._lane == video_id:
+            self._lane = None
         writer = self._writers.pop(video_id, None)
         error = self._failed.pop(video_id, None)
         path: Path | None = None
@@ -145,6 +160,8 @@ class Worker:
         self._reply(VideoResult(video_id, path, frames, error, kept_as))
 
     def _fail(self, video_id: int, exc: BaseException) -> None:
+        if self._lane == video_id:
+            self._lane = None
         writer = self._writers.pop(video_id, None)
         self._failed[video_id] = exc
         if writer is not None:
@@ -456,6 +473,7 @@ def _serve(connection: socket.socket) -> None:
     reader.start()  # frames are taken out of the ring while PyAV is imported, too
     worker = Worker(reply)
     drained_at = -math.inf
+    two_cores = usable_cores() >= 2
     try:
         while True:
             message, nbytes = backlog.take()
@@ -464,7 +482,7 @@ def _serve(connection: socket.socket) -> None:
             try:
                 if nbytes and pacer.enabled:
                     _pace(pacer, backlog, nbytes)
-                if backlog.drain and not pacer.contended:  # a second core is free for it
+                if backlog.drain and two_cores and not pacer.contended:  # a core is free
                     drained_at = time.monotonic()
                 worker.pipelined = time.monotonic() - drained_at < DRAIN_LINGER
                 worker.handle(message)
@@ -475,6 +493,14 @@ def _serve(connection: socket.socket) -> None:
         reader.join()  # it ended the backlog: it is done
     finally:
         worker.abort_all()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity; ``os.cpu_count()`` where unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def make_pacer() -> Pacer:

@@ -225,10 +225,13 @@ class ReplayRecorder:
             return
         state.steps += 1
         episode = state.episode
-        if episode is None or not episode.logged:  # no reset yet (the env errs), or unheld
+        if episode is None:  # a step before any reset: the env errs on it anyway
             return
-        if len(episode.digests) == 1 and not self.mid_episode and not self._holds(stream):
-            episode.logged = False  # no video took its reset, and none can start later
+        if not episode.logged or (
+            len(episode.digests) == 1 and not self.mid_episode and not self._holds(stream)
+        ):  # no video took its reset, and no trigger can start one later: nothing kept
+            episode.logged = False
+            episode.ended = bool(terminated or truncated)  # a video may start after it
             return
         if self._action is None:
             self._action = _action_spec(action)
@@ -237,6 +240,22 @@ class ReplayRecorder:
         episode.digests.append(step_digest(obs, reward, terminated, truncated))
         episode.episode_return += reward_value(reward)
         episode.ended = bool(terminated or truncated)
+
+    def _inside_unlogged(self, stream: int | None) -> bool:
+        """Whether a video starting now on ``stream`` starts inside an episode kept no step of.
+
+        Not between episodes: after the last step of one (it ended) or once the next reset was
+        announced (:meth:`begin_reset`), the video's frames come from the next episode.
+        """
+        state = self._streams.get(stream)
+        episode = None if state is None else state.episode
+        return (
+            episode is not None
+            and not episode.logged
+            and not episode.ended
+            and state is not None
+            and state.reset is episode.reset
+        )
 
     def _holds(self, stream: int | None) -> bool:
         """Whether a replayed video is open on ``stream``."""
@@ -264,9 +283,8 @@ class ReplayRecorder:
         self.poll_renders()
         video_id = self._next_id
         self._next_id += 1
-        state = self._streams.get(extra.get("env_index"))
-        unlogged = state is not None and state.episode is not None and not state.episode.logged
-        if self._fell_back or unlogged:  # unlogged: started by hand, mid-episode
+        unlogged = self._inside_unlogged(extra.get("env_index"))
+        if self._fell_back or unlogged:
             if unlogged and not self._fell_back:
                 logger.info(
                     "%s starts inside an episode not logged for replay: recorded live", name
@@ -659,6 +677,7 @@ class ReplayRecorder:
                 self.video_folder, name_prefix=self.name_prefix,
                 fps=float(self.spec.fps), env_id=self.env_id, **options,
             )  # fmt: skip
+            self._live.saved = self.saved  # one list: the wrapper's saved_videos has them all
         return self._live
 
     def _publish_replay(self, local: str) -> None:
