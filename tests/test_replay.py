@@ -625,3 +625,19 @@ def test_the_renderer_runs_at_a_lower_priority(tmp_path: Path, nice: int | None)
     with pytest.raises(InvalidArgumentError, match="nice'] must be an integer from 0 to 19"):
         rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), replay=True,
                             replay_options={"nice": 20})  # fmt: skip
+
+
+def test_each_video_has_the_frame_rate_it_started_with(tmp_path: Path) -> None:
+    """``frames_per_sec`` set between videos: each replayed video keeps its own rate."""
+    env = rlvideo.RecordVideo(
+        make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True, encoder="thread",
+        replay=True,
+    )  # fmt: skip
+    for episode, fps in enumerate((50, 15, 50)):
+        env.frames_per_sec = fps
+        env.reset(seed=episode)
+        for t in range(5):
+            env.step(t % 2)
+    env.close()
+    rates = [decode(tmp_path / f"rl-video-episode-{i}.mp4").fps for i in range(3)]
+    assert rates == [50, 15, 50]

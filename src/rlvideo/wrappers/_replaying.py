@@ -178,6 +178,7 @@ class ReplayRecorder:
         self._interrupted = False
         self._live: Recorder | None = None  # videos recorded live (after a fallback: all)
         self._fell_back = False  # the replay failed: every later video is recorded live
+        self._specs: dict[Any, WriterSpec] = {}  # by frame rate (see _spec_at)
         self._pool = RenderPool(self.replay["workers"], nice=self.replay["nice"])
         self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
 
@@ -241,6 +242,15 @@ class ReplayRecorder:
         episode.episode_return += reward_value(reward)
         episode.ended = bool(terminated or truncated)
 
+    def _spec_at(self, name: str, fps: Any) -> WriterSpec:
+        """The video spec at frame rate ``fps`` (the wrappers give theirs to every video)."""
+        with contextlib.suppress(KeyError, TypeError):  # TypeError: fps unhashable
+            return self._specs[fps]
+        spec = self.spec.replace(fps=_fps(name, fps))  # checked once per rate, named per video
+        with contextlib.suppress(TypeError):
+            self._specs[fps] = spec
+        return spec
+
     def _inside_unlogged(self, stream: int | None) -> bool:
         """Whether a video starting now on ``stream`` starts inside an episode kept no step of.
 
@@ -296,7 +306,7 @@ class ReplayRecorder:
             meta = VideoMetadata(path="", kind=kind)
             self._videos[video_id] = _Video(meta, {}, "", None, live_id=live_id)
             return video_id
-        spec = self.spec if fps is None else self.spec.replace(fps=_fps(name, fps))
+        spec = self.spec if fps is None else self._spec_at(name, fps)
         file_name = f"{name}.{spec.format}"
         taken = self.destination.check_free(file_name, overwrite=spec.overwrite)
         meta = VideoMetadata(
