@@ -482,9 +482,10 @@ def _serve(connection: socket.socket) -> None:
             try:
                 if nbytes and pacer.enabled:
                     _pace(pacer, backlog, nbytes)
+                now = time.monotonic()  # once a frame
                 if backlog.drain and two_cores and not pacer.contended:  # a core is free
-                    drained_at = time.monotonic()
-                worker.pipelined = time.monotonic() - drained_at < DRAIN_LINGER
+                    drained_at = now
+                worker.pipelined = now - drained_at < DRAIN_LINGER
                 worker.handle(message)
             finally:
                 backlog.done(nbytes)
