@@ -434,6 +434,33 @@ def test_unseeded_vector_sub_envs_replay_verified(tmp_path: Path) -> None:
     assert all(data["frames"] == decode(tmp_path / data["path"]).count for data in sidecars)
 
 
+def test_a_masked_reset_replays_and_adds_no_frame_to_a_sub_env_left_alone(tmp_path: Path) -> None:
+    """``reset_mask`` resets sub-env 0 mid-video; sub-env 1 goes on, and its video too."""
+    from rlvideo.wrappers.vector import RecordVideo
+
+    def run(folder: Path, **options: Any) -> None:
+        envs = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync",
+                            render_mode="rgb_array")  # fmt: skip
+        envs = RecordVideo(envs, str(folder), per_env=True, episode_trigger=lambda e: e == 0,
+                           encoder="thread", **options)  # fmt: skip
+        envs.reset(seed=0)
+        for t in range(5):
+            envs.step(np.array([t % 2, t % 2]))
+        envs.reset(options={"reset_mask": np.array([True, False])})
+        for t in range(5):
+            envs.step(np.array([t % 2, t % 2]))
+        envs.close()
+
+    run(tmp_path / "live")
+    run(tmp_path / "replay", replay=True)
+    counts = {"rl-video-env-0-episode-0.mp4": 6, "rl-video-env-1-episode-0.mp4": 11}
+    assert sorted(p.name for p in (tmp_path / "replay").glob("*.mp4")) == sorted(counts)
+    for name, count in counts.items():
+        a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert a.count == b.count == count  # 1 + 10 steps: the masked reset adds no frame to env 1
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+
+
 def test_vector_replay_needs_per_env_sync_next_step(tmp_path: Path) -> None:
     from rlvideo.wrappers.vector import RecordVideo
 

@@ -319,7 +319,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             for track in self._tracks:
                 if mask is None or mask[track.source]:
                     self._replay.after_reset(by_env[track.source], track.source)
-        self._capture(info)
+        self._capture(info, mask)
         for track in self._tracks:
             if mask is None or mask[track.source]:
                 track.has_autoreset = False
@@ -417,24 +417,33 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         track.begin_episode(seed)
         track.reset_frame_next = True
 
-    def _capture(self, info: Any) -> None:
+    def _capture(self, info: Any, reset_mask: Any = None) -> None:
+        """Each recording video's frame of this reset or step.
+
+        A per-env video whose sub-env a masked reset (``reset_mask``) left alone takes no frame:
+        its sub-env neither stepped nor reset, so the frame would repeat the last one.
+        """
         for track in self._tracks:
             if track.reset_frame_next:
                 track.reset_frame(_SubEnvInfo(info, track.source))
             track.reset_frame_next = False
         if not self.recording:
             return
+        capturing = [
+            t
+            for t in self._tracks
+            if t.recording and (reset_mask is None or not self.per_env or reset_mask[t.source])
+        ]
+        if not capturing:
+            return
         replay = self._replay
-        if replay is not None and not any(replay.is_live(t.video_id) for t in self._tracks):
-            for track in self._tracks:
-                if track.recording:
-                    track.add_frame(None)  # counted: the renderer draws it
-                    track.stop_if_full()
+        if replay is not None and not any(replay.is_live(t.video_id) for t in capturing):
+            for track in capturing:
+                track.add_frame(None)  # counted: the renderer draws it
+                track.stop_if_full()
             return
         frames = _frames_by_env(self.env.render(), self.num_envs)
-        for track in self._tracks:
-            if not track.recording:
-                continue
+        for track in capturing:
             if self.per_env:
                 frame = frames[track.source]  # a view: a tensor stays on its device
             else:
