@@ -546,6 +546,51 @@ def test_sb3_vec_video_recorder_replays(tmp_path: Path) -> None:
         assert now == was
 
 
+def test_sb3_replay_shows_the_rewards_sb3_gave(tmp_path: Path) -> None:
+    """Track, overlay and metadata show SB3's rewards: float32, scaled by ``VecNormalize``.
+
+    Pendulum's rewards are not float32-exact; the env under ``DummyVecEnv`` gives float64. A
+    ``venv.reset()`` by hand mid-video is replayed too.
+    """
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from rlvideo.wrappers.sb3 import VecVideoRecorder
+
+    def run(folder: Path, **options: Any) -> None:
+        rendered = {"render_mode": "rgb_array"}
+        made = make_vec_env("Pendulum-v1", n_envs=1, seed=0, env_kwargs=rendered)
+        venv = VecVideoRecorder(VecNormalize(made), str(folder), lambda step: step % 30 == 0,
+                                video_length=20, metadata=True, track=True, encoder="thread",
+                                **options)  # fmt: skip
+        venv.reset()
+        rng = np.random.default_rng(0)
+        for step in range(70):
+            if step == 40:
+                venv.reset()
+            venv.step(rng.uniform(-2, 2, size=(1, 1)).astype(np.float32))
+        venv.close()
+
+    run(tmp_path / "live")
+    run(tmp_path / "replay", replay=True)
+    videos = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
+    assert len(videos) == 3
+    for name in videos:
+        track = name.replace(".mp4", ".track.jsonl")
+        shown = (tmp_path / "live" / track).read_text()
+        assert (tmp_path / "replay" / track).read_text() == shown
+        rewards = [json.loads(row)["reward"] for row in shown.splitlines()[1:]]
+        assert all(-10.0 <= r <= 10.0 for r in rewards)  # VecNormalize's clip, not Pendulum's -16
+        was = sidecar(tmp_path / "live" / name.replace(".mp4", ".json"))
+        now = sidecar(tmp_path / "replay" / name.replace(".mp4", ".json"))
+        assert now.pop("replay")["verified"] is True
+        was.pop("replay")
+        assert now == was
+        a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+
+
 def test_wrappers_that_record_live_refuse_replay(tmp_path: Path) -> None:
     pytest.importorskip("stable_baselines3")
     from stable_baselines3.common.vec_env import DummyVecEnv

@@ -297,13 +297,15 @@ class _Replay:
         )
         digests = arrays[f"digests_{index}"]
         actions = arrays.get(f"actions_{index}", np.zeros(0))
+        shown = arrays.get(f"rewards_{index}")  # the rewards the wrapper showed (SB3's float32)
         first, count = int(segment["first_event"]), int(segment["frames"])
         last = max(first + count, int(segment.get("counted_to", -1)) + 1)  # events replayed
         obs, info = replay_reset(self.env, state)
         if step_digest(obs, 0.0, False, False) != int(digests[0]):
             return self.diverged(0)
-        if first == 0:
+        if first == 0 or index > 0:  # an episode begun inside the video: shown so
             self.recorder.reset(self.started(), int(segment["episode"]), info)
+        if first == 0:  # (SB3: a reset by hand, ``venv.reset()``, has no frame of its own)
             self.frame()
         for event in range(1, last):
             given = self.action(actions[event - 1])
@@ -312,6 +314,8 @@ class _Replay:
                 return self.diverged(event)
             if event < first:
                 continue
+            if shown is not None:
+                reward = shown[event - 1]
             outcome = (self.started(), reward, terminated, truncated)
             if self.frames == 0 and self.video.get("shown_first"):  # SB3: shown, not counted
                 self.recorder.show(*outcome, action=given, info=info)

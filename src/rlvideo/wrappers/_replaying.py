@@ -64,6 +64,7 @@ class _Episode:
         self.reset = reset
         self.actions: list[Any] = []
         self.digests = [digest]
+        self.shown: list[Any] = []  # per step, the reward the wrapper shows, where it has its own
         self.first_step = first_step  # the global index of its first step
         self.episode_return = 0.0
         self.ended = False  # terminated or truncated
@@ -219,8 +220,16 @@ class ReplayRecorder:
         terminated: Any,
         truncated: Any,
         stream: int | None = None,
+        *,
+        shown: Any = None,
     ) -> None:
-        """A step happened: its action, and the digest of what it returned."""
+        """A step happened: its action, and the digest of what it returned.
+
+        ``shown``: the reward the wrapper shows for this step when it is not the env's (SB3's
+        ``DummyVecEnv`` keeps rewards as float32, and ``VecNormalize`` scales them): kept, the
+        renderer shows it in the track, overlay and metadata, and the digest still checks the
+        env's own ``reward``.
+        """
         state = self._streams.get(stream)
         if state is None:  # a step before any reset: the env errs on it anyway
             return
@@ -239,7 +248,9 @@ class ReplayRecorder:
         # an array is copied: a caller may fill the same buffer again at the next step
         episode.actions.append(action.copy() if isinstance(action, np.ndarray) else action)
         episode.digests.append(step_digest(obs, reward, terminated, truncated))
-        episode.episode_return += reward_value(reward)
+        if shown is not None:
+            episode.shown.append(shown)
+        episode.episode_return += reward_value(reward if shown is None else shown)
         episode.ended = bool(terminated or truncated)
 
     def _spec_at(self, name: str, fps: Any) -> WriterSpec:
@@ -717,6 +728,8 @@ class ReplayRecorder:
                         f"actions are {type(actions[0]).__name__}: record live (replay=False)"
                     )
                 arrays[f"actions_{index}"] = values
+            if episode.shown:
+                arrays[f"rewards_{index}"] = np.asarray(episode.shown[: events - 1])
             if episode.reset.ale is not None:
                 arrays[f"ale_{index}"] = episode.reset.ale
             segments.append({

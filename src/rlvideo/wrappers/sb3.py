@@ -36,7 +36,7 @@ from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, records
 from rlvideo.storage import resolve_location
 from rlvideo.wrappers._machine import MachineAttributes, VideoMachine, warn_if_unclosed
-from rlvideo.wrappers._replay_state import capture_reset, check_replayable
+from rlvideo.wrappers._replay_state import ResetState, capture_reset, check_replayable
 from rlvideo.wrappers._replaying import ReplayRecorder, make_recorder
 
 import_optional("stable_baselines3", "sb3", feature="rlvideo.wrappers.sb3.VecVideoRecorder")
@@ -224,6 +224,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
     def step_wait(self) -> VecEnvStepReturn:
         """Finish the step; record its frame, or start a video if the trigger fires."""
         obs, rewards, dones, infos = self.venv.step_wait()
+        if self._shim is not None:
+            self._shim.log_step(rewards[0])  # the reward shown, as SB3 gives it
         self._machine.step_id += 1
         cut = [bool(info.get("TimeLimit.truncated", False)) for info in infos]
         ended = [bool(done) and not c for done, c in zip(dones, cut, strict=True)]
@@ -647,35 +649,45 @@ class _ReplayShim:
 
     SB3 resets an env inside ``step_wait`` as its episode ends: the RNG state before that reset
     exists only there. The shim sets the env's own ``reset`` and ``step`` (instance attributes,
-    removed by :meth:`remove`) to take the state first, and logs the raw observations (before
-    any ``VecNormalize``). A reset's observation is given to the log by :meth:`flush`, once the
-    wrapper counted the step that ended the episode.
+    removed by :meth:`remove`) to take the state first, and keeps the raw observations (before
+    any ``VecNormalize``). The wrapper logs them in its own order: the step with the reward it
+    shows (:meth:`log_step`: ``DummyVecEnv``'s float32, or ``VecNormalize``'s), then, once it
+    counted that step, the reset that followed it (:meth:`flush`).
     """
 
     def __init__(self, env: Any, replay: ReplayRecorder) -> None:
         self.env, self.replay = env, replay
-        self.pending: Any = None  # a reset's observation, not yet logged
-        self.has_pending = False
+        self.step: tuple[Any, ...] | None = None  # a step's action and result, not yet logged
+        self.reset: tuple[ResetState, Any] | None = None  # a reset's state and observation
         step, reset = env.step, env.reset
 
         def logged_step(action: Any) -> Any:
             result = step(action)
-            replay.after_step(action, *result[:4])
+            self.step = (action, *result[:4])
             return result
 
         def logged_reset(*, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
-            replay.begin_reset(capture_reset(env, seed, options))
+            state = capture_reset(env, seed, options)
             obs, info = reset(seed=seed, options=options)
-            self.pending, self.has_pending = obs, True
+            self.reset = (state, obs)
             return obs, info
 
         env.step, env.reset = logged_step, logged_reset
 
+    def log_step(self, shown: Any = None) -> None:
+        """Log the step that happened, showing reward ``shown``, if one did."""
+        if self.step is not None:
+            self.replay.after_step(*self.step, shown=shown)
+            self.step = None
+
     def flush(self) -> None:
-        """Log the reset that happened, if one did."""
-        if self.has_pending:
-            self.replay.after_reset(self.pending)
-            self.pending, self.has_pending = None, False
+        """Log the reset that happened, if one did (a step before it first)."""
+        self.log_step()
+        if self.reset is not None:
+            state, obs = self.reset
+            self.replay.begin_reset(state)
+            self.replay.after_reset(obs)
+            self.reset = None
 
     def remove(self) -> None:
         """Give the env its own methods back."""
