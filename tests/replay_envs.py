@@ -32,3 +32,21 @@ class OwnRngCartPole(CartPoleEnv):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.noise = np.random.default_rng()
+
+
+class DictActionCartPole(CartPoleEnv):
+    """CartPole whose actions are dicts (``{"push": 0 or 1}``): no replay file can keep them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from gymnasium import spaces
+
+        super().__init__(**kwargs)
+        self.push_space = self.action_space
+        self.action_space = spaces.Dict({"push": spaces.Discrete(2)})
+
+    def step(self, action: Any) -> Any:
+        self.action_space, space = self.push_space, self.action_space
+        try:
+            return super().step(int(action["push"]))
+        finally:
+            self.action_space = space

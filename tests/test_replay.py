@@ -618,6 +618,21 @@ def test_an_env_with_a_generator_of_its_own_is_refused(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+gym.register(id="DictActionCartPole-v0", entry_point="tests.replay_envs:DictActionCartPole",
+             max_episode_steps=200, disable_env_checker=True)  # fmt: skip
+
+
+def test_actions_that_are_not_numbers_or_arrays_are_refused_at_the_first_step(
+    tmp_path: Path,
+) -> None:
+    env = rlvideo.RecordVideo(gym.make("DictActionCartPole-v0", render_mode="rgb_array"),
+                              str(tmp_path), replay=True, encoder="thread")  # fmt: skip
+    env.reset(seed=0)
+    with pytest.raises(InvalidArgumentError, match="actions are dict: record live"):
+        env.step({"push": 1})
+    env.close()
+
+
 def test_a_killed_renderer_loses_no_replay_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

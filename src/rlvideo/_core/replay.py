@@ -41,6 +41,7 @@ __all__ = [
     "ReplayOptions",
     "check_replay_options",
     "chosen_by_return",
+    "file_arrays",
     "narrowed",
     "obs_digest",
     "render_overrides",
@@ -243,6 +244,36 @@ def narrowed(values: npt.ArrayLike) -> npt.NDArray[Any]:
         if info.min <= low and high <= info.max:
             return array.astype(kind)
     return array
+
+
+def file_arrays(logged: Mapping[str, Any]) -> dict[str, npt.NDArray[Any]]:
+    """A replay file's arrays from what the env loop logged (lists, kept as they came).
+
+    The loop hands its lists over as they are; this, in the renderer, makes the file's arrays:
+    ``digests_<i>`` as uint32, ``actions_<i>`` :func:`narrowed`, the others as arrays.
+
+    Example:
+        >>> arrays = file_arrays({"digests_0": [7, 9], "actions_0": [1]})
+        >>> arrays["digests_0"].dtype, arrays["actions_0"].dtype
+        (dtype('uint32'), dtype('uint8'))
+
+    Raises:
+        InvalidArgumentError: If actions are not numbers or arrays (a Dict or Tuple space's).
+    """
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for name, values in logged.items():
+        if name.startswith("digests_"):
+            arrays[name] = np.asarray(values, np.uint32)
+        elif name.startswith("actions_"):
+            arrays[name] = narrowed(values)
+            if arrays[name].dtype == object:
+                raise InvalidArgumentError(
+                    "replay=True keeps actions that are numbers or arrays; this env's actions "
+                    f"are {type(values[0]).__name__}: record live (replay=False)"
+                )
+        else:
+            arrays[name] = np.asarray(values)
+    return arrays
 
 
 class ReplayOptions(TypedDict, total=False):

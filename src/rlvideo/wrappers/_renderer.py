@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from rlvideo._core.metadata import VideoMetadata
-from rlvideo._core.replay import ReplayHeader, step_digest
+from rlvideo._core.replay import ReplayHeader, file_arrays, step_digest
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.io.replayfile import read_replay, write_replay
 from rlvideo.recording._recorder import Recorder
@@ -384,13 +384,13 @@ def serve_fd(fd: int, nice: int = 0) -> None:
 def _run(job: dict[str, Any]) -> tuple[int, RenderResult]:
     """A job's result; a probe (``{"probe": spec}``) makes the env and resets it once.
 
-    A job with ``"write": (path, header, arrays)`` writes that replay file first (and only
-    that, without ``"replay"``).
+    A job with ``"write": (path, header, logged)`` writes that replay file first (and only
+    that, without ``"replay"``); ``logged`` is the loop's lists (:func:`file_arrays`).
     """
     if "write" in job:
-        path, header, arrays = job["write"]
+        path, header, logged = job["write"]
         try:
-            write_replay(path, header, arrays, overwrite=True)
+            write_replay(path, header, file_arrays(logged), overwrite=True)
         except Exception as exc:
             return job["id"], RenderResult(path, "", verified=False, error=repr(exc))
         if "replay" not in job:

@@ -38,7 +38,7 @@ from rlvideo._core.replay import (
     ReplayHeader,
     check_replay_options,
     chosen_by_return,
-    narrowed,
+    file_arrays,
     step_digest,
 )
 from rlvideo._core.spec import WriterSpec, check_fps
@@ -245,6 +245,11 @@ class ReplayRecorder:
             return
         if self._action is None:
             self._action = _action_spec(action)
+            if self._action.get("dtype", "|O") == "|O":
+                raise InvalidArgumentError(
+                    "replay=True keeps actions that are numbers or arrays; this env's actions "
+                    f"are {type(action).__name__}: record live (replay=False)"
+                )
         # an array is copied: a caller may fill the same buffer again at the next step
         episode.actions.append(action.copy() if isinstance(action, np.ndarray) else action)
         episode.digests.append(step_digest(obs, reward, terminated, truncated))
@@ -584,7 +589,7 @@ class ReplayRecorder:
         self._names[replay] = name
         self._candidates.append((replay, video.meta.episode_return, stem))
         if here:
-            write_replay(local, header, arrays, overwrite=True)
+            write_replay(local, header, file_arrays(arrays), overwrite=True)
             return replay
         how = self.replay["render"]
         job: dict[str, Any] = {"write": (str(local), header, arrays)}
@@ -619,7 +624,7 @@ class ReplayRecorder:
     def _write_here(local: Path, header: ReplayHeader, arrays: dict[str, Any]) -> None:
         """Write a replay file in this process (again, if a renderer did: the same bytes)."""
         try:
-            write_replay(local, header, arrays, overwrite=True)
+            write_replay(local, header, file_arrays(arrays), overwrite=True)
         except Exception as exc:
             logger.error("cannot write the replay file %s: %s", local, exc)
 
@@ -712,26 +717,25 @@ class ReplayRecorder:
             logger.error("could not upload the replay file %s: %s", name, exc)
 
     def _file(self, video: _Video) -> tuple[ReplayHeader, dict[str, Any]]:
-        """The replay file of ``video``: a header and its arrays."""
-        arrays: dict[str, Any] = {}
+        """The replay file of ``video``: a header, and its arrays as logged (lists).
+
+        The renderer makes the arrays (:func:`~rlvideo._core.replay.file_arrays`): building
+        and pickling NumPy arrays in the loop cost about as much as the rest of a video's end.
+        """
+        logged: dict[str, Any] = {}
         segments = []
         for index, segment in enumerate(video.segments):
             episode = segment.episode
             events = max(segment.first_event + segment.frames, segment.counted_to + 1)
-            arrays[f"digests_{index}"] = np.asarray(episode.digests[:events], np.uint32)
+            logged[f"digests_{index}"] = episode.digests[:events]
             actions = episode.actions[: events - 1]
-            if actions:
-                values = narrowed(actions)
-                if values.dtype == object:
-                    raise InvalidArgumentError(
-                        "replay=True keeps actions that are numbers or arrays; this env's "
-                        f"actions are {type(actions[0]).__name__}: record live (replay=False)"
-                    )
-                arrays[f"actions_{index}"] = values
+            if actions:  # arrays (a Box space's) stacked here: one array pickles faster
+                stacked = isinstance(actions[0], np.ndarray)
+                logged[f"actions_{index}"] = np.asarray(actions) if stacked else actions
             if episode.shown:
-                arrays[f"rewards_{index}"] = np.asarray(episode.shown[: events - 1])
+                logged[f"rewards_{index}"] = episode.shown[: events - 1]
             if episode.reset.ale is not None:
-                arrays[f"ale_{index}"] = episode.reset.ale
+                logged[f"ale_{index}"] = episode.reset.ale
             segments.append({
                 "episode": episode.index, "reset": episode.reset.header(),
                 "first_event": segment.first_event, "frames": segment.frames,
@@ -747,7 +751,7 @@ class ReplayRecorder:
             },
             writer=self._writer, segments=segments, versions=self._versions,
         )  # fmt: skip
-        return header, arrays
+        return header, logged
 
     @staticmethod
     def _writer_settings(given: Mapping[str, Any]) -> dict[str, Any]:
