@@ -396,10 +396,10 @@ def test_a_failure_keeps_the_replay_file_of_the_video_in_progress(tmp_path: Path
     assert decode(result.path).count == 6
 
 
-def record_vector(folder: Path, seed: Any, **options: Any) -> Any:
+def record_vector(folder: Path, seed: Any, mode: str = "sync", **options: Any) -> Any:
     from rlvideo.wrappers.vector import RecordVideo
 
-    envs = gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode="sync",
+    envs = gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode=mode,
                         render_mode="rgb_array")  # fmt: skip
     envs = RecordVideo(envs, str(folder), per_env=True, episode_trigger=lambda e: e < 3,
                        metadata=True, track=True, encoder="thread", **options)  # fmt: skip
@@ -411,10 +411,12 @@ def record_vector(folder: Path, seed: Any, **options: Any) -> Any:
     return envs
 
 
-def test_per_env_vector_videos_replay(tmp_path: Path) -> None:
-    """Sub-envs autoreset inside the vector step: the RNG state is taken before that step."""
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_per_env_vector_videos_replay(tmp_path: Path, mode: str) -> None:
+    """Sub-envs autoreset inside the vector step: the RNG state is taken before that step
+    (async: fetched from the worker processes)."""
     record_vector(tmp_path / "live", [1, 2, 3])
-    envs = record_vector(tmp_path / "replay", [1, 2, 3], replay=True)
+    envs = record_vector(tmp_path / "replay", [1, 2, 3], mode, replay=True)
     videos = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
     assert len(videos) >= 6  # at least two episodes of each sub-env ended in 80 steps
     assert sorted(Path(p).name for p in envs.saved_videos) == videos
@@ -426,8 +428,9 @@ def test_per_env_vector_videos_replay(tmp_path: Path) -> None:
         assert (tmp_path / "replay" / track).read_text() == (tmp_path / "live" / track).read_text()
 
 
-def test_unseeded_vector_sub_envs_replay_verified(tmp_path: Path) -> None:
-    envs = record_vector(tmp_path, None, replay=True)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_unseeded_vector_sub_envs_replay_verified(tmp_path: Path, mode: str) -> None:
+    envs = record_vector(tmp_path, None, mode, replay=True)
     sidecars = [sidecar(p) for p in tmp_path.glob("*.json")]
     assert len(sidecars) == len(envs.saved_videos) >= 6
     assert all(data["replay"]["verified"] for data in sidecars)
@@ -473,6 +476,22 @@ def test_vector_replay_needs_per_env_sync_next_step(tmp_path: Path) -> None:
                              render_mode="rgb_array", vector_kwargs=same)  # fmt: skip
     with pytest.raises(InvalidArgumentError, match="needs next-step autoreset"):
         RecordVideo(same_step, str(tmp_path), replay=True, per_env=True)
+    assert not list(tmp_path.iterdir())
+
+
+def test_async_atari_is_refused_for_replay(tmp_path: Path) -> None:
+    """ALE's emulator state (its RNG too) stays in the async workers: sync, or live."""
+    pytest.importorskip("ale_py")
+    from rlvideo.wrappers.vector import RecordVideo
+
+    gym.register_envs(__import__("ale_py"))
+    envs = gym.make_vec("ALE/Pong-v5", num_envs=2, vectorization_mode="async",
+                        render_mode="rgb_array")  # fmt: skip
+    try:
+        with pytest.raises(InvalidArgumentError, match='vectorization_mode="sync"'):
+            RecordVideo(envs, str(tmp_path), replay=True, per_env=True)
+    finally:
+        envs.close()
     assert not list(tmp_path.iterdir())
 
 

@@ -226,9 +226,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         given = recorder_options("rlvideo.wrappers.vector.RecordVideo", options)
         spec_json = None
         if given["replay"]:
-            self._sub_envs = _replayable_sub_envs(env, per_env, mode)
-            spec = getattr(self._sub_envs[0], "spec", None)
-            spec_json = _one_spec([check_replayable(sub) for sub in self._sub_envs])
+            self._sub_envs = _SubEnvStates(env, per_env, mode)
+            spec, spec_json = self._sub_envs.spec, self._sub_envs.spec_json
         recorder = make_recorder(
             self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
             env_id=getattr(spec, "id", None), spec_json=spec_json, given=given,
@@ -305,11 +304,13 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         mask = None if options is None else options.get("reset_mask")
         if self._replay is not None:
             given = {k: v for k, v in (options or {}).items() if k != "reset_mask"}
-            for track in self._tracks:
-                if mask is None or mask[track.source]:
-                    k = track.source
-                    sub_options = given if options is not None else None
-                    self._replay.before_reset(self._sub_envs[k], _seed_of(seed, k), sub_options, k)
+            sub_options = given if options is not None else None
+            resetting = [t.source for t in self._tracks if mask is None or mask[t.source]]
+            states = self._sub_envs.before_reset(
+                [k for k in resetting if _seed_of(seed, k) is None]
+            )
+            for k in resetting:
+                self._replay.before_reset(states.get(k), _seed_of(seed, k), sub_options, k)
         for track in self._tracks:
             if mask is None or mask[track.source]:
                 self._new_episode(track, _seed_of(seed, track.source))
@@ -393,9 +394,11 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     def _before_replayed_step(self) -> None:
         """A sub-env that resets in this step (next-step autoreset): its RNG state before."""
         assert self._replay is not None
-        for track in self._tracks:
-            if track.has_autoreset:
-                self._replay.before_reset(self._sub_envs[track.source], None, None, track.source)
+        resetting = [track.source for track in self._tracks if track.has_autoreset]
+        if resetting:
+            states = self._sub_envs.before_reset(resetting)
+            for k in resetting:
+                self._replay.before_reset(states[k], None, None, k)
 
     def _after_replayed_step(
         self, actions: Any, obs: Any, rewards: Any, terminations: Any, truncations: Any
@@ -541,23 +544,68 @@ def _seed_of(seed: int | list[int] | None, index: int) -> int | None:
     return seed[index] if index < len(seed) else None
 
 
-def _replayable_sub_envs(env: Any, per_env: bool, mode: Any) -> list[Any]:
-    """The sub-envs of a vector env that ``replay=True`` can replay, or a clear error."""
-    sub_envs = getattr(env.unwrapped, "envs", None)
-    problem = ""
-    if not per_env:
-        problem = "records one video per sub-env: pass per_env=True (tiled videos are live only)"
-    elif sub_envs is None:
-        problem = (
-            "needs the sub-envs in this process: make the vector env with "
-            'gymnasium.make_vec(..., vectorization_mode="sync")'
-        )
-    elif mode != AutoresetMode.NEXT_STEP:
-        problem = f"needs next-step autoreset; this vector env autoresets {mode}"
-    if problem:
-        raise InvalidArgumentError(f"replay=True with a vector env {problem}, or record live")
-    assert sub_envs is not None
-    return list(sub_envs)
+class _SubEnvStates:
+    """The sub-envs of a vector env that ``replay=True`` replays, or a clear error.
+
+    ``before_reset(ks)`` gives what :func:`capture_reset` reads of each sub-env about to reset:
+    the sub-env itself in a sync vector env; in an async one, a stand-in holding its
+    ``np_random``, fetched from the worker processes (one round trip for every sub-env that
+    resets at once, none for resets given a seed).
+    """
+
+    def __init__(self, env: Any, per_env: bool, mode: Any) -> None:
+        base = env.unwrapped
+        self.envs: list[Any] | None = getattr(base, "envs", None)
+        self.vector = env
+        makers = getattr(base, "env_fns", None)
+        problem = ""
+        if not per_env:
+            problem = "records one video per sub-env: pass per_env=True (tiled videos are live)"
+        elif self.envs is None and makers is None:
+            problem = (
+                "needs sync sub-envs or an AsyncVectorEnv's: make the vector env with "
+                'gymnasium.make_vec(..., vectorization_mode="sync" or "async")'
+            )
+        elif mode != AutoresetMode.NEXT_STEP:
+            problem = f"needs next-step autoreset; this vector env autoresets {mode}"
+        if problem:
+            raise InvalidArgumentError(f"replay=True with a vector env {problem}, or record live")
+        if self.envs is not None:
+            self.spec = getattr(self.envs[0], "spec", None)
+            self.spec_json = _one_spec([check_replayable(sub) for sub in self.envs])
+            return
+        assert makers is not None
+        probe = makers[0]()  # a sub-env made here, as the workers made theirs, to check it
+        try:
+            self.spec = getattr(probe, "spec", None)
+            self.spec_json = check_replayable(probe)
+            if getattr(probe.unwrapped, "ale", None) is not None:
+                raise InvalidArgumentError(
+                    "replay=True with an async vector env of Atari games: ALE's state stays in "
+                    'the worker processes; use gymnasium.make_vec(..., vectorization_mode="sync"),'
+                    " or record live"
+                )
+        finally:
+            probe.close()
+        specs = [sub.to_json() if sub is not None else "" for sub in env.get_attr("spec")]
+        _one_spec([self.spec_json, *specs])
+
+    def before_reset(self, indices: Sequence[int]) -> dict[int, Any]:
+        """What to take each sub-env's state from, for ``indices`` about to reset."""
+        if self.envs is not None:
+            return {k: self.envs[k] for k in indices}
+        if not indices:
+            return {}
+        generators = self.vector.get_attr("np_random")  # copies, pickled by the workers
+        return {k: _FetchedState(generators[k]) for k in indices}
+
+
+class _FetchedState:
+    """An async sub-env's ``np_random``, as :func:`capture_reset` reads it from an env."""
+
+    def __init__(self, np_random: Any) -> None:
+        self.np_random = np_random
+        self.unwrapped = self
 
 
 def _one_spec(specs: list[str]) -> str:
