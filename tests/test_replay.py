@@ -128,6 +128,42 @@ def test_a_replayed_video_is_the_live_one(tmp_path: Path, env_id: str, module: s
         assert now == was
 
 
+def record_cheetah(folder: Path, replay: bool) -> None:
+    """HalfCheetah, two step clips in one episode, in a fresh interpreter (EGL: see above)."""
+    code = f"""
+import sys, gymnasium as gym, rlvideo
+env = rlvideo.RecordVideo(gym.make("HalfCheetah-v5", render_mode="rgb_array", width=96,
+                                   height=64), sys.argv[1], step_trigger=lambda s: s in (0, 30),
+                          video_length=6, encoder="thread", replay={replay})
+env.action_space.seed(1)
+env.reset(seed=5)
+for _ in range(40):
+    env.step(env.action_space.sample())
+env.close()
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_mujoco_free_camera_is_aimed_as_live_whatever_rendered_before(tmp_path: Path) -> None:
+    """Gymnasium's MuJoCo viewer aims its free camera at its first render: a later clip
+    rendered on its own (``rlvideo render``, another worker) must be drawn from there too."""
+    if importlib.util.find_spec("mujoco") is None:
+        pytest.skip("mujoco is not installed")
+    record_cheetah(tmp_path / "live", replay=False)
+    record_cheetah(tmp_path / "replay", replay=True)
+    later = tmp_path / "replay" / "rl-video-step-30.replay.npz"
+    assert read_replay(later)[0].video["lookat"] is not None
+    [result] = render([later], video_folder=str(tmp_path / "alone"), workers=2)
+    assert result.verified
+    for video in (tmp_path / "replay" / "rl-video-step-30.mp4", Path(result.path)):
+        a, b = decode(tmp_path / "live" / "rl-video-step-30.mp4"), decode(video)
+        assert b.count == a.count == 6
+        pairs = zip(a.frames, b.frames, strict=True)
+        assert max(np.abs(x.astype(int) - y).mean() for x, y in pairs) < 1
+
+
 def test_episodes_no_video_takes_keep_nothing_and_a_hand_started_video_goes_live(
     tmp_path: Path,
 ) -> None:

@@ -23,7 +23,14 @@ import numpy.typing as npt
 
 from rlvideo.errors import InvalidArgumentError
 
-__all__ = ["ResetState", "capture_reset", "check_replayable", "replay_reset"]
+__all__ = [
+    "ResetState",
+    "capture_reset",
+    "check_replayable",
+    "free_camera_lookat",
+    "replay_reset",
+    "set_free_camera_lookat",
+]
 
 
 @dataclass(frozen=True)
@@ -175,3 +182,44 @@ def _own_generators(env: Any) -> Iterator[tuple[str, str]]:
         if layer is base or not hasattr(layer, "env"):
             return
         layer = layer.env
+
+
+def free_camera_lookat(env: Any) -> list[float] | None:
+    """Where a Gymnasium MuJoCo env's free camera looks, as its live renders would show it.
+
+    Gymnasium's MuJoCo viewer aims its free camera (no ``camera_id``/``camera_name``) at the
+    median of the geoms' positions when it is made, at the env's first render, and keeps it
+    there for the env's life. A replayed video must be drawn from the same point, whatever the
+    renderer's env drew before: this is taken at the first frame a live env would have
+    rendered (from its viewer, if one was made already). None for other envs and cameras.
+
+    Example:
+        >>> free_camera_lookat(object()) is None  # not a MuJoCo env
+        True
+    """
+    unwrapped = getattr(env, "unwrapped", None)
+    renderer = getattr(unwrapped, "mujoco_renderer", None)
+    data = getattr(unwrapped, "data", None)
+    if renderer is None or data is None or getattr(renderer, "camera_id", -1) not in (None, -1):
+        return None
+    config = getattr(renderer, "default_cam_config", None) or {}
+    if {"lookat", "trackbodyid", "type"} & set(config):  # aimed by the env, or tracking a body
+        return None
+    viewer = getattr(renderer, "viewer", None)
+    cam = getattr(viewer, "cam", None)
+    if cam is not None:
+        return [float(x) for x in cam.lookat]
+    try:
+        return [float(x) for x in np.median(data.geom_xpos, axis=0)]
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def set_free_camera_lookat(env: Any, lookat: list[float]) -> None:
+    """Aim a MuJoCo env's free camera as the live env's was (:func:`free_camera_lookat`)."""
+    unwrapped = getattr(env, "unwrapped", None)
+    renderer = getattr(unwrapped, "mujoco_renderer", None)
+    if renderer is None or getattr(renderer, "camera_id", -1) not in (None, -1):
+        return  # another camera (``rlvideo render --camera``): it has its own pose
+    viewer = renderer._get_viewer(getattr(unwrapped, "render_mode", None) or "rgb_array")
+    viewer.cam.lookat[:] = lookat

@@ -49,7 +49,7 @@ from rlvideo.recording._interrupts import deferred_interrupts
 from rlvideo.recording._recorder import DEFAULT_FPS, Recorder, reward_value
 from rlvideo.storage import SavedPath, open_destination
 from rlvideo.wrappers._renderer import RenderPool, RenderResult, package_versions
-from rlvideo.wrappers._replay_state import ResetState, capture_reset
+from rlvideo.wrappers._replay_state import ResetState, capture_reset, free_camera_lookat
 
 __all__ = ["ReplayRecorder", "make_recorder"]
 
@@ -167,6 +167,8 @@ class ReplayRecorder:
         self._videos: dict[int, _Video] = {}
         self._next_id = 0
         self._streams: dict[int | None, _Stream] = {}
+        self._envs: dict[int | None, Any] = {}  # each stream's live env, when it is here
+        self._lookat: dict[int | None, list[float] | None] | None = None  # see _first_frame
         self._action: dict[str, Any] | None = None  # the actions' dtype, from the first
         self._written: set[str] = set()  # stems with a replay file
         self._candidates: list[tuple[str, float, str]] = []  # (replay, return, stem): best/worst
@@ -195,7 +197,13 @@ class ReplayRecorder:
 
         ``stream`` is the sub-env of a per-env vector wrapper (None: the env).
         """
+        if env is not None:
+            self._envs[stream] = env
         self.begin_reset(capture_reset(env, seed, options), stream)
+
+    def watch(self, env: Any, stream: int | None = None) -> None:
+        """``env`` is the live env of ``stream`` (SB3's shim: its resets are taken in place)."""
+        self._envs[stream] = env
 
     def begin_reset(self, reset: ResetState, stream: int | None = None) -> None:
         """A reset comes whose state was taken already (:func:`capture_reset`)."""
@@ -350,12 +358,22 @@ class ReplayRecorder:
             return self._live.frame(video.live_id, frame)
         episode = self._streams[video.stream].episode
         assert episode is not None  # frames come after a reset
+        if self._lookat is None:
+            self._first_frame()
         segments = video.segments
         if not segments or segments[-1].episode is not episode:
             segments.append(_Segment(episode, episode.events - 1))
         segments[-1].frames += 1
         video.meta.frames += 1
         return video.meta.frames
+
+    def _first_frame(self) -> None:
+        """The run's first frame: a live wrapper's first ``render()``, which aims MuJoCo's camera.
+
+        Gymnasium's MuJoCo envs aim their free camera at their first render and keep it so;
+        a vector env renders every sub-env at once. The renderer aims its env as each was.
+        """
+        self._lookat = {stream: free_camera_lookat(env) for stream, env in self._envs.items()}
 
     def step(
         self,
@@ -743,6 +761,9 @@ class ReplayRecorder:
             })  # fmt: skip
         video.start.setdefault("cut_short", video.meta.cut_short)
         video.start["shown_first"] = video.shown_first
+        lookat = (self._lookat or {}).get(video.stream)
+        if lookat is not None:
+            video.start["lookat"] = lookat
         header = ReplayHeader(
             env={"id": self.env_id, "spec": self.spec_json, "action": self._action or {}},
             video={

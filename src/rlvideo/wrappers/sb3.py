@@ -657,6 +657,7 @@ class _ReplayShim:
 
     def __init__(self, env: Any, replay: ReplayRecorder) -> None:
         self.env, self.replay = env, replay
+        replay.watch(env)
         self.step: tuple[Any, ...] | None = None  # a step's action and result, not yet logged
         self.reset: tuple[ResetState, Any] | None = None  # a reset's state and observation
         step, reset = env.step, env.reset

@@ -306,9 +306,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             given = {k: v for k, v in (options or {}).items() if k != "reset_mask"}
             sub_options = given if options is not None else None
             resetting = [t.source for t in self._tracks if mask is None or mask[t.source]]
-            states = self._sub_envs.before_reset(
-                [k for k in resetting if _seed_of(seed, k) is None]
-            )
+            unseeded = [k for k in resetting if _seed_of(seed, k) is None]
+            states = self._sub_envs.before_reset(resetting, fetch=unseeded)
             for k in resetting:
                 self._replay.before_reset(states.get(k), _seed_of(seed, k), sub_options, k)
         for track in self._tracks:
@@ -590,14 +589,21 @@ class _SubEnvStates:
         specs = [sub.to_json() if sub is not None else "" for sub in env.get_attr("spec")]
         _one_spec([self.spec_json, *specs])
 
-    def before_reset(self, indices: Sequence[int]) -> dict[int, Any]:
-        """What to take each sub-env's state from, for ``indices`` about to reset."""
+    def before_reset(
+        self, indices: Sequence[int], fetch: Sequence[int] | None = None
+    ) -> dict[int, Any]:
+        """What to take each sub-env's state from, for ``indices`` about to reset.
+
+        Async, only the sub-envs in ``fetch`` (default: all) are asked for their state: a reset
+        given a seed needs none.
+        """
         if self.envs is not None:
             return {k: self.envs[k] for k in indices}
-        if not indices:
+        fetch = indices if fetch is None else fetch
+        if not fetch:
             return {}
         generators = self.vector.get_attr("np_random")  # copies, pickled by the workers
-        return {k: _FetchedState(generators[k]) for k in indices}
+        return {k: _FetchedState(generators[k]) for k in fetch}
 
 
 class _FetchedState:
