@@ -45,7 +45,7 @@ from rlvideo.errors import InvalidArgumentError
 from rlvideo.io.replayfile import read_replay, write_replay
 from rlvideo.recording._recorder import Recorder
 from rlvideo.recording._transport import LOOK_EVERY, package_root
-from rlvideo.wrappers._replay_state import ResetState, replay_reset, set_free_camera_lookat
+from rlvideo.wrappers._replay_state import ResetState, aim_free_camera, replay_reset
 
 __all__ = [
     "RenderPool", "RenderResult", "close_envs", "package_versions", "render_replay",
@@ -286,8 +286,8 @@ class _Replay:
         return False
 
     def frame(self) -> None:
-        if self.frames == 0 and self.video.get("lookat") is not None:  # MuJoCo's free camera
-            set_free_camera_lookat(self.env, self.video["lookat"])
+        if self.frames == 0:  # MuJoCo's free camera, aimed as live
+            aim_free_camera(self.env, self.video.get("lookat"))
         self.recorder.frame(self.started(), _frame(self.env))
         self.frames += 1
 

@@ -25,11 +25,11 @@ from rlvideo.errors import InvalidArgumentError
 
 __all__ = [
     "ResetState",
+    "aim_free_camera",
     "capture_reset",
     "check_replayable",
     "free_camera_lookat",
     "replay_reset",
-    "set_free_camera_lookat",
 ]
 
 
@@ -202,8 +202,7 @@ def free_camera_lookat(env: Any) -> list[float] | None:
     data = getattr(unwrapped, "data", None)
     if renderer is None or data is None or getattr(renderer, "camera_id", -1) not in (None, -1):
         return None
-    config = getattr(renderer, "default_cam_config", None) or {}
-    if {"lookat", "trackbodyid", "type"} & set(config):  # aimed by the env, or tracking a body
+    if _aimed_by_config(renderer):
         return None
     viewer = getattr(renderer, "viewer", None)
     cam = getattr(viewer, "cam", None)
@@ -215,11 +214,29 @@ def free_camera_lookat(env: Any) -> list[float] | None:
         return None
 
 
-def set_free_camera_lookat(env: Any, lookat: list[float]) -> None:
-    """Aim a MuJoCo env's free camera as the live env's was (:func:`free_camera_lookat`)."""
+def aim_free_camera(env: Any, lookat: list[float] | None) -> None:
+    """Aim a MuJoCo env's free camera as the live env's was (:func:`free_camera_lookat`).
+
+    Without ``lookat`` (a file the run wrote before its first frame), as a fresh env's first
+    render would: at the geoms' median now, whatever the renderer's env drew before, so a
+    file renders the same in any worker.
+    """
     unwrapped = getattr(env, "unwrapped", None)
     renderer = getattr(unwrapped, "mujoco_renderer", None)
-    if renderer is None or getattr(renderer, "camera_id", -1) not in (None, -1):
+    data = getattr(unwrapped, "data", None)
+    if renderer is None or data is None or getattr(renderer, "camera_id", -1) not in (None, -1):
         return  # another camera (``rlvideo render --camera``): it has its own pose
+    if _aimed_by_config(renderer):
+        return  # the env's (or the render's) default_camera_config aims it
     viewer = renderer._get_viewer(getattr(unwrapped, "render_mode", None) or "rgb_array")
-    viewer.cam.lookat[:] = lookat
+    viewer.cam.lookat[:] = np.median(data.geom_xpos, axis=0) if lookat is None else lookat
+
+
+def _aimed_by_config(renderer: Any) -> bool:
+    """Whether ``default_camera_config`` aims the free camera.
+
+    Gymnasium never makes it track a body: a ``trackbodyid`` alone leaves it free, aimed at the
+    first render.
+    """
+    config = getattr(renderer, "default_cam_config", None) or {}
+    return bool({"lookat", "type"} & set(config))

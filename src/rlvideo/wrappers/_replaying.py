@@ -168,7 +168,9 @@ class ReplayRecorder:
         self._next_id = 0
         self._streams: dict[int | None, _Stream] = {}
         self._envs: dict[int | None, Any] = {}  # each stream's live env, when it is here
-        self._lookat: dict[int | None, list[float] | None] | None = None  # see _first_frame
+        self._lookat: dict[int | None, list[float] | None] = {}  # see _first_frame
+        self.renders_together = False
+        """Whether a live frame renders every stream's env at once (a vector env's render)."""
         self._action: dict[str, Any] | None = None  # the actions' dtype, from the first
         self._written: set[str] = set()  # stems with a replay file
         self._candidates: list[tuple[str, float, str]] = []  # (replay, return, stem): best/worst
@@ -230,13 +232,14 @@ class ReplayRecorder:
         stream: int | None = None,
         *,
         shown: Any = None,
+        digest: int | None = None,
     ) -> None:
         """A step happened: its action, and the digest of what it returned.
 
         ``shown``: the reward the wrapper shows for this step when it is not the env's (SB3's
         ``DummyVecEnv`` keeps rewards as float32, and ``VecNormalize`` scales them): kept, the
         renderer shows it in the track, overlay and metadata, and the digest still checks the
-        env's own ``reward``.
+        env's own ``reward``. ``digest``: the step's digest, taken already (``obs`` unused).
         """
         state = self._streams.get(stream)
         if state is None:  # a step before any reset: the env errs on it anyway
@@ -260,7 +263,9 @@ class ReplayRecorder:
                 )
         # an array is copied: a caller may fill the same buffer again at the next step
         episode.actions.append(action.copy() if isinstance(action, np.ndarray) else action)
-        episode.digests.append(step_digest(obs, reward, terminated, truncated))
+        episode.digests.append(
+            step_digest(obs, reward, terminated, truncated) if digest is None else digest
+        )
         if shown is not None:
             episode.shown.append(shown)
         episode.episode_return += reward_value(reward if shown is None else shown)
@@ -358,8 +363,8 @@ class ReplayRecorder:
             return self._live.frame(video.live_id, frame)
         episode = self._streams[video.stream].episode
         assert episode is not None  # frames come after a reset
-        if self._lookat is None:
-            self._first_frame()
+        if video.stream not in self._lookat:
+            self._first_frame(video.stream)
         segments = video.segments
         if not segments or segments[-1].episode is not episode:
             segments.append(_Segment(episode, episode.events - 1))
@@ -367,13 +372,16 @@ class ReplayRecorder:
         video.meta.frames += 1
         return video.meta.frames
 
-    def _first_frame(self) -> None:
-        """The run's first frame: a live wrapper's first ``render()``, which aims MuJoCo's camera.
+    def _first_frame(self, stream: int | None) -> None:
+        """The first frame of ``stream``: a live wrapper's first ``render()`` of its env.
 
-        Gymnasium's MuJoCo envs aim their free camera at their first render and keep it so;
-        a vector env renders every sub-env at once. The renderer aims its env as each was.
+        Gymnasium's MuJoCo envs aim their free camera at their first render and keep it so
+        (:func:`~rlvideo.wrappers._replay_state.free_camera_lookat`); the renderer aims its env
+        as each was. A vector env renders every sub-env at once (:attr:`renders_together`).
         """
-        self._lookat = {stream: free_camera_lookat(env) for stream, env in self._envs.items()}
+        streams = [s for s in self._envs if s not in self._lookat] if self.renders_together else []
+        for each in {stream, *streams}:
+            self._lookat[each] = free_camera_lookat(self._envs.get(each))
 
     def step(
         self,
@@ -761,7 +769,7 @@ class ReplayRecorder:
             })  # fmt: skip
         video.start.setdefault("cut_short", video.meta.cut_short)
         video.start["shown_first"] = video.shown_first
-        lookat = (self._lookat or {}).get(video.stream)
+        lookat = self._lookat.get(video.stream)
         if lookat is not None:
             video.start["lookat"] = lookat
         header = ReplayHeader(

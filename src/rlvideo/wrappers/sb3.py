@@ -32,6 +32,7 @@ from rlvideo._core.metadata import OnVideoSaved, SavedPath, VideoMetadata
 from rlvideo._core.naming import eval_clip_stem, step_range_stem
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, recorder_options
+from rlvideo._core.replay import step_digest
 from rlvideo.errors import InvalidArgumentError, RenderModeError
 from rlvideo.recording._recorder import ClosesOnExit, Recorder, VideoSink, records
 from rlvideo.storage import resolve_location
@@ -658,13 +659,15 @@ class _ReplayShim:
     def __init__(self, env: Any, replay: ReplayRecorder) -> None:
         self.env, self.replay = env, replay
         replay.watch(env)
-        self.step: tuple[Any, ...] | None = None  # a step's action and result, not yet logged
+        self.step: tuple[Any, ...] | None = None  # a step's action, outcome and digest
         self.reset: tuple[ResetState, Any] | None = None  # a reset's state and observation
         step, reset = env.step, env.reset
 
         def logged_step(action: Any) -> Any:
             result = step(action)
-            self.step = (action, *result[:4])
+            obs, reward, terminated, truncated = result[:4]
+            digest = step_digest(obs, reward, terminated, truncated)  # now: a reset may follow
+            self.step = (action, reward, terminated, truncated, digest)  # and reuse obs's buffer
             return result
 
         def logged_reset(*, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
@@ -676,9 +679,13 @@ class _ReplayShim:
         env.step, env.reset = logged_step, logged_reset
 
     def log_step(self, shown: Any = None) -> None:
-        """Log the step that happened, showing reward ``shown``, if one did."""
+        """Log the step that happened, showing reward ``shown`` (default: the env's)."""
         if self.step is not None:
-            self.replay.after_step(*self.step, shown=shown)
+            action, reward, terminated, truncated, digest = self.step
+            shown = reward if shown is None else shown
+            self.replay.after_step(
+                action, None, reward, terminated, truncated, shown=shown, digest=digest
+            )
             self.step = None
 
     def flush(self) -> None:

@@ -235,6 +235,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         )  # fmt: skip
         self._recorder: VideoSink = recorder
         self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
+        if self._replay is not None:
+            self._replay.renders_together = True  # render() draws every sub-env
         triggers = Triggers(  # steps: for all at once; a replayed video holds no frames
             episode=self.episode_trigger, gc=None if self._replay else gc_trigger
         )
