@@ -435,8 +435,9 @@ def test_a_failure_keeps_the_replay_file_of_the_video_in_progress(tmp_path: Path
 def record_vector(folder: Path, seed: Any, mode: str = "sync", **options: Any) -> Any:
     from rlvideo.wrappers.vector import RecordVideo
 
+    spawn = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}  # JAX: no fork
     envs = gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode=mode,
-                        render_mode="rgb_array")  # fmt: skip
+                        render_mode="rgb_array", **spawn)  # fmt: skip
     envs = RecordVideo(envs, str(folder), per_env=True, episode_trigger=lambda e: e < 3,
                        metadata=True, track=True, encoder="thread", **options)  # fmt: skip
     envs.action_space.seed(3)
@@ -522,7 +523,7 @@ def test_async_atari_is_refused_for_replay(tmp_path: Path) -> None:
 
     gym.register_envs(__import__("ale_py"))
     envs = gym.make_vec("ALE/Pong-v5", num_envs=2, vectorization_mode="async",
-                        render_mode="rgb_array")  # fmt: skip
+                        render_mode="rgb_array", vector_kwargs={"context": "spawn"})  # fmt: skip
     try:
         with pytest.raises(InvalidArgumentError, match='vectorization_mode="sync"'):
             RecordVideo(envs, str(tmp_path), replay=True, per_env=True)
