@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 from rlvideo._core.replay import step_digest
@@ -69,6 +70,37 @@ def test_an_episode_replays_step_for_step(env_id: str, kwargs: dict, module: str
     if not seeded:
         assert state.rng is not None
         assert (state.ale is not None) == env_id.startswith("ALE/")
+
+
+class _ReusedState(np.random.PCG64):
+    """A bit generator of another library whose ``state`` is one dict, refilled on each read."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self.shared: dict = {}
+
+    @property  # type: ignore[override]
+    def state(self) -> dict:
+        self.shared.clear()
+        self.shared.update(np.random.PCG64.state.__get__(self))  # type: ignore[attr-defined]
+        return self.shared
+
+    @state.setter
+    def state(self, value: dict) -> None:
+        np.random.PCG64.state.__set__(self, value)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, _ReusedState], ids=["numpy", "other"])
+def test_the_rng_state_taken_is_not_changed_by_later_draws(bit_generator: type) -> None:
+    env = gym.make("CartPole-v1")
+    env.unwrapped.np_random = np.random.Generator(bit_generator(5))
+    state = capture_reset(env, None, None)
+    taken = repr(state.rng)
+    env.unwrapped.np_random.random(10)
+    env.unwrapped.np_random.bit_generator.state  # noqa: B018 (a read refills a reused dict)
+    assert repr(state.rng) == taken
+    assert state.rng is not None
+    assert state.rng["bit_generator"] == bit_generator.__name__
 
 
 # -- what cannot be replayed is said when the wrapper is built ------------------------------------

@@ -211,6 +211,12 @@ class VideoMachine:
         assert self.video_id is not None  # callers add frames only while recording
         self.recorder.frame(self.video_id, frame)
 
+    def count_frame(self) -> None:
+        """Count a frame that is drawn later (``replay=True``); stop the video once full."""
+        assert self.video_id is not None  # callers count frames only while recording
+        if self.recorder.frame(self.video_id, None) >= self.video_length:
+            self.stop()
+
     def stop_if_full(self) -> None:
         """Stop the video once it holds ``video_length`` frames."""
         video_id = self.video_id

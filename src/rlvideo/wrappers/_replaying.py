@@ -261,8 +261,11 @@ class ReplayRecorder:
                     "replay=True keeps actions that are numbers or arrays; this env's actions "
                     f"are {type(action).__name__}: record live (replay=False)"
                 )
-        # an array is copied: a caller may fill the same buffer again at the next step
-        episode.actions.append(action.copy() if isinstance(action, np.ndarray) else action)
+        if isinstance(action, np.ndarray):  # copied: a caller may fill the buffer again
+            action = action.copy()
+        elif isinstance(action, np.integer):  # a Discrete space's: pickles 10x faster as int
+            action = int(action)
+        episode.actions.append(action)
         episode.digests.append(
             step_digest(obs, reward, terminated, truncated) if digest is None else digest
         )

@@ -245,8 +245,7 @@ class RunnerVideos:
         """The sub-env's frame for the video; with replay, only counted (the renderer draws it)."""
         recorder = self._recorder
         if isinstance(recorder, ReplayRecorder) and not recorder.is_live(machine.video_id):
-            machine.add_frame(None)
-            machine.stop_if_full()
+            machine.count_frame()
         else:
             machine.capture(self._sub_envs[env_index].render())
 

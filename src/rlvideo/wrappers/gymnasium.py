@@ -259,15 +259,17 @@ class RecordVideo(
     @records
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env, start a video if the step trigger fires, and record the frame."""
-        obs, reward, terminated, truncated, info = self.env.step(action)
+        result = self.env.step(action)
+        obs, reward, terminated, truncated, info = result
         if self._replay is not None:
             self._replay.after_step(action, obs, reward, terminated, truncated)
-        self._machine.begin_step()
-        self._machine.count_move(reward, terminated, truncated, action=action, info=info)
-        if self.recording:
+        machine = self._machine  # every step comes here: few lookups (issue 23's loop cost)
+        machine.begin_step()
+        machine.count_move(reward, terminated, truncated, action=action, info=info)
+        if machine.video_id is not None:
             self._capture_frame()
         self._recorder.poll()
-        return obs, reward, terminated, truncated, info
+        return result
 
     @records
     def render(self) -> Any:
@@ -311,8 +313,7 @@ class RecordVideo(
     # -- internals ----------------------------------------------------------------------------
     def _capture_frame(self) -> None:
         if self._replay is not None and not self._replay.is_live(self._machine.video_id):
-            self._machine.add_frame(None)  # counted: the renderer draws it
-            self._machine.stop_if_full()
+            self._machine.count_frame()  # the renderer draws it
             return
         frame = self.env.render()
         if isinstance(frame, list):

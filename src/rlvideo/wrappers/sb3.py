@@ -294,8 +294,7 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
     def _capture_frame(self) -> None:
         assert self.recording, "Cannot capture a frame, recording wasn't started."
         if self._replay is not None and not self._replay.is_live(self._machine.video_id):
-            self._machine.add_frame(None)  # counted: the renderer draws it
-            self._machine.stop_if_full()
+            self._machine.count_frame()  # the renderer draws it
         else:
             self._machine.capture(self.env.render())
         if not self.recording:  # full (or the render was no image): stopped

@@ -443,8 +443,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         replay = self._replay
         if replay is not None and not any(replay.is_live(t.video_id) for t in capturing):
             for track in capturing:
-                track.add_frame(None)  # counted: the renderer draws it
-                track.stop_if_full()
+                track.count_frame()  # the renderer draws it
             return
         frames = _frames_by_env(self.env.render(), self.num_envs)
         for track in capturing:
