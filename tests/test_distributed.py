@@ -364,3 +364,47 @@ def test_replays_render_on_ray_tasks(ray_session: Any, tmp_path: Path) -> None:
     for result in results:
         meta = json.loads(Path(result.path).with_suffix(".json").read_text())
         assert meta["frames"] == decode(result.path).count == result.metadata().frames
+
+
+def test_replay_workers_ray_renders_what_live_recording_writes(
+    ray_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``replay_options={"workers": "ray"}``: each video rendered by a Ray task, as live."""
+    import numpy as np
+
+    from rlvideo import RecordVideo
+    from rlvideo.wrappers import _replaying
+
+    def run(folder: Path, **options: Any) -> None:
+        env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=25)
+        env = RecordVideo(env, str(folder), episode_trigger=lambda e: e != 1, metadata=True,
+                          track=True, **options)  # fmt: skip
+        env.action_space.seed(3)
+        for episode in range(3):
+            env.reset(seed=None if episode == 2 else episode)  # the last from a mid-run RNG
+            done = False
+            while not done:
+                _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                done = terminated or truncated
+        env.close()
+
+    run(tmp_path / "live")
+
+    def no_processes(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("workers='ray' started renderer processes")
+
+    monkeypatch.setattr(_replaying, "RenderPool", no_processes)
+    run(tmp_path / "ray", replay=True, replay_options={"workers": "ray"})
+    assert ray_session.is_initialized()  # started by the fixture: the wrapper leaves it running
+    names = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
+    assert names == ["rl-video-episode-0.mp4", "rl-video-episode-2.mp4"]
+    assert sorted(p.name for p in (tmp_path / "ray").glob("*.mp4")) == names
+    for name in names:
+        live, replayed = decode(tmp_path / "live" / name), decode(tmp_path / "ray" / name)
+        assert replayed.count == live.count > 1
+        difference = np.abs(np.stack(live.frames).astype(int) - np.stack(replayed.frames))
+        assert difference.mean() < 1, name
+        sidecar = json.loads((tmp_path / "ray" / name).with_suffix(".json").read_text())
+        assert sidecar["replay"]["verified"] is True
+        track = (tmp_path / "ray" / name).with_suffix(".track.jsonl").read_text()
+        assert track == (tmp_path / "live" / name).with_suffix(".track.jsonl").read_text()

@@ -119,7 +119,7 @@ def test_the_file_list_says_what_is_internal():
         "recording._pool", "recording._transport", "recording._pacing",
         "_core.formats",
         "_core.units", "io._gif", "io._scale", "_core.replay", "wrappers._replay_state",
-        "wrappers._renderer", "wrappers._replaying", "wrappers._rllib",
+        "wrappers._renderer", "wrappers._replaying", "wrappers._rllib", "wrappers._ray_pool",
         "wrappers._machine",
         "cli._errors",
         "cli._envs", "cli._options", "cli._progress", "cli._summary",

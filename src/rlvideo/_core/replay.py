@@ -47,6 +47,7 @@ __all__ = [
     "render_overrides",
     "replay_path",
     "step_digest",
+    "unreplayable_actions",
 ]
 
 FORMAT = "rlvideo.replay"
@@ -267,13 +268,23 @@ def file_arrays(logged: Mapping[str, Any]) -> dict[str, npt.NDArray[Any]]:
         elif name.startswith("actions_"):
             arrays[name] = narrowed(values)
             if arrays[name].dtype == object:
-                raise InvalidArgumentError(
-                    "replay=True keeps actions that are numbers or arrays; this env's actions "
-                    f"are {type(values[0]).__name__}: record live (replay=False)"
-                )
+                raise unreplayable_actions(values[0])
         else:
             arrays[name] = np.asarray(values)
     return arrays
+
+
+def unreplayable_actions(action: Any) -> InvalidArgumentError:
+    """The error for an env whose actions are not numbers or arrays (a Dict or Tuple space's).
+
+    Example:
+        >>> print(unreplayable_actions({"move": 1}))
+        replay=True keeps actions that are numbers or arrays; this env's actions are dict: record live (replay=False)
+    """  # noqa: E501 (doctest output stays on one line)
+    return InvalidArgumentError(
+        "replay=True keeps actions that are numbers or arrays; this env's actions are "
+        f"{type(action).__name__}: record live (replay=False)"
+    )
 
 
 class ReplayOptions(TypedDict, total=False):
@@ -288,7 +299,9 @@ class ReplayOptions(TypedDict, total=False):
             the renderer); ``"none"``: never (``rlvideo render`` does it later);
             ``{"best": N, "worst": M}``: at ``close()``, the N episodes of highest return
             and the M of lowest among those logged.
-        workers: Renderer processes (default 1).
+        workers: Renderer processes (default 1); ``"ray"``: a Ray task per video, on the
+            cluster ``ray.init()`` finds (``RAY_ADDRESS``) or a local one it starts; on
+            several machines the video folder must be one every node reaches.
         fallback: What a replay that cannot be made or diverges does to the videos that start
             after it is known: ``"live"`` (default) records them live, with one warning;
             ``"error"`` raises from the next ``step``, ``reset`` or ``close``.
@@ -301,7 +314,7 @@ class ReplayOptions(TypedDict, total=False):
 
     log: str
     render: Any
-    workers: int
+    workers: int | str
     fallback: str
     nice: int
 
@@ -347,9 +360,11 @@ def check_replay_options(options: Mapping[str, Any] | None) -> ReplayOptions:
                 f"{', '.join(repr(c) for c in choices)}, got {checked[key]!r}"
             )
     workers = checked["workers"]
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if workers != "ray" and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
         raise InvalidArgumentError(
-            f"replay_options['workers'] must be an integer >= 1, got {workers!r}"
+            f"replay_options['workers'] must be an integer >= 1 or \"ray\", got {workers!r}"
         )
     nice = checked["nice"]
     if isinstance(nice, bool) or not isinstance(nice, int) or not 0 <= nice <= 19:

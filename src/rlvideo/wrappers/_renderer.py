@@ -48,8 +48,8 @@ from rlvideo.recording._transport import LOOK_EVERY, package_root
 from rlvideo.wrappers._replay_state import ResetState, aim_free_camera, replay_reset
 
 __all__ = [
-    "RenderPool", "RenderResult", "close_envs", "package_versions", "render_replay",
-    "serve_fd",
+    "RenderPool", "RenderResult", "close_envs", "lost_job", "package_versions", "render_replay",
+    "run_job", "serve_fd",
 ]  # fmt: skip
 
 logger = logging.getLogger("rlvideo.replay")
@@ -373,7 +373,7 @@ def serve_fd(fd: int, nice: int = 0) -> None:
     caller = True  # whether the caller is still there to take results
     try:
         while (job := jobs.get()) is not None:
-            result = _run(job)  # a caller gone (killed): its jobs are still done
+            result = run_job(job)  # a caller gone (killed): its jobs are still done
             if caller:
                 try:
                     connection.send(result)
@@ -383,7 +383,7 @@ def serve_fd(fd: int, nice: int = 0) -> None:
         close_envs()
 
 
-def _run(job: dict[str, Any]) -> tuple[int, RenderResult]:
+def run_job(job: dict[str, Any]) -> tuple[int, RenderResult]:
     """A job's result; a probe (``{"probe": spec}``) makes the env and resets it once.
 
     A job with ``"write": (path, header, logged)`` writes that replay file first (and only
@@ -498,7 +498,7 @@ class RenderPool:
         try:
             worker.send({**job, "id": job_id})
         except OSError:
-            self._results.append((job_id, _lost(job, worker.died())))
+            self._results.append((job_id, lost_job(job, worker.died())))
             return job_id
         worker.busy.append(job_id)
         return job_id
@@ -527,7 +527,7 @@ class RenderPool:
                 except (EOFError, OSError):
                     why = worker.died()
                     while worker.busy:
-                        self._results.append((worker.busy.popleft(), _lost({}, why)))
+                        self._results.append((worker.busy.popleft(), lost_job({}, why)))
                     break
                 if job_id in worker.busy:
                     worker.busy.remove(job_id)
@@ -552,7 +552,8 @@ class RenderPool:
                 worker.close()
 
 
-def _lost(job: dict[str, Any], why: str) -> RenderResult:
+def lost_job(job: dict[str, Any], why: str) -> RenderResult:
+    """The result of a job that no renderer finished (``why``): its replay file is kept."""
     replay = str(job.get("replay") or job.get("write", ("",))[0] or "it")
     return RenderResult(replay, "", verified=False, error=f"{why}; render {replay} again with "
                         "rlvideo render")  # fmt: skip

@@ -200,13 +200,10 @@ def free_camera_lookat(env: Any) -> list[float] | None:
         >>> free_camera_lookat(object()) is None  # not a MuJoCo env
         True
     """
-    unwrapped = getattr(env, "unwrapped", None)
-    renderer = getattr(unwrapped, "mujoco_renderer", None)
-    data = getattr(unwrapped, "data", None)
-    if renderer is None or data is None or getattr(renderer, "camera_id", -1) not in (None, -1):
+    free = _free_camera(env)
+    if free is None:
         return None
-    if _aimed_by_config(renderer):
-        return None
+    _, renderer, data = free
     viewer = getattr(renderer, "viewer", None)
     cam = getattr(viewer, "cam", None)
     if cam is not None:
@@ -224,15 +221,29 @@ def aim_free_camera(env: Any, lookat: list[float] | None) -> None:
     render would: at the geoms' median now, whatever the renderer's env drew before, so a
     file renders the same in any worker.
     """
+    free = _free_camera(env)
+    if free is None:
+        return
+    unwrapped, renderer, data = free
+    viewer = renderer._get_viewer(getattr(unwrapped, "render_mode", None) or "rgb_array")
+    viewer.cam.lookat[:] = np.median(data.geom_xpos, axis=0) if lookat is None else lookat
+
+
+def _free_camera(env: Any) -> tuple[Any, Any, Any] | None:
+    """A MuJoCo env's parts, when a free camera aimed at its first render draws it.
+
+    ``(unwrapped, mujoco_renderer, data)``; None for other envs, for another camera (``rlvideo
+    render --camera``: it has its own pose) and for a free camera that
+    ``default_camera_config`` aims (the env's or the render's).
+    """
     unwrapped = getattr(env, "unwrapped", None)
     renderer = getattr(unwrapped, "mujoco_renderer", None)
     data = getattr(unwrapped, "data", None)
     if renderer is None or data is None or getattr(renderer, "camera_id", -1) not in (None, -1):
-        return  # another camera (``rlvideo render --camera``): it has its own pose
+        return None
     if _aimed_by_config(renderer):
-        return  # the env's (or the render's) default_camera_config aims it
-    viewer = renderer._get_viewer(getattr(unwrapped, "render_mode", None) or "rgb_array")
-    viewer.cam.lookat[:] = np.median(data.geom_xpos, axis=0) if lookat is None else lookat
+        return None
+    return unwrapped, renderer, data
 
 
 def _aimed_by_config(renderer: Any) -> bool:

@@ -40,6 +40,7 @@ from rlvideo._core.replay import (
     chosen_by_return,
     file_arrays,
     step_digest,
+    unreplayable_actions,
 )
 from rlvideo._core.spec import WriterSpec, check_fps
 from rlvideo._core.track import check_track
@@ -48,6 +49,7 @@ from rlvideo.io.replayfile import write_replay
 from rlvideo.recording._interrupts import deferred_interrupts
 from rlvideo.recording._recorder import DEFAULT_FPS, Recorder, reward_value
 from rlvideo.storage import SavedPath, open_destination
+from rlvideo.wrappers._ray_pool import RayRenderPool
 from rlvideo.wrappers._renderer import RenderPool, RenderResult, package_versions
 from rlvideo.wrappers._replay_state import ResetState, capture_reset, free_camera_lookat
 
@@ -184,7 +186,12 @@ class ReplayRecorder:
         self._live: Recorder | None = None  # videos recorded live (after a fallback: all)
         self._fell_back = False  # the replay failed: every later video is recorded live
         self._specs: dict[Any, WriterSpec] = {}  # by frame rate (see _spec_at)
-        self._pool = RenderPool(self.replay["workers"], nice=self.replay["nice"])
+        workers = self.replay["workers"]
+        self._pool: RenderPool | RayRenderPool = (
+            RayRenderPool()
+            if workers == "ray"
+            else RenderPool(int(workers), nice=self.replay["nice"])
+        )
         self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
 
     # -- what the wrapper says of the env ------------------------------------------------------
@@ -257,10 +264,7 @@ class ReplayRecorder:
         if self._action is None:
             self._action = _action_spec(action)
             if self._action.get("dtype", "|O") == "|O":
-                raise InvalidArgumentError(
-                    "replay=True keeps actions that are numbers or arrays; this env's actions "
-                    f"are {type(action).__name__}: record live (replay=False)"
-                )
+                raise unreplayable_actions(action)
         if isinstance(action, np.ndarray):  # copied: a caller may fill the buffer again
             action = action.copy()
         elif isinstance(action, np.integer):  # a Discrete space's: pickles 10x faster as int
