@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gymnasium as gym
@@ -501,13 +502,86 @@ def test_a_masked_reset_replays_and_adds_no_frame_to_a_sub_env_left_alone(tmp_pa
         assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
 
 
-def test_vector_replay_needs_per_env_sync_next_step(tmp_path: Path) -> None:
+def run_tiled(folder: Path, mode: str = "sync", **options: Any) -> Any:
+    """A tiled vector video's run: seeded, sub-env 0 reset by a mask mid-video, then the others
+    (each a frame one sub-env sits out), and a video starting inside the others' episodes."""
+    from rlvideo.wrappers.vector import RecordVideo
+
+    spawn = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}  # JAX: no fork
+    envs = gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode=mode,
+                        render_mode="rgb_array", **spawn)  # fmt: skip
+    envs = RecordVideo(envs, str(folder), metadata=True, track=True, encoder="thread", **options)
+    envs.action_space.seed(3)
+    envs.reset(seed=[1, 2, 3])
+    for t in range(70):
+        envs.step(envs.action_space.sample())
+        if t in (12, 40):
+            envs.reset(options={"reset_mask": np.array([t == 12, t == 40, t == 40])})
+    envs.close()
+    return envs
+
+
+def assert_same_videos(live: Path, replayed: Path, count: int) -> list[str]:
+    """The same videos, frame for frame, tracks and all, every replay verified."""
+    names = sorted(p.name for p in live.glob("*.mp4"))
+    assert len(names) == count
+    assert sorted(p.name for p in replayed.glob("*.mp4")) == names
+    for name in names:
+        a, b = decode(live / name), decode(replayed / name)
+        assert a.count == b.count > 1
+        assert (a.width, a.height) == (b.width, b.height)
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True)), name
+        track = name.replace(".mp4", ".track.jsonl")
+        assert (replayed / track).read_text() == (live / track).read_text()
+        assert sidecar(replayed / name.replace(".mp4", ".json"))["replay"]["verified"]
+    return names
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_tiled_vector_videos_replay(tmp_path: Path, mode: str) -> None:
+    """One video of every sub-env tiled, episodes counted on sub-env 0: the others replayed
+    beside it from their own resets, also where a video starts inside their episodes."""
+    triggers = {"episode_trigger": lambda e: e in (0, 2)}
+    run_tiled(tmp_path / "live", **triggers)
+    run_tiled(tmp_path / "replay", mode, replay=True, **triggers)
+    names = assert_same_videos(tmp_path / "live", tmp_path / "replay", 2)
+    assert decode(tmp_path / "replay" / names[0]).width == 1200  # 2 x 2 tiles of 600 x 400
+
+
+def test_tiled_vector_replay_takes_a_selection_step_clips_and_unseeded_resets(
+    tmp_path: Path,
+) -> None:
+    options = {"envs_to_record": [0, 2], "step_trigger": lambda s: s in (5, 30),
+               "video_length": 20}  # fmt: skip
+    run_tiled(tmp_path / "live", **options)
+    run_tiled(tmp_path / "replay", replay=True, **options)
+    assert assert_same_videos(tmp_path / "live", tmp_path / "replay", 2) == [
+        "rl-video-step-30.mp4", "rl-video-step-5.mp4",
+    ]  # fmt: skip
+    from rlvideo.wrappers.vector import RecordVideo
+
+    envs = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync",
+                        render_mode="rgb_array")  # fmt: skip
+    envs = RecordVideo(envs, str(tmp_path / "unseeded"), episode_trigger=lambda e: e < 4,
+                       metadata=True, encoder="thread", replay=True)  # fmt: skip
+    envs.reset()
+    for _ in range(90):
+        envs.step(envs.action_space.sample())
+    envs.close()
+    sidecars = [sidecar(p) for p in (tmp_path / "unseeded").glob("*.json")]
+    assert len(sidecars) == len(envs.saved_videos) >= 2  # unseeded: 2-4 episodes of env 0
+    assert all(data["replay"]["verified"] for data in sidecars)
+    assert all(data["frames"] == decode(tmp_path / "unseeded" / data["path"]).count
+               for data in sidecars)  # fmt: skip
+
+
+def test_vector_replay_needs_sync_or_async_next_step(tmp_path: Path) -> None:
     from rlvideo.wrappers.vector import RecordVideo
 
     sync = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync",
                         render_mode="rgb_array")  # fmt: skip
     with pytest.raises(InvalidArgumentError, match="pass per_env=True"):
-        RecordVideo(sync, str(tmp_path), replay=True)
+        RecordVideo(sync, str(tmp_path), replay=True, replay_options={"log": "all"})
     same = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
     same_step = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync",
                              render_mode="rgb_array", vector_kwargs=same)  # fmt: skip
@@ -564,34 +638,40 @@ def test_eval_video_callback_replays(tmp_path: Path) -> None:
         assert sidecar(tmp_path / "replay" / name.replace(".mp4", ".json"))["replay"]["verified"]
 
 
-def record_sb3(folder: Path, **options: Any) -> Any:
+def record_sb3(folder: Path, n_envs: int = 1, **options: Any) -> Any:
     from stable_baselines3.common.env_util import make_vec_env
 
     from rlvideo.wrappers.sb3 import VecVideoRecorder
 
-    venv = make_vec_env("CartPole-v1", n_envs=1, seed=0, env_kwargs={"render_mode": "rgb_array"})
+    rendered = {"render_mode": "rgb_array"}
+    venv = make_vec_env("CartPole-v1", n_envs=n_envs, seed=0, env_kwargs=rendered)
     venv = VecVideoRecorder(venv, str(folder), lambda step: step % 30 == 0, video_length=20,
                             metadata=True, track=True, encoder="thread", **options)  # fmt: skip
     venv.reset()
     space = venv.action_space
     space.seed(0)
     for _ in range(100):
-        venv.step(np.array([space.sample()]))
+        venv.step(np.array([space.sample() for _ in range(n_envs)]))
     venv.close()
     return venv
 
 
-def test_sb3_vec_video_recorder_replays(tmp_path: Path) -> None:
-    """SB3 resets an env inside step_wait, and its videos start after a step: both replayed."""
+@pytest.mark.parametrize("n_envs", [1, 3])
+def test_sb3_vec_video_recorder_replays(tmp_path: Path, n_envs: int) -> None:
+    """SB3 resets an env inside step_wait, and its videos start after a step: both replayed.
+
+    Several envs: SB3 tiles their frames (``tile_images``); each is replayed beside env 0,
+    from its own resets, also where a video starts inside its episode."""
     pytest.importorskip("stable_baselines3")
-    record_sb3(tmp_path / "live")
-    venv = record_sb3(tmp_path / "replay", replay=True)
+    record_sb3(tmp_path / "live", n_envs)
+    venv = record_sb3(tmp_path / "replay", n_envs, replay=True)
     videos = sorted(p.name for p in (tmp_path / "live").glob("*.mp4"))
     assert len(videos) == 4  # steps 0, 30, 60 and 90 (cut short by close)
     assert sorted(Path(p).name for p in venv.saved_videos) == videos
     for name in videos:
         a, b = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
         assert a.count == b.count > 1
+        assert (b.width, b.height) == ((1200, 800) if n_envs == 3 else (600, 400))
         assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
         track = name.replace(".mp4", ".track.jsonl")
         assert (tmp_path / "replay" / track).read_text() == (tmp_path / "live" / track).read_text()
@@ -652,11 +732,15 @@ def test_wrappers_that_record_live_refuse_replay(tmp_path: Path) -> None:
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from rlvideo.wrappers.pettingzoo import RecordVideo as ParallelRecordVideo
-    from rlvideo.wrappers.sb3 import VecVideoRecorder
+    from rlvideo.wrappers.sb3 import VecVideoRecorder, _replayable_envs
 
-    venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array")] * 2)
-    with pytest.raises(InvalidArgumentError, match="needs a DummyVecEnv of one env"):
+    venv = DummyVecEnv([lambda: gym.make("CartPole-v1", render_mode="rgb_array"),
+                        lambda: gym.make("CartPole-v1", render_mode="rgb_array",
+                                         max_episode_steps=50)])  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match="every env made from one spec"):
         VecVideoRecorder(venv, str(tmp_path), lambda s: s == 0, replay=True)
+    with pytest.raises(InvalidArgumentError, match=r"needs a DummyVecEnv \(its envs are in"):
+        _replayable_envs(SimpleNamespace(unwrapped=object()))  # SubprocVecEnv's envs: elsewhere
     pettingzoo = pytest.importorskip("pettingzoo.butterfly.pistonball_v6")
     with pytest.raises(InvalidArgumentError, match="this one records live: drop replay=True"):
         ParallelRecordVideo(pettingzoo.parallel_env(render_mode="rgb_array"), str(tmp_path),

@@ -8,7 +8,7 @@ from math import ceil, isqrt
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Tiler", "grid_shape"]
+__all__ = ["Tiler", "grid_shape", "sb3_grid"]
 
 
 def grid_shape(count: int, height: int, width: int, aspect: tuple[int, int]) -> tuple[int, int]:
@@ -46,6 +46,17 @@ def grid_shape(count: int, height: int, width: int, aspect: tuple[int, int]) -> 
     return best if miss(*best) < miss(*exact) else exact
 
 
+def sb3_grid(count: int) -> tuple[int, int]:
+    """Rows and columns of Stable-Baselines3's ``tile_images``: ``ceil(sqrt(count))`` rows.
+
+    Example:
+        >>> sb3_grid(1), sb3_grid(2), sb3_grid(3), sb3_grid(5)
+        ((1, 1), (2, 1), (2, 2), (3, 2))
+    """
+    rows = ceil(count**0.5)
+    return rows, ceil(count / rows)
+
+
 class Tiler:
     """Tile frames into one preallocated image (empty tiles stay black).
 
@@ -57,8 +68,9 @@ class Tiler:
         ((4, 6, 3), np.uint8(10), np.uint8(20), np.uint8(30), np.uint8(0))
     """
 
-    def __init__(self, aspect: tuple[int, int]) -> None:
+    def __init__(self, aspect: tuple[int, int], grid: tuple[int, int] | None = None) -> None:
         self.aspect = aspect
+        self.grid = grid  # rows and columns fixed (SB3's, :func:`sb3_grid`), else grid_shape's
         self.rows = self.cols = -1
         self._canvas: npt.NDArray[np.uint8] | None = None
 
@@ -67,7 +79,8 @@ class Tiler:
         first = np.asarray(frames[0])
         height, width = first.shape[:2]
         if self._canvas is None or self._canvas.shape[2:] != first.shape[2:]:
-            self.rows, self.cols = grid_shape(len(frames), height, width, self.aspect)
+            grid = self.grid or grid_shape(len(frames), height, width, self.aspect)
+            self.rows, self.cols = grid
             shape = (self.rows * height, self.cols * width, *first.shape[2:])
             self._canvas = np.zeros(shape, np.uint8)
         canvas = self._canvas

@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from rlvideo._core.frames import FrameConverter
+from rlvideo._core.grid import Tiler
 from rlvideo._core.metadata import VideoMetadata
 from rlvideo._core.replay import ReplayHeader, file_arrays, step_digest
 from rlvideo.errors import InvalidArgumentError
@@ -105,9 +107,12 @@ class RenderResult:
 _ENVS: dict[str, Any] = {}  # a renderer's envs, by spec and overrides: one make per kind
 
 
-def _make_env(spec_json: str, overrides: dict[str, Any]) -> Any:
-    """The env of ``spec_json`` with ``overrides`` as ``gymnasium.make`` keyword arguments."""
-    key = json.dumps([spec_json, overrides], sort_keys=True, default=str)
+def _make_env(spec_json: str, overrides: dict[str, Any], instance: int = 0) -> Any:
+    """The env of ``spec_json`` with ``overrides`` as ``gymnasium.make`` keyword arguments.
+
+    ``instance``: which of several such envs (a tiled video's sub-envs each need their own).
+    """
+    key = json.dumps([spec_json, overrides, instance], sort_keys=True, default=str)
     env = _ENVS.get(key)
     if env is None:
         import gymnasium as gym
@@ -199,8 +204,13 @@ def render_replay(
     stem = stem or str(video.get("stem", name))
     result = RenderResult(str(path), stem)
     folder = video_folder if video_folder is not None else str(path.parent)
+    tiled = video.get("tiled")
     try:
         env = _make_env(header.env["spec"], dict(env_kwargs or {}))
+        others = [
+            _make_env(header.env["spec"], dict(env_kwargs or {}), instance)
+            for instance in range(1, 1 + len(tiled["others"] if tiled else []))
+        ]
     except Exception as exc:  # a missing module or plugin, a bad override: no video
         result.error = f"cannot make the env {header.env.get('id')!r} again: {exc}"
         return result
@@ -217,7 +227,7 @@ def render_replay(
         **{k: v for k, v in settings.items() if k in _WRITER_KEYS},
     )  # fmt: skip
     try:
-        _drive(env, header, arrays, recorder, stem, result)
+        _drive(env, header, arrays, recorder, stem, result, others)
     except Exception as exc:  # the env failed on replay: what was rendered is kept
         result.verified = False
         result.error = f"the replay failed: {exc!r}"
@@ -244,13 +254,114 @@ def _drive(
     recorder: Recorder,
     stem: str,
     result: RenderResult,
+    others: list[Any] | None = None,
 ) -> None:
-    """Replay the segments into ``recorder``, as the live wrapper fed its recorder."""
+    """Replay the segments into ``recorder``, as the live wrapper fed its recorder.
+
+    A tiled video's other sub-envs (``others``, one env each) are replayed beside, a frame
+    at a time (:class:`_Tiling`).
+    """
     replay = _Replay(env, header, recorder, stem, result)
-    for index, segment in enumerate(header.segments):
-        if not replay.segment(index, segment, arrays):
-            break
+    tiled = header.video.get("tiled")
+    if tiled:
+        replay.tiling = _Tiling(tiled, others or [], arrays, replay.action, len(header.segments))
+        replay.counted = arrays.get("counted")
+    try:
+        for index, segment in enumerate(header.segments):
+            if not replay.segment(index, segment, arrays):
+                break
+        else:
+            replay.hold()  # the last frames, if its own sub-env sat them out
+    except _Diverged as diverged:  # another sub-env of a tiled video
+        replay.diverged(diverged.step)
     replay.finish()
+
+
+class _Diverged(Exception):  # noqa: N818 (a signal between a tile and the replay, not an error)
+    """A tiled video's other sub-env left its recorded steps at ``step``."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(step)
+        self.step = step
+
+
+def _segment_state(segment: dict[str, Any], index: int, arrays: dict[str, Any]) -> ResetState:
+    """The reset of segment ``index`` (its arrays are numbered so)."""
+    reset = segment["reset"]
+    return ResetState(
+        reset.get("seed"), reset.get("options"), reset.get("rng"), arrays.get(f"ale_{index}")
+    )
+
+
+class _OtherTile:
+    """One more sub-env of a tiled video: its image at each frame, replayed as it is asked."""
+
+    def __init__(
+        self, env: Any, tile: dict[str, Any], arrays: dict[str, Any], action: _Action, first: int
+    ) -> None:
+        self.env, self.lookat = env, tile.get("lookat")
+        self.holds = set(tile["holds"])
+        self.last: Any = None
+        self._images = self._replay(tile["segments"], arrays, action, first)
+
+    def image(self, at: int) -> Any:
+        """Its image at frame ``at`` of the video."""
+        if at not in self.holds or self.last is None:
+            self.last = next(self._images)
+        return self.last
+
+    def _replay(
+        self, segments: list[dict[str, Any]], arrays: dict[str, Any], action: _Action, first: int
+    ) -> Any:
+        for index, segment in enumerate(segments, first):
+            digests = arrays[f"digests_{index}"]
+            actions = arrays.get(f"actions_{index}", np.zeros(0))
+            start, count = int(segment["first_event"]), int(segment["frames"])
+            obs, _ = replay_reset(self.env, _segment_state(segment, index, arrays))
+            if step_digest(obs, 0.0, False, False) != int(digests[0]):
+                raise _Diverged(0)
+            if start == 0:
+                yield self._render()
+            for event in range(1, start + count):
+                obs, reward, terminated, truncated, _ = self.env.step(action(actions[event - 1]))
+                if step_digest(obs, reward, terminated, truncated) != int(digests[event]):
+                    raise _Diverged(event)
+                if event >= start:
+                    yield self._render()
+
+    def _render(self) -> Any:
+        if self.last is None:  # MuJoCo's free camera, aimed as live
+            aim_free_camera(self.env, self.lookat)
+        return _frame(self.env)
+
+
+class _Tiling:
+    """A tiled video's frame: its own sub-env's image, then the others', as the live grid."""
+
+    def __init__(
+        self,
+        tiled: dict[str, Any],
+        others: list[Any],
+        arrays: dict[str, Any],
+        action: _Action,
+        first: int,
+    ) -> None:
+        grid = tiled.get("grid")  # SB3's fixed grid, else the live wrapper's rule
+        self.tiler = Tiler(
+            (int(tiled["aspect"][0]), int(tiled["aspect"][1])),
+            None if grid is None else (int(grid[0]), int(grid[1])),
+        )
+        self.holds = set(tiled["holds"])  # frames its own sub-env sat out
+        self.tiles = []
+        for env, tile in zip(others, tiled["others"], strict=True):
+            self.tiles.append(_OtherTile(env, tile, arrays, action, first))
+            first += len(tile["segments"])
+        self.converters = [FrameConverter() for _ in range(1 + len(self.tiles))]
+
+    def __call__(self, own: Any, at: int) -> Any:
+        images = [own, *(tile.image(at) for tile in self.tiles)]
+        pairs = zip(self.converters, images, strict=True)
+        return self.tiler([convert(image) for convert, image in pairs])
 
 
 class _Replay:
@@ -264,6 +375,10 @@ class _Replay:
         self.action = _Action(header.env.get("action", {}))
         self.video_id: int | None = None
         self.frames = 0
+        self.tiling: _Tiling | None = None  # a tiled video's other sub-envs
+        self.counted: Any = None  # per step, what the live step counted (SB3, several envs)
+        self.steps = 0  # steps counted so far
+        self._last: Any = None  # its own sub-env's last image (tiled: a held frame shows it)
 
     def started(self) -> int:
         """The video's id, started with the live video's start if not yet."""
@@ -286,17 +401,38 @@ class _Replay:
         return False
 
     def frame(self) -> None:
+        self.hold()
         if self.frames == 0:  # MuJoCo's free camera, aimed as live
             aim_free_camera(self.env, self.video.get("lookat"))
-        self.recorder.frame(self.started(), _frame(self.env))
+        image = _frame(self.env)
+        if self.tiling is not None:
+            self._last = image
+            image = self.tiling(image, self.frames)
+        self.recorder.frame(self.started(), image)
         self.frames += 1
+
+    def _counted(self) -> tuple[float, bool, bool] | None:
+        """What the live step counted, where it was not what it showed (SB3's sums)."""
+        if self.counted is None:
+            return None
+        row = self.counted[self.steps]
+        self.steps += 1
+        return float(row[0]), bool(row[1]), bool(row[2])
+
+    def hold(self) -> None:
+        """Tiled: the frames its own sub-env sat out (a masked reset), its last image again."""
+        tiling = self.tiling
+        while tiling is not None and self.frames in tiling.holds:
+            if self._last is None:
+                raise InvalidArgumentError(
+                    "this tiled video starts on a frame its first sub-env sat out: record it live"
+                )
+            self.recorder.frame(self.started(), tiling(self._last, self.frames))
+            self.frames += 1
 
     def segment(self, index: int, segment: dict[str, Any], arrays: dict[str, Any]) -> bool:
         """Replay one episode's events; False when it diverged."""
-        reset = segment["reset"]
-        state = ResetState(
-            reset.get("seed"), reset.get("options"), reset.get("rng"), arrays.get(f"ale_{index}")
-        )
+        state = _segment_state(segment, index, arrays)
         digests = arrays[f"digests_{index}"]
         actions = arrays.get(f"actions_{index}", np.zeros(0))
         shown = arrays.get(f"rewards_{index}")  # the rewards the wrapper showed (SB3's float32)
@@ -306,6 +442,7 @@ class _Replay:
         if step_digest(obs, 0.0, False, False) != int(digests[0]):
             return self.diverged(0)
         if first == 0 or index > 0:  # an episode begun inside the video: shown so
+            self.hold()
             self.recorder.reset(self.started(), int(segment["episode"]), info)
         if first == 0:  # (SB3: a reset by hand, ``venv.reset()``, has no frame of its own)
             self.frame()
@@ -318,11 +455,12 @@ class _Replay:
                 continue
             if shown is not None:
                 reward = shown[event - 1]
+            self.hold()  # (tiled) frames before this step's, from its last image
             outcome = (self.started(), reward, terminated, truncated)
             if self.frames == 0 and self.video.get("shown_first"):  # SB3: shown, not counted
                 self.recorder.show(*outcome, action=given, info=info)
             else:
-                self.recorder.step(*outcome, action=given, info=info)
+                self.recorder.step(*outcome, action=given, info=info, counted=self._counted())
             if event < first + count:  # (SB3: an episode's last step shows the next reset)
                 self.frame()
         return True

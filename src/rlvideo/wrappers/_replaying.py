@@ -97,6 +97,31 @@ class _Segment:
 
 
 @dataclass
+class _Tile:
+    """One more sub-env of a tiled video: its episodes' events, frame by frame."""
+
+    stream: int
+    segments: list[_Segment] = field(default_factory=list)
+    holds: list[int] = field(default_factory=list)  # frames showing its last image again
+
+
+def _count_event(segments: list[_Segment], holds: list[int], episode: _Episode, at: int) -> None:
+    """Count frame ``at`` of a tiled video to one of its sub-envs.
+
+    The frame shows ``episode``'s latest event, or, with none since the last frame (a masked
+    reset left this sub-env alone), the last image again.
+    """
+    event = episode.events - 1
+    last = segments[-1] if segments else None
+    if last is not None and last.episode is episode and last.first_event + last.frames > event:
+        holds.append(at)
+        return
+    if last is None or last.episode is not episode:
+        segments.append(_Segment(episode, event))
+    segments[-1].frames += 1
+
+
+@dataclass
 class _Video:
     meta: VideoMetadata
     start: dict[str, Any]  # Recorder.start's arguments, for the renderer
@@ -106,6 +131,9 @@ class _Video:
     live_id: int | None = None  # a video recorded live (after a fallback)
     stream: int | None = None  # its sub-env, for a per-env vector video
     shown_first: bool = False  # its first frame follows a step shown, not counted (SB3)
+    tiles: list[_Tile] | None = None  # a tiled video's other sub-envs (its own is ``stream``)
+    holds: list[int] = field(default_factory=list)  # tiled: frames its own sub-env sat out
+    counted: list[list[float]] = field(default_factory=list)  # tiled: what each step counted
 
 
 class ReplayRecorder:
@@ -173,6 +201,7 @@ class ReplayRecorder:
         self._lookat: dict[int | None, list[float] | None] = {}  # see _first_frame
         self.renders_together = False
         """Whether a live frame renders every stream's env at once (a vector env's render)."""
+        self._tiling: tuple[list[int], tuple[int, int], tuple[int, int] | None] | None = None
         self._action: dict[str, Any] | None = None  # the actions' dtype, from the first
         self._written: set[str] = set()  # stems with a replay file
         self._candidates: list[tuple[str, float, str]] = []  # (replay, return, stem): best/worst
@@ -213,6 +242,21 @@ class ReplayRecorder:
     def watch(self, env: Any, stream: int | None = None) -> None:
         """``env`` is the live env of ``stream`` (SB3's shim: its resets are taken in place)."""
         self._envs[stream] = env
+
+    def tile(
+        self,
+        streams: list[int],
+        aspect: tuple[int, int] = (1, 1),
+        grid: tuple[int, int] | None = None,
+    ) -> None:
+        """Make every video tile the frames of ``streams``, as a vector env's tiled video does.
+
+        ``streams`` are the sub-envs, counted on the first; ``aspect`` and ``grid`` the
+        grid's (:class:`~rlvideo._core.grid.Tiler`). A video may start in the middle of the other
+        sub-envs' episodes: their steps are always logged, and each episode's are let go once it
+        ended and no video holds it.
+        """
+        self._tiling = (list(streams), aspect, grid)
 
     def begin_reset(self, reset: ResetState, stream: int | None = None) -> None:
         """A reset comes whose state was taken already (:func:`capture_reset`)."""
@@ -256,7 +300,10 @@ class ReplayRecorder:
         if episode is None:  # a step before any reset: the env errs on it anyway
             return
         if not episode.logged or (
-            len(episode.digests) == 1 and not self.mid_episode and not self._holds(stream)
+            len(episode.digests) == 1
+            and not self.mid_episode
+            and not self._holds(stream)
+            and not self._tiled_in(stream)
         ):  # no video took its reset, and no trigger can start one later: nothing kept
             episode.logged = False
             episode.ended = bool(terminated or truncated)  # a video may start after it
@@ -303,6 +350,10 @@ class ReplayRecorder:
             and state.reset is episode.reset
         )
 
+    def _tiled_in(self, stream: int | None) -> bool:
+        """Whether ``stream`` is one of a tiled video's other sub-envs (always logged)."""
+        return self._tiling is not None and stream in self._tiling[0][1:]
+
     def _holds(self, stream: int | None) -> bool:
         """Whether a replayed video is open on ``stream``."""
         return any(v.stream == stream and v.live_id is None for v in self._videos.values())
@@ -329,7 +380,8 @@ class ReplayRecorder:
         self.poll_renders()
         video_id = self._next_id
         self._next_id += 1
-        unlogged = self._inside_unlogged(extra.get("env_index"))
+        stream = extra.get("env_index") if self._tiling is None else self._tiling[0][0]
+        unlogged = self._inside_unlogged(stream)
         if self._fell_back or unlogged:
             if unlogged and not self._fell_back:
                 logger.info(
@@ -357,8 +409,9 @@ class ReplayRecorder:
             "fps": [spec.fps.numerator, spec.fps.denominator], "name_prefix": self.name_prefix,
         }  # fmt: skip
         overwrite = True if spec.overwrite is None and taken else spec.overwrite
+        tiles = None if self._tiling is None else [_Tile(k) for k in self._tiling[0][1:]]
         self._videos[video_id] = _Video(
-            meta, start, file_name, overwrite, stream=extra.get("env_index")
+            meta, start, file_name, overwrite, stream=stream, tiles=tiles
         )
         return video_id
 
@@ -373,9 +426,18 @@ class ReplayRecorder:
         if video.stream not in self._lookat:
             self._first_frame(video.stream)
         segments = video.segments
-        if not segments or segments[-1].episode is not episode:
+        if video.tiles is not None:  # each sub-env's latest event, or its last image again
+            at = video.meta.frames
+            _count_event(segments, video.holds, episode, at)
+            for tile in video.tiles:
+                other = self._streams[tile.stream].episode
+                assert other is not None  # every sub-env resets with the first
+                _count_event(tile.segments, tile.holds, other, at)
+        elif not segments or segments[-1].episode is not episode:
             segments.append(_Segment(episode, episode.events - 1))
-        segments[-1].frames += 1
+            segments[-1].frames += 1
+        else:
+            segments[-1].frames += 1
         video.meta.frames += 1
         return video.meta.frames
 
@@ -415,6 +477,8 @@ class ReplayRecorder:
             video.segments[-1].counted_to = episode.events - 1
         meta = video.meta
         total, ended, cut = (reward, terminated, truncated) if counted is None else counted
+        if video.tiles is not None and counted is not None:  # SB3's sums over every env
+            video.counted.append([float(total), float(bool(ended)), float(bool(cut))])
         meta.steps += 1
         meta.episode_return += float(total)
         meta.terminated, meta.truncated = bool(ended), bool(cut)
@@ -756,29 +820,29 @@ class ReplayRecorder:
         and pickling NumPy arrays in the loop cost about as much as the rest of a video's end.
         """
         logged: dict[str, Any] = {}
-        segments = []
-        for index, segment in enumerate(video.segments):
-            episode = segment.episode
-            events = max(segment.first_event + segment.frames, segment.counted_to + 1)
-            logged[f"digests_{index}"] = episode.digests[:events]
-            actions = episode.actions[: events - 1]
-            if actions:  # arrays (a Box space's) stacked here: one array pickles faster
-                stacked = isinstance(actions[0], np.ndarray)
-                logged[f"actions_{index}"] = np.asarray(actions) if stacked else actions
-            if episode.shown:
-                logged[f"rewards_{index}"] = episode.shown[: events - 1]
-            if episode.reset.ale is not None:
-                logged[f"ale_{index}"] = episode.reset.ale
-            segments.append({
-                "episode": episode.index, "reset": episode.reset.header(),
-                "first_event": segment.first_event, "frames": segment.frames,
-                "counted_to": events - 1,
-            })  # fmt: skip
+        segments = [_log_segment(logged, i, segment) for i, segment in enumerate(video.segments)]
         video.start.setdefault("cut_short", video.meta.cut_short)
         video.start["shown_first"] = video.shown_first
         lookat = self._lookat.get(video.stream)
         if lookat is not None:
             video.start["lookat"] = lookat
+        if video.tiles is not None and self._tiling is not None:
+            index = len(segments)  # the other sub-envs' arrays are numbered on from the video's
+            others = []
+            for tile in video.tiles:
+                logs = [_log_segment(logged, index + i, seg) for i, seg in enumerate(tile.segments)]
+                index += len(logs)
+                others.append({
+                    "env_index": tile.stream, "segments": logs, "holds": tile.holds,
+                    "lookat": self._lookat.get(tile.stream),
+                })  # fmt: skip
+            if video.counted:
+                logged["counted"] = video.counted
+            grid = self._tiling[2]
+            video.start["tiled"] = {
+                "aspect": list(self._tiling[1]), "grid": None if grid is None else list(grid),
+                "env_index": video.stream, "holds": video.holds, "others": others,
+            }  # fmt: skip
         header = ReplayHeader(
             env={"id": self.env_id, "spec": self.spec_json, "action": self._action or {}},
             video={
@@ -822,6 +886,25 @@ def _fps(name: str, fps: Any) -> Any:
         raise InvalidArgumentError(
             f"{name}: frames_per_sec is {fps!r}, which no video can have: {exc}"
         ) from None
+
+
+def _log_segment(logged: dict[str, Any], index: int, segment: _Segment) -> dict[str, Any]:
+    """Put segment ``index``'s lists in ``logged``; its header entry."""
+    episode = segment.episode
+    events = max(segment.first_event + segment.frames, segment.counted_to + 1)
+    logged[f"digests_{index}"] = episode.digests[:events]
+    actions = episode.actions[: events - 1]
+    if actions:  # arrays (a Box space's) stacked here: one array pickles faster
+        stacked = isinstance(actions[0], np.ndarray)
+        logged[f"actions_{index}"] = np.asarray(actions) if stacked else actions
+    if episode.shown:
+        logged[f"rewards_{index}"] = episode.shown[: events - 1]
+    if episode.reset.ale is not None:
+        logged[f"ale_{index}"] = episode.reset.ale
+    return {
+        "episode": episode.index, "reset": episode.reset.header(),
+        "first_event": segment.first_event, "frames": segment.frames, "counted_to": events - 1,
+    }  # fmt: skip
 
 
 def _action_spec(action: Any) -> dict[str, Any]:

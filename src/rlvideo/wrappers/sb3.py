@@ -28,6 +28,7 @@ import numpy as np
 
 from rlvideo._core.clips import fires
 from rlvideo._core.frames import is_frame
+from rlvideo._core.grid import sb3_grid
 from rlvideo._core.metadata import OnVideoSaved, SavedPath, VideoMetadata
 from rlvideo._core.naming import eval_clip_stem, step_range_stem
 from rlvideo._core.optional import import_optional
@@ -178,15 +179,22 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
         self.video_length = video_length
         self._actions: Any = None  # the step's actions, from step_async
         given = recorder_options("VecVideoRecorder", options)
-        sub_env = _replayable_env(venv) if given["replay"] else None
+        sub_envs, spec_json = _replayable_envs(venv) if given["replay"] else ([], None)
         recorder = make_recorder(
             self.video_folder, name_prefix=name_prefix, fps=frames_per_sec, env_id=_env_id(venv),
-            spec_json=None if sub_env is None else check_replayable(_without_monitor(sub_env)),
-            given=given,
+            spec_json=spec_json, given=given,
         )  # fmt: skip
         self._recorder: VideoSink = recorder
         self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
-        self._shim = None if self._replay is None else _ReplayShim(sub_env, self._replay)
+        self._shims: list[_ReplayShim] = []  # replay=True: each env's resets and steps logged
+        if self._replay is not None:
+            one = len(sub_envs) == 1
+            self._shims = [
+                _ReplayShim(env, self._replay, None if one else k) for k, env in enumerate(sub_envs)
+            ]
+            if not one:  # the frame is SB3's tile_images of every env's
+                self._replay.renders_together = True
+                self._replay.tile(list(range(len(sub_envs))), grid=sb3_grid(len(sub_envs)))
         # frames: the start's, then one per step; episodes and the track follow env 0; SB3's
         # trigger is asked here, only while no video records
         self._machine = VideoMachine(
@@ -205,8 +213,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
     def reset(self) -> VecEnvObs:
         """Reset the envs, and start a video if the trigger fires at the current step count."""
         obs = self.venv.reset()
-        if self._shim is not None:
-            self._shim.flush()
+        for shim in self._shims:
+            shim.flush()
         self._machine.begin_episode()
         info = _first(getattr(self.venv, "reset_infos", None))
         if self._video_enabled():
@@ -225,8 +233,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
     def step_wait(self) -> VecEnvStepReturn:
         """Finish the step; record its frame, or start a video if the trigger fires."""
         obs, rewards, dones, infos = self.venv.step_wait()
-        if self._shim is not None:
-            self._shim.log_step(rewards[0])  # the reward shown, as SB3 gives it
+        for k, shim in enumerate(self._shims):
+            shim.log_step(rewards[k])  # the reward shown, as SB3 gives it
         self._machine.step_id += 1
         cut = [bool(info.get("TimeLimit.truncated", False)) for info in infos]
         ended = [bool(done) and not c for done, c in zip(dones, cut, strict=True)]
@@ -238,8 +246,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
         else:
             self._start_recording(self._stem(), episode=self._machine.episode_id + int(dones[0]))
             self._machine.show_move(*shown, **seen)  # frame 0 follows it
-        if self._shim is not None:  # the reset that followed, after the step was counted
-            self._shim.flush()
+        for shim in self._shims:  # the resets that followed, after the step was counted
+            shim.flush()
         if dones[0]:  # env 0 was reset automatically: the frame is its reset frame
             self._new_episode(_first(getattr(self.venv, "reset_infos", None)))
         if self.recording:
@@ -258,8 +266,8 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
         try:
             VecEnvWrapper.close(self)
         finally:
-            if self._shim is not None:
-                self._shim.remove()
+            for shim in self._shims:
+                shim.remove()
             self._machine.release()
             self._recorder.close()
 
@@ -625,16 +633,27 @@ def _env_id(venv: VecEnv) -> str | None:
     return env_id if isinstance(env_id, str) else None
 
 
-def _replayable_env(venv: VecEnv) -> Any:
-    """The one env of a ``DummyVecEnv`` that ``replay=True`` replays, or a clear error."""
+def _replayable_envs(venv: VecEnv) -> tuple[list[Any], str]:
+    """The envs of a ``DummyVecEnv`` that ``replay=True`` replays, and their one spec's JSON.
+
+    Raises:
+        InvalidArgumentError: For another ``VecEnv`` (its envs live in other processes), or
+            envs made from different specs.
+    """
     base = venv.unwrapped
-    if not isinstance(base, DummyVecEnv) or base.num_envs != 1:
+    if not isinstance(base, DummyVecEnv):
         raise InvalidArgumentError(
-            "replay=True with VecVideoRecorder needs a DummyVecEnv of one env (its frames are "
-            f"that env's); this is a {type(base).__name__} of {base.num_envs}: record live, or "
-            "use EvalVideoCallback(replay=True) or rlvideo.RecordVideo(replay=True) on one env"
+            "replay=True with VecVideoRecorder needs a DummyVecEnv (its envs are in this "
+            f"process); this is a {type(base).__name__}: record live, or make it with "
+            "make_vec_env(..., vec_env_cls=DummyVecEnv)"
         )
-    return base.envs[0]
+    specs = {check_replayable(_without_monitor(env)) for env in base.envs}
+    if len(specs) != 1:
+        raise InvalidArgumentError(
+            "replay=True with VecVideoRecorder needs every env made from one spec (the renderer "
+            "makes each again from it); these differ: record live"
+        )
+    return list(base.envs), specs.pop()
 
 
 def _without_monitor(env: Any) -> Any:
@@ -645,7 +664,7 @@ def _without_monitor(env: Any) -> Any:
 
 
 class _ReplayShim:
-    """Log the one env's resets and steps as the ``DummyVecEnv`` makes them, for replay.
+    """Log one env's resets and steps as the ``DummyVecEnv`` makes them, for replay.
 
     SB3 resets an env inside ``step_wait`` as its episode ends: the RNG state before that reset
     exists only there. The shim sets the env's own ``reset`` and ``step`` (instance attributes,
@@ -655,9 +674,9 @@ class _ReplayShim:
     counted that step, the reset that followed it (:meth:`flush`).
     """
 
-    def __init__(self, env: Any, replay: ReplayRecorder) -> None:
-        self.env, self.replay = env, replay
-        replay.watch(env)
+    def __init__(self, env: Any, replay: ReplayRecorder, stream: int | None = None) -> None:
+        self.env, self.replay, self.stream = env, replay, stream  # stream: the env's index
+        replay.watch(env, stream)
         self.step: tuple[Any, ...] | None = None  # a step's action, outcome and digest
         self.reset: tuple[ResetState, Any] | None = None  # a reset's state and observation
         step, reset = env.step, env.reset
@@ -683,8 +702,9 @@ class _ReplayShim:
             action, reward, terminated, truncated, digest = self.step
             shown = reward if shown is None else shown
             self.replay.after_step(
-                action, None, reward, terminated, truncated, shown=shown, digest=digest
-            )
+                action, None, reward, terminated, truncated, self.stream, shown=shown,
+                digest=digest,
+            )  # fmt: skip
             self.step = None
 
     def flush(self) -> None:
@@ -692,8 +712,8 @@ class _ReplayShim:
         self.log_step()
         if self.reset is not None:
             state, obs = self.reset
-            self.replay.begin_reset(state)
-            self.replay.after_reset(obs)
+            self.replay.begin_reset(state, self.stream)
+            self.replay.after_reset(obs, self.stream)
             self.reset = None
 
     def remove(self) -> None:

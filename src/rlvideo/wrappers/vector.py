@@ -226,7 +226,12 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         given = recorder_options("rlvideo.wrappers.vector.RecordVideo", options)
         spec_json = None
         if given["replay"]:
-            self._sub_envs = _SubEnvStates(env, per_env, mode)
+            if not per_env and (given["replay_options"] or {}).get("log") == "all":
+                raise InvalidArgumentError(
+                    'replay_options={"log": "all"} logs each sub-env\'s episodes: pass '
+                    "per_env=True (a tiled video logs what it records)"
+                )
+            self._sub_envs = _SubEnvStates(env, mode)
             spec, spec_json = self._sub_envs.spec, self._sub_envs.spec_json
         recorder = make_recorder(
             self.video_folder, name_prefix=name_prefix, fps=frames_per_sec,
@@ -237,6 +242,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
         if self._replay is not None:
             self._replay.renders_together = True  # render() draws every sub-env
+            if not per_env:  # one video of every recorded sub-env's frame, tiled
+                self._replay.tile(self.envs_to_record, video_aspect_ratio)
         triggers = Triggers(  # steps: for all at once; a replayed video holds no frames
             episode=self.episode_trigger, gc=None if self._replay else gc_trigger
         )
@@ -249,6 +256,9 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             for k in (self.envs_to_record if per_env else self.envs_to_record[:1])
         ]
         self._tiler = Tiler(video_aspect_ratio)
+        # replay=True: the sub-envs whose steps are logged, and whether each resets next step
+        sources = [track.source for track in self._tracks] if per_env else self.envs_to_record
+        self._logged_resets = dict.fromkeys(sources, False)
         self._tile_converters = {k: FrameConverter() for k in self.envs_to_record}
 
     # -- Gymnasium's attributes ------------------------------------------------------------------
@@ -307,7 +317,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         if self._replay is not None:
             given = {k: v for k, v in (options or {}).items() if k != "reset_mask"}
             sub_options = given if options is not None else None
-            resetting = [t.source for t in self._tracks if mask is None or mask[t.source]]
+            resetting = [k for k in self._logged_resets if mask is None or mask[k]]
             unseeded = [k for k in resetting if _seed_of(seed, k) is None]
             states = self._sub_envs.before_reset(resetting, fetch=unseeded)
             for k in resetting:
@@ -318,9 +328,10 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         obs, info = super().reset(seed=cast(Any, seed), options=options)  # Gymnasium takes lists
         if self._replay is not None:
             by_env = list(iterate(self.single_observation_space, obs))
-            for track in self._tracks:
-                if mask is None or mask[track.source]:
-                    self._replay.after_reset(by_env[track.source], track.source)
+            for k in self._logged_resets:
+                if mask is None or mask[k]:
+                    self._replay.after_reset(by_env[k], k)
+                    self._logged_resets[k] = False
         self._capture(info, mask)
         for track in self._tracks:
             if mask is None or mask[track.source]:
@@ -395,7 +406,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
     def _before_replayed_step(self) -> None:
         """A sub-env that resets in this step (next-step autoreset): its RNG state before."""
         assert self._replay is not None
-        resetting = [track.source for track in self._tracks if track.has_autoreset]
+        resetting = [k for k, resets in self._logged_resets.items() if resets]
         if resetting:
             states = self._sub_envs.before_reset(resetting)
             for k in resetting:
@@ -407,15 +418,15 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         """Each recorded sub-env's reset, or its action and the digest of its step."""
         assert self._replay is not None
         by_env = list(iterate(self.single_observation_space, obs))
-        for track in self._tracks:
-            k = track.source
-            if track.has_autoreset:
+        for k, resets in self._logged_resets.items():
+            if resets:
                 self._replay.after_reset(by_env[k], k)
             else:
                 self._replay.after_step(
                     _action_of(actions, k), by_env[k], rewards[k], terminations[k],
                     truncations[k], k,
                 )  # fmt: skip
+            self._logged_resets[k] = bool(terminations[k] or truncations[k])
 
     def _new_episode(self, track: _Track, seed: int | None = None) -> None:
         track.begin_episode(seed)
@@ -553,15 +564,13 @@ class _SubEnvStates:
     resets at once, none for resets given a seed).
     """
 
-    def __init__(self, env: Any, per_env: bool, mode: Any) -> None:
+    def __init__(self, env: Any, mode: Any) -> None:
         base = env.unwrapped
         self.envs: list[Any] | None = getattr(base, "envs", None)
         self.vector = env
         makers = getattr(base, "env_fns", None)
         problem = ""
-        if not per_env:
-            problem = "records one video per sub-env: pass per_env=True (tiled videos are live)"
-        elif self.envs is None and makers is None:
+        if self.envs is None and makers is None:
             problem = (
                 "needs sync sub-envs or an AsyncVectorEnv's: make the vector env with "
                 'gymnasium.make_vec(..., vectorization_mode="sync" or "async")'
