@@ -22,7 +22,7 @@ class _FakeRay:
     """Runs each task when its result is asked for; ``fail`` makes the next task raise."""
 
     def __init__(self, running: bool) -> None:
-        self.running, self.calls, self.fail = running, [], False
+        self.running, self.calls, self.fail, self.broken = running, [], False, False
 
     def is_initialized(self) -> bool:
         return self.running
@@ -51,6 +51,8 @@ class _FakeRay:
         return _Task
 
     def wait(self, refs: list[_Ref], **options: Any) -> tuple[list[_Ref], list[_Ref]]:
+        if self.broken:
+            raise RuntimeError("the Ray session ended")
         return refs, []
 
     def get(self, ref: _Ref) -> tuple[int, RenderResult]:
@@ -72,7 +74,8 @@ def fake_ray(monkeypatch: pytest.MonkeyPatch) -> Any:
     return use
 
 
-def test_ray_started_here_is_stopped_at_close_and_a_running_one_is_left(fake_ray: Any) -> None:
+def test_ray_is_started_if_need_be_and_left_running(fake_ray: Any) -> None:
+    """Another wrapper, or the script, may be using the Ray this pool started."""
     ray = fake_ray(running=False)
     pool = _ray_pool.RayRenderPool()
     assert ray.calls == ["init"]
@@ -85,7 +88,8 @@ def test_ray_started_here_is_stopped_at_close_and_a_running_one_is_left(fake_ray
     ]
     assert pool.pending == 0
     pool.close()
-    assert ray.calls == ["init", "shutdown"]
+    assert ray.calls == ["init"]
+    assert ray.running
 
     ray = fake_ray(running=True)
     pool = _ray_pool.RayRenderPool()
@@ -106,7 +110,14 @@ def test_a_job_no_task_finished_keeps_its_replay_file_and_names_the_fix(fake_ray
     assert result.error == (
         "the Ray task failed (RuntimeError); render v.replay.npz again with rlvideo render"
     )
-    ray.running = False  # Ray went away: the next job is answered at once, lost
+    ray.broken = True  # Ray went away under a task: every job sent is lost
+    pending = pool.submit({"replay": "x.replay.npz"})
+    [(job_id, result)] = pool.results(wait=True)
+    assert job_id == pending
+    assert result.error == (
+        "Ray is gone (RuntimeError); render x.replay.npz again with rlvideo render"
+    )
+    ray.running = False  # and the next job is answered at once, lost
     lost = pool.submit({"replay": "w.replay.npz"})
     [(job_id, result)] = pool.results()
     assert job_id == lost

@@ -575,6 +575,36 @@ def test_tiled_vector_replay_takes_a_selection_step_clips_and_unseeded_resets(
                for data in sidecars)  # fmt: skip
 
 
+def test_tiled_replay_keeps_a_fractional_aspect_and_a_hand_start_before_a_masked_reset(
+    tmp_path: Path,
+) -> None:
+    """``video_aspect_ratio=(1.5, 1)`` (7 sub-envs: a 3 x 3 grid, 4 x 2 at 1:1); a video started
+    by hand whose first frame is a masked reset that leaves sub-env 0 alone counts no step."""
+    from rlvideo.wrappers.vector import RecordVideo
+
+    def run(folder: Path, **options: Any) -> None:
+        envs = gym.make_vec("CartPole-v1", num_envs=7, vectorization_mode="sync",
+                            render_mode="rgb_array")  # fmt: skip
+        envs = RecordVideo(envs, str(folder), video_aspect_ratio=(1.5, 1), metadata=True,
+                           track=True, step_trigger=lambda s: False, encoder="thread",
+                           **options)  # fmt: skip
+        envs.reset(seed=list(range(7)))
+        for _ in range(3):
+            envs.step(np.zeros(7, np.int64))
+        envs.start_recording("by-hand")
+        envs.reset(options={"reset_mask": np.array([False] + [True] * 6)})
+        for _ in range(3):
+            envs.step(np.ones(7, np.int64))
+        envs.close()
+
+    run(tmp_path / "live")
+    run(tmp_path / "replay", replay=True)
+    [name] = assert_same_videos(tmp_path / "live", tmp_path / "replay", 1)
+    video = decode(tmp_path / "replay" / name)
+    assert (video.width, video.height) == (1800, 1200)
+    assert sidecar(tmp_path / "replay" / "by-hand.json")["steps"] == 3
+
+
 def test_vector_replay_needs_sync_or_async_next_step(tmp_path: Path) -> None:
     from rlvideo.wrappers.vector import RecordVideo
 
@@ -800,6 +830,32 @@ def test_a_killed_renderer_loses_no_replay_file(
     [result] = render([tmp_path / replays[0]])
     assert result.verified
     assert decode(result.path).count == header.video["frames"]
+
+
+def test_a_replay_file_the_renderer_never_wrote_is_written_here_not_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``render="close"``: the renderer dies before writing; the wrapper writes the files, and
+    that is no error (the run ends cleanly; the videos are said lost, to render later)."""
+    caplog.set_level(logging.WARNING, logger="rlvideo.replay")
+    env = rlvideo.RecordVideo(
+        make("CartPole-v1"),
+        str(tmp_path),
+        episode_trigger=lambda e: True,
+        encoder="thread",
+        replay=True,
+        replay_options={"render": "close"},
+    )
+    env._recorder.poll_renders(wait=True)  # the renderer started and made the env
+    env._recorder._pool._workers[0].process.kill()  # the injection point: a dead renderer
+    env._recorder._pool._workers[0].process.wait()
+    roll(env, 2, 20)
+    env.close()  # raised "cannot write ..." before
+    assert "cannot write" not in caplog.text
+    replays = sorted(tmp_path.glob("*.replay.npz"))
+    assert [p.name for p in replays] == ["rl-video-episode-0.replay.npz",
+                                         "rl-video-episode-1.replay.npz"]  # fmt: skip
+    assert all(result.verified for result in render(replays))
 
 
 def test_a_killed_training_process_leaves_its_renderer_to_finish(tmp_path: Path) -> None:

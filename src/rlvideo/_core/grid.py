@@ -11,7 +11,7 @@ import numpy.typing as npt
 __all__ = ["Tiler", "grid_shape", "sb3_grid"]
 
 
-def grid_shape(count: int, height: int, width: int, aspect: tuple[int, int]) -> tuple[int, int]:
+def grid_shape(count: int, height: int, width: int, aspect: tuple[float, float]) -> tuple[int, int]:
     """Rows and columns for ``count`` tiles of ``height x width`` near the ``aspect`` ratio.
 
     Gymnasium's rule first: the exact factorisation ``rows x cols == count`` (rows up to
@@ -68,7 +68,7 @@ class Tiler:
         ((4, 6, 3), np.uint8(10), np.uint8(20), np.uint8(30), np.uint8(0))
     """
 
-    def __init__(self, aspect: tuple[int, int], grid: tuple[int, int] | None = None) -> None:
+    def __init__(self, aspect: tuple[float, float], grid: tuple[int, int] | None = None) -> None:
         self.aspect = aspect
         self.grid = grid  # rows and columns fixed (SB3's, :func:`sb3_grid`), else grid_shape's
         self.rows = self.cols = -1

@@ -300,8 +300,9 @@ class ReplayOptions(TypedDict, total=False):
             ``{"best": N, "worst": M}``: at ``close()``, the N episodes of highest return
             and the M of lowest among those logged.
         workers: Renderer processes (default 1); ``"ray"``: a Ray task per video, on the
-            cluster ``ray.init()`` finds (``RAY_ADDRESS``) or a local one it starts; on
-            several machines the video folder must be one every node reaches.
+            cluster ``ray.init()`` finds (``RAY_ADDRESS``) or a local one it starts (left
+            running); on several machines the video folder must be a file system every node
+            shares.
         fallback: What a replay that cannot be made or diverges does to the videos that start
             after it is known: ``"live"`` (default) records them live, with one warning;
             ``"error"`` raises from the next ``step``, ``reset`` or ``close``.

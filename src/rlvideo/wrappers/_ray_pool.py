@@ -5,15 +5,20 @@ under a ``replay=True`` wrapper: the same jobs (write a replay file, render it, 
 and the same results, but each job is a Ray task, so the renders spread over every CPU of a
 Ray cluster instead of the training machine's. A task runs the same code as a renderer process
 (:func:`~rlvideo.wrappers._renderer.run_job`), writing files where live recording puts them:
-on a cluster of several machines the video folder must be one every node can reach (a shared
-file system). Ray is started (``ray.init()``: the cluster that ``RAY_ADDRESS`` names, else a
-local one) when it is not running, and stopped at ``close()`` if it was started here.
+on a cluster of several machines the video folder must be a file system every node shares (a
+URL folder stages its files on this machine: its tasks must run here). Ray is started
+(``ray.init()``: the cluster that ``RAY_ADDRESS`` names, else a local one) when it is not
+running, and left running at ``close()``: another wrapper, or the script, may be using it (Ray
+stops with the process).
 
-Ray's workers run at Ray's priority: ``replay_options["nice"]`` does not apply to them.
+Each task asks Ray for one CPU: where every CPU is reserved (RLlib's runners and learner can
+take them all) the renders wait for one, and ``close()`` with them. Ray's workers run at Ray's
+priority: ``replay_options["nice"]`` does not apply to them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from typing import Any
@@ -30,8 +35,7 @@ class RayRenderPool:
 
     def __init__(self) -> None:
         self._ray = import_optional("ray", "ray", feature='replay_options={"workers": "ray"}')
-        self._started = not self._ray.is_initialized()
-        if self._started:
+        if not self._ray.is_initialized():
             self._ray.init()
         self._task = self._ray.remote(num_cpus=1)(run_job)
         self._next_id = 0
@@ -72,9 +76,16 @@ class RayRenderPool:
             self._next_look = now + LOOK_EVERY
         if self._running:
             refs = list(self._running)
-            ready, _ = self._ray.wait(
-                refs, num_returns=len(refs), timeout=None if wait else 0, fetch_local=True
-            )
+            try:
+                ready, _ = self._ray.wait(
+                    refs, num_returns=len(refs), timeout=None if wait else 0, fetch_local=True
+                )
+            except Exception as exc:  # Ray went away (shut down, its cluster lost)
+                why = f"Ray is gone ({type(exc).__name__})"
+                for job_id, job in self._running.values():
+                    self._results.append((job_id, lost_job(job, why)))
+                self._running.clear()
+                ready = []
             for ref in ready:
                 job_id, job = self._running.pop(ref)
                 try:
@@ -87,14 +98,11 @@ class RayRenderPool:
         return done
 
     def close(self, *, kill: bool = False) -> None:
-        """Wait for the tasks (cancel them if ``kill``); stop Ray if it was started here."""
-        try:
+        """Wait for the tasks (cancel them if ``kill``); Ray is left running."""
+        with contextlib.suppress(Exception):  # Ray gone: nothing left to wait for
             if kill:
                 for ref in self._running:
                     self._ray.cancel(ref, force=True)
             elif self._running:
                 self._ray.wait(list(self._running), num_returns=len(self._running))
-            self._running.clear()
-        finally:
-            if self._started:
-                self._ray.shutdown()
+        self._running.clear()

@@ -348,7 +348,7 @@ class _Tiling:
     ) -> None:
         grid = tiled.get("grid")  # SB3's fixed grid, else the live wrapper's rule
         self.tiler = Tiler(
-            (int(tiled["aspect"][0]), int(tiled["aspect"][1])),
+            (float(tiled["aspect"][0]), float(tiled["aspect"][1])),  # (1.5, 1) is allowed
             None if grid is None else (int(grid[0]), int(grid[1])),
         )
         self.holds = set(tiled["holds"])  # frames its own sub-env sat out
@@ -459,6 +459,8 @@ class _Replay:
             outcome = (self.started(), reward, terminated, truncated)
             if self.frames == 0 and self.video.get("shown_first"):  # SB3: shown, not counted
                 self.recorder.show(*outcome, action=given, info=info)
+            elif self.frames == 0 and self.video.get("first_uncounted"):
+                pass  # (tiled) a step before the video, its first frame's by a masked reset
             else:
                 self.recorder.step(*outcome, action=given, info=info, counted=self._counted())
             if event < first + count:  # (SB3: an episode's last step shows the next reset)

@@ -201,7 +201,7 @@ class ReplayRecorder:
         self._lookat: dict[int | None, list[float] | None] = {}  # see _first_frame
         self.renders_together = False
         """Whether a live frame renders every stream's env at once (a vector env's render)."""
-        self._tiling: tuple[list[int], tuple[int, int], tuple[int, int] | None] | None = None
+        self._tiling: tuple[list[int], tuple[float, float], tuple[int, int] | None] | None = None
         self._action: dict[str, Any] | None = None  # the actions' dtype, from the first
         self._written: set[str] = set()  # stems with a replay file
         self._candidates: list[tuple[str, float, str]] = []  # (replay, return, stem): best/worst
@@ -246,7 +246,7 @@ class ReplayRecorder:
     def tile(
         self,
         streams: list[int],
-        aspect: tuple[int, int] = (1, 1),
+        aspect: tuple[float, float] = (1, 1),
         grid: tuple[int, int] | None = None,
     ) -> None:
         """Make every video tile the frames of ``streams``, as a vector env's tiled video does.
@@ -428,6 +428,8 @@ class ReplayRecorder:
         segments = video.segments
         if video.tiles is not None:  # each sub-env's latest event, or its last image again
             at = video.meta.frames
+            if at == 0 and video.meta.steps == 0 and episode.events > 1 and not video.shown_first:
+                video.start["first_uncounted"] = True  # started by hand, then a masked reset
             _count_event(segments, video.holds, episode, at)
             for tile in video.tiles:
                 other = self._streams[tile.stream].episode
@@ -576,7 +578,9 @@ class ReplayRecorder:
         for job_id, result in self._pool.results(wait=wait):
             unwritten = self._unwritten.pop(job_id, None)
             if unwritten is not None and result.error is not None:  # e.g. the renderer died
-                self._write_here(*unwritten)  # the replay file is kept, whatever happened
+                written = self._write_here(*unwritten)  # the replay file is kept, whatever happened
+                if written and job_id in self._writes:  # all that job had to do: done here
+                    result = RenderResult(result.replay, "")
             if job_id in self._writes:
                 self._written_only(job_id, result)
                 continue
@@ -718,12 +722,14 @@ class ReplayRecorder:
         self._unwritten.clear()
 
     @staticmethod
-    def _write_here(local: Path, header: ReplayHeader, arrays: dict[str, Any]) -> None:
+    def _write_here(local: Path, header: ReplayHeader, arrays: dict[str, Any]) -> bool:
         """Write a replay file in this process (again, if a renderer did: the same bytes)."""
         try:
             write_replay(local, header, file_arrays(arrays), overwrite=True)
         except Exception as exc:
             logger.error("cannot write the replay file %s: %s", local, exc)
+            return False
+        return True
 
     def _render_job(self, replay: str, video: _Video | None) -> dict[str, Any]:
         return {
