@@ -268,13 +268,22 @@ def test_replay_renders_the_videos_live_recording_makes(tmp_path):
     assert {e: m["replay"]["verified"] for e, m in sidecars.items()} == {0: True, 1: True}
 
 
-def test_replay_of_a_tiled_vector_env_says_to_record_live(tmp_path):
-    line = _one_line_error(
-        "record", "CartPole-v1", "--num-envs", 2, "--tiled", "--replay", *SHORT,
-        "--out", tmp_path,
-    )  # fmt: skip
-    assert "replay" in line
-    assert "live" in line
+def test_replay_of_a_tiled_vector_env_makes_the_live_videos(tmp_path):
+    """``--num-envs 2 --tiled --replay``: both sub-envs replayed side by side, tiled as live."""
+    for how in ("live", "replay"):
+        result = invoke(
+            "record", "CartPole-v1", "--episodes", 2, "--num-envs", 2, "--tiled", *SHORT,
+            f"--{how}", "--out", tmp_path / how,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    names = _videos(tmp_path / "live")
+    assert names == _videos(tmp_path / "replay")
+    assert len(names) >= 2
+    for name in names:
+        live, replayed = decode(tmp_path / "live" / name), decode(tmp_path / "replay" / name)
+        assert (replayed.width, replayed.count) == (live.width, live.count) == (1200, live.count)
+        assert all((a == b).all() for a, b in zip(live.frames, replayed.frames, strict=True))
+    assert all(m["replay"]["verified"] for m in _sidecars(tmp_path / "replay").values())
 
 
 def test_replay_with_keep_best_drops_the_replay_files_of_the_videos_it_drops(tmp_path):
