@@ -29,7 +29,7 @@ from rlvideo._core.options import RecordingOptions, constructor_args, recorder_o
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.recording._recorder import ClosesOnExit, VideoSink, records
 from rlvideo.wrappers._machine import Triggers, VideoMachine, warn_if_unclosed
-from rlvideo.wrappers._replay_state import check_replayable
+from rlvideo.wrappers._replay_state import ResetState, capture_reset, check_replayable
 from rlvideo.wrappers._replaying import ReplayRecorder, make_recorder
 from rlvideo.wrappers.gymnasium import check_render_mode, gymnasium_settings
 
@@ -327,6 +327,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
                 self._new_episode(track, _seed_of(seed, track.source))
         obs, info = super().reset(seed=cast(Any, seed), options=options)  # Gymnasium takes lists
         if self._replay is not None:
+            self._sub_envs.take_resets()  # taken above already (same-step: the reset shims)
             by_env = list(iterate(self.single_observation_space, obs))
             for k in self._logged_resets:
                 if mask is None or mask[k]:
@@ -346,7 +347,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             self._before_replayed_step()
         obs, rewards, terminations, truncations, info = self.env.step(actions)
         if self._replay is not None:
-            self._after_replayed_step(actions, obs, rewards, terminations, truncations)
+            self._after_replayed_step(actions, obs, rewards, terminations, truncations, info)
         stepped = []
         for track in self._tracks:
             k = track.source
@@ -371,6 +372,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         for track, outcome in stepped:
             k = track.source
             track.count_move(*outcome, action=_action_of(actions, k), info=_SubEnvInfo(info, k))
+        if self._replay is not None and self._sub_envs.same_step:
+            self._log_same_step_resets(obs)  # after the steps they ended were counted
         self._capture(info)
         self._recorder.poll()
         return obs, rewards, terminations, truncations, info
@@ -386,6 +389,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         try:
             super().close(**kwargs)
         finally:
+            if self._replay is not None:
+                self._sub_envs.remove_shims()
             for track in self._tracks:
                 track.release()
             self._recorder.close()
@@ -413,20 +418,45 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
                 self._replay.before_reset(states[k], None, None, k)
 
     def _after_replayed_step(
-        self, actions: Any, obs: Any, rewards: Any, terminations: Any, truncations: Any
+        self,
+        actions: Any,
+        obs: Any,
+        rewards: Any,
+        terminations: Any,
+        truncations: Any,
+        info: Mapping[str, Any],
     ) -> None:
-        """Each recorded sub-env's reset, or its action and the digest of its step."""
+        """Each recorded sub-env's reset, or its action and the digest of its step.
+
+        Same-step autoreset: a sub-env whose episode ended was reset inside the step; its step's
+        digest is of ``info["final_obs"]``, and the reset is logged after the step was counted
+        (:meth:`_log_same_step_resets`).
+        """
         assert self._replay is not None
         by_env = list(iterate(self.single_observation_space, obs))
+        same_step = self._sub_envs.same_step
         for k, resets in self._logged_resets.items():
+            done = bool(terminations[k] or truncations[k])
             if resets:
                 self._replay.after_reset(by_env[k], k)
             else:
+                seen = info["final_obs"][k] if same_step and done else by_env[k]
                 self._replay.after_step(
-                    _action_of(actions, k), by_env[k], rewards[k], terminations[k],
-                    truncations[k], k,
-                )  # fmt: skip
-            self._logged_resets[k] = bool(terminations[k] or truncations[k])
+                    _action_of(actions, k), seen, rewards[k], terminations[k], truncations[k], k
+                )
+            self._logged_resets[k] = done and not same_step
+
+    def _log_same_step_resets(self, obs: Any) -> None:
+        """The resets inside this step (same-step autoreset): state taken, observation seen."""
+        assert self._replay is not None
+        states = self._sub_envs.take_resets()
+        if not states:
+            return
+        by_env = list(iterate(self.single_observation_space, obs))
+        for k, state in states.items():
+            if k in self._logged_resets:
+                self._replay.begin_reset(state, k)
+                self._replay.after_reset(by_env[k], k)
 
     def _new_episode(self, track: _Track, seed: int | None = None) -> None:
         track.begin_episode(seed)
@@ -575,13 +605,25 @@ class _SubEnvStates:
                 "needs sync sub-envs or an AsyncVectorEnv's: make the vector env with "
                 'gymnasium.make_vec(..., vectorization_mode="sync" or "async")'
             )
-        elif mode != AutoresetMode.NEXT_STEP:
-            problem = f"needs next-step autoreset; this vector env autoresets {mode}"
+        elif mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            problem = f"needs next-step or same-step autoreset; this vector env autoresets {mode}"
+        elif mode == AutoresetMode.SAME_STEP and self.envs is None:
+            problem = (
+                "in same-step autoreset needs sync sub-envs (an async one resets in its worker, "
+                "where its RNG state cannot be taken): "
+                'gymnasium.make_vec(..., vectorization_mode="sync")'
+            )
         if problem:
             raise InvalidArgumentError(f"replay=True with a vector env {problem}, or record live")
+        self.same_step = mode == AutoresetMode.SAME_STEP
+        self._taken: dict[int, ResetState] = {}  # same-step: resets inside the vector step
+        self._shimmed: list[Any] = []
         if self.envs is not None:
             self.spec = getattr(self.envs[0], "spec", None)
             self.spec_json = _one_spec([check_replayable(sub) for sub in self.envs])
+            if self.same_step:
+                for k, sub in enumerate(self.envs):
+                    self._shim_reset(k, sub)
             return
         assert makers is not None
         probe = makers[0]()  # a sub-env made here, as the workers made theirs, to check it
@@ -614,6 +656,32 @@ class _SubEnvStates:
             return {}
         generators = self.vector.get_attr("np_random")  # copies, pickled by the workers
         return {k: _FetchedState(generators[k]) for k in fetch}
+
+    def _shim_reset(self, index: int, env: Any) -> None:
+        """Take sub-env ``index``'s RNG state before each of its resets.
+
+        Same-step autoreset resets it inside the vector step, where nothing else can take it.
+        The env's own ``reset`` is given back at close (:meth:`remove_shims`).
+        """
+        reset = env.reset
+
+        def logged_reset(*, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+            self._taken[index] = capture_reset(env, seed, options)
+            return reset(seed=seed, options=options)
+
+        env.reset = logged_reset
+        self._shimmed.append(env)
+
+    def take_resets(self) -> dict[int, ResetState]:
+        """The resets taken since the last call, by sub-env (same-step autoreset)."""
+        taken, self._taken = self._taken, {}
+        return taken
+
+    def remove_shims(self) -> None:
+        """Give the sub-envs their own ``reset`` back."""
+        for env in self._shimmed:
+            env.__dict__.pop("reset", None)
+        self._shimmed.clear()
 
 
 class _FetchedState:
