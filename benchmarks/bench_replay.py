@@ -42,6 +42,11 @@ What it measures, all in one run on this machine:
    Ray local (``ray.init(num_cpus=2)``, one ``ray.remote`` task per file calling
    ``rlvideo.wrappers._renderer.render_replay``; ``ray.init``'s time reported apart).
 
+6. Vector envs (no target in the issue; measured): CartPole-v1, 8 sync sub-envs,
+   ``rlvideo.wrappers.vector.RecordVideo`` tiled (the default), V vector steps (default 1000),
+   every episode of sub-env 0 or the default schedule; the loop time of the bare vector env, live
+   and ``replay=True``, warm, as section 1 measures them.
+
 Method: every timed run is a fresh Python process that imports everything and builds its env
 before the clock starts; contenders are interleaved round by round in a rotating order; tables
 show best and median, ratios use the best loop (ratio of medians in brackets). Each run reports
@@ -96,13 +101,14 @@ FAMILIES = {  # section 3's envs and steps; section 4 runs SIZE_STEPS of each
 SIZE_STEPS = 1000
 WARM_S = 1.5  # section 1's warm runs: seconds between building the env and the first reset
 THROUGHPUT_ENV = "Pendulum-v1"  # section 5's replay files: EPISODES x 200 steps
+VECTOR_ENVS = 8  # section 6's sub-envs
 
 
 @dataclass(frozen=True)
 class Spec:
     """One timed contender: what a child process runs."""
 
-    env: str  # "cartpole", "cheetah", "render"
+    env: str  # "cartpole", "cheetah", "vector" (8 CartPole sub-envs, tiled), "render"
     kind: str  # bare, live, gym, replay, replay-close; render: w1, w2, ray
     steps: int  # env steps (render: unused)
     load: int = 0  # busy processes beside it
@@ -130,7 +136,11 @@ class Spec:
             "replay": "(d) rlvideo replay=True",
             "replay-close": '(f) rlvideo replay=True, render="close"',
         }[self.kind]
-        if self.env == "cartpole" and self.kind != "bare":
+        if self.env == "vector":
+            label = label.replace("RecordVideo", "vector.RecordVideo, tiled").replace(
+                "no render_mode, no wrapper", "8 sub-envs, no render_mode, no wrapper"
+            )
+        if self.env in ("cartpole", "vector") and self.kind != "bare":
             label += ", default schedule" if self.default else ", every episode"
         return label + (", warm" if self.warm else "")
 
@@ -164,8 +174,39 @@ def cpu_now() -> float:
     return own
 
 
+def run_vector_loop(spec: Spec, out: Path, result_path: Path, seed: int) -> None:
+    """Section 6: ``spec.steps`` vector steps of VECTOR_ENVS CartPole sub-envs (they autoreset)."""
+    import gymnasium as gym
+
+    from rlvideo.wrappers.vector import RecordVideo
+
+    envs = gym.make_vec("CartPole-v1", num_envs=VECTOR_ENVS, vectorization_mode="sync",
+                        render_mode=None if spec.kind == "bare" else "rgb_array")  # fmt: skip
+    trigger: Any = None if spec.default else (lambda episode: True)
+    if spec.kind != "bare":
+        envs = RecordVideo(envs, str(out), episode_trigger=trigger, replay=spec.kind == "replay")
+    envs.action_space.seed(seed)
+    if spec.warm:
+        time.sleep(WARM_S)
+    cpu0, start = cpu_now(), time.perf_counter()
+    envs.reset(seed=seed)
+    for _ in range(spec.steps):
+        envs.step(envs.action_space.sample())
+    loop = time.perf_counter() - start
+    result: dict[str, Any] = {"loop": loop, "loop_cpu": cpu_now() - cpu0}
+    envs.close()
+    result["whole"] = time.perf_counter() - start
+    result["cpu"] = cpu_now() - cpu0
+    result["videos"] = len(list(out.glob("*.mp4"))) if out.is_dir() else 0
+    result["frames"] = None
+    result_path.write_text(json.dumps(result))
+
+
 def run_loop(spec: Spec, out: Path, result_path: Path, seed: int, options: dict[str, Any]) -> None:
     """Sections 1-2: ``spec.steps`` random-action steps, reset as episodes end."""
+    if spec.env == "vector":
+        run_vector_loop(spec, out, result_path, seed)
+        return
     env_id = {"cartpole": "CartPole-v1", "cheetah": "HalfCheetah-v5"}[spec.env]
     import gymnasium as gym
 
@@ -610,6 +651,22 @@ def section_1(args: argparse.Namespace, work: Path, options: dict[str, Any]) -> 
     )  # fmt: skip
 
 
+def section_6(args: argparse.Namespace, work: Path) -> None:
+    steps, load = args.vector_steps, args.busy
+    specs = [Spec("vector", "bare", steps, load, warm=True)] + [
+        Spec("vector", kind, steps, load, warm=True, default=default)
+        for default in (False, True)
+        for kind in ("live", "replay")
+    ]
+    print(f"\n-- 6. {VECTOR_ENVS} CartPole sub-envs tiled, {steps} vector steps, {load} busy")
+    runs = timed_rounds(specs, {s.name: args.repeats for s in specs}, work, args.seed, {})
+    loop_table(
+        f"6. CartPole-v1 x {VECTOR_ENVS} sync sub-envs, one tiled video, {steps} vector steps, "
+        f"every episode of sub-env 0 or the default schedule, warm, {load} busy processes",
+        specs, runs, {},
+    )  # fmt: skip
+
+
 def section_2(args: argparse.Namespace, work: Path, options: dict[str, Any]) -> None:
     episodes = args.cheetah_episodes
     steps = episodes * CHEETAH_STEPS
@@ -785,7 +842,7 @@ def main() -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sections", default="1,2,3,4,5", help="which (default 1,2,3,4,5)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which (default 1,2,3,4,5,6)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per timed contender (2)")
     parser.add_argument(
         "--busy", type=int, default=0,
@@ -793,6 +850,7 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--cartpole-steps", type=int, default=3000, help="section 1 (3000)")
     parser.add_argument("--cheetah-episodes", type=int, default=5, help="section 2 (5)")
+    parser.add_argument("--vector-steps", type=int, default=1000, help="section 6 (1000)")
     parser.add_argument("--full", action="store_true", help="section 2: wait for replay close()")
     parser.add_argument("--render-episodes", type=int, default=6, help="section 5 files (6)")
     parser.add_argument("--no-ray", action="store_true", help="section 5 without Ray")
@@ -806,9 +864,10 @@ def main() -> int:
         child_main(args.child, json.loads(args.payload), args.result)
         return 0
     sections = {int(s) for s in args.sections.split(",") if s.strip()}
-    if not sections <= {1, 2, 3, 4, 5}:
-        parser.error("--sections takes 1, 2, 3, 4 and/or 5")
-    if min(args.repeats, args.cartpole_steps, args.cheetah_episodes, args.render_episodes) < 1:
+    if not sections <= {1, 2, 3, 4, 5, 6}:
+        parser.error("--sections takes 1, 2, 3, 4, 5 and/or 6")
+    counts = (args.cartpole_steps, args.cheetah_episodes, args.render_episodes, args.vector_steps)
+    if min(args.repeats, *counts) < 1:
         parser.error("steps, episodes and repeats must be >= 1")
     if args.busy < 0:
         parser.error("--busy takes 0 or more")
@@ -834,6 +893,8 @@ def main() -> int:
             section_4(args, work)
         if 5 in sections:
             section_5(args, work)
+        if 6 in sections:
+            section_6(args, work)
     except RuntimeError as exc:
         print(f"\nFAILED: {exc}", file=sys.stderr)
         return 1
