@@ -435,10 +435,9 @@ class ReplayRecorder:
                 other = self._streams[tile.stream].episode
                 assert other is not None  # every sub-env resets with the first
                 _count_event(tile.segments, tile.holds, other, at)
-        elif not segments or segments[-1].episode is not episode:
-            segments.append(_Segment(episode, episode.events - 1))
-            segments[-1].frames += 1
         else:
+            if not segments or segments[-1].episode is not episode:
+                segments.append(_Segment(episode, episode.events - 1))
             segments[-1].frames += 1
         video.meta.frames += 1
         return video.meta.frames

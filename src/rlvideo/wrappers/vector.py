@@ -259,6 +259,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         # replay=True: the sub-envs whose steps are logged, and whether each resets next step
         sources = [track.source for track in self._tracks] if per_env else self.envs_to_record
         self._logged_resets = dict.fromkeys(sources, False)
+        if self._replay is not None:
+            self._sub_envs.shim_resets(sources)
         self._tile_converters = {k: FrameConverter() for k in self.envs_to_record}
 
     # -- Gymnasium's attributes ------------------------------------------------------------------
@@ -621,9 +623,6 @@ class _SubEnvStates:
         if self.envs is not None:
             self.spec = getattr(self.envs[0], "spec", None)
             self.spec_json = _one_spec([check_replayable(sub) for sub in self.envs])
-            if self.same_step:
-                for k, sub in enumerate(self.envs):
-                    self._shim_reset(k, sub)
             return
         assert makers is not None
         probe = makers[0]()  # a sub-env made here, as the workers made theirs, to check it
@@ -657,12 +656,18 @@ class _SubEnvStates:
         generators = self.vector.get_attr("np_random")  # copies, pickled by the workers
         return {k: _FetchedState(generators[k]) for k in fetch}
 
-    def _shim_reset(self, index: int, env: Any) -> None:
-        """Take sub-env ``index``'s RNG state before each of its resets.
+    def shim_resets(self, indices: Sequence[int]) -> None:
+        """Same-step autoreset: take these sub-envs' RNG state before each of their resets.
 
-        Same-step autoreset resets it inside the vector step, where nothing else can take it.
-        The env's own ``reset`` is given back at close (:meth:`remove_shims`).
+        The vector step resets them inside, where nothing else can take it. Called once the
+        wrapper is built (a constructor that fails leaves the envs alone), for the sub-envs
+        logged only; their own ``reset`` is given back at close (:meth:`remove_shims`).
         """
+        if self.same_step and self.envs is not None:
+            for index in indices:
+                self._shim_reset(index, self.envs[index])
+
+    def _shim_reset(self, index: int, env: Any) -> None:
         reset = env.reset
 
         def logged_reset(*, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
