@@ -83,6 +83,46 @@ def test_check_target_names_the_fix(tmp_path):
     check_target(tmp_path / "a.mp4", overwrite=True)
 
 
+def test_a_destination_checks_each_name_with_one_stat_and_its_folder_once(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wrappers check every video's name in the env loop (issue 23's loop cost)."""
+    from rlvideo.io import _files
+
+    calls: list[str] = []
+    real_stat, real_access = os.stat, os.access
+    monkeypatch.setattr(_files.os, "stat", lambda p, *a, **k: calls.append("stat") or real_stat(p))
+    monkeypatch.setattr(
+        _files.os, "access", lambda p, m: calls.append("access") or real_access(p, m)
+    )
+    folder = LocalDestination(tmp_path / "v")
+    folder.prepare()
+    (tmp_path / "v" / "b.mp4").write_bytes(b"old")
+    assert folder.check_free("a.mp4", overwrite=None) is False
+    assert "access" in calls  # the folder, once
+    calls.clear()
+    assert folder.check_free("b.mp4", overwrite=True) is True
+    assert folder.check_free("c.mp4", overwrite=None) is False
+    assert calls == ["stat", "stat"]  # then one stat a name
+    (tmp_path / "v" / "d.mp4").mkdir()
+    with pytest.raises(StorageError, match="is a folder"):
+        folder.check_free("d.mp4", overwrite=None)
+    with pytest.raises(VideoExistsError):
+        folder.check_free("b.mp4", overwrite=False)
+
+
+def test_an_unwritable_folder_is_refused_unless_checked_already(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlvideo.io import _files
+
+    monkeypatch.setattr(_files.os, "access", lambda p, m: False)  # root may write anything
+    with pytest.raises(StorageError, match="the folder is not writable"):
+        check_target(tmp_path / "a.mp4", overwrite=None)
+    assert check_target(tmp_path / "a.mp4", overwrite=None, folder_checked=True) is False
+    assert check_target(tmp_path / "new" / "a.mp4", overwrite=None) is False  # made later
+
+
 def test_a_folder_is_counted_once_however_many_videos_replace(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

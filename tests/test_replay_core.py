@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,7 @@ def test_the_header_round_trips_and_refuses_other_files() -> None:
         segments=[{"episode": 0, "reset": {"seed": 3}}],
         versions={"gymnasium": "1.4.0"},
     )
+    assert pickle.loads(pickle.dumps(header)) == header  # as a replay job carries it
     text = header.to_json()
     assert text.startswith(f'{{"format": "{FORMAT}", "version": {VERSION}')
     assert ReplayHeader.from_json(text) == header

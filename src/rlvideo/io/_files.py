@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import secrets
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,7 +111,7 @@ def _count_files(folder: Path) -> int:
         return 0
 
 
-def check_target(path: Path, *, overwrite: bool | None) -> bool:
+def check_target(path: Path, *, overwrite: bool | None, folder_checked: bool = False) -> bool:
     """Raise unless a video may be written at ``path``.
 
     The name must fit (see :func:`~rlvideo._core.naming.check_file_name`), ``path`` must not be a
@@ -118,6 +119,10 @@ def check_target(path: Path, *, overwrite: bool | None) -> bool:
     is checked when it is made.) An existing file is an error with ``overwrite=False``, is
     replaced with ``overwrite=True``, and with ``overwrite=None`` (the default everywhere) is
     replaced and said once per folder (:func:`say_replacing`).
+
+    One ``stat`` of ``path`` (and one ``access`` of its folder, unless ``folder_checked``: a
+    caller that checked the folder already, as a destination does for each video after its
+    first): the wrappers check every video's name in the env loop.
 
     Returns:
         Whether ``path`` is taken (and, since this returned, may be replaced). A writer with
@@ -130,19 +135,24 @@ def check_target(path: Path, *, overwrite: bool | None) -> bool:
         VideoExistsError: If ``path`` exists and ``overwrite`` is False.
     """
     check_file_name(path.name)
-    if "\0" in str(path):
-        raise InvalidArgumentError(f"the path {str(path)!r} holds a NUL character")
+    text = str(path)
+    if "\0" in text:
+        raise InvalidArgumentError(f"the path {text!r} holds a NUL character")
     try:
-        is_dir, exists, folder_exists = path.is_dir(), path.exists(), path.parent.is_dir()
+        mode: int | None = os.stat(text).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # no such file (or its folder is a file)
+        mode = None
     except OSError as exc:  # a path too long for the OS, no permission to look
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=path) from exc
-    if is_dir:
+    if mode is not None and stat.S_ISDIR(mode):
         raise StorageError(f"{path} is a folder; give the video file's path", path=path)
+    exists = mode is not None
     if exists and overwrite is False:
         raise VideoExistsError.for_path(path)
     if exists and overwrite is None and not told_replacing(path.parent):  # count once only
         say_replacing(path.parent, _count_files(path.parent))
-    if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
+    writable = folder_checked or os.access(path.parent, os.W_OK | os.X_OK)
+    if not writable and path.parent.is_dir():  # else: a folder still to be made
         raise StorageError(
             f"cannot write {path.name} in {path.parent}: the folder is not writable (a "
             "read-only file system or no permission); choose another folder or fix its "

@@ -272,6 +272,8 @@ class VideoSink(Protocol):
 
     saved: list[SavedPath]
     spec: WriterSpec
+    interrupted: bool
+    """Whether a failure cut the recording off (:meth:`interrupt`, until :meth:`resume`)."""
 
     def start(
         self, name: str, *, kind: str, episode: int, first_step: int, episode_step: int = 0,
@@ -330,7 +332,8 @@ def records(method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[
         except BaseException:
             recorder.interrupt()
             raise
-        recorder.resume()
+        if recorder.interrupted:  # not a call a step: every env step comes here
+            recorder.resume()
         return result
 
     return recording_call
@@ -443,7 +446,7 @@ class Recorder:
         self._next_id = 0
         self._errors: list[BaseException] = []
         self._hand_off_errors: list[BaseException] = []  # raised as they are, not wrapped
-        self._interrupted = False  # the last recording call failed (see interrupt())
+        self.interrupted = False  # the last recording call failed (see interrupt())
         fields = () if self.overlay is None else self.overlay.fields
         self._asked = tuple(
             dict.fromkeys([*(f for f in fields if f not in FRAME_FIELDS), *self.track_info])
@@ -460,11 +463,11 @@ class Recorder:
         interpreter's exception state is never read, so ``close()`` in the ``except`` block
         of an unrelated, handled error saves the video as usual.
         """
-        self._interrupted = True
+        self.interrupted = True
 
     def resume(self) -> None:
         """Say that a recording call completed: the recording went on after any failure."""
-        self._interrupted = False
+        self.interrupted = False
 
     def start(
         self,
@@ -717,7 +720,7 @@ class Recorder:
             RLVideoError: The first error a video hit (not after a failure: the failure's
                 exception is the one that matters).
         """
-        unwinding = self._interrupted
+        unwinding = self.interrupted
         try:
             for video_id in sorted(i for i, video in self._videos.items() if video.open):
                 video = self._videos[video_id]

@@ -103,6 +103,7 @@ class LocalDestination(Destination):
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder).absolute()
         self.location = str(self.folder)
+        self._folder_checked = False  # writable, as the first check_free found it
 
     def prepare(self) -> None:
         """Create the folder (and its parents)."""
@@ -125,8 +126,17 @@ class LocalDestination(Destination):
         return self.folder / name
 
     def check_free(self, name: str, *, overwrite: bool | None, wait: bool = False) -> bool:
-        """Raise unless ``folder/name`` may be written (:func:`~rlvideo.io._files.check_target`)."""
-        return check_target(self.final(name), overwrite=overwrite)
+        """Raise unless ``folder/name`` may be written (:func:`~rlvideo.io._files.check_target`).
+
+        The folder's permissions are checked at the first call only (one ``stat`` a video
+        after that): a folder made read-only later fails its writers, which say so.
+        """
+        taken = check_target(
+            self.final(name), overwrite=overwrite, folder_checked=self._folder_checked
+        )
+        if not self._folder_checked:
+            self._folder_checked = self.folder.is_dir()
+        return taken
 
     def publish(
         self, local: Path, name: str, *, overwrite: bool | None, keep_local: bool = False

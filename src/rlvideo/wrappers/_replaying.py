@@ -187,6 +187,7 @@ class ReplayRecorder:
         self.on_video_saved = given["on_video_saved"]
         self.destination = open_destination(video_folder, given["storage_options"])
         self.destination.prepare()
+        self._final_prefix = str(self.destination.final("-"))[:-1]  # + a name: its final path
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order their renders finished."""
         self.replays: list[SavedPath] = []
@@ -211,7 +212,7 @@ class ReplayRecorder:
         self._unwritten: dict[int, tuple[Path, ReplayHeader, dict[str, Any]]] = {}
         self._names: dict[str, str] = {}  # replay file written -> its final name
         self._errors: list[BaseException] = []
-        self._interrupted = False
+        self.interrupted = False
         self._live: Recorder | None = None  # videos recorded live (after a fallback: all)
         self._fell_back = False  # the replay failed: every later video is recorded live
         self._specs: dict[Any, WriterSpec] = {}  # by frame rate (see _spec_at)
@@ -322,7 +323,11 @@ class ReplayRecorder:
         )
         if shown is not None:
             episode.shown.append(shown)
-        episode.episode_return += reward_value(reward if shown is None else shown)
+            reward = shown
+        try:
+            episode.episode_return += float(reward)
+        except (TypeError, ValueError):  # a multi-objective env's vector: no return
+            episode.episode_return = reward_value(reward)
         episode.ended = bool(terminated or truncated)
 
     def _spec_at(self, name: str, fps: Any) -> WriterSpec:
@@ -398,7 +403,7 @@ class ReplayRecorder:
         file_name = f"{name}.{spec.format}"
         taken = self.destination.check_free(file_name, overwrite=spec.overwrite)
         meta = VideoMetadata(
-            path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
+            path=self._final_prefix + file_name, kind=kind, env_id=self.env_id,
             episode=episode, first_step=first_step, fps=float(spec.fps), codec=spec.codec,
             **extra,
         )  # fmt: skip
@@ -553,13 +558,13 @@ class ReplayRecorder:
 
     def interrupt(self) -> None:
         """A failure cut the recording off: open videos keep only their replay files."""
-        self._interrupted = True
+        self.interrupted = True
         if self._live is not None:
             self._live.interrupt()
 
     def resume(self) -> None:
         """A recording call completed."""
-        self._interrupted = False
+        self.interrupted = False
         if self._live is not None:
             self._live.resume()
 
@@ -593,7 +598,7 @@ class ReplayRecorder:
 
     def close(self) -> None:
         """End every open video, render what is due, wait for the renders, stop the workers."""
-        unwinding = self._interrupted
+        unwinding = self.interrupted
         try:
             for video_id in sorted(self._videos):
                 video = self._videos[video_id]
@@ -665,7 +670,7 @@ class ReplayRecorder:
             "cut_short": closing and not episode.ended,
         }  # fmt: skip
         file_name = f"{stem}.{self.spec.format}"
-        meta = VideoMetadata(path=str(self.final(file_name)), kind="episode")
+        meta = VideoMetadata(path=self._final_prefix + file_name, kind="episode")
         meta.frames = episode.events
         meta.episode_return = episode.episode_return
         video = _Video(
@@ -684,7 +689,7 @@ class ReplayRecorder:
         name = f"{stem}{REPLAY_SUFFIX}"
         local = self.destination.staging_path(name, unique=f"replay-{stem}")
         self._written.add(stem)
-        self.replays.append(self.final(name))
+        self.replays.append(self.final(name) if self.destination.remote else local)
         replay = str(local)
         self._names[replay] = name
         self._candidates.append((replay, video.meta.episode_return, stem))
