@@ -50,3 +50,25 @@ class DictActionCartPole(CartPoleEnv):
             return super().step(int(action["push"]))
         finally:
             self.action_space = space
+
+
+class OneBufferCartPole(CartPoleEnv):
+    """CartPole that returns one observation array, filled again by every step and reset.
+
+    Gymnasium's same-step vector env keeps the ended step's array in ``info["final_obs"]``,
+    and the reset inside the step refills it: that step's observation is gone by then.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.buffer = np.zeros(4, np.float32)
+
+    def reset(self, **kwargs: Any) -> Any:
+        obs, info = super().reset(**kwargs)
+        self.buffer[:] = obs
+        return self.buffer, info
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.buffer[:] = obs
+        return self.buffer, reward, terminated, truncated, info

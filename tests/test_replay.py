@@ -667,6 +667,82 @@ def test_same_step_vector_videos_replay(tmp_path: Path, per_env: bool) -> None:
     assert "reset" not in envs.env.unwrapped.envs[0].__dict__  # its own reset given back
 
 
+gym.register(id="OneBufferCartPole-v0", entry_point="tests.replay_envs:OneBufferCartPole",
+             max_episode_steps=500, disable_env_checker=True)  # fmt: skip
+
+
+def test_same_step_episodes_logged_only_render_as_live_even_from_one_buffer(
+    tmp_path: Path,
+) -> None:
+    """Same-step autoreset, one video per sub-env: an episode only logged (``log="all"``)
+    renders later with live's frames (the step that ended it shows the next reset, so it has
+    no frame), and an env that fills one observation array again is digested before its
+    reset refills it (``info["final_obs"]`` shows the new episode's by then)."""
+    from rlvideo.replay import render
+    from rlvideo.wrappers.vector import RecordVideo
+
+    def run(folder: Path, trigger: Any, **options: Any) -> Any:
+        same = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+        envs = gym.make_vec("OneBufferCartPole-v0", num_envs=2, vectorization_mode="sync",
+                            render_mode="rgb_array", vector_kwargs=same)  # fmt: skip
+        envs = RecordVideo(envs, str(folder), per_env=True, episode_trigger=trigger,
+                           metadata=True, track=True, encoder="thread", **options)  # fmt: skip
+        envs.action_space.seed(3)
+        envs.reset(seed=[1, 2])
+        for _ in range(80):
+            envs.step(envs.action_space.sample())
+        envs.close()
+        return envs
+
+    run(tmp_path / "live", lambda e: True)
+    envs = run(tmp_path / "replay", lambda e: e == 0, replay=True, replay_options={"log": "all"})
+    assert "step" not in envs.env.unwrapped.envs[0].__dict__  # its own step given back
+    rendered = sorted(p.name for p in (tmp_path / "replay").glob("*.mp4"))
+    assert rendered == ["rl-video-env-0-episode-0.mp4", "rl-video-env-1-episode-0.mp4"]
+    logged = sorted((tmp_path / "replay").glob("*.replay.npz"))  # the two rendered ones again
+    results = render([str(p) for p in logged], video_folder=str(tmp_path / "later"))
+    assert all(result.verified for result in results)
+    count = len(list((tmp_path / "live").glob("*.mp4")))
+    assert count >= 5  # episodes ended inside a step: their replay files rendered later
+    assert_same_videos(tmp_path / "live", tmp_path / "later", count)
+
+
+def test_a_same_step_video_whose_first_step_ends_an_episode_counts_that_step(
+    tmp_path: Path,
+) -> None:
+    """A tiled video started by hand one step before sub-env 0's episode ends: that step is
+    counted (live shows the next reset for it), and the replay counts it too."""
+    from rlvideo.wrappers.vector import RecordVideo
+
+    left = np.zeros(3, np.int64)  # CartPole falls over pushed left, in about 10 steps
+
+    def make() -> Any:
+        same = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+        return gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode="sync",
+                            render_mode="rgb_array", vector_kwargs=same)  # fmt: skip
+
+    probe = make()
+    probe.reset(seed=[1, 2, 3])
+    end = next(t for t in range(100) if probe.step(left)[2][0])
+    probe.close()
+
+    def run(folder: Path, **options: Any) -> None:
+        envs = RecordVideo(make(), str(folder), step_trigger=lambda s: False, video_length=10,
+                           metadata=True, track=True, encoder="thread", **options)  # fmt: skip
+        envs.reset(seed=[1, 2, 3])
+        for _ in range(end):
+            envs.step(left)
+        envs.start_recording("by-hand")
+        for _ in range(12):
+            envs.step(left)
+        envs.close()
+
+    run(tmp_path / "live")
+    run(tmp_path / "replay", replay=True)
+    assert_same_videos(tmp_path / "live", tmp_path / "replay", 1)
+    assert sidecar(tmp_path / "replay" / "by-hand.json")["steps"] == 10
+
+
 def test_async_atari_is_refused_for_replay(tmp_path: Path) -> None:
     """ALE's emulator state (its RNG too) stays in the async workers: sync, or live."""
     pytest.importorskip("ale_py")

@@ -259,10 +259,16 @@ class ReplayRecorder:
         """
         self._tiling = (list(streams), aspect, grid)
 
-    def begin_reset(self, reset: ResetState, stream: int | None = None) -> None:
-        """A reset comes whose state was taken already (:func:`capture_reset`)."""
+    def begin_reset(
+        self, reset: ResetState, stream: int | None = None, *, in_step: bool = False
+    ) -> None:
+        """A reset comes whose state was taken already (:func:`capture_reset`).
+
+        ``in_step``: the env was reset inside the step that ended its episode (a vector env's
+        same-step autoreset), so that step showed no frame of the episode: the next one's reset.
+        """
         state = self._streams.setdefault(stream, _Stream(stream))
-        self._end_episode(state)
+        self._end_episode(state, in_step=in_step)
         state.reset = reset
 
     def after_reset(self, obs: Any, stream: int | None = None) -> None:
@@ -479,6 +485,8 @@ class ReplayRecorder:
             )  # fmt: skip
             return
         episode = self._streams[video.stream].episode
+        if episode is not None and not video.segments:  # a step counted before the first frame
+            video.segments.append(_Segment(episode, episode.events - 1))  # (same-step: it ended)
         if video.segments and episode is not None and video.segments[-1].episode is episode:
             video.segments[-1].counted_to = episode.events - 1
         meta = video.meta
@@ -653,8 +661,12 @@ class ReplayRecorder:
             )
             return True
 
-    def _end_episode(self, state: _Stream, *, closing: bool = False) -> None:
-        """The episode under way ends: with ``log="all"``, its replay file if it has none."""
+    def _end_episode(self, state: _Stream, *, closing: bool = False, in_step: bool = False) -> None:
+        """The episode under way ends: with ``log="all"``, its replay file if it has none.
+
+        Its video shows its reset and each step, as live, but for the step that ended it when
+        the reset came ``in_step`` (:meth:`begin_reset`): replayed and verified, not drawn.
+        """
         episode = state.episode
         if episode is None or self.replay["log"] != "all":
             return
@@ -671,11 +683,12 @@ class ReplayRecorder:
         }  # fmt: skip
         file_name = f"{stem}.{self.spec.format}"
         meta = VideoMetadata(path=self._final_prefix + file_name, kind="episode")
-        meta.frames = episode.events
+        events = episode.events
+        meta.frames = events - 1 if in_step and episode.ended else events
+        meta.steps = events - 1
         meta.episode_return = episode.episode_return
-        video = _Video(
-            meta, start, file_name, True, [_Segment(episode, 0, episode.events)], stream=state.index
-        )
+        segment = _Segment(episode, 0, meta.frames, counted_to=events - 1)
+        video = _Video(meta, start, file_name, True, [segment], stream=state.index)
         self._write(video, render=False)
 
     def _write(self, video: _Video, *, render: bool, here: bool = False) -> str:

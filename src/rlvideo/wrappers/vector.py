@@ -26,6 +26,7 @@ from rlvideo._core.frames import FrameConverter, is_frame
 from rlvideo._core.grid import Tiler
 from rlvideo._core.optional import import_optional
 from rlvideo._core.options import RecordingOptions, constructor_args, recorder_options
+from rlvideo._core.replay import step_digest
 from rlvideo.errors import InvalidArgumentError
 from rlvideo.recording._recorder import ClosesOnExit, VideoSink, records
 from rlvideo.wrappers._machine import Triggers, VideoMachine, warn_if_unclosed
@@ -431,8 +432,8 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         """Each recorded sub-env's reset, or its action and the digest of its step.
 
         Same-step autoreset: a sub-env whose episode ended was reset inside the step; its step's
-        digest is of ``info["final_obs"]``, and the reset is logged after the step was counted
-        (:meth:`_log_same_step_resets`).
+        digest was taken there (:meth:`_SubEnvStates.shim_resets`), and the reset is logged after
+        the step was counted (:meth:`_log_same_step_resets`).
         """
         assert self._replay is not None
         by_env = list(iterate(self.single_observation_space, obs))
@@ -442,10 +443,13 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             if resets:
                 self._replay.after_reset(by_env[k], k)
             else:
-                seen = info["final_obs"][k] if same_step and done else by_env[k]
+                ended_here = same_step and done
+                seen = info["final_obs"][k] if ended_here else by_env[k]
+                final = self._sub_envs.final_digests.pop(k, None) if ended_here else None
                 self._replay.after_step(
-                    _action_of(actions, k), seen, rewards[k], terminations[k], truncations[k], k
-                )
+                    _action_of(actions, k), seen, rewards[k], terminations[k], truncations[k], k,
+                    digest=final,
+                )  # fmt: skip
             self._logged_resets[k] = done and not same_step
 
     def _log_same_step_resets(self, obs: Any) -> None:
@@ -457,7 +461,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         by_env = list(iterate(self.single_observation_space, obs))
         for k, state in states.items():
             if k in self._logged_resets:
-                self._replay.begin_reset(state, k)
+                self._replay.begin_reset(state, k, in_step=True)
                 self._replay.after_reset(by_env[k], k)
 
     def _new_episode(self, track: _Track, seed: int | None = None) -> None:
@@ -619,6 +623,7 @@ class _SubEnvStates:
             raise InvalidArgumentError(f"replay=True with a vector env {problem}, or record live")
         self.same_step = mode == AutoresetMode.SAME_STEP
         self._taken: dict[int, ResetState] = {}  # same-step: resets inside the vector step
+        self.final_digests: dict[int, int] = {}  # same-step: the digests of the steps they ended
         self._shimmed: list[Any] = []
         if self.envs is not None:
             self.spec = getattr(self.envs[0], "spec", None)
@@ -659,33 +664,48 @@ class _SubEnvStates:
     def shim_resets(self, indices: Sequence[int]) -> None:
         """Same-step autoreset: take these sub-envs' RNG state before each of their resets.
 
-        The vector step resets them inside, where nothing else can take it. Called once the
+        The vector step resets them inside, where nothing else can take it; and the step that
+        ended the episode is digested there, before that reset (an env may return one array,
+        filled again by its reset, that ``info["final_obs"]`` then shows). Called once the
         wrapper is built (a constructor that fails leaves the envs alone), for the sub-envs
-        logged only; their own ``reset`` is given back at close (:meth:`remove_shims`).
+        logged only; their own ``reset`` and ``step`` are given back at close
+        (:meth:`remove_shims`).
         """
         if self.same_step and self.envs is not None:
             for index in indices:
-                self._shim_reset(index, self.envs[index])
+                self._shim(index, self.envs[index])
 
-    def _shim_reset(self, index: int, env: Any) -> None:
-        reset = env.reset
+    def _shim(self, index: int, env: Any) -> None:
+        reset, step = env.reset, env.step
 
         def logged_reset(*, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
             self._taken[index] = capture_reset(env, seed, options)
             return reset(seed=seed, options=options)
 
-        env.reset = logged_reset
+        def digested_step(action: Any) -> Any:
+            result = step(action)
+            obs, reward, terminated, truncated, _ = result
+            if terminated or truncated:  # its reset comes next, inside the vector step
+                self.final_digests[index] = step_digest(obs, reward, terminated, truncated)
+            return result
+
+        env.reset, env.step = logged_reset, digested_step
         self._shimmed.append(env)
 
     def take_resets(self) -> dict[int, ResetState]:
-        """The resets taken since the last call, by sub-env (same-step autoreset)."""
+        """The resets taken since the last call, by sub-env (same-step autoreset).
+
+        The final digests not taken by then (a step that raised) are let go with them.
+        """
         taken, self._taken = self._taken, {}
+        self.final_digests.clear()
         return taken
 
     def remove_shims(self) -> None:
         """Give the sub-envs their own ``reset`` back."""
         for env in self._shimmed:
             env.__dict__.pop("reset", None)
+            env.__dict__.pop("step", None)
         self._shimmed.clear()
 
 
