@@ -635,26 +635,35 @@ def test_vector_replay_needs_an_autoreset_it_can_follow(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+def run_same_step(
+    env_id: str, folder: Path, *, steps: int, seeds: list[int], action_seed: int, **options: Any
+) -> Any:
+    """Random actions on 2 sync sub-envs that autoreset in the step, recorded with ``options``."""
+    from rlvideo.wrappers.vector import RecordVideo
+
+    same = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+    envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="sync", render_mode="rgb_array",
+                        vector_kwargs=same)  # fmt: skip
+    envs = RecordVideo(envs, str(folder), metadata=True, track=True, encoder="thread", **options)
+    envs.action_space.seed(action_seed)
+    envs.reset(seed=seeds)
+    for _ in range(steps):
+        envs.step(envs.action_space.sample())
+    envs.close()
+    return envs
+
+
 @pytest.mark.parametrize("per_env", [True, False], ids=["per-env", "tiled"])
 def test_same_step_vector_videos_replay(tmp_path: Path, per_env: bool) -> None:
     """Same-step autoreset resets a sub-env inside the vector step: its RNG state is taken
     there (LunarLander draws from it in its steps too), the step's digest is of
     ``info["final_obs"]``, and the step is counted to the episode it ended."""
     pytest.importorskip("Box2D")
-    from rlvideo.wrappers.vector import RecordVideo
 
     def run(folder: Path, **options: Any) -> Any:
-        same = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
-        envs = gym.make_vec("LunarLander-v3", num_envs=2, vectorization_mode="sync",
-                            render_mode="rgb_array", vector_kwargs=same)  # fmt: skip
-        envs = RecordVideo(envs, str(folder), per_env=per_env, episode_trigger=lambda e: e < 3,
-                           metadata=True, track=True, encoder="thread", **options)  # fmt: skip
-        envs.action_space.seed(4)
-        envs.reset(seed=[5, 6])
-        for _ in range(260):
-            envs.step(envs.action_space.sample())
-        envs.close()
-        return envs
+        trigger = {"episode_trigger": lambda e: e < 3}
+        return run_same_step("LunarLander-v3", folder, steps=260, seeds=[5, 6], action_seed=4,
+                             per_env=per_env, **trigger, **options)  # fmt: skip
 
     run(tmp_path / "live")
     envs = run(tmp_path / "replay", replay=True)
@@ -679,20 +688,11 @@ def test_same_step_episodes_logged_only_render_as_live_even_from_one_buffer(
     no frame), and an env that fills one observation array again is digested before its
     reset refills it (``info["final_obs"]`` shows the new episode's by then)."""
     from rlvideo.replay import render
-    from rlvideo.wrappers.vector import RecordVideo
 
     def run(folder: Path, trigger: Any, **options: Any) -> Any:
-        same = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
-        envs = gym.make_vec("OneBufferCartPole-v0", num_envs=2, vectorization_mode="sync",
-                            render_mode="rgb_array", vector_kwargs=same)  # fmt: skip
-        envs = RecordVideo(envs, str(folder), per_env=True, episode_trigger=trigger,
-                           metadata=True, track=True, encoder="thread", **options)  # fmt: skip
-        envs.action_space.seed(3)
-        envs.reset(seed=[1, 2])
-        for _ in range(80):
-            envs.step(envs.action_space.sample())
-        envs.close()
-        return envs
+        return run_same_step("OneBufferCartPole-v0", folder, steps=80, seeds=[1, 2],
+                             action_seed=3, per_env=True, episode_trigger=trigger,
+                             **options)  # fmt: skip
 
     run(tmp_path / "live", lambda e: True)
     envs = run(tmp_path / "replay", lambda e: e == 0, replay=True, replay_options={"log": "all"})
