@@ -123,6 +123,12 @@ def test_an_unwritable_folder_is_refused_unless_checked_already(
     assert check_target(tmp_path / "new" / "a.mp4", overwrite=None) is False  # made later
 
 
+def test_a_link_loop_at_the_name_is_no_file_there(tmp_path) -> None:
+    """As pathlib's ``exists()`` sees it: the writer replaces the link."""
+    (tmp_path / "loop.mp4").symlink_to(tmp_path / "loop.mp4")
+    assert check_target(tmp_path / "loop.mp4", overwrite=False) is False
+
+
 def test_a_folder_is_counted_once_however_many_videos_replace(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -835,6 +835,29 @@ def test_sb3_vec_video_recorder_replays(tmp_path: Path, n_envs: int) -> None:
         assert now == was
 
 
+def test_sb3_episodes_logged_only_show_what_sb3_shows(tmp_path: Path) -> None:
+    """``log="all"`` under SB3: an episode's replay file draws it as SB3's frames showed it.
+
+    ``DummyVecEnv`` resets an env inside the step that ended its episode, so that step's frame
+    is the next reset: the episode's video ends a step before it, as the live clip shows.
+    """
+    pytest.importorskip("stable_baselines3")
+    from rlvideo.replay import render
+
+    record_sb3(tmp_path / "live")
+    record_sb3(tmp_path / "replay", replay=True, replay_options={"log": "all"})
+    [result] = render([str(tmp_path / "replay" / "rl-video-episode-0.replay.npz")],
+                      video_folder=str(tmp_path / "later"))  # fmt: skip
+    assert result.verified
+    episode = decode(tmp_path / "later" / "rl-video-episode-0.mp4")
+    clip = decode(tmp_path / "live" / "rl-video-step-0-to-step-20.mp4")
+    assert 1 < episode.count < clip.count  # the clip goes on into episode 1
+    for x, y in zip(episode.frames, clip.frames[: episode.count], strict=True):
+        assert np.abs(x.astype(int) - y).mean() < 1  # encoded apart: not bit for bit
+    meta = sidecar(tmp_path / "later" / "rl-video-episode-0.json")
+    assert meta["steps"] == meta["frames"] == episode.count  # its reset frame, not its last step's
+
+
 def test_sb3_replay_shows_the_rewards_sb3_gave(tmp_path: Path) -> None:
     """Track, overlay and metadata show SB3's rewards: float32, scaled by ``VecNormalize``.
 

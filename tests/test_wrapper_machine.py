@@ -178,6 +178,19 @@ def test_a_single_move_step_passes_the_reward_as_given():
     assert type(rec.of("step")[0][2]) is np.float32
 
 
+def test_moves_summed_into_a_step_leave_the_envs_reward_arrays_alone():
+    """A multi-objective env's reward vectors: summed into a new array, never into the first."""
+    m, rec = machine(episode=lambda e: True)
+    m.begin_episode()
+    first = np.array([1, 2])
+    m.count_move(first, step_end=False)
+    m.count_move(np.array([0.5, 0.5]), False, False)
+    assert first.tolist() == [1, 2]
+    assert rec.of("step")[0][2].tolist() == [1.5, 2.5]
+    assert m.count.step == 1
+    assert type(m.count.step) is int
+
+
 def test_show_move_counts_the_episode_but_not_the_video():
     m, rec = machine()
     m.begin_episode()

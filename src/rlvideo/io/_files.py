@@ -24,6 +24,7 @@ writer left) is :mod:`rlvideo.io.recovery`'s job, built on this one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import secrets
@@ -111,6 +112,10 @@ def _count_files(folder: Path) -> int:
         return 0
 
 
+_NOT_THERE = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}  # pathlib's "not there"
+_NOT_THERE_WIN = {21, 123, 1921}  # not ready, invalid name, a link that cannot be followed
+
+
 def check_target(path: Path, *, overwrite: bool | None, folder_checked: bool = False) -> bool:
     """Raise unless a video may be written at ``path``.
 
@@ -140,10 +145,12 @@ def check_target(path: Path, *, overwrite: bool | None, folder_checked: bool = F
         raise InvalidArgumentError(f"the path {text!r} holds a NUL character")
     try:
         mode: int | None = os.stat(text).st_mode
-    except (FileNotFoundError, NotADirectoryError):  # no such file (or its folder is a file)
+    except ValueError:  # a name the OS cannot encode: refused when written, as before
         mode = None
-    except OSError as exc:  # a path too long for the OS, no permission to look
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=path) from exc
+    except OSError as exc:
+        if exc.errno not in _NOT_THERE and getattr(exc, "winerror", None) not in _NOT_THERE_WIN:
+            raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=path) from exc
+        mode = None  # no such file, its folder a file, a link loop: as pathlib's exists() says
     if mode is not None and stat.S_ISDIR(mode):
         raise StorageError(f"{path} is a folder; give the video file's path", path=path)
     exists = mode is not None

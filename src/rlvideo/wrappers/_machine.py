@@ -162,7 +162,7 @@ class VideoMachine:
         :meth:`Recorder.step <rlvideo.recording._recorder.Recorder.step>`).
         """
         count = self.count  # EpisodeCount.add, inlined: every step of every wrapper comes here
-        count.step += step_end
+        count.step += 1 if step_end else 0
         try:
             count.episode_return += float(reward)
         except (TypeError, ValueError):  # a multi-objective env's vector: no return
@@ -174,7 +174,7 @@ class VideoMachine:
             self._pending_reward = self._pending_reward + reward if self._pending else reward
             self._pending = True
         elif self._pending:
-            self._pending_reward += reward
+            self._pending_reward = self._pending_reward + reward  # a new object: never the env's
             self._count_step(terminated, truncated, action=action, info=info, counted=counted)
         else:  # a whole step (every single env's): one call, no state (every step comes here)
             self.recorder.step(

@@ -247,7 +247,7 @@ class VecVideoRecorder(ClosesOnExit, MachineAttributes, VecEnvWrapper):
             self._start_recording(self._stem(), episode=self._machine.episode_id + int(dones[0]))
             self._machine.show_move(*shown, **seen)  # frame 0 follows it
         for shim in self._shims:  # the resets that followed, after the step was counted
-            shim.flush()
+            shim.flush(in_step=True)
         if dones[0]:  # env 0 was reset automatically: the frame is its reset frame
             self._new_episode(_first(getattr(self.venv, "reset_infos", None)))
         if self.recording:
@@ -707,12 +707,16 @@ class _ReplayShim:
             )  # fmt: skip
             self.step = None
 
-    def flush(self) -> None:
-        """Log the reset that happened, if one did (a step before it first)."""
+    def flush(self, *, in_step: bool = False) -> None:
+        """Log the reset that happened, if one did (a step before it first).
+
+        ``in_step``: after a step (``DummyVecEnv`` resets an env inside the step that ended its
+        episode, so that step shows the next reset, no frame of its own episode).
+        """
         self.log_step()
         if self.reset is not None:
             state, obs = self.reset
-            self.replay.begin_reset(state, self.stream)
+            self.replay.begin_reset(state, self.stream, in_step=in_step)
             self.replay.after_reset(obs, self.stream)
             self.reset = None
 

@@ -624,7 +624,7 @@ class _SubEnvStates:
         self.same_step = mode == AutoresetMode.SAME_STEP
         self._taken: dict[int, ResetState] = {}  # same-step: resets inside the vector step
         self.final_digests: dict[int, int] = {}  # same-step: the digests of the steps they ended
-        self._shimmed: list[Any] = []
+        self._shimmed: list[tuple[Any, dict[str, Any]]] = []  # (env, its own methods)
         if self.envs is not None:
             self.spec = getattr(self.envs[0], "spec", None)
             self.spec_json = _one_spec([check_replayable(sub) for sub in self.envs])
@@ -689,8 +689,9 @@ class _SubEnvStates:
                 self.final_digests[index] = step_digest(obs, reward, terminated, truncated)
             return result
 
+        own = {name: env.__dict__[name] for name in ("reset", "step") if name in env.__dict__}
         env.reset, env.step = logged_reset, digested_step
-        self._shimmed.append(env)
+        self._shimmed.append((env, own))
 
     def take_resets(self) -> dict[int, ResetState]:
         """The resets taken since the last call, by sub-env (same-step autoreset).
@@ -703,9 +704,10 @@ class _SubEnvStates:
 
     def remove_shims(self) -> None:
         """Give the sub-envs their own ``reset`` back."""
-        for env in self._shimmed:
-            env.__dict__.pop("reset", None)
-            env.__dict__.pop("step", None)
+        for env, own in self._shimmed:
+            for name in ("reset", "step"):
+                env.__dict__.pop(name, None)
+            env.__dict__.update(own)  # what the env had set on itself, if anything
         self._shimmed.clear()
 
 
