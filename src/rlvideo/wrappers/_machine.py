@@ -49,7 +49,7 @@ from rlvideo._core.clips import fires
 from rlvideo._core.frames import is_frame
 from rlvideo._core.naming import clip_stem
 from rlvideo.errors import InvalidArgumentError
-from rlvideo.recording._recorder import EpisodeCount, VideoSink, reward_value
+from rlvideo.recording._recorder import EpisodeCount, VideoSink
 
 __all__ = ["MachineAttributes", "Triggers", "VideoMachine", "warn_if_unclosed"]
 
@@ -161,26 +161,13 @@ class VideoMachine:
         is what the metadata counts when it is not what the frames show (see
         :meth:`Recorder.step <rlvideo.recording._recorder.Recorder.step>`).
         """
-        count = self.count  # EpisodeCount.add, inlined: every step of every wrapper comes here
-        count.step += 1 if step_end else 0
-        try:
-            count.episode_return += float(reward)
-        except (TypeError, ValueError):  # a multi-objective env's vector: no return
-            count.episode_return = reward_value(reward)
-        video_id = self.video_id
-        if video_id is None:
+        self.count.add(reward, step=step_end)
+        if not self.recording:
             return
-        if not step_end:
-            self._pending_reward = self._pending_reward + reward if self._pending else reward
-            self._pending = True
-        elif self._pending:
-            self._pending_reward = self._pending_reward + reward  # a new object: never the env's
+        self._pending_reward = self._pending_reward + reward if self._pending else reward
+        self._pending = True
+        if step_end:
             self._count_step(terminated, truncated, action=action, info=info, counted=counted)
-        else:  # a whole step (every single env's): one call, no state (every step comes here)
-            self.recorder.step(
-                video_id, reward, terminated, truncated, action=action, info=info,
-                counted=counted,
-            )  # fmt: skip
 
     def show_move(
         self,

@@ -187,7 +187,6 @@ class ReplayRecorder:
         self.on_video_saved = given["on_video_saved"]
         self.destination = open_destination(video_folder, given["storage_options"])
         self.destination.prepare()
-        self._final_prefix = str(self.destination.final("-"))[:-1]  # + a name: its final path
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order their renders finished."""
         self.replays: list[SavedPath] = []
@@ -329,11 +328,7 @@ class ReplayRecorder:
         )
         if shown is not None:
             episode.shown.append(shown)
-            reward = shown
-        try:
-            episode.episode_return += float(reward)
-        except (TypeError, ValueError):  # a multi-objective env's vector: no return
-            episode.episode_return = reward_value(reward)
+        episode.episode_return += reward_value(reward if shown is None else shown)
         episode.ended = bool(terminated or truncated)
 
     def _spec_at(self, name: str, fps: Any) -> WriterSpec:
@@ -409,7 +404,7 @@ class ReplayRecorder:
         file_name = f"{name}.{spec.format}"
         taken = self.destination.check_free(file_name, overwrite=spec.overwrite)
         meta = VideoMetadata(
-            path=self._final_prefix + file_name, kind=kind, env_id=self.env_id,
+            path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
             episode=episode, first_step=first_step, fps=float(spec.fps), codec=spec.codec,
             **extra,
         )  # fmt: skip
@@ -682,7 +677,7 @@ class ReplayRecorder:
             "cut_short": closing and not episode.ended,
         }  # fmt: skip
         file_name = f"{stem}.{self.spec.format}"
-        meta = VideoMetadata(path=self._final_prefix + file_name, kind="episode")
+        meta = VideoMetadata(path=str(self.final(file_name)), kind="episode")
         events = episode.events
         meta.frames = events - 1 if in_step and episode.ended else events
         meta.steps = events - 1
@@ -702,7 +697,7 @@ class ReplayRecorder:
         name = f"{stem}{REPLAY_SUFFIX}"
         local = self.destination.staging_path(name, unique=f"replay-{stem}")
         self._written.add(stem)
-        self.replays.append(self.final(name) if self.destination.remote else local)
+        self.replays.append(self.final(name))
         replay = str(local)
         self._names[replay] = name
         self._candidates.append((replay, video.meta.episode_return, stem))

@@ -266,12 +266,8 @@ class RecordVideo(
         machine = self._machine  # every step comes here: few lookups (issue 23's loop cost)
         machine.begin_step()
         machine.count_move(reward, terminated, truncated, action=action, info=info)
-        video_id = machine.video_id
-        if video_id is not None:
-            if self._replay is not None and not self._replay.is_live(video_id):
-                machine.count_frame()  # the renderer draws it
-            else:
-                self._capture_frame()
+        if machine.video_id is not None:
+            self._capture_frame()
         self._recorder.poll()
         return result
 

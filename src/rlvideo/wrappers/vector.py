@@ -350,7 +350,7 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             self._before_replayed_step()
         obs, rewards, terminations, truncations, info = self.env.step(actions)
         if self._replay is not None:
-            self._after_replayed_step(actions, obs, rewards, terminations, truncations, info)
+            self._after_replayed_step(actions, obs, rewards, terminations, truncations)
         stepped = []
         for track in self._tracks:
             k = track.source
@@ -427,7 +427,6 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
         rewards: Any,
         terminations: Any,
         truncations: Any,
-        info: Mapping[str, Any],
     ) -> None:
         """Each recorded sub-env's reset, or its action and the digest of its step.
 
@@ -443,12 +442,10 @@ class RecordVideo(ClosesOnExit, VectorWrapper, gym.utils.RecordConstructorArgs):
             if resets:
                 self._replay.after_reset(by_env[k], k)
             else:
-                ended_here = same_step and done
-                seen = info["final_obs"][k] if ended_here else by_env[k]
-                final = self._sub_envs.final_digests.pop(k, None) if ended_here else None
+                final = self._sub_envs.final_digests.pop(k) if same_step and done else None
                 self._replay.after_step(
-                    _action_of(actions, k), seen, rewards[k], terminations[k], truncations[k], k,
-                    digest=final,
+                    _action_of(actions, k), by_env[k], rewards[k], terminations[k],
+                    truncations[k], k, digest=final,
                 )  # fmt: skip
             self._logged_resets[k] = done and not same_step
 
@@ -703,7 +700,7 @@ class _SubEnvStates:
         return taken
 
     def remove_shims(self) -> None:
-        """Give the sub-envs their own ``reset`` back."""
+        """Give the sub-envs their own ``reset`` and ``step`` back."""
         for env, own in self._shimmed:
             for name in ("reset", "step"):
                 env.__dict__.pop(name, None)
