@@ -123,6 +123,24 @@ def test_an_unwritable_folder_is_refused_unless_checked_already(
     assert check_target(tmp_path / "new" / "a.mp4", overwrite=None) is False  # made later
 
 
+def test_a_folder_another_writer_makes_meanwhile_is_asked_again(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Racing writers: the folder was missing when asked, and is there when looked at."""
+    from rlvideo.io import _files
+
+    asked: list[str] = []
+    real = os.access
+
+    def access(folder: str, mode: int) -> bool:  # missing at the first ask; there after
+        asked.append(folder)
+        return len(asked) > 1 and real(folder, mode)
+
+    monkeypatch.setattr(_files.os, "access", access)
+    assert check_target(tmp_path / "a.mp4", overwrite=None) is False
+    assert len(asked) == 2
+
+
 def test_a_link_loop_at_the_name_is_no_file_there(tmp_path) -> None:
     """As pathlib's ``exists()`` sees it: the writer replaces the link."""
     (tmp_path / "loop.mp4").symlink_to(tmp_path / "loop.mp4")

@@ -159,7 +159,8 @@ def check_target(path: Path, *, overwrite: bool | None, folder_checked: bool = F
     if exists and overwrite is None and not told_replacing(path.parent):  # count once only
         say_replacing(path.parent, _count_files(path.parent))
     writable = folder_checked or os.access(path.parent, os.W_OK | os.X_OK)
-    if not writable and path.parent.is_dir():  # else: a folder still to be made
+    if not writable and path.parent.is_dir() and not os.access(path.parent, os.W_OK | os.X_OK):
+        # else a folder still to be made, or made since by another writer: asked again
         raise StorageError(
             f"cannot write {path.name} in {path.parent}: the folder is not writable (a "
             "read-only file system or no permission); choose another folder or fix its "
