@@ -268,6 +268,50 @@ def test_the_loop_never_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert all(decode(path).count > 1 for path in env.saved_videos)
 
 
+def test_videos_that_end_while_the_renderer_is_busy_go_to_it_in_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One message for many videos (the loop's cost of a video's end); each rendered, verified."""
+    from rlvideo.wrappers import _renderer
+
+    batches: list[list[str]] = []
+    submit_batch = _renderer.RenderPool.submit_batch
+
+    def spy(self: Any, jobs: list[dict[str, Any]]) -> list[int]:
+        batches.append([Path(job["write"][0]).name if "write" in job else "probe" for job in jobs])
+        return submit_batch(self, jobs)
+
+    monkeypatch.setattr(_renderer.RenderPool, "submit_batch", spy)
+    monkeypatch.setattr(_renderer, "LOOK_EVERY", 3600.0)  # the probe stays unanswered: busy
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True,
+                              metadata=True, replay=True)  # fmt: skip
+    roll(env, 6, 5)
+    assert batches == [["probe"]]  # every video ended (but the last) is held
+    env.close()
+    assert batches == [["probe"], [f"rl-video-episode-{k}.replay.npz" for k in range(6)]]
+    for k in range(6):
+        data = sidecar(tmp_path / f"rl-video-episode-{k}.json")
+        assert data["replay"]["verified"] is True
+        assert data["frames"] == decode(tmp_path / f"rl-video-episode-{k}.mp4").count == 6
+
+
+@pytest.mark.parametrize("video_length", [0, 7])
+def test_keep_if_sees_the_counts_live_recording_gives_it(tmp_path: Path, video_length: int) -> None:
+    """The loop counts a replayed video's frames, steps, return and end as live recording does."""
+    seen: dict[bool, list[tuple[Any, ...]]] = {False: [], True: []}
+    for replay in (False, True):
+
+        def keep(meta: Any, replay: bool = replay) -> bool:
+            seen[replay].append((Path(meta.path).name, meta.frames, meta.steps,
+                                 meta.episode_return, meta.terminated, meta.truncated))  # fmt: skip
+            return True
+
+        record("LunarLander-v3", tmp_path / str(replay), episodes=3, steps=90, replay=replay,
+               keep_if=keep, video_length=video_length)  # fmt: skip
+    assert len(seen[True]) == 3
+    assert seen[True] == seen[False]
+
+
 def test_step_clips_spanning_episodes_replay(tmp_path: Path) -> None:
     """A step trigger starts mid-episode (the replay skips the steps before it) and a fixed
     video_length spans resets: segments of several episodes, each verified."""
@@ -794,6 +838,38 @@ def test_eval_video_callback_replays(tmp_path: Path) -> None:
         assert sidecar(tmp_path / "replay" / name.replace(".mp4", ".json"))["replay"]["verified"]
 
 
+def test_eval_video_callback_sends_its_videos_before_training_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The eval env steps no more until the next evaluation: no video of it waits meanwhile."""
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+    from rlvideo.wrappers import _renderer
+    from rlvideo.wrappers.sb3 import EvalVideoCallback
+
+    monkeypatch.setattr(_renderer, "LOOK_EVERY", 3600.0)  # the renderer looks busy all along
+    eval_env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=20)
+    evaluate = EvalVideoCallback(eval_env, str(tmp_path), every=64, n_eval_episodes=3,
+                                 replay=True)  # fmt: skip
+    waiting: list[int] = []
+
+    class Look(BaseCallback):  # type: ignore[misc]
+        def _on_step(self) -> bool:
+            if evaluate.evaluations and not waiting:
+                assert evaluate._replay is not None
+                waiting.append(len(evaluate._replay._ending))
+            return True
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, n_epochs=1, seed=0)
+    model.learn(total_timesteps=64, callback=CallbackList([evaluate, Look()]))
+    assert waiting == [0]
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [
+        f"eval-step-64-episode-{k}.mp4" for k in range(3)
+    ]
+
+
 def record_sb3(folder: Path, n_envs: int = 1, **options: Any) -> Any:
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -1024,7 +1100,7 @@ for episode in range(2):
     for _ in range(15):
         env.step(env.action_space.sample())
     env.reset()  # the video ends: its job goes to the renderer
-env._recorder._pool.results(wait=False)  # what was queued is sent
+env._recorder.send_ended()  # what ended while the renderer was busy is sent
 env._recorder._pool._workers[0].flush(wait=True)
 print(env._recorder._pool._workers[0].process.pid, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rlvideo import RecordVideo, VideoWriter, save_video
-from rlvideo.errors import VideoExistsError
+from rlvideo.errors import StorageError, VideoExistsError
 from rlvideo.io import _files
 from tests.helpers import decode, folder_names, solid
 
@@ -397,3 +397,56 @@ def test_a_store_that_cannot_be_listed_still_replaces(tmp_path, caplog, monkeypa
         assert decode(local).count == 4
     finally:
         fs.rm("/reruns-unlisted", recursive=True)
+
+
+def replay_run(folder: Path, steps: int, **options) -> list[Exception]:
+    """Three CartPole episodes of ``steps`` steps, every one a ``replay=True`` video; the
+    recording errors raised on the way (the run going on after each)."""
+    env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), str(folder),
+                      episode_trigger=lambda e: True, replay=True, **options)  # fmt: skip
+    errors: list[Exception] = []
+
+    def call(method, *args, **kwargs):
+        try:
+            method(*args, **kwargs)
+        except Exception as exc:  # collected, asserted by the tests
+            errors.append(exc)
+
+    env.action_space.seed(0)
+    for episode in range(3):
+        call(env.reset, seed=episode)
+        for _ in range(steps):  # CartPole stands longer than 6 steps
+            call(env.step, env.action_space.sample())
+    call(env.close)
+    return errors
+
+
+def test_rerunning_a_replay_script_replaces_its_videos_and_says_so_once(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="rlvideo")
+    assert replay_run(tmp_path, steps=6) == []
+    assert replacing_warnings(caplog) == []
+    assert replay_run(tmp_path, steps=3) == []  # the re-run: its names are checked as it sends
+    [message] = replacing_warnings(caplog)
+    assert str(tmp_path) in message
+    for episode in range(3):
+        assert decode(tmp_path / f"rl-video-episode-{episode}.mp4").count == 4  # the re-run's
+
+
+def test_replay_with_overwrite_false_refuses_at_the_reset_that_starts_the_video(tmp_path):
+    assert replay_run(tmp_path, steps=6) == []
+    before = (tmp_path / _NAME).read_bytes()
+    errors = replay_run(tmp_path, steps=3, overwrite=False)
+    assert len(errors) == 3  # every name taken: each reset refused its video
+    assert all(isinstance(error, VideoExistsError) for error in errors)
+    assert (tmp_path / _NAME).read_bytes() == before
+
+
+def test_a_replayed_video_whose_name_is_a_folder_is_an_error_and_the_others_are_recorded(tmp_path):
+    (tmp_path / "rl-video-episode-1.mp4").mkdir()
+    errors = replay_run(tmp_path, steps=6)
+    [error] = errors
+    assert isinstance(error, StorageError)
+    assert "rl-video-episode-1.mp4 is a folder" in str(error)
+    assert (tmp_path / "rl-video-episode-1.mp4").is_dir()
+    for episode in (0, 2):
+        assert decode(tmp_path / f"rl-video-episode-{episode}.mp4").count == 7

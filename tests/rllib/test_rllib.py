@@ -324,6 +324,32 @@ def test_replay_renders_the_videos_off_the_runners_and_verifies_them(tmp_path):
             assert record["frames"] == record["steps"] + 1
 
 
+def test_with_replay_a_sample_ends_with_every_ended_video_sent(tmp_path, monkeypatch):
+    """RLlib steps the runner's envs no more until its next sample: no video waits meanwhile."""
+    from rlvideo.wrappers import _renderer
+    from rlvideo.wrappers._replaying import ReplayRecorder
+
+    recorders = []
+    real_init = ReplayRecorder.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        recorders.append(self)
+
+    monkeypatch.setattr(ReplayRecorder, "__init__", init)
+    monkeypatch.setattr(_renderer, "LOOK_EVERY", 3600.0)  # the renderer looks busy all along
+    callbacks = video_callbacks(str(tmp_path), lambda e: True, replay=True)
+    algo = ppo(callbacks, runners=0)  # the runner in this process
+    try:
+        algo.train()
+        [recorder] = recorders
+        assert recorder._ending == []
+        assert len(recorder.replays) >= 2  # videos ended, and were sent
+        finish(algo)
+    finally:
+        algo.stop()
+
+
 def test_with_replay_the_runner_never_renders(tmp_path, monkeypatch):
     from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 

@@ -169,6 +169,29 @@ class VideoMachine:
         if step_end:
             self._count_step(terminated, truncated, action=action, info=info, counted=counted)
 
+    def count_replayed(
+        self, add_step: Callable[[int, Any, Any, Any], int | None], reward: Any,
+        terminated: Any, truncated: Any,
+    ) -> bool:  # fmt: skip
+        """:meth:`begin_step`, :meth:`count_move` and :meth:`count_frame` in one call.
+
+        For ``replay=True``'s single env with no step trigger: every step comes here, and a
+        frame is only counted. ``add_step`` is the recorder's (``ReplayRecorder.add_step``).
+        Whether it was done: False (a step trigger, or a video that takes the step and frame
+        one by one) changed nothing, and the three calls follow.
+        """
+        video_id = self.video_id
+        if self.triggers.step is not None or self._pending:
+            return False
+        frames = None if video_id is None else add_step(video_id, reward, terminated, truncated)
+        if video_id is not None and frames is None:
+            return False
+        self.step_id += 1
+        self.count.add(reward)
+        if frames is not None and frames >= self.video_length:
+            self.stop()
+        return True
+
     def show_move(
         self,
         reward: Any,

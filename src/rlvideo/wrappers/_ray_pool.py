@@ -64,6 +64,10 @@ class RayRenderPool:
         self._running[ref] = (job_id, job)
         return job_id
 
+    def submit_batch(self, jobs: list[dict[str, Any]]) -> list[int]:
+        """Start each of ``jobs`` as a Ray task; their ids."""
+        return [self.submit(job) for job in jobs]
+
     def results(self, *, wait: bool = False) -> list[tuple[int, RenderResult]]:
         """The results that came (``wait``: all of the jobs sent), as ``(job id, result)``.
 

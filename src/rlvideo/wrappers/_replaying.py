@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from rlvideo._core.metadata import VideoMetadata
-from rlvideo._core.naming import check_name_prefix, clip_stem
+from rlvideo._core.naming import check_file_name, check_name_prefix, clip_stem
 from rlvideo._core.options import DEFAULTS
 from rlvideo._core.replay import (
     REPLAY_SUFFIX,
@@ -134,6 +134,7 @@ class _Video:
     tiles: list[_Tile] | None = None  # a tiled video's other sub-envs (its own is ``stream``)
     holds: list[int] = field(default_factory=list)  # tiled: frames its own sub-env sat out
     counted: list[list[float]] = field(default_factory=list)  # tiled: what each step counted
+    checked: bool = True  # False: its name is checked on disk when it is sent (send_ended)
 
 
 class ReplayRecorder:
@@ -209,6 +210,7 @@ class ReplayRecorder:
         self._held: list[str] = []  # replay files to render at close()
         self._writes: dict[int, tuple[str, bool]] = {}  # write job -> (replay, render at close)
         self._unwritten: dict[int, tuple[Path, ReplayHeader, dict[str, Any]]] = {}
+        self._ending: list[tuple[_Video, bool]] = []  # ended, to send (video, render it)
         self._names: dict[str, str] = {}  # replay file written -> its final name
         self._errors: list[BaseException] = []
         self.interrupted = False
@@ -402,7 +404,10 @@ class ReplayRecorder:
             return video_id
         spec = self.spec if fps is None else self._spec_at(name, fps)
         file_name = f"{name}.{spec.format}"
-        taken = self.destination.check_free(file_name, overwrite=spec.overwrite)
+        if spec.overwrite is False:  # a taken name raises here, as live
+            self.destination.check_free(file_name, overwrite=False)
+        else:  # the disk is asked when the video is sent, with others (send_ended)
+            check_file_name(file_name)
         meta = VideoMetadata(
             path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
             episode=episode, first_step=first_step, fps=float(spec.fps), codec=spec.codec,
@@ -414,11 +419,11 @@ class ReplayRecorder:
             "seed": extra.get("seed"), "env_index": extra.get("env_index"),
             "fps": [spec.fps.numerator, spec.fps.denominator], "name_prefix": self.name_prefix,
         }  # fmt: skip
-        overwrite = True if spec.overwrite is None and taken else spec.overwrite
         tiles = None if self._tiling is None else [_Tile(k) for k in self._tiling[0][1:]]
         self._videos[video_id] = _Video(
-            meta, start, file_name, overwrite, stream=stream, tiles=tiles
-        )
+            meta, start, file_name, spec.overwrite, stream=stream, tiles=tiles,
+            checked=spec.overwrite is False,
+        )  # fmt: skip
         return video_id
 
     def frame(self, video_id: int, frame: Any) -> int:
@@ -447,6 +452,31 @@ class ReplayRecorder:
             segments[-1].frames += 1
         video.meta.frames += 1
         return video.meta.frames
+
+    def add_step(self, video_id: int, reward: Any, terminated: Any, truncated: Any) -> int | None:
+        """:meth:`step`, then :meth:`frame`, in one call: the frames counted; None if not done.
+
+        Every recorded step of a single env comes here (:meth:`VideoMachine.count_replayed
+        <rlvideo.wrappers._machine.VideoMachine.count_replayed>`). Only a replayed video
+        whose frame goes on its latest episode takes it; another (recorded live, tiled, or at
+        an episode's first frame) is left as it was: None, and the two calls follow.
+        """
+        video = self._videos[video_id]
+        segments = video.segments
+        if video.live_id is not None or video.tiles is not None or not segments:
+            return None
+        segment = segments[-1]
+        episode = segment.episode
+        if not segment.frames or episode is not self._streams[video.stream].episode:
+            return None
+        segment.counted_to = len(episode.digests) - 1
+        segment.frames += 1
+        meta = video.meta
+        meta.steps += 1
+        meta.episode_return += float(reward)
+        meta.terminated, meta.truncated = bool(terminated), bool(truncated)
+        meta.frames += 1
+        return meta.frames
 
     def _first_frame(self, stream: int | None) -> None:
         """The first frame of ``stream``: a live wrapper's first ``render()`` of its env.
@@ -544,9 +574,9 @@ class ReplayRecorder:
         elif self.keep_if is not None and not self._keep(meta):
             logger.info("keep_if rejected %s", Path(meta.path).name)
             if self.replay["log"] == "all":
-                self._write(video, render=False)
+                self._end(video, render=False)
         else:
-            self._write(video, render=True)
+            self._end(video, render=True)
         self.raise_errors()
 
     def discard(self, video_id: int) -> None:
@@ -572,8 +602,12 @@ class ReplayRecorder:
             self._live.resume()
 
     def poll(self) -> None:
-        """Take finished renders (save and hand off their videos) without waiting."""
-        if self._pool.due():  # every env step comes here: at most every 5 ms past this
+        """Send the videos that ended, take finished renders (save and hand off their videos).
+
+        Every env step comes here; the renderers are asked at most every 5 ms.
+        """
+        if self._pool.due():
+            self.send_ended()
             self.poll_renders()
         if self._live is not None:
             self._live.poll()
@@ -581,7 +615,9 @@ class ReplayRecorder:
             self.raise_errors()
 
     def poll_renders(self, *, wait: bool = False) -> None:
-        """Handle the renders that finished (``wait``: all of those sent)."""
+        """Handle the renders that finished (``wait``: send what ended, wait for every job)."""
+        if wait:
+            self.send_ended()
         for job_id, result in self._pool.results(wait=wait):
             unwritten = self._unwritten.pop(job_id, None)
             if unwritten is not None and result.error is not None:  # e.g. the renderer died
@@ -610,7 +646,7 @@ class ReplayRecorder:
                 if unwinding:
                     self._videos.pop(video_id)
                     if video.meta.frames:
-                        path = self._write(video, render=False, here=True)
+                        path = self._write_now(video)
                         logger.warning(
                             "the recording was cut off: kept the replay file %s of the video "
                             "in progress; render it with: rlvideo render %s", path, path,
@@ -684,37 +720,85 @@ class ReplayRecorder:
         meta.episode_return = episode.episode_return
         segment = _Segment(episode, 0, meta.frames, counted_to=events - 1)
         video = _Video(meta, start, file_name, True, [segment], stream=state.index)
-        self._write(video, render=False)
+        self._end(video, render=False)
 
-    def _write(self, video: _Video, *, render: bool, here: bool = False) -> str:
-        """Have the video's replay file written; queue its render (``render``, by the options).
+    def _end(self, video: _Video, *, render: bool) -> None:
+        """A video ended: its replay file is to be written (and, by the options, rendered).
 
-        A renderer process compresses and writes it (about 3 ms a file, off the loop; with
-        ``render="kept"`` it renders it next), unless ``here``.
+        A renderer process writes it (about 3 ms a file, off the loop) and renders it next
+        (``render="kept"``). The videos that end while a renderer is busy go to it together,
+        at the next :meth:`poll` past 5 ms (:meth:`send_ended`): every episode of a fast env
+        ends a video every ~0.3 ms, and one message a video cost the loop most of a video's
+        price. An idle renderer is sent a video as it ends.
         """
+        self._written.add(video.start["stem"])
+        self._ending.append((video, render))
+        if not self._pool.pending:
+            self.send_ended()
+
+    def send_ended(self) -> None:
+        """Send the renderers every video that ended and waits, in one message.
+
+        :meth:`poll` does it at most every 5 ms; a caller that stops stepping for long (RLlib's
+        runner at the end of a sample, an evaluation's end) calls it so that none waits.
+        """
+        if not self._ending:
+            return
+        ending, self._ending = self._ending, []
+        if not all(video.checked for video, _ in ending):
+            ending = [(video, render) for video, render in ending if self._check_name(video)]
+        how = self.replay["render"]
+        jobs: list[dict[str, Any]] = []
+        for video, render in ending:
+            local, header, arrays = self._place(video)
+            job: dict[str, Any] = {"write": (str(local), header, arrays)}
+            if render and how == "kept":
+                job.update(self._render_job(str(local), video))
+            jobs.append(job)
+        ids = self._pool.submit_batch(jobs)
+        for job_id, job, (video, render) in zip(ids, jobs, ending, strict=True):
+            local, header, arrays = job["write"]
+            if "replay" in job:
+                self._jobs[job_id] = (local, video.start["stem"])
+            else:
+                self._writes[job_id] = (local, render and how == "close")
+            self._unwritten[job_id] = (Path(local), header, arrays)
+
+    def _check_name(self, video: _Video) -> bool:
+        """Check the video's name on disk, as live recording does at its start.
+
+        Asked when the video is sent: in a batch, the disk's answers cost a tenth of what they
+        cost one a video in the env loop. A name taken (``overwrite=None``) is replaced, said
+        once per folder; an error (the folder not writable, the name a folder) is raised by the
+        next recording call, and the video is dropped.
+        """
+        video.checked = True
+        try:
+            taken = self.destination.check_free(video.file_name, overwrite=video.overwrite)
+        except RLVideoError as exc:
+            self._errors.append(exc)
+            return False
+        if taken and video.overwrite is None:
+            video.overwrite = True
+        return True
+
+    def _write_now(self, video: _Video) -> str:
+        """Write the video's replay file in this process (the run is cut off); its path."""
+        local, header, arrays = self._place(video)
+        write_replay(local, header, file_arrays(arrays), overwrite=True)
+        return str(local)
+
+    def _place(self, video: _Video) -> tuple[Path, ReplayHeader, dict[str, Any]]:
+        """Where the video's replay file goes (noted for the run), its header and arrays."""
         header, arrays = self._file(video)
         stem = video.start["stem"]
         name = f"{stem}{REPLAY_SUFFIX}"
         local = self.destination.staging_path(name, unique=f"replay-{stem}")
         self._written.add(stem)
         self.replays.append(self.final(name))
-        replay = str(local)
-        self._names[replay] = name
-        self._candidates.append((replay, video.meta.episode_return, stem))
-        if here:
-            write_replay(local, header, file_arrays(arrays), overwrite=True)
-            return replay
-        how = self.replay["render"]
-        job: dict[str, Any] = {"write": (str(local), header, arrays)}
-        if render and how == "kept":
-            job.update(self._render_job(replay, video))
-            job_id = self._pool.submit(job)
-            self._jobs[job_id] = (replay, stem)
-        else:
-            job_id = self._pool.submit(job)
-            self._writes[job_id] = (replay, render and how == "close")
-        self._unwritten[job_id] = (local, header, arrays)
-        return replay
+        self._names[str(local)] = name
+        self._candidates.append((str(local), video.meta.episode_return, stem))
+        return local, header, arrays
 
     def _written_only(self, job_id: int, result: RenderResult) -> None:
         """A replay file was written (not rendered): held for close(), or published."""
@@ -729,6 +813,9 @@ class ReplayRecorder:
 
     def _write_unwritten(self) -> None:
         """Write here the replay files the renderers have not confirmed (a run cut off)."""
+        ending, self._ending = self._ending, []
+        for video, _ in ending:  # never sent
+            self._write_now(video)
         for local, header, arrays in self._unwritten.values():
             self._write_here(local, header, arrays)
         self._unwritten.clear()

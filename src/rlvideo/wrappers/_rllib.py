@@ -216,6 +216,8 @@ class RunnerVideos:
 
     def sample_end(self) -> list[dict[str, Any]]:
         """The records of the videos finished since the last call (handling those done)."""
+        if isinstance(self._recorder, ReplayRecorder):
+            self._recorder.send_ended()  # the runner steps no more until the next sample
         if self._recorder is not None:
             self._recorder.poll()
         finished, self._finished = self._finished, []

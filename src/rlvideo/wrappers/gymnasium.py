@@ -261,9 +261,13 @@ class RecordVideo(
         """Step the env, start a video if the step trigger fires, and record the frame."""
         result = self.env.step(action)
         obs, reward, terminated, truncated, info = result
-        if self._replay is not None:
-            self._replay.after_step(action, obs, reward, terminated, truncated)
         machine = self._machine  # every step comes here: few lookups (issue 23's loop cost)
+        replay = self._replay
+        if replay is not None:
+            replay.after_step(action, obs, reward, terminated, truncated)
+            if machine.count_replayed(replay.add_step, reward, terminated, truncated):
+                replay.poll()
+                return result
         machine.begin_step()
         machine.count_move(reward, terminated, truncated, action=action, info=info)
         if machine.video_id is not None:

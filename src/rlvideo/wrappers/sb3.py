@@ -503,6 +503,8 @@ class EvalVideoCallback(BaseCallback):
                 self._recorder.discard(video_id)
                 raise
             self._recorder.stop(video_id)
+        if self._replay is not None:
+            self._replay.send_ended()  # training goes on: no step of this env until the next
         self._recorder.poll()
         self.evaluations += 1
         if self.verbose >= 1:
