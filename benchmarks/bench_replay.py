@@ -21,7 +21,10 @@ What it measures, all in one run on this machine:
    warm every-episode replay run is killed after its loop (its ``close()`` is the cold one's).
    Ratios against (a) of the same temperature. The issue's target: replay loop <= 1.5x the bare
    loop (live ~250x). A missed target also reports the replay loop's extra time over (a) per
-   recorded video and per step.
+   recorded video and per step. Fresh processes differ here by up to 1.6x in the bare loop
+   alone, so a second table times (a) and (d) in ONE process: each built once, timed
+   max(12, 3 x repeats) rounds in a rotating order, wall and thread CPU time (the default
+   schedule counted from each round's first episode, so each round records its 6 videos).
 2. HalfCheetah-v5 (``MUJOCO_GL=egl``), E recorded 1000-step episodes (default 5): the bare
    loop vs ``replay=True`` (the renderer renders each video as it ends, beside the loop: the
    default ``render="kept"``) and ``replay=True, replay_options={"render": "close"}`` (nothing
@@ -258,6 +261,56 @@ def run_loop(spec: Spec, out: Path, result_path: Path, seed: int, options: dict[
     result["videos"] = len(videos)
     result["frames"] = sum(decoded_frames(p) for p in videos) if spec.env == "cartpole" else None
     result_path.write_text(json.dumps(result))
+
+
+def run_in_one_process(payload: dict[str, Any], result_path: Path) -> None:
+    """Section 1's second table: the bare env and two ``replay=True`` wrappers in one process.
+
+    Each is built once, then timed ``rounds`` times, round by round in a rotating order
+    (steps as :func:`run_loop`): no process start, import or page-cache difference between
+    them, and each round's wall time and this thread's CPU time kept. The default schedule is
+    counted from each round's first episode, so that every round records its 6 videos.
+    """
+    import rlvideo
+    from rlvideo._core.schedules import capped_cubic_video_schedule
+
+    steps, rounds, seed, out = payload["steps"], payload["rounds"], payload["seed"], payload["out"]
+    first = [0]  # the default schedule's episode 0: the first of the round
+
+    def default(episode: int) -> bool:
+        return capped_cubic_video_schedule(episode - first[0])
+
+    def replay(folder: str, trigger: Any) -> Any:
+        env = make_env("CartPole-v1", "rgb_array")
+        return rlvideo.RecordVideo(env, folder, episode_trigger=trigger, replay=True)
+
+    envs = {
+        "bare": make_env("CartPole-v1", None),
+        "every": replay(f"{out}/every", lambda episode: True),
+        "default": replay(f"{out}/default", default),
+    }
+    for env in envs.values():
+        env.action_space.seed(seed)
+    time.sleep(WARM_S)  # the renderers start
+    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in envs}
+    names = list(envs)
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            env = envs[name]
+            recorder = getattr(env, "_machine", None)
+            first[0] = 0 if recorder is None else recorder.episode_id + 1
+            cpu0, start = time.thread_time(), time.perf_counter()
+            env.reset(seed=seed + round_index)
+            for step in range(1, steps + 1):
+                _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                if (terminated or truncated) and step < steps:
+                    env.reset()
+            times[name]["wall"].append(time.perf_counter() - start)
+            times[name]["cpu"].append(time.thread_time() - cpu0)
+    result_path.write_text(json.dumps(times))
+    sys.stdout.flush()
+    os._exit(0)  # the parent kills the renderers with this run's process group
 
 
 def decoded_frames(path: Path) -> int:
@@ -649,6 +702,49 @@ def section_1(args: argparse.Namespace, work: Path, options: dict[str, Any]) -> 
         "starts its encoder or renderer process) and the first reset, the same for every "
         "contender; warm replay=True every episode is killed after its loop"
     )  # fmt: skip
+    one_process(args, work)
+
+
+def one_process(args: argparse.Namespace, work: Path) -> None:
+    """Section 1, in one process: the same loops, free of process-to-process noise.
+
+    Fresh processes differ by up to 1.6x here in the bare loop alone (the table above: its best
+    and median), which swamps a ratio of 1.5x; one process, round by round, does not.
+    """
+    steps, rounds = args.cartpole_steps, max(12, 3 * args.repeats)
+    payload = {"steps": steps, "rounds": rounds, "seed": args.seed, "out": str(work / "one")}
+    print(f"\n-- 1, in one process: {rounds} rounds (load {loadavg():.2f})", flush=True)
+    times = run_child("one-process", payload, work, "one-process", args.busy)
+    shutil.rmtree(work / "one", ignore_errors=True)
+    bare = {kind: best_median(times["bare"][kind]) for kind in ("wall", "cpu")}
+    labels = {
+        "bare": "(a) bare env, no render_mode, no wrapper",
+        "every": "(d) rlvideo replay=True, every episode",
+        "default": "(d) rlvideo replay=True, default schedule (from each round's first episode)",
+    }
+    rows, verdicts = [], []
+    for name, label in labels.items():
+        cells = [label]
+        for kind in ("wall", "cpu"):
+            best, median = best_median(times[name][kind])
+            ratio = (best / bare[kind][0], median / bare[kind][1])
+            cells += [f"{fmt(best)} / {fmt(median)}", f"{ratio[0]:.2f}x ({ratio[1]:.2f}x)"]
+            if kind == "wall" and name != "bare":
+                verdicts.append((ratio, label[4:]))
+        rows.append(cells)
+    print(
+        f"\n== 1, in one process: CartPole-v1, {steps} steps, {rounds} rounds, the three built "
+        f"once and timed round by round, {args.busy} busy processes =="
+    )
+    headers = ["contender", "loop s best / median", "loop vs (a)", "thread CPU s", "CPU vs (a)"]
+    print(table(headers, rows))
+    print(
+        f"  load {times.get('load', 0):.2f}, others {times.get('others', 0):.0%}; each round "
+        "resets with its own seed; ratios: best (medians)"
+    )
+    for (best, median), what in verdicts:
+        verdict(best <= TARGET, f"{what}: loop <= {TARGET}x (a)",
+                f"{best:.2f}x (median {median:.2f}x), in one process")  # fmt: skip
 
 
 def section_6(args: argparse.Namespace, work: Path) -> None:
@@ -823,6 +919,8 @@ def child_main(kind: str, payload: dict[str, Any], result: Path) -> None:
     if kind == "loop":
         assert out is not None
         run_loop(Spec(**payload["spec"]), out, result, payload["seed"], payload["options"])
+    elif kind == "one-process":
+        run_in_one_process(payload, result)
     elif kind == "render":
         assert out is not None
         run_render(Spec(**payload["spec"]), Path(payload["replays"]), out, result)

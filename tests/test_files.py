@@ -83,7 +83,7 @@ def test_check_target_names_the_fix(tmp_path):
     check_target(tmp_path / "a.mp4", overwrite=True)
 
 
-def test_a_destination_checks_each_name_with_one_stat_and_its_folder_once(
+def test_a_destination_checks_each_name_with_one_call_and_its_folder_once(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The wrappers check every video's name in the env loop (issue 23's loop cost)."""
@@ -103,7 +103,7 @@ def test_a_destination_checks_each_name_with_one_stat_and_its_folder_once(
     calls.clear()
     assert folder.check_free("b.mp4", overwrite=True) is True
     assert folder.check_free("c.mp4", overwrite=None) is False
-    assert calls == ["stat", "stat"]  # then one stat a name
+    assert calls == ["access", "stat", "access"]  # one access a name; a stat if it is there
     (tmp_path / "v" / "d.mp4").mkdir()
     with pytest.raises(StorageError, match="is a folder"):
         folder.check_free("d.mp4", overwrite=None)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rlvideo._core.metadata import SavedPath
-from rlvideo._core.naming import VIDEO_SUFFIXES
+from rlvideo._core.naming import VIDEO_SUFFIXES, check_file_name
 from rlvideo.errors import StorageError, VideoExistsError
 from rlvideo.io._files import check_target, publish, publish_video, write_file
 from rlvideo.storage.destination import Destination, is_url, local_path
@@ -128,9 +128,14 @@ class LocalDestination(Destination):
     def check_free(self, name: str, *, overwrite: bool | None, wait: bool = False) -> bool:
         """Raise unless ``folder/name`` may be written (:func:`~rlvideo.io._files.check_target`).
 
-        The folder's permissions are checked at the first call only (one ``stat`` a video
-        after that): a folder made read-only later fails its writers, which say so.
+        The folder's permissions are checked at the first call only (one ``access`` a video
+        after that, and :func:`check_target`'s ``stat`` only for a name that is there): a folder
+        made read-only later fails its writers, which say so.
         """
+        if self._folder_checked:
+            check_file_name(name)
+            if not os.access(os.path.join(self.location, name), os.F_OK):
+                return False  # nothing there, as check_target's stat says, without its exception
         taken = check_target(
             self.final(name), overwrite=overwrite, folder_checked=self._folder_checked
         )
