@@ -1120,6 +1120,41 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert not (tmp_path / "rl-video-episode-2.mp4").exists()  # in progress: lost with it
 
 
+def test_videos_that_ended_are_rendered_after_an_exit_without_close(tmp_path: Path) -> None:
+    """Those waiting for the next batch too: they are sent at interpreter exit."""
+    import time
+
+    code = f"""
+import gymnasium as gym
+import rlvideo
+from rlvideo.wrappers import _renderer
+_renderer.LOOK_EVERY = 3600.0  # the renderer looks busy all along: the videos wait
+env = rlvideo.RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), {str(tmp_path)!r},
+                          episode_trigger=lambda e: True, metadata=True, replay=True)
+env.action_space.seed(0)
+env.reset(seed=0)
+for episode in range(3):
+    for _ in range(5):
+        env.step(env.action_space.sample())
+    env.reset()
+assert len(env._recorder._ending) == 3
+print(env._recorder._pool._workers[0].process.pid, flush=True)
+"""  # and no close()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    renderer = int(done.stdout.split()[-1])
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{renderer}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # waiting for the orphaned renderer to finish, not a timing
+    assert not Path(f"/proc/{renderer}").exists(), "the renderer outlived its jobs"
+    for k in range(3):
+        data = sidecar(tmp_path / f"rl-video-episode-{k}.json")
+        assert data["replay"]["verified"] is True
+        assert data["frames"] == decode(tmp_path / f"rl-video-episode-{k}.mp4").count == 6
+    assert not (tmp_path / "rl-video-episode-3.mp4").exists()  # in progress: lost with it
+
+
 @pytest.mark.parametrize("nice", [None, 0, 5])
 def test_the_renderer_runs_at_a_lower_priority(tmp_path: Path, nice: int | None) -> None:
     options = {} if nice is None else {"nice": nice}

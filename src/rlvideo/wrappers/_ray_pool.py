@@ -101,6 +101,9 @@ class RayRenderPool:
         self._results.clear()
         return done
 
+    def flush(self) -> None:
+        """Nothing to do: each task went to Ray as it was submitted."""
+
     def close(self, *, kill: bool = False) -> None:
         """Wait for the tasks (cancel them if ``kill``); Ray is left running."""
         with contextlib.suppress(Exception):  # Ray gone: nothing left to wait for

@@ -693,6 +693,12 @@ class RenderPool:
         self._results.clear()
         return done
 
+    def flush(self) -> None:
+        """Send every job queued (waiting for room in the sockets)."""
+        for worker in self._workers:
+            with contextlib.suppress(OSError):  # it died: results() says so
+                worker.flush(wait=True)
+
     def close(self, *, kill: bool = False) -> None:
         """Stop the workers (after their jobs, unless ``kill``)."""
         for worker in self._workers:

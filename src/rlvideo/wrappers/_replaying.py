@@ -19,10 +19,12 @@ again) is said once, on the ``rlvideo.replay`` logger, and later videos are reco
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
 import pickle
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,6 +226,7 @@ class ReplayRecorder:
             else RenderPool(int(workers), nice=self.replay["nice"])
         )
         self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
+        _UNCLOSED.add(self)
 
     # -- what the wrapper says of the env ------------------------------------------------------
     def before_reset(
@@ -665,6 +668,7 @@ class ReplayRecorder:
                 self._render_at_close()
                 self.poll_renders(wait=True)
         finally:
+            _UNCLOSED.discard(self)
             try:
                 self._pool.close(kill=unwinding)
             finally:
@@ -982,6 +986,24 @@ class ReplayRecorder:
                 "pickle); the videos show the default overlay fields", overlay,
             )  # fmt: skip
             return pickle.dumps(True)
+
+
+_UNCLOSED: weakref.WeakSet[ReplayRecorder] = weakref.WeakSet()
+
+
+@atexit.register
+def _send_ended_at_exit() -> None:
+    """At interpreter exit without ``close()``: the videos that ended still go to the renderers.
+
+    They render what they were sent after this process is gone, as they always did; the videos
+    waiting for the next batch (:meth:`ReplayRecorder.send_ended`) go with them.
+    """
+    for recorder in list(_UNCLOSED):
+        try:
+            recorder.send_ended()
+            recorder._pool.flush()
+        except Exception:
+            logger.exception("could not send the videos that ended to the renderer at exit")
 
 
 def _fps(name: str, fps: Any) -> Any:
