@@ -1120,25 +1120,37 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert not (tmp_path / "rl-video-episode-2.mp4").exists()  # in progress: lost with it
 
 
-def test_videos_that_ended_are_rendered_after_an_exit_without_close(tmp_path: Path) -> None:
-    """Those waiting for the next batch too: they are sent at interpreter exit."""
+@pytest.mark.parametrize("dropped", [False, True])
+def test_videos_that_ended_are_rendered_after_an_exit_without_close(
+    tmp_path: Path, dropped: bool
+) -> None:
+    """Those waiting for the next batch too: sent at interpreter exit, or when the wrapper is
+    dropped (garbage-collected) before it."""
     import time
 
     code = f"""
+import gc
 import gymnasium as gym
 import rlvideo
 from rlvideo.wrappers import _renderer
 _renderer.LOOK_EVERY = 3600.0  # the renderer looks busy all along: the videos wait
-env = rlvideo.RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), {str(tmp_path)!r},
-                          episode_trigger=lambda e: True, metadata=True, replay=True)
-env.action_space.seed(0)
-env.reset(seed=0)
-for episode in range(3):
-    for _ in range(5):
-        env.step(env.action_space.sample())
-    env.reset()
-assert len(env._recorder._ending) == 3
-print(env._recorder._pool._workers[0].process.pid, flush=True)
+def run():
+    env = rlvideo.RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"),
+                              {str(tmp_path)!r}, episode_trigger=lambda e: True, metadata=True,
+                              replay=True)
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    for episode in range(3):
+        for _ in range(5):
+            env.step(env.action_space.sample())
+        env.reset()
+    assert len(env._recorder._ending) == 3
+    print(env._recorder._pool._workers[0].process.pid, flush=True)
+    return env
+env = run()
+if {dropped!r}:
+    del env
+    gc.collect()
 """  # and no close()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)  # fmt: skip
@@ -1153,6 +1165,58 @@ print(env._recorder._pool._workers[0].process.pid, flush=True)
         assert data["replay"]["verified"] is True
         assert data["frames"] == decode(tmp_path / f"rl-video-episode-{k}.mp4").count == 6
     assert not (tmp_path / "rl-video-episode-3.mp4").exists()  # in progress: lost with it
+
+
+def test_an_error_in_close_keeps_every_video_that_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keep_if raising for the video close() ends: raised once the others are rendered."""
+    from rlvideo.wrappers import _renderer
+
+    monkeypatch.setattr(_renderer, "LOOK_EVERY", 3600.0)  # every video waits for close()
+
+    def keep(meta: Any) -> bool:
+        if meta.cut_short:
+            raise RuntimeError("tracker down")
+        return True
+
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True,
+                              keep_if=keep, metadata=True, replay=True)  # fmt: skip
+    roll(env, 4, 5)
+    with pytest.raises(InvalidArgumentError, match=r"keep_if raised .*tracker down"):
+        env.close()
+    for k in range(4):  # the one keep_if failed on is kept, as it says
+        data = sidecar(tmp_path / f"rl-video-episode-{k}.json")
+        assert data["replay"]["verified"] is True
+        assert data["frames"] == decode(tmp_path / f"rl-video-episode-{k}.mp4").count == 6
+
+
+def test_a_job_that_does_not_pickle_costs_only_its_own_video(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The others of its batch are sent; its replay file is written in the loop's process."""
+    from rlvideo.wrappers import _renderer
+    from rlvideo.wrappers._replaying import ReplayRecorder
+
+    monkeypatch.setattr(_renderer, "LOOK_EVERY", 3600.0)  # one batch, at close()
+    real = ReplayRecorder._render_job
+
+    def render_job(self: Any, replay: str, video: Any) -> dict[str, Any]:
+        job = real(self, replay, video)
+        if "episode-1" in replay:
+            job["callback"] = lambda: None  # no lambda pickles
+        return job
+
+    monkeypatch.setattr(ReplayRecorder, "_render_job", render_job)
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True,
+                              metadata=True, replay=True)  # fmt: skip
+    roll(env, 3, 5)
+    with pytest.raises(RLVideoError, match=r"cannot send .*rl-video-episode-1\.replay\.npz"):
+        env.close()
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [
+        "rl-video-episode-0.mp4", "rl-video-episode-2.mp4"
+    ]  # fmt: skip
+    assert render([tmp_path / "rl-video-episode-1.replay.npz"])[0].verified
 
 
 @pytest.mark.parametrize("nice", [None, 0, 5])

@@ -399,9 +399,10 @@ def test_a_store_that_cannot_be_listed_still_replaces(tmp_path, caplog, monkeypa
         fs.rm("/reruns-unlisted", recursive=True)
 
 
-def replay_run(folder: Path, steps: int, **options) -> list[Exception]:
+def replay_run(folder: Path, steps: int, *, idle: bool = False, **options) -> list[Exception]:
     """Three CartPole episodes of ``steps`` steps, every one a ``replay=True`` video; the
-    recording errors raised on the way (the run going on after each)."""
+    recording errors raised on the way (the run going on after each). ``idle``: the renderer
+    has finished everything before each episode ends (the ended video is sent at once)."""
     env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), str(folder),
                       episode_trigger=lambda e: True, replay=True, **options)  # fmt: skip
     errors: list[Exception] = []
@@ -417,6 +418,8 @@ def replay_run(folder: Path, steps: int, **options) -> list[Exception]:
         call(env.reset, seed=episode)
         for _ in range(steps):  # CartPole stands longer than 6 steps
             call(env.step, env.action_space.sample())
+        if idle:
+            env._recorder.poll_renders(wait=True)
     call(env.close)
     return errors
 
@@ -441,12 +444,33 @@ def test_replay_with_overwrite_false_refuses_at_the_reset_that_starts_the_video(
     assert (tmp_path / _NAME).read_bytes() == before
 
 
-def test_a_replayed_video_whose_name_is_a_folder_is_an_error_and_the_others_are_recorded(tmp_path):
+@pytest.mark.parametrize("idle", [False, True])
+def test_a_replayed_video_whose_name_is_a_folder_is_an_error_and_the_others_are_recorded(
+    tmp_path, idle
+):
     (tmp_path / "rl-video-episode-1.mp4").mkdir()
-    errors = replay_run(tmp_path, steps=6)
+    errors = replay_run(tmp_path, steps=6, idle=idle)
     [error] = errors
     assert isinstance(error, StorageError)
     assert "rl-video-episode-1.mp4 is a folder" in str(error)
     assert (tmp_path / "rl-video-episode-1.mp4").is_dir()
     for episode in (0, 2):
         assert decode(tmp_path / f"rl-video-episode-{episode}.mp4").count == 7
+
+
+def test_a_replayed_name_error_at_close_still_renders_the_others(tmp_path):
+    """render="close": the error is raised once every other video is rendered."""
+    (tmp_path / "rl-video-episode-2.mp4").mkdir()
+    [error] = replay_run(tmp_path, steps=6, idle=True, replay_options={"render": "close"})
+    assert isinstance(error, StorageError)
+    for episode in (0, 1):
+        assert decode(tmp_path / f"rl-video-episode-{episode}.mp4").count == 7
+
+
+def test_with_log_all_a_dropped_video_keeps_its_episodes_replay_file(tmp_path):
+    (tmp_path / "rl-video-episode-1.mp4").mkdir()
+    [error] = replay_run(tmp_path, steps=6, replay_options={"log": "all"})
+    assert isinstance(error, StorageError)
+    assert sorted(p.name for p in tmp_path.glob("*.replay.npz")) == [
+        f"rl-video-episode-{k}.replay.npz" for k in range(3)
+    ]

@@ -52,6 +52,11 @@ class RayRenderPool:
         """Jobs sent and not yet answered."""
         return len(self._running)
 
+    @property
+    def idle(self) -> bool:
+        """Whether no task is running."""
+        return not self._running
+
     def submit(self, job: dict[str, Any]) -> int:
         """Start ``job`` as a Ray task; its id."""
         job_id = self._next_id

@@ -587,7 +587,10 @@ class _Worker:
         A job is a few kilobytes (a replay file's header and arrays); a renderer busy with a
         video reads them later, and the env loop must not wait for it.
         """
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.send_data(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def send_data(self, data: bytes) -> None:
+        """:meth:`send` a message pickled already."""
         self.outbox += struct.pack("!i", len(data)) + data  # multiprocessing's framing
         self.flush(wait=False)
 
@@ -631,6 +634,11 @@ class RenderPool:
         """Jobs sent and not yet answered."""
         return sum(len(worker.busy) for worker in self._workers)
 
+    @property
+    def idle(self) -> bool:
+        """Whether a worker has no job (none sent to it, or all answered)."""
+        return any(not worker.busy for worker in self._workers)
+
     def submit(self, job: dict[str, Any]) -> int:
         """Send ``job`` to the least busy worker; its id."""
         return self.submit_batch([job])[0]
@@ -642,22 +650,25 @@ class RenderPool:
         end every ~0.3 ms, in a CartPole loop that records every episode with ``replay=True``).
         """
         ids: list[int] = []
-        batches: dict[int, tuple[_Worker, list[dict[str, Any]]]] = {}
+        plans: dict[_Worker, list[dict[str, Any]]] = {}
         for job in jobs:
-            job_id = self._next_id
-            self._next_id += 1
-            worker = min(self._workers, key=lambda w: len(w.busy))
-            worker.busy.append(job_id)
-            batches.setdefault(id(worker), (worker, []))[1].append({**job, "id": job_id})
+            job_id = self._next_id + len(ids)
+            worker = min(self._workers, key=lambda w: len(w.busy) + len(plans.get(w, ())))
+            plans.setdefault(worker, []).append({**job, "id": job_id})
             ids.append(job_id)
-        for worker, batch in batches.values():
+        messages = []  # pickled first: a job that does not pickle raises with nothing sent
+        for worker, batch in plans.items():
+            message = batch[0] if len(batch) == 1 else batch
+            messages.append((worker, batch, pickle.dumps(message, pickle.HIGHEST_PROTOCOL)))
+        self._next_id += len(ids)
+        for worker, batch, data in messages:
             try:
-                worker.send(batch[0] if len(batch) == 1 else batch)
+                worker.send_data(data)
             except OSError:
                 why = worker.died()
-                for job in batch:
-                    worker.busy.remove(job["id"])
-                    self._results.append((job["id"], lost_job(job, why)))
+                self._results.extend((job["id"], lost_job(job, why)) for job in batch)
+                continue
+            worker.busy.extend(job["id"] for job in batch)
         return ids
 
     def results(self, *, wait: bool = False) -> list[tuple[int, RenderResult]]:

@@ -388,7 +388,7 @@ class ReplayRecorder:
         **extra: Any,
     ) -> int:
         """Open the video ``name``; its id. A taken name raises here, as live."""
-        self.poll_renders()
+        self._look()  # a replay that failed: this video is recorded live
         video_id = self._next_id
         self._next_id += 1
         stream = extra.get("env_index") if self._tiling is None else self._tiling[0][0]
@@ -566,6 +566,11 @@ class ReplayRecorder:
 
     def stop(self, video_id: int) -> None:
         """End a video: ``keep_if`` asked, its replay file written and its render queued."""
+        self._finish(video_id)
+        self.raise_errors()
+
+    def _finish(self, video_id: int) -> None:
+        """:meth:`stop`, its errors kept for later (``close()`` goes on past them)."""
         video = self._videos.pop(video_id)
         if video.live_id is not None:
             assert self._live is not None
@@ -580,7 +585,6 @@ class ReplayRecorder:
                 self._end(video, render=False)
         else:
             self._end(video, render=True)
-        self.raise_errors()
 
     def discard(self, video_id: int) -> None:
         """End a video and forget it: no replay file, no render."""
@@ -609,13 +613,17 @@ class ReplayRecorder:
 
         Every env step comes here; the renderers are asked at most every 5 ms.
         """
-        if self._pool.due():
-            self.send_ended()
-            self.poll_renders()
+        self._look()
         if self._live is not None:
             self._live.poll()
         if self._errors:
             self.raise_errors()
+
+    def _look(self) -> None:
+        """Send what ended (now, to a renderer with nothing to do), take finished renders."""
+        if (self._ending and self._pool.idle) or self._pool.due():
+            self.send_ended()
+            self.poll_renders()
 
     def poll_renders(self, *, wait: bool = False) -> None:
         """Handle the renders that finished (``wait``: send what ended, wait for every job)."""
@@ -658,7 +666,7 @@ class ReplayRecorder:
                 meta = video.meta
                 meta.cut_short = not (meta.terminated or meta.truncated)
                 video.start["cut_short"] = meta.cut_short
-                self.stop(video_id)
+                self._finish(video_id)  # its errors raised at the end: the others go on
             for state in self._streams.values():
                 self._end_episode(state, closing=True)
             if unwinding:
@@ -669,6 +677,7 @@ class ReplayRecorder:
                 self.poll_renders(wait=True)
         finally:
             _UNCLOSED.discard(self)
+            self._write_unwritten(sent=False)  # close() cut off: what was never sent
             try:
                 self._pool.close(kill=unwinding)
             finally:
@@ -679,6 +688,15 @@ class ReplayRecorder:
                 self.destination.close()
         if not unwinding:
             self.raise_errors()
+
+    def __del__(self) -> None:
+        """Dropped without ``close()``: the videos that ended still go to the renderers."""
+        if self.__dict__.get("_ending"):
+            try:
+                self.send_ended()
+                self._pool.flush()
+            except Exception:
+                logger.exception("could not send the videos that ended to the renderer")
 
     def raise_errors(self) -> None:
         """Raise the first error met, once."""
@@ -733,12 +751,10 @@ class ReplayRecorder:
         (``render="kept"``). The videos that end while a renderer is busy go to it together,
         at the next :meth:`poll` past 5 ms (:meth:`send_ended`): every episode of a fast env
         ends a video every ~0.3 ms, and one message a video cost the loop most of a video's
-        price. An idle renderer is sent a video as it ends.
+        price. A renderer with nothing to do is sent it at the end of the call (:meth:`poll`).
         """
         self._written.add(video.start["stem"])
         self._ending.append((video, render))
-        if not self._pool.pending:
-            self.send_ended()
 
     def send_ended(self) -> None:
         """Send the renderers every video that ended and waits, in one message.
@@ -748,25 +764,46 @@ class ReplayRecorder:
         """
         if not self._ending:
             return
-        ending, self._ending = self._ending, []
-        if not all(video.checked for video, _ in ending):
-            ending = [(video, render) for video, render in ending if self._check_name(video)]
         how = self.replay["render"]
         jobs: list[dict[str, Any]] = []
-        for video, render in ending:
-            local, header, arrays = self._place(video)
-            job: dict[str, Any] = {"write": (str(local), header, arrays)}
+        for video, render in self._ending:  # left there until sent: a run cut off writes them
+            if not video.checked and not self._check_name(video):
+                if self.replay["log"] != "all":
+                    continue  # dropped, as live recording drops it
+                render = False  # its episode's replay file is kept
+            header, arrays = self._file(video)
+            local = str(self._place(video))
+            job: dict[str, Any] = {"write": (local, header, arrays)}
             if render and how == "kept":
-                job.update(self._render_job(str(local), video))
+                job.update(self._render_job(local, video))
+            elif render and how == "close":
+                job["held"] = True
             jobs.append(job)
-        ids = self._pool.submit_batch(jobs)
-        for job_id, job, (video, render) in zip(ids, jobs, ending, strict=True):
+        ids: list[int | None]
+        try:
+            ids = list(self._pool.submit_batch(jobs))
+        except Exception:  # a job that does not pickle (storage_options): each on its own
+            ids = [self._submit_alone(job) for job in jobs]
+        self._ending.clear()
+        for job_id, job in zip(ids, jobs, strict=True):
             local, header, arrays = job["write"]
+            if job_id is None:
+                continue
             if "replay" in job:
-                self._jobs[job_id] = (local, video.start["stem"])
+                self._jobs[job_id] = (local, header.video["stem"])
             else:
-                self._writes[job_id] = (local, render and how == "close")
+                self._writes[job_id] = (local, bool(job.get("held")))
             self._unwritten[job_id] = (Path(local), header, arrays)
+
+    def _submit_alone(self, job: dict[str, Any]) -> int | None:
+        """Send one job; None if it cannot be (its replay file is then written here)."""
+        try:
+            return self._pool.submit(job)
+        except Exception as exc:
+            local, header, arrays = job["write"]
+            self._errors.append(RLVideoError(f"cannot send {local} to the renderer: {exc!r}"))
+            self._write_here(Path(local), header, arrays)
+            return None
 
     def _check_name(self, video: _Video) -> bool:
         """Check the video's name on disk, as live recording does at its start.
@@ -788,13 +825,13 @@ class ReplayRecorder:
 
     def _write_now(self, video: _Video) -> str:
         """Write the video's replay file in this process (the run is cut off); its path."""
-        local, header, arrays = self._place(video)
+        header, arrays = self._file(video)
+        local = self._place(video)
         write_replay(local, header, file_arrays(arrays), overwrite=True)
         return str(local)
 
-    def _place(self, video: _Video) -> tuple[Path, ReplayHeader, dict[str, Any]]:
-        """Where the video's replay file goes (noted for the run), its header and arrays."""
-        header, arrays = self._file(video)
+    def _place(self, video: _Video) -> Path:
+        """Where the video's replay file goes (noted for the run)."""
         stem = video.start["stem"]
         name = f"{stem}{REPLAY_SUFFIX}"
         local = self.destination.staging_path(name, unique=f"replay-{stem}")
@@ -802,7 +839,7 @@ class ReplayRecorder:
         self.replays.append(self.final(name))
         self._names[str(local)] = name
         self._candidates.append((str(local), video.meta.episode_return, stem))
-        return local, header, arrays
+        return local
 
     def _written_only(self, job_id: int, result: RenderResult) -> None:
         """A replay file was written (not rendered): held for close(), or published."""
@@ -815,14 +852,20 @@ class ReplayRecorder:
         elif self.destination.remote and not isinstance(self.replay["render"], dict):
             self._publish_replay(replay)
 
-    def _write_unwritten(self) -> None:
-        """Write here the replay files the renderers have not confirmed (a run cut off)."""
+    def _write_unwritten(self, *, sent: bool = True) -> None:
+        """Write here the replay files never sent, and (``sent``) those sent and not confirmed.
+
+        For a run cut off; ``sent=False`` for a ``close()`` cut off, whose renderers still
+        finish what they were sent.
+        """
         ending, self._ending = self._ending, []
-        for video, _ in ending:  # never sent
-            self._write_now(video)
-        for local, header, arrays in self._unwritten.values():
-            self._write_here(local, header, arrays)
-        self._unwritten.clear()
+        for video, _ in ending:
+            header, arrays = self._file(video)
+            self._write_here(self._place(video), header, arrays)
+        if sent:
+            for local, header, arrays in self._unwritten.values():
+                self._write_here(local, header, arrays)
+            self._unwritten.clear()
 
     @staticmethod
     def _write_here(local: Path, header: ReplayHeader, arrays: dict[str, Any]) -> bool:
