@@ -692,11 +692,18 @@ class ReplayRecorder:
     def __del__(self) -> None:
         """Dropped without ``close()``: the videos that ended still go to the renderers."""
         if self.__dict__.get("_ending"):
-            try:
-                self.send_ended()
-                self._pool.flush()
-            except Exception:
-                logger.exception("could not send the videos that ended to the renderer")
+            self._send_unclosed()
+
+    def _send_unclosed(self) -> None:
+        """Send what ended, waiting for room: the loop is gone (no ``close()``), not the renderers.
+
+        They render what they were sent after this process is gone, as they always did.
+        """
+        try:
+            self.send_ended()
+            self._pool.flush()
+        except Exception:
+            logger.exception("could not send the videos that ended to the renderer")
 
     def raise_errors(self) -> None:
         """Raise the first error met, once."""
@@ -811,7 +818,8 @@ class ReplayRecorder:
         Asked when the video is sent: in a batch, the disk's answers cost a tenth of what they
         cost one a video in the env loop. A name taken (``overwrite=None``) is replaced, said
         once per folder; an error (the folder not writable, the name a folder) is raised by the
-        next recording call, and the video is dropped.
+        call that sent the video (or by ``close()``, once every other video is done), and the
+        video is dropped.
         """
         video.checked = True
         try:
@@ -1036,17 +1044,9 @@ _UNCLOSED: weakref.WeakSet[ReplayRecorder] = weakref.WeakSet()
 
 @atexit.register
 def _send_ended_at_exit() -> None:
-    """At interpreter exit without ``close()``: the videos that ended still go to the renderers.
-
-    They render what they were sent after this process is gone, as they always did; the videos
-    waiting for the next batch (:meth:`ReplayRecorder.send_ended`) go with them.
-    """
+    """At interpreter exit without ``close()``: the videos that ended still go to the renderers."""
     for recorder in list(_UNCLOSED):
-        try:
-            recorder.send_ended()
-            recorder._pool.flush()
-        except Exception:
-            logger.exception("could not send the videos that ended to the renderer at exit")
+        recorder._send_unclosed()
 
 
 def _fps(name: str, fps: Any) -> Any:
