@@ -278,7 +278,8 @@ def test_videos_that_end_while_the_renderer_is_busy_go_to_it_in_one_message(
     submit_batch = _renderer.RenderPool.submit_batch
 
     def spy(self: Any, jobs: list[dict[str, Any]]) -> list[int]:
-        batches.append([Path(job["write"][0]).name if "write" in job else "probe" for job in jobs])
+        names = [Path((job.get("log") or job.get("write") or ("probe",))[0]).name for job in jobs]
+        batches.append(names)
         return submit_batch(self, jobs)
 
     monkeypatch.setattr(_renderer.RenderPool, "submit_batch", spy)
@@ -1248,3 +1249,62 @@ def test_each_video_has_the_frame_rate_it_started_with(tmp_path: Path) -> None:
     env.close()
     rates = [decode(tmp_path / f"rl-video-episode-{i}.mp4").fps for i in range(3)]
     assert rates == [50, 15, 50]
+
+
+LEAN_CASES = {
+    "cartpole-every-episode": ("CartPole-v1", {}),
+    "pendulum-clips-across-episodes": ("Pendulum-v1", {"video_length": 7}),
+    "lunar-log-all": (
+        "LunarLander-v3",
+        {"episode_trigger": lambda e: e % 2 == 1, "replay_options": {"log": "all"}},
+    ),
+    "cartpole-default-schedule": ("CartPole-v1", {"episode_trigger": None}),
+}
+
+
+def logged_run(folder: Path, env_id: str, lean: bool, **options: Any) -> tuple[Any, ...]:
+    """Replay files and keep_if's metadata of a run, its steps taken whole (lean) or not."""
+    seen: list[tuple[Any, ...]] = []
+
+    def keep(meta: Any) -> bool:
+        seen.append((Path(meta.path).name, meta.frames, meta.steps, meta.episode_return,
+                     meta.terminated, meta.truncated))  # fmt: skip
+        return True
+
+    replay_options = {"render": "none", **options.pop("replay_options", {})}
+    options = {"episode_trigger": lambda e: True, **options}
+    env = rlvideo.RecordVideo(make(env_id), str(folder), replay=True, keep_if=keep,
+                              replay_options=replay_options, **options)  # fmt: skip
+    taken = []
+    if lean:
+        lean_step = env._replay.lean_step
+
+        def spy(*args: Any) -> bool:
+            taken.append(lean_step(*args))
+            return taken[-1]
+
+        env._replay.lean_step = spy  # type: ignore[method-assign]
+    else:
+        env._lean = None  # every step takes the general path
+    roll(env, 5, 40)
+    env.close()
+    files = {path.name: read_replay(path) for path in sorted(folder.glob("*.replay.npz"))}
+    return files, seen, taken
+
+
+@pytest.mark.parametrize("case", list(LEAN_CASES))
+def test_steps_taken_whole_log_what_the_general_path_logs(tmp_path: Path, case: str) -> None:
+    """ReplayRecorder.lean_step (a fast env's every step) changes nothing in what is kept."""
+    env_id, options = LEAN_CASES[case]
+    general, general_seen, _ = logged_run(tmp_path / "general", env_id, False, **options)
+    lean, lean_seen, taken = logged_run(tmp_path / "lean", env_id, True, **options)
+    assert taken.count(True) >= 20  # the lean path did take steps
+    assert list(lean) == list(general)
+    assert len(lean) >= 2
+    for name, (header, arrays) in general.items():
+        assert lean[name][0] == header, name
+        assert sorted(lean[name][1]) == sorted(arrays)
+        for key, values in arrays.items():
+            assert np.array_equal(lean[name][1][key], values), (name, key)
+    assert lean_seen == general_seen
+    assert lean_seen

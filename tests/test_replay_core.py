@@ -109,3 +109,24 @@ def test_actions_are_kept_small_and_continuous_ones_as_given() -> None:
     assert actions.dtype == np.uint8
     assert actions.tolist() == [0, 1, 2, 0, 1]
     assert narrowed([np.array([0.5, -1.0], np.float32)]).dtype == np.float32
+
+
+def test_step_digests_stay_what_earlier_versions_wrote() -> None:
+    """Replay files from earlier rlvideo versions verify: the digest of a step never changes."""
+    cases = {
+        "small": np.array([0.01, -0.02, 0.03, 0.04], np.float32),
+        "image": (np.arange(210 * 160 * 3) % 251).astype(np.uint8).reshape(210, 160, 3),
+        "view": np.arange(24, dtype=np.int64).reshape(4, 6)[:, ::2],
+        "empty": np.zeros((0, 3)),
+        "scalar": np.float64(2.5),
+        "dict": {"a": np.arange(3), "b": 1},
+    }
+    written = {  # by rlvideo 0.2's step_digest, for (1.0, False, False) and (-0.5, True, False)
+        "small": (3841315130, 1287826532), "image": (1065420744, 2545318550),
+        "view": (1047038976, 2522870110), "empty": (4060152469, 1513521099),
+        "scalar": (3151192585, 333717335), "dict": (2931422322, 110004524),
+    }  # fmt: skip
+    for name, obs in cases.items():
+        for _ in range(2):  # the first digest of a dtype and shape, then the cached path
+            got = (step_digest(obs, 1.0, False, False), step_digest(obs, -0.5, True, False))
+            assert got == written[name], name

@@ -399,10 +399,13 @@ def test_a_store_that_cannot_be_listed_still_replaces(tmp_path, caplog, monkeypa
         fs.rm("/reruns-unlisted", recursive=True)
 
 
-def replay_run(folder: Path, steps: int, *, idle: bool = False, **options) -> list[Exception]:
-    """Three CartPole episodes of ``steps`` steps, every one a ``replay=True`` video; the
+def replay_run(
+    folder: Path, steps: int, *, idle: bool = False, episodes: int = 3, meanwhile=None, **options
+) -> list[Exception]:
+    """``episodes`` CartPole episodes of ``steps`` steps, every one a ``replay=True`` video; the
     recording errors raised on the way (the run going on after each). ``idle``: the renderer
-    has finished everything before each episode ends (the ended video is sent at once)."""
+    has finished everything before each episode ends (the ended video is sent at once).
+    ``meanwhile()`` is called once the first episode has begun."""
     env = RecordVideo(gym.make("CartPole-v1", render_mode="rgb_array"), str(folder),
                       episode_trigger=lambda e: True, replay=True, **options)  # fmt: skip
     errors: list[Exception] = []
@@ -414,8 +417,10 @@ def replay_run(folder: Path, steps: int, *, idle: bool = False, **options) -> li
             errors.append(exc)
 
     env.action_space.seed(0)
-    for episode in range(3):
+    for episode in range(episodes):
         call(env.reset, seed=episode)
+        if episode == 0 and meanwhile is not None:
+            meanwhile()
         for _ in range(steps):  # CartPole stands longer than 6 steps
             call(env.step, env.action_space.sample())
         if idle:
@@ -474,3 +479,28 @@ def test_with_log_all_a_dropped_video_keeps_its_episodes_replay_file(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("*.replay.npz")) == [
         f"rl-video-episode-{k}.replay.npz" for k in range(3)
     ]
+
+
+def test_a_file_that_appears_during_a_replay_run_is_replaced_as_a_rerun_replaces(tmp_path):
+    """The folder is listed as the run starts; a name taken later is the renderer's to check."""
+    taken = tmp_path / "rl-video-episode-2.mp4"
+    assert replay_run(tmp_path, steps=6, meanwhile=lambda: taken.write_bytes(b"not a video")) == []
+    for episode in range(3):
+        assert decode(tmp_path / f"rl-video-episode-{episode}.mp4").count == 7
+
+
+def test_a_folder_that_appears_during_a_replay_run_is_an_error_not_a_failed_replay(tmp_path):
+    """The renderer refuses the name: the loop raises it, and the videos after it are still
+    replayed (a failed replay would have sent them live, without replay files)."""
+    taken = tmp_path / "rl-video-episode-1.mp4"
+    errors = replay_run(tmp_path, steps=6, idle=True, episodes=4, meanwhile=taken.mkdir)
+    [error] = errors
+    assert isinstance(error, StorageError)
+    assert "rl-video-episode-1.mp4 is a folder" in str(error)
+    assert "rlvideo render" in str(error)
+    assert taken.is_dir()
+    assert sorted(p.name for p in tmp_path.glob("*.replay.npz")) == [
+        f"rl-video-episode-{k}.replay.npz" for k in range(4)
+    ]
+    for episode in (0, 2, 3):
+        assert decode(tmp_path / f"rl-video-episode-{episode}.mp4").count == 7

@@ -9,6 +9,7 @@ before 0.2 wrote.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -34,6 +35,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _version() -> str:  # every video's metadata asks: once is enough
+    from rlvideo import __version__
+
+    return __version__
 
 
 @dataclass
@@ -335,9 +343,3 @@ _KIND_WORDS: dict[type, str] = {
 def sidecar_path(video: str | Path) -> Path:
     """Where a video's JSON sidecar goes: beside it, same stem, ``.json``."""
     return Path(video).with_suffix(".json")
-
-
-def _version() -> str:
-    from rlvideo import __version__
-
-    return __version__

@@ -37,14 +37,18 @@ __all__ = [
     "REPLAY_DEFAULTS",
     "REPLAY_SUFFIX",
     "VERSION",
+    "LoggedSegment",
+    "LoggedVideo",
     "ReplayHeader",
     "ReplayOptions",
     "check_replay_options",
     "chosen_by_return",
     "file_arrays",
+    "logged_segment",
     "narrowed",
     "obs_digest",
     "render_overrides",
+    "replay_file",
     "replay_path",
     "step_digest",
     "unreplayable_actions",
@@ -62,6 +66,8 @@ DIGEST = {"algo": "crc32", "of": ["obs", "reward", "terminated", "truncated"]}
 
 _STEP = struct.Struct("<d??")  # reward, terminated, truncated
 _HEADS: dict[tuple[Any, tuple[int, ...]], bytes] = {}  # an array leaf's dtype and shape, encoded
+_HEAD_CRCS: dict[tuple[Any, tuple[int, ...]], int] = {}  # the crc32 of each, from 0
+_SMALL = 4096  # bytes: an observation this small is copied (tobytes) faster than viewed (data)
 
 
 def replay_path(video: str | PurePath) -> Path:
@@ -135,14 +141,14 @@ def step_digest(obs: Any, reward: float, terminated: bool, truncated: bool) -> i
         ...     obs, np.array([1.0, 3.0]), False, False)
         False
     """
-    if type(obs) is np.ndarray and obs.flags.c_contiguous:  # most envs: obs_digest's first case
-        head = _HEADS.get((obs.dtype, obs.shape))  # inlined: every logged step comes here
-        if head is None:
-            crc = obs_digest(obs)
-        else:
-            crc = zlib.crc32(obs.data if obs.size else b"", zlib.crc32(head))
+    start = _HEAD_CRCS.get((obs.dtype, obs.shape)) if type(obs) is np.ndarray else None
+    if start is not None:  # most envs: obs_digest's first case, inlined (every logged step)
+        small = obs.nbytes <= _SMALL
+        crc = zlib.crc32(obs.tobytes() if small else np.ascontiguousarray(obs).data, start)
     else:
         crc = obs_digest(obs)
+        if type(obs) is np.ndarray:
+            _HEAD_CRCS[obs.dtype, obs.shape] = zlib.crc32(_HEADS[obs.dtype, obs.shape])
     try:
         value = float(reward)
     except (TypeError, ValueError):  # a multi-objective env's vector of rewards
@@ -261,6 +267,74 @@ def narrowed(values: npt.ArrayLike) -> npt.NDArray[Any]:
         if info.min <= low and high <= info.max:
             return array.astype(kind)
     return array
+
+
+LoggedSegment = tuple[Any, ...]
+"""One episode of a video as the env loop logged it, by reference (see :func:`logged_segment`).
+
+``(episode, seed, options, rng, first_event, frames, counted_to, digests, actions, shown,
+ale)``: the episode's index and reset (its seed, options and RNG state), the video's first
+event in it, its frames there and the last event counted, then the episode's lists (each
+possibly longer than the video's part: cut here) and its ALE state (or None).
+"""
+
+LoggedVideo = tuple[Any, ...]
+"""A video as the env loop hands it over: ``(env, video, counts, writer, versions, segments)``.
+
+``env``, ``video``, ``writer`` and ``versions`` are the header's entries (``video`` without
+its counts), ``counts`` is ``(frames, steps, return)`` and ``segments`` are
+:data:`LoggedSegment` s. Tuples of what the loop holds: a renderer builds the header and
+arrays (:func:`replay_file`), which cost the loop ~10 us a video.
+"""
+
+
+def logged_segment(logged: dict[str, Any], index: int, segment: LoggedSegment) -> dict[str, Any]:
+    """Put segment ``index``'s lists in ``logged`` (cut to the video's part); its header entry.
+
+    Example:
+        >>> logged = {}
+        >>> logged_segment(logged, 0, (3, 7, None, None, 0, 2, 1, [5, 6, 8], [1, 0], [], None))
+        {'episode': 3, 'reset': {'seed': 7, 'options': None, 'rng': None}, 'first_event': 0, 'frames': 2, 'counted_to': 1}
+        >>> logged
+        {'digests_0': [5, 6], 'actions_0': [1]}
+    """  # noqa: E501 (doctest output stays on one line)
+    episode, seed, options, rng, first_event, frames, counted_to, digests, actions, shown, ale = (
+        segment
+    )
+    events = max(first_event + frames, counted_to + 1)
+    logged[f"digests_{index}"] = digests[:events]
+    actions = actions[: events - 1]
+    if actions:  # arrays (a Box space's) stacked here: one array pickles faster
+        stacked = isinstance(actions[0], np.ndarray)
+        logged[f"actions_{index}"] = np.asarray(actions) if stacked else actions
+    if shown:
+        logged[f"rewards_{index}"] = shown[: events - 1]
+    if ale is not None:
+        logged[f"ale_{index}"] = ale
+    return {
+        "episode": episode, "reset": {"seed": seed, "options": options, "rng": rng},
+        "first_event": first_event, "frames": frames, "counted_to": events - 1,
+    }  # fmt: skip
+
+
+def replay_file(video: LoggedVideo) -> tuple[ReplayHeader, dict[str, Any]]:
+    """A logged video's replay file: its header, and its arrays as logged (see :func:`file_arrays`).
+
+    Example:
+        >>> segment = (0, 7, None, None, 0, 2, 1, [5, 6], [1], [], None)
+        >>> header, logged = replay_file(({"id": "E"}, {"stem": "v"}, (2, 1, 1.0), {}, {},
+        ...                               [segment]))
+        >>> header.video, sorted(logged)
+        ({'stem': 'v', 'frames': 2, 'steps': 1, 'return': 1.0}, ['actions_0', 'digests_0'])
+    """
+    env, start, (frames, steps, episode_return), writer, versions, segments = video
+    logged: dict[str, Any] = {}
+    entries = [logged_segment(logged, index, segment) for index, segment in enumerate(segments)]
+    header = ReplayHeader(
+        env=env, video={**start, "frames": frames, "steps": steps, "return": episode_return},
+        writer=writer, segments=entries, versions=versions,
+    )  # fmt: skip
+    return header, logged
 
 
 def file_arrays(logged: Mapping[str, Any]) -> dict[str, npt.NDArray[Any]]:

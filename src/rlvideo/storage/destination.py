@@ -139,6 +139,10 @@ class Destination(ABC):
     def final(self, name: str) -> SavedPath:
         """Where the file ``name`` ends up: a Path when local, a URL when remote."""
 
+    def final_text(self, name: str) -> str:
+        """:meth:`final` as text (a local destination skips making a Path)."""
+        return os.fspath(self.final(name))
+
     @abstractmethod
     def staging_path(self, name: str, *, unique: str | None = None) -> Path:
         """The local file a writer should write for ``name``.

@@ -121,6 +121,10 @@ class LocalDestination(Destination):
         """``folder/name``."""
         return self.folder / name
 
+    def final_text(self, name: str) -> str:
+        """``folder/name`` as text, with no Path made (a replayed video's, every ~0.2 ms)."""
+        return os.path.join(self.location, name)
+
     def staging_path(self, name: str, *, unique: str | None = None) -> Path:
         """``folder/name``: the writer's own partial-then-rename makes it atomic."""
         return self.folder / name

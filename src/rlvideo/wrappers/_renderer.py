@@ -42,8 +42,8 @@ import numpy as np
 from rlvideo._core.frames import FrameConverter
 from rlvideo._core.grid import Tiler
 from rlvideo._core.metadata import VideoMetadata
-from rlvideo._core.replay import ReplayHeader, file_arrays, step_digest
-from rlvideo.errors import InvalidArgumentError
+from rlvideo._core.replay import ReplayHeader, file_arrays, replay_file, step_digest
+from rlvideo.errors import InvalidArgumentError, StorageError, VideoExistsError
 from rlvideo.io.replayfile import read_replay, write_replay
 from rlvideo.recording._recorder import Recorder
 from rlvideo.recording._transport import LOOK_EVERY, package_root
@@ -87,6 +87,9 @@ class RenderResult:
         diverged_at_step: The step (of its episode; 0 for the reset) that did not, if any.
         diverged_at_frame: The video's frames before the divergence, if any.
         error: Why no video could be rendered (the env could not be made, ...), if so.
+        refused: Whether that was the video's name: a folder there, a file there with
+            ``overwrite=False``, a folder that cannot be written (a storage error, not a
+            failed replay: the loop raises it and records the next videos as before).
     """
 
     replay: str
@@ -97,6 +100,7 @@ class RenderResult:
     diverged_at_step: int | None = None
     diverged_at_frame: int | None = None
     error: str | None = None
+    refused: bool = False
 
     def metadata(self) -> VideoMetadata | None:
         """The video's metadata, None if no video was written."""
@@ -230,7 +234,8 @@ def render_replay(
         _drive(env, header, arrays, recorder, stem, result, others)
     except Exception as exc:  # the env failed on replay: what was rendered is kept
         result.verified = False
-        result.error = f"the replay failed: {exc!r}"
+        result.refused = isinstance(exc, (StorageError, VideoExistsError))
+        result.error = str(exc) if result.refused else f"the replay failed: {exc!r}"
         logger.debug("replay of %s failed:\n%s", stem, traceback.format_exc())
         with contextlib.suppress(Exception):
             recorder.abort()
@@ -528,11 +533,16 @@ def run_job(job: dict[str, Any]) -> tuple[int, RenderResult]:
     """A job's result; a probe (``{"probe": spec}``) makes the env and resets it once.
 
     A job with ``"write": (path, header, logged)`` writes that replay file first (and only
-    that, without ``"replay"``); ``logged`` is the loop's lists (:func:`file_arrays`).
+    that, without ``"replay"``); ``logged`` is the loop's lists (:func:`file_arrays`). A job
+    with ``"log": (path, video)`` does the same for a :data:`~rlvideo._core.replay.LoggedVideo`.
     """
-    if "write" in job:
-        path, header, logged = job["write"]
+    if "write" in job or "log" in job:
+        path = (job.get("log") or job["write"])[0]
         try:
+            if "log" in job:  # a logged video: its file is built here (off the env loop)
+                header, logged = replay_file(job["log"][1])
+            else:
+                _, header, logged = job["write"]
             write_replay(path, header, file_arrays(logged), overwrite=True)
         except Exception as exc:
             return job["id"], RenderResult(path, "", verified=False, error=repr(exc))
@@ -553,7 +563,9 @@ def run_job(job: dict[str, Any]) -> tuple[int, RenderResult]:
             overlay=None if overlay is None else pickle.loads(overlay),
         )  # fmt: skip
     except Exception as exc:  # never leave the caller waiting for an answer
-        result = RenderResult(job["replay"], "", verified=False, error=repr(exc))
+        refused = isinstance(exc, (StorageError, VideoExistsError))
+        error = str(exc) if refused else repr(exc)
+        result = RenderResult(job["replay"], "", verified=False, error=error, refused=refused)
     return job["id"], result
 
 
@@ -728,6 +740,6 @@ class RenderPool:
 
 def lost_job(job: dict[str, Any], why: str) -> RenderResult:
     """The result of a job that no renderer finished (``why``): its replay file is kept."""
-    replay = str(job.get("replay") or job.get("write", ("",))[0] or "it")
+    replay = str(job.get("replay") or job.get("write", job.get("log", ("",)))[0] or "it")
     return RenderResult(replay, "", verified=False, error=f"{why}; render {replay} again with "
                         "rlvideo render")  # fmt: skip

@@ -6,7 +6,8 @@ and stops videos exactly as in live recording (the same triggers, names, counts)
 "frame" is only counted. The wrapper tells it, besides, what replaying needs:
 :meth:`~ReplayRecorder.before_reset` (the RNG state, before the env's reset),
 :meth:`~ReplayRecorder.after_reset` and :meth:`~ReplayRecorder.after_step` (the action and a
-digest of what the env returned: about 1 us a CartPole step).
+digest of what the env returned: about 0.5 us a CartPole step; a step of a video under way
+(or of an episode that keeps nothing) goes the short way, :meth:`~ReplayRecorder.lean_step`).
 
 When a video ends, ``keep_if`` decides on its metadata (every field is known without
 pixels), its replay file ``<stem>.replay.npz`` is written beside where the video goes, and a
@@ -23,12 +24,13 @@ import atexit
 import contextlib
 import functools
 import logging
+import os
 import pickle
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,16 +39,20 @@ from rlvideo._core.naming import check_file_name, check_name_prefix, clip_stem
 from rlvideo._core.options import DEFAULTS
 from rlvideo._core.replay import (
     REPLAY_SUFFIX,
+    LoggedSegment,
+    LoggedVideo,
     ReplayHeader,
     check_replay_options,
     chosen_by_return,
     file_arrays,
+    logged_segment,
+    replay_file,
     step_digest,
     unreplayable_actions,
 )
 from rlvideo._core.spec import WriterSpec, check_fps
 from rlvideo._core.track import check_track
-from rlvideo.errors import InvalidArgumentError, RLVideoError
+from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.io.replayfile import write_replay
 from rlvideo.recording._interrupts import deferred_interrupts
 from rlvideo.recording._recorder import DEFAULT_FPS, Recorder, reward_value
@@ -54,6 +60,9 @@ from rlvideo.storage import SavedPath, open_destination
 from rlvideo.wrappers._ray_pool import RayRenderPool
 from rlvideo.wrappers._renderer import RenderPool, RenderResult, package_versions
 from rlvideo.wrappers._replay_state import ResetState, capture_reset, free_camera_lookat
+
+if TYPE_CHECKING:
+    from rlvideo.wrappers._machine import VideoMachine
 
 __all__ = ["ReplayRecorder", "make_recorder"]
 
@@ -123,6 +132,26 @@ def _count_event(segments: list[_Segment], holds: list[int], episode: _Episode, 
     segments[-1].frames += 1
 
 
+class _Lean:
+    """What :meth:`ReplayRecorder.lean_step` updates, at hand.
+
+    A video's (``video_id``; its metadata and its segment on the latest episode), or no
+    video's (``video_id``, ``meta`` and ``segment`` None): an episode nothing logs.
+    """
+
+    __slots__ = ("episode", "meta", "segment", "stream", "video_id")
+
+    def __init__(
+        self, video_id: int | None, meta: VideoMetadata | None, segment: _Segment | None,
+        episode: _Episode, stream: _Stream,
+    ) -> None:  # fmt: skip
+        self.video_id = video_id
+        self.meta = meta
+        self.segment = segment
+        self.episode = episode
+        self.stream = stream
+
+
 @dataclass
 class _Video:
     meta: VideoMetadata
@@ -190,10 +219,11 @@ class ReplayRecorder:
         self.on_video_saved = given["on_video_saved"]
         self.destination = open_destination(video_folder, given["storage_options"])
         self.destination.prepare()
+        self._present = self._names_present()  # see _check_name
+        self._names_checked = False  # whether a name was checked on disk (and its folder)
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order their renders finished."""
-        self.replays: list[SavedPath] = []
-        """Every replay file written so far."""
+        self._replay_names: list[str] = []  # the replay files written so far
         self._writer = self._writer_settings(given)
         self._overlay = self._pickled_overlay(given["overlay"])
         self._versions = package_versions()
@@ -211,14 +241,18 @@ class ReplayRecorder:
         self._jobs: dict[int, tuple[str, str]] = {}  # render job -> (replay file, stem)
         self._held: list[str] = []  # replay files to render at close()
         self._writes: dict[int, tuple[str, bool]] = {}  # write job -> (replay, render at close)
-        self._unwritten: dict[int, tuple[Path, ReplayHeader, dict[str, Any]]] = {}
+        self._unwritten: dict[int, tuple[str, _Video]] = {}  # sent, until its file is confirmed
+        self._env_cache: tuple[Any, dict[str, Any]] | None = None  # see _env_entry
         self._ending: list[tuple[_Video, bool]] = []  # ended, to send (video, render it)
+        self._send_soon = False  # a renderer has nothing to do and videos wait: send them
+        self.lean: _Lean | None = None
+        """The video whose steps :meth:`lean_step` takes whole (None: none; see it)."""
         self._names: dict[str, str] = {}  # replay file written -> its final name
         self._errors: list[BaseException] = []
         self.interrupted = False
         self._live: Recorder | None = None  # videos recorded live (after a fallback: all)
         self._fell_back = False  # the replay failed: every later video is recorded live
-        self._specs: dict[Any, WriterSpec] = {}  # by frame rate (see _spec_at)
+        self._specs: dict[Any, tuple[WriterSpec, float, list[int]]] = {}  # see _spec_at
         workers = self.replay["workers"]
         self._pool: RenderPool | RayRenderPool = (
             RayRenderPool()
@@ -227,6 +261,11 @@ class ReplayRecorder:
         )
         self._probe = self._pool.submit({"probe": spec_json})  # the env is made once, early
         _UNCLOSED.add(self)
+
+    @property
+    def replays(self) -> list[SavedPath]:
+        """Every replay file written so far (Paths when local, URLs when remote)."""
+        return [self.destination.final(name) for name in self._replay_names]
 
     # -- what the wrapper says of the env ------------------------------------------------------
     def before_reset(
@@ -271,12 +310,14 @@ class ReplayRecorder:
         ``in_step``: the env was reset inside the step that ended its episode (a vector env's
         same-step autoreset), so that step showed no frame of the episode: the next one's reset.
         """
+        self.lean = None
         state = self._streams.setdefault(stream, _Stream(stream))
         self._end_episode(state, in_step=in_step)
         state.reset = reset
 
     def after_reset(self, obs: Any, stream: int | None = None) -> None:
         """The reset happened: a new episode begins with its observation."""
+        self.lean = None
         state = self._streams[stream]
         assert state.reset is not None  # before_reset came first
         index = 0 if state.episode is None else state.episode.index + 1
@@ -318,6 +359,8 @@ class ReplayRecorder:
         ):  # no video took its reset, and no trigger can start one later: nothing kept
             episode.logged = False
             episode.ended = bool(terminated or truncated)  # a video may start after it
+            if stream is None:  # its next steps: lean_step, until the next reset
+                self.lean = _Lean(None, None, None, episode, state)
             return
         if self._action is None:
             self._action = _action_spec(action)
@@ -336,14 +379,21 @@ class ReplayRecorder:
         episode.episode_return += reward_value(reward if shown is None else shown)
         episode.ended = bool(terminated or truncated)
 
-    def _spec_at(self, name: str, fps: Any) -> WriterSpec:
-        """The video spec at frame rate ``fps`` (the wrappers give theirs to every video)."""
-        with contextlib.suppress(KeyError, TypeError):  # TypeError: fps unhashable
+    def _spec_at(self, name: str, fps: Any) -> tuple[WriterSpec, float, list[int]]:
+        """The video spec at frame rate ``fps`` (None: the recorder's), and the rate as numbers.
+
+        The rate as a float and as ``[numerator, denominator]``, made once per rate: the
+        wrappers give theirs to every video.
+        """
+        try:
             return self._specs[fps]
-        spec = self.spec.replace(fps=_fps(name, fps))  # checked once per rate, named per video
-        with contextlib.suppress(TypeError):
-            self._specs[fps] = spec
-        return spec
+        except (KeyError, TypeError):  # TypeError: fps unhashable
+            pass
+        spec = self.spec if fps is None else self.spec.replace(fps=_fps(name, fps))
+        entry = (spec, float(spec.fps), [spec.fps.numerator, spec.fps.denominator])
+        with contextlib.suppress(TypeError):  # checked once per rate, named per video
+            self._specs[fps] = entry
+        return entry
 
     def _inside_unlogged(self, stream: int | None) -> bool:
         """Whether a video starting now on ``stream`` starts inside an episode kept no step of.
@@ -388,6 +438,7 @@ class ReplayRecorder:
         **extra: Any,
     ) -> int:
         """Open the video ``name``; its id. A taken name raises here, as live."""
+        self.lean = None
         self._look()  # a replay that failed: this video is recorded live
         video_id = self._next_id
         self._next_id += 1
@@ -405,22 +456,22 @@ class ReplayRecorder:
             meta = VideoMetadata(path="", kind=kind)
             self._videos[video_id] = _Video(meta, {}, "", None, live_id=live_id)
             return video_id
-        spec = self.spec if fps is None else self._spec_at(name, fps)
+        spec, fps_value, fps_ratio = self._spec_at(name, fps)
         file_name = f"{name}.{spec.format}"
         if spec.overwrite is False:  # a taken name raises here, as live
             self.destination.check_free(file_name, overwrite=False)
         else:  # the disk is asked when the video is sent, with others (send_ended)
             check_file_name(file_name)
         meta = VideoMetadata(
-            path=str(self.destination.final(file_name)), kind=kind, env_id=self.env_id,
-            episode=episode, first_step=first_step, fps=float(spec.fps), codec=spec.codec,
+            path=self.destination.final_text(file_name), kind=kind, env_id=self.env_id,
+            episode=episode, first_step=first_step, fps=fps_value, codec=spec.codec,
             **extra,
         )  # fmt: skip
         start = {
             "stem": name, "kind": kind, "episode": episode, "first_step": first_step,
             "episode_step": episode_step, "episode_return": float(episode_return),
             "seed": extra.get("seed"), "env_index": extra.get("env_index"),
-            "fps": [spec.fps.numerator, spec.fps.denominator], "name_prefix": self.name_prefix,
+            "fps": fps_ratio, "name_prefix": self.name_prefix,
         }  # fmt: skip
         tiles = None if self._tiling is None else [_Tile(k) for k in self._tiling[0][1:]]
         self._videos[video_id] = _Video(
@@ -431,6 +482,7 @@ class ReplayRecorder:
 
     def frame(self, video_id: int, frame: Any) -> int:
         """Count a frame (the wrapper's event): the renderer will draw it."""
+        self.lean = None
         video = self._videos[video_id]
         if video.live_id is not None:
             assert self._live is not None
@@ -453,6 +505,9 @@ class ReplayRecorder:
             if not segments or segments[-1].episode is not episode:
                 segments.append(_Segment(episode, episode.events - 1))
             segments[-1].frames += 1
+            if self._action is not None and not episode.shown:  # its steps: lean_step
+                stream = self._streams[video.stream]
+                self.lean = _Lean(video_id, video.meta, segments[-1], episode, stream)
         video.meta.frames += 1
         return video.meta.frames
 
@@ -479,7 +534,63 @@ class ReplayRecorder:
         meta.episode_return += float(reward)
         meta.terminated, meta.truncated = bool(terminated), bool(truncated)
         meta.frames += 1
+        if self._action is not None and not episode.shown:  # the next steps: lean_step
+            self.lean = _Lean(video_id, meta, segment, episode, self._streams[video.stream])
         return meta.frames
+
+    def lean_step(self, machine: VideoMachine, action: Any, result: tuple[Any, ...]) -> bool:
+        """A single env's step, taken whole: whether it was (else nothing was done).
+
+        Once a replayed video has taken a step whole (:meth:`add_step`), or an episode was
+        found to keep nothing (:meth:`after_step`), the steps that follow, until anything else
+        happens (a reset, a stop, another video), come here: the step is appended to its
+        episode and counted, for the video and for ``machine`` (as
+        :meth:`VideoMachine.count_replayed
+        <rlvideo.wrappers._machine.VideoMachine.count_replayed>` would), and :meth:`poll` is
+        called only when it has something to do. Every step of a fast env comes here: each
+        call and check of the general path cost it about 10% of a CartPole step. False when
+        :attr:`lean` is not the video in progress's, or for a reward that is no number.
+        """
+        lean = self.lean
+        if lean is None or lean.video_id != machine.video_id:
+            return False
+        obs, reward, terminated, truncated, _ = result
+        try:
+            value = float(reward)
+        except (TypeError, ValueError):  # a multi-objective env's vector: the general path
+            return False
+        episode = lean.episode
+        lean.stream.steps += 1
+        meta = lean.meta
+        if meta is None:  # an episode nothing logs
+            episode.ended = bool(terminated or truncated)
+        else:
+            if isinstance(action, np.integer):  # as after_step keeps it
+                action = int(action)
+            elif isinstance(action, np.ndarray):
+                action = action.copy()
+            digests = episode.digests
+            digests.append(step_digest(obs, value, terminated, truncated))
+            episode.actions.append(action)
+            episode.episode_return += value
+            meta.terminated, meta.truncated = bool(terminated), bool(truncated)
+            episode.ended = meta.terminated or meta.truncated
+            segment = lean.segment
+            assert segment is not None  # a video's
+            segment.counted_to = len(digests) - 1
+            segment.frames += 1
+            meta.steps += 1
+            meta.episode_return += value
+            meta.frames += 1
+        machine.step_id += 1
+        count = machine.count
+        count.step += 1
+        count.episode_return += value
+        if meta is not None and meta.frames >= machine.video_length:
+            machine.stop()
+        if self._send_soon or self._errors or self._live is not None or self._pool.due():
+            self.poll()
+        return True
 
     def _first_frame(self, stream: int | None) -> None:
         """The first frame of ``stream``: a live wrapper's first ``render()`` of its env.
@@ -504,6 +615,7 @@ class ReplayRecorder:
         counted: tuple[Any, Any, Any] | None = None,
     ) -> None:
         """Count a step to the video's metadata (the renderer replays its overlay and track)."""
+        self.lean = None
         video = self._videos[video_id]
         if video.live_id is not None:
             assert self._live is not None
@@ -527,6 +639,7 @@ class ReplayRecorder:
 
     def show(self, video_id: int, *args: Any, **kwargs: Any) -> None:
         """A step shown but not counted: the renderer replays it (live videos: passed on)."""
+        self.lean = None
         video = self._videos[video_id]
         if video.live_id is not None and self._live is not None:
             self._live.show(video.live_id, *args, **kwargs)
@@ -535,6 +648,7 @@ class ReplayRecorder:
 
     def reset(self, video_id: int, episode: int, info: Mapping[str, Any] | None = None) -> None:
         """An episode began inside the video (the renderer replays it)."""
+        self.lean = None
         video = self._videos[video_id]
         if video.live_id is not None and self._live is not None:
             self._live.reset(video.live_id, episode, info)
@@ -565,12 +679,20 @@ class ReplayRecorder:
         return video.meta.frames
 
     def stop(self, video_id: int) -> None:
-        """End a video: ``keep_if`` asked, its replay file written and its render queued."""
+        """End a video: ``keep_if`` asked, its replay file written and its render queued.
+
+        An error of this video's end (``keep_if`` raising) is raised here; one found before
+        (a render refused) waits for :meth:`poll` at the end of the call, so that a reset
+        that ends a video still starts the next.
+        """
+        before = len(self._errors)
         self._finish(video_id)
-        self.raise_errors()
+        if len(self._errors) > before:
+            raise self._errors.pop(before)
 
     def _finish(self, video_id: int) -> None:
         """:meth:`stop`, its errors kept for later (``close()`` goes on past them)."""
+        self.lean = None
         video = self._videos.pop(video_id)
         if video.live_id is not None:
             assert self._live is not None
@@ -588,6 +710,7 @@ class ReplayRecorder:
 
     def discard(self, video_id: int) -> None:
         """End a video and forget it: no replay file, no render."""
+        self.lean = None
         video = self._videos.pop(video_id, None)
         if video is not None and video.live_id is not None and self._live is not None:
             self._live.discard(video.live_id)
@@ -598,6 +721,7 @@ class ReplayRecorder:
 
     def interrupt(self) -> None:
         """A failure cut the recording off: open videos keep only their replay files."""
+        self.lean = None
         self.interrupted = True
         if self._live is not None:
             self._live.interrupt()
@@ -613,7 +737,9 @@ class ReplayRecorder:
 
         Every env step comes here; the renderers are asked at most every 5 ms.
         """
-        self._look()
+        if self._send_soon or self._pool.due():
+            self.send_ended()
+            self.poll_renders()
         if self._live is not None:
             self._live.poll()
         if self._errors:
@@ -621,7 +747,7 @@ class ReplayRecorder:
 
     def _look(self) -> None:
         """Send what ended (now, to a renderer with nothing to do), take finished renders."""
-        if (self._ending and self._pool.idle) or self._pool.due():
+        if self._send_soon or self._pool.due():
             self.send_ended()
             self.poll_renders()
 
@@ -648,6 +774,7 @@ class ReplayRecorder:
 
     def close(self) -> None:
         """End every open video, render what is due, wait for the renders, stop the workers."""
+        self.lean = None
         unwinding = self.interrupted
         try:
             for video_id in sorted(self._videos):
@@ -762,6 +889,8 @@ class ReplayRecorder:
         """
         self._written.add(video.start["stem"])
         self._ending.append((video, render))
+        if self._pool.idle:  # only results() frees a renderer: poll() looks then
+            self._send_soon = True
 
     def send_ended(self) -> None:
         """Send the renderers every video that ended and waits, in one message.
@@ -769,84 +898,112 @@ class ReplayRecorder:
         :meth:`poll` does it at most every 5 ms; a caller that stops stepping for long (RLlib's
         runner at the end of a sample, an evaluation's end) calls it so that none waits.
         """
+        self._send_soon = False
         if not self._ending:
             return
         how = self.replay["render"]
         jobs: list[dict[str, Any]] = []
+        sent: list[tuple[str, _Video]] = []  # each job's replay file and video
         for video, render in self._ending:  # left there until sent: a run cut off writes them
             if not video.checked and not self._check_name(video):
                 if self.replay["log"] != "all":
                     continue  # dropped, as live recording drops it
                 render = False  # its episode's replay file is kept
-            header, arrays = self._file(video)
-            local = str(self._place(video))
-            job: dict[str, Any] = {"write": (local, header, arrays)}
+            local = self._place(video)
+            job: dict[str, Any] = (
+                {"log": (local, self._logged_video(video))}  # the renderer builds the file
+                if video.tiles is None
+                else {"write": (local, *self._file(video))}
+            )
             if render and how == "kept":
                 job.update(self._render_job(local, video))
             elif render and how == "close":
                 job["held"] = True
             jobs.append(job)
+            sent.append((local, video))
         ids: list[int | None]
         try:
             ids = list(self._pool.submit_batch(jobs))
         except Exception:  # a job that does not pickle (storage_options): each on its own
-            ids = [self._submit_alone(job) for job in jobs]
+            ids = [self._submit_alone(job, *each) for job, each in zip(jobs, sent, strict=True)]
         self._ending.clear()
-        for job_id, job in zip(ids, jobs, strict=True):
-            local, header, arrays = job["write"]
+        for job_id, job, (local, video) in zip(ids, jobs, sent, strict=True):
             if job_id is None:
                 continue
             if "replay" in job:
-                self._jobs[job_id] = (local, header.video["stem"])
+                self._jobs[job_id] = (local, video.start["stem"])
             else:
                 self._writes[job_id] = (local, bool(job.get("held")))
-            self._unwritten[job_id] = (Path(local), header, arrays)
+            self._unwritten[job_id] = (local, video)
 
-    def _submit_alone(self, job: dict[str, Any]) -> int | None:
+    def _submit_alone(self, job: dict[str, Any], local: str, video: _Video) -> int | None:
         """Send one job; None if it cannot be (its replay file is then written here)."""
         try:
             return self._pool.submit(job)
         except Exception as exc:
-            local, header, arrays = job["write"]
             self._errors.append(RLVideoError(f"cannot send {local} to the renderer: {exc!r}"))
-            self._write_here(Path(local), header, arrays)
+            self._write_here(local, video)
             return None
 
     def _check_name(self, video: _Video) -> bool:
         """Check the video's name on disk, as live recording does at its start.
 
-        Asked when the video is sent: in a batch, the disk's answers cost a tenth of what they
-        cost one a video in the env loop. A name taken (``overwrite=None``) is replaced, said
-        once per folder; an error (the folder not writable, the name a folder) is raised by the
-        call that sent the video (or by ``close()``, once every other video is done), and the
-        video is dropped.
+        Asked when the video is sent, not at its start. A local folder is listed once, as the
+        run starts: after the first name (which checks the folder too), only a name that was
+        there then, or that this run sent before, is asked of the disk (a new name's lookup
+        cost ~6 us, in a folder the renderer writes to). A name that appears later, from
+        another process, is the renderer's to check: it replaces it, as ``overwrite=None``
+        says. A name taken (``overwrite=None``) is replaced, said once per folder; an error
+        (the folder not writable, the name a folder) is raised by the call that sent the video
+        (or by ``close()``, once every other video is done), and the video is dropped.
         """
         video.checked = True
+        present, name = self._present, video.file_name
+        if present is not None and self._names_checked and name not in present:
+            present.add(name)  # this run's own: asked on disk if it comes again
+            return True
         try:
-            taken = self.destination.check_free(video.file_name, overwrite=video.overwrite)
+            taken = self.destination.check_free(name, overwrite=video.overwrite)
         except RLVideoError as exc:
             self._errors.append(exc)
             return False
+        self._names_checked = True
+        if present is not None:
+            present.add(name)
         if taken and video.overwrite is None:
             video.overwrite = True
         return True
 
+    def _names_present(self) -> set[str] | None:
+        """The names in a local folder as the run starts (None: ask the disk for every name)."""
+        if self.destination.remote:
+            return None
+        try:
+            return set(os.listdir(self.destination.location))
+        except OSError:
+            return None
+
     def _write_now(self, video: _Video) -> str:
         """Write the video's replay file in this process (the run is cut off); its path."""
-        header, arrays = self._file(video)
         local = self._place(video)
+        header, arrays = self._file(video)
         write_replay(local, header, file_arrays(arrays), overwrite=True)
-        return str(local)
+        return local
 
-    def _place(self, video: _Video) -> Path:
-        """Where the video's replay file goes (noted for the run)."""
+    def _place(self, video: _Video) -> str:
+        """Where the video's replay file is written (noted for the run)."""
         stem = video.start["stem"]
         name = f"{stem}{REPLAY_SUFFIX}"
-        local = self.destination.staging_path(name, unique=f"replay-{stem}")
+        destination = self.destination
+        local = (
+            str(destination.staging_path(name, unique=f"replay-{stem}"))
+            if destination.remote
+            else destination.final_text(name)  # no Path made: one a video cost the loop
+        )
         self._written.add(stem)
-        self.replays.append(self.final(name))
-        self._names[str(local)] = name
-        self._candidates.append((str(local), video.meta.episode_return, stem))
+        self._replay_names.append(name)
+        self._names[local] = name
+        self._candidates.append((local, video.meta.episode_return, stem))
         return local
 
     def _written_only(self, job_id: int, result: RenderResult) -> None:
@@ -868,17 +1025,16 @@ class ReplayRecorder:
         """
         ending, self._ending = self._ending, []
         for video, _ in ending:
-            header, arrays = self._file(video)
-            self._write_here(self._place(video), header, arrays)
+            self._write_here(self._place(video), video)
         if sent:
-            for local, header, arrays in self._unwritten.values():
-                self._write_here(local, header, arrays)
+            for local, video in self._unwritten.values():
+                self._write_here(local, video)
             self._unwritten.clear()
 
-    @staticmethod
-    def _write_here(local: Path, header: ReplayHeader, arrays: dict[str, Any]) -> bool:
-        """Write a replay file in this process (again, if a renderer did: the same bytes)."""
+    def _write_here(self, local: str, video: _Video) -> bool:
+        """Write a video's replay file here (again, if a renderer did: the same bytes)."""
         try:
+            header, arrays = self._file(video)
             write_replay(local, header, file_arrays(arrays), overwrite=True)
         except Exception as exc:
             logger.error("cannot write the replay file %s: %s", local, exc)
@@ -915,6 +1071,12 @@ class ReplayRecorder:
         if self.destination.remote:
             self._publish_replay(replay)
         if result.error is not None and result.path is None:
+            if result.refused:  # its name (a folder made there since the run began, ...)
+                self._errors.append(StorageError(
+                    f"{stem} was not rendered: {result.error}. Its replay file is kept: "
+                    f"rlvideo render {replay}"
+                ))  # fmt: skip
+                return
             self._replay_failed(f"{stem} could not be rendered: {result.error}", replay)
             return
         if not result.verified:
@@ -973,43 +1135,65 @@ class ReplayRecorder:
         except Exception as exc:
             logger.error("could not upload the replay file %s: %s", name, exc)
 
+    def _logged_video(self, video: _Video) -> LoggedVideo:
+        """``video`` as a renderer takes it (:func:`~rlvideo._core.replay.replay_file`).
+
+        References to what the loop holds, nothing built: the renderer makes the header and
+        the arrays (building them here cost the loop ~10 us a video).
+        """
+        start = video.start
+        start.setdefault("cut_short", video.meta.cut_short)
+        start["shown_first"] = video.shown_first
+        lookat = self._lookat.get(video.stream)
+        if lookat is not None:
+            start["lookat"] = lookat
+        meta = video.meta
+        counts = (meta.frames, meta.steps, meta.episode_return)
+        segments = [_logged(segment) for segment in video.segments]
+        return (self._env_entry(), start, counts, self._writer, self._versions, segments)
+
+    def _env_entry(self) -> dict[str, Any]:
+        """The header's ``env`` entry: one dict while the action's spec stays (pickled once)."""
+        cached = self._env_cache
+        if cached is None or cached[0] is not self._action:
+            env = {"id": self.env_id, "spec": self.spec_json, "action": self._action or {}}
+            cached = self._env_cache = (self._action, env)
+        return cached[1]
+
     def _file(self, video: _Video) -> tuple[ReplayHeader, dict[str, Any]]:
         """The replay file of ``video``: a header, and its arrays as logged (lists).
 
         The renderer makes the arrays (:func:`~rlvideo._core.replay.file_arrays`): building
         and pickling NumPy arrays in the loop cost about as much as the rest of a video's end.
         """
+        logged_video = self._logged_video(video)
+        if video.tiles is None or self._tiling is None:
+            return replay_file(logged_video)
+        env, start, (frames, steps, episode_return), writer, versions, own = logged_video
         logged: dict[str, Any] = {}
-        segments = [_log_segment(logged, i, segment) for i, segment in enumerate(video.segments)]
-        video.start.setdefault("cut_short", video.meta.cut_short)
-        video.start["shown_first"] = video.shown_first
-        lookat = self._lookat.get(video.stream)
-        if lookat is not None:
-            video.start["lookat"] = lookat
-        if video.tiles is not None and self._tiling is not None:
-            index = len(segments)  # the other sub-envs' arrays are numbered on from the video's
-            others = []
-            for tile in video.tiles:
-                logs = [_log_segment(logged, index + i, seg) for i, seg in enumerate(tile.segments)]
-                index += len(logs)
-                others.append({
-                    "env_index": tile.stream, "segments": logs, "holds": tile.holds,
-                    "lookat": self._lookat.get(tile.stream),
-                })  # fmt: skip
-            if video.counted:
-                logged["counted"] = video.counted
-            grid = self._tiling[2]
-            video.start["tiled"] = {
-                "aspect": list(self._tiling[1]), "grid": None if grid is None else list(grid),
-                "env_index": video.stream, "holds": video.holds, "others": others,
-            }  # fmt: skip
+        segments = [logged_segment(logged, i, segment) for i, segment in enumerate(own)]
+        index = len(segments)  # the other sub-envs' arrays are numbered on from the video's
+        others = []
+        for tile in video.tiles:
+            logs = [
+                logged_segment(logged, index + i, _logged(segment))
+                for i, segment in enumerate(tile.segments)
+            ]
+            index += len(logs)
+            others.append({
+                "env_index": tile.stream, "segments": logs, "holds": tile.holds,
+                "lookat": self._lookat.get(tile.stream),
+            })  # fmt: skip
+        if video.counted:
+            logged["counted"] = video.counted
+        grid = self._tiling[2]
+        start["tiled"] = {
+            "aspect": list(self._tiling[1]), "grid": None if grid is None else list(grid),
+            "env_index": video.stream, "holds": video.holds, "others": others,
+        }  # fmt: skip
         header = ReplayHeader(
-            env={"id": self.env_id, "spec": self.spec_json, "action": self._action or {}},
-            video={
-                **video.start, "frames": video.meta.frames, "steps": video.meta.steps,
-                "return": video.meta.episode_return,
-            },
-            writer=self._writer, segments=segments, versions=self._versions,
+            env=env, video={**start, "frames": frames, "steps": steps, "return": episode_return},
+            writer=writer, segments=segments, versions=versions,
         )  # fmt: skip
         return header, logged
 
@@ -1058,23 +1242,18 @@ def _fps(name: str, fps: Any) -> Any:
         ) from None
 
 
-def _log_segment(logged: dict[str, Any], index: int, segment: _Segment) -> dict[str, Any]:
-    """Put segment ``index``'s lists in ``logged``; its header entry."""
+def _logged(segment: _Segment) -> LoggedSegment:
+    """A segment as the renderer takes it: its episode's lists by reference, cut if longer."""
     episode = segment.episode
+    reset = episode.reset
+    digests, actions, shown = episode.digests, episode.actions, episode.shown
     events = max(segment.first_event + segment.frames, segment.counted_to + 1)
-    logged[f"digests_{index}"] = episode.digests[:events]
-    actions = episode.actions[: events - 1]
-    if actions:  # arrays (a Box space's) stacked here: one array pickles faster
-        stacked = isinstance(actions[0], np.ndarray)
-        logged[f"actions_{index}"] = np.asarray(actions) if stacked else actions
-    if episode.shown:
-        logged[f"rewards_{index}"] = episode.shown[: events - 1]
-    if episode.reset.ale is not None:
-        logged[f"ale_{index}"] = episode.reset.ale
-    return {
-        "episode": episode.index, "reset": episode.reset.header(),
-        "first_event": segment.first_event, "frames": segment.frames, "counted_to": events - 1,
-    }  # fmt: skip
+    if len(digests) > events:  # a video that ended inside its episode: its part only
+        digests, actions, shown = digests[:events], actions[: events - 1], shown[: events - 1]
+    return (
+        episode.index, reset.seed, reset.options, reset.rng, segment.first_event,
+        segment.frames, segment.counted_to, digests, actions, shown, reset.ale,
+    )  # fmt: skip
 
 
 def _action_spec(action: Any) -> dict[str, Any]:

@@ -225,6 +225,8 @@ class RecordVideo(
         )  # fmt: skip
         self._recorder: VideoSink = recorder
         self._replay = recorder if isinstance(recorder, ReplayRecorder) else None
+        # its steps taken whole (ReplayRecorder.lean_step): not with a step trigger to ask
+        self._lean = self._replay if self.step_trigger is None else None
         self._machine = VideoMachine(
             self._recorder, name_prefix=name_prefix, video_length=self.video_length,
             fps=frames_per_sec,
@@ -260,8 +262,11 @@ class RecordVideo(
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env, start a video if the step trigger fires, and record the frame."""
         result = self.env.step(action)
+        lean = self._lean  # every step comes here: few lookups (issue 23's loop cost)
+        machine = self._machine
+        if lean is not None and lean.lean is not None and lean.lean_step(machine, action, result):
+            return result  # a step taken whole: of a replayed video, or of an episode not logged
         obs, reward, terminated, truncated, info = result
-        machine = self._machine  # every step comes here: few lookups (issue 23's loop cost)
         replay = self._replay
         if replay is not None:
             replay.after_step(action, obs, reward, terminated, truncated)
