@@ -103,6 +103,7 @@ class LocalDestination(Destination):
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder).absolute()
         self.location = str(self.folder)
+        self._prefix = os.path.join(self.location, "")  # "folder/": final_text's
         self._folder_checked = False  # writable, as the first check_free found it
 
     def prepare(self) -> None:
@@ -123,7 +124,7 @@ class LocalDestination(Destination):
 
     def final_text(self, name: str) -> str:
         """``folder/name`` as text, with no Path made (a replayed video's, every ~0.2 ms)."""
-        return os.path.join(self.location, name)
+        return self._prefix + name
 
     def staging_path(self, name: str, *, unique: str | None = None) -> Path:
         """``folder/name``: the writer's own partial-then-rename makes it atomic."""
