@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -1308,3 +1309,30 @@ def test_steps_taken_whole_log_what_the_general_path_logs(tmp_path: Path, case: 
             assert np.array_equal(lean[name][1][key], values), (name, key)
     assert lean_seen == general_seen
     assert lean_seen
+
+
+def late_video(folder: Path, lean: bool) -> tuple[Any, ...]:
+    """A video started by hand after an episode that logs nothing ended, stepped on unreset."""
+    env = rlvideo.RecordVideo(
+        make("CartPole-v1"), str(folder), episode_trigger=lambda e: e == 0, video_length=3,
+        replay=True, replay_options={"render": "none"},
+    )  # fmt: skip
+    if not lean:
+        env._lean = None
+    for episode in range(2):  # episode 0's video makes the actions' dtype known
+        env.reset(seed=1 if episode == 0 else None)
+        while not any(env.step(1)[2:4]):
+            pass
+    env.start_recording("late")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Gymnasium's: stepping after the episode ended
+        for _ in range(2):
+            env.step(0)
+    env.close()
+    header, arrays = read_replay(folder / "late.replay.npz")
+    return header.segments, {name: values.tolist() for name, values in arrays.items()}
+
+
+def test_a_video_on_an_episode_that_logs_nothing_logs_no_steps_taken_whole(tmp_path: Path) -> None:
+    """An episode found to keep nothing keeps nothing, whichever way its steps go."""
+    assert late_video(tmp_path / "lean", True) == late_video(tmp_path / "general", False)

@@ -275,7 +275,8 @@ LoggedSegment = tuple[Any, ...]
 ``(episode, seed, options, rng, first_event, frames, counted_to, digests, actions, shown,
 ale)``: the episode's index and reset (its seed, options and RNG state), the video's first
 event in it, its frames there and the last event counted, then the episode's lists (each
-possibly longer than the video's part: cut here) and its ALE state (or None).
+possibly longer than the video's part: cut here; ``shown``, the rewards a wrapper shows, None
+where it shows the env's) and its ALE state (or None).
 """
 
 LoggedVideo = tuple[Any, ...]
@@ -293,7 +294,7 @@ def logged_segment(logged: dict[str, Any], index: int, segment: LoggedSegment) -
 
     Example:
         >>> logged = {}
-        >>> logged_segment(logged, 0, (3, 7, None, None, 0, 2, 1, [5, 6, 8], [1, 0], [], None))
+        >>> logged_segment(logged, 0, (3, 7, None, None, 0, 2, 1, [5, 6, 8], [1, 0], None, None))
         {'episode': 3, 'reset': {'seed': 7, 'options': None, 'rng': None}, 'first_event': 0, 'frames': 2, 'counted_to': 1}
         >>> logged
         {'digests_0': [5, 6], 'actions_0': [1]}
@@ -307,7 +308,7 @@ def logged_segment(logged: dict[str, Any], index: int, segment: LoggedSegment) -
     if actions:  # arrays (a Box space's) stacked here: one array pickles faster
         stacked = isinstance(actions[0], np.ndarray)
         logged[f"actions_{index}"] = np.asarray(actions) if stacked else actions
-    if shown:
+    if shown is not None:
         logged[f"rewards_{index}"] = shown[: events - 1]
     if ale is not None:
         logged[f"ale_{index}"] = ale
@@ -321,7 +322,7 @@ def replay_file(video: LoggedVideo) -> tuple[ReplayHeader, dict[str, Any]]:
     """A logged video's replay file: its header, and its arrays as logged (see :func:`file_arrays`).
 
     Example:
-        >>> segment = (0, 7, None, None, 0, 2, 1, [5, 6], [1], [], None)
+        >>> segment = (0, 7, None, None, 0, 2, 1, [5, 6], [1], None, None)
         >>> header, logged = replay_file(({"id": "E"}, {"stem": "v"}, (2, 1, 1.0), {}, {},
         ...                               [segment]))
         >>> header.video, sorted(logged)

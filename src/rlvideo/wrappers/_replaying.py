@@ -505,7 +505,7 @@ class ReplayRecorder:
             if not segments or segments[-1].episode is not episode:
                 segments.append(_Segment(episode, episode.events - 1))
             segments[-1].frames += 1
-            if self._action is not None and not episode.shown:  # its steps: lean_step
+            if self._action is not None and episode.logged and not episode.shown:  # lean_step
                 stream = self._streams[video.stream]
                 self.lean = _Lean(video_id, video.meta, segments[-1], episode, stream)
         video.meta.frames += 1
@@ -534,7 +534,7 @@ class ReplayRecorder:
         meta.episode_return += float(reward)
         meta.terminated, meta.truncated = bool(terminated), bool(truncated)
         meta.frames += 1
-        if self._action is not None and not episode.shown:  # the next steps: lean_step
+        if self._action is not None and episode.logged and not episode.shown:  # lean_step
             self.lean = _Lean(video_id, meta, segment, episode, self._streams[video.stream])
         return meta.frames
 
@@ -1246,10 +1246,12 @@ def _logged(segment: _Segment) -> LoggedSegment:
     """A segment as the renderer takes it: its episode's lists by reference, cut if longer."""
     episode = segment.episode
     reset = episode.reset
-    digests, actions, shown = episode.digests, episode.actions, episode.shown
+    digests, actions = episode.digests, episode.actions
+    shown = episode.shown or None  # rewards the wrapper shows (SB3's), if it has its own
     events = max(segment.first_event + segment.frames, segment.counted_to + 1)
     if len(digests) > events:  # a video that ended inside its episode: its part only
-        digests, actions, shown = digests[:events], actions[: events - 1], shown[: events - 1]
+        digests, actions = digests[:events], actions[: events - 1]
+        shown = None if shown is None else shown[: events - 1]
     return (
         episode.index, reset.seed, reset.options, reset.rng, segment.first_event,
         segment.frames, segment.counted_to, digests, actions, shown, reset.ale,
