@@ -72,3 +72,19 @@ class OneBufferCartPole(CartPoleEnv):
         obs, reward, terminated, truncated, info = super().step(action)
         self.buffer[:] = obs
         return self.buffer, reward, terminated, truncated, info
+
+
+class VectorRewardCartPole(CartPoleEnv):
+    """CartPole with a multi-objective env's reward: a vector (MO-Gymnasium's envs give one)."""
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, np.array([reward, -0.5 * reward]), terminated, truncated, info
+
+
+class ArrayRewardCartPole(CartPoleEnv):
+    """CartPole whose reward is a one-element float32 array."""
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, np.array([reward], np.float32), terminated, truncated, info

@@ -1336,3 +1336,29 @@ def late_video(folder: Path, lean: bool) -> tuple[Any, ...]:
 def test_a_video_on_an_episode_that_logs_nothing_logs_no_steps_taken_whole(tmp_path: Path) -> None:
     """An episode found to keep nothing keeps nothing, whichever way its steps go."""
     assert late_video(tmp_path / "lean", True) == late_video(tmp_path / "general", False)
+
+
+for _name in ("VectorRewardCartPole", "ArrayRewardCartPole"):  # Gymnasium's checker warns
+    gym.register(id=f"{_name}-v0", entry_point=f"tests.replay_envs:{_name}",
+                 max_episode_steps=500, disable_env_checker=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("env_id", ["VectorRewardCartPole-v0", "ArrayRewardCartPole-v0"])
+def test_rewards_that_are_arrays_record_live_and_replayed(tmp_path: Path, env_id: str) -> None:
+    """A multi-objective env's vector (its return NaN) or a one-element array (its number):
+    NumPy 2.4 refuses float() of either, and recording took the training loop down with it."""
+    for replay in (False, True):
+        folder = tmp_path / str(replay)
+        env = record(env_id, folder, episodes=2, steps=30, track=True, replay=replay)
+        assert len(env.saved_videos) == 2
+        for path in env.saved_videos:
+            meta = sidecar(Path(path).with_suffix(".json"))
+            assert decode(Path(path)).count == meta["frames"] == meta["steps"] + 1 > 1
+            if env_id.startswith("Vector"):
+                assert np.isnan(meta["episode_return"])
+            else:
+                assert meta["episode_return"] == meta["steps"]  # CartPole gives 1 a step
+            if replay:
+                assert meta["replay"]["verified"] is True
+    live = sorted(p.name for p in (tmp_path / "False").glob("*.mp4"))
+    assert sorted(p.name for p in (tmp_path / "True").glob("*.mp4")) == live

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rlvideo._core.track import reward_value
+
 __all__ = [
     "BatchAgent",
     "Episode",
@@ -98,7 +100,7 @@ def run_episodes(
         while not done:
             action = _act(env, policy, observation, steps == 0)
             observation, reward, terminated, truncated, _ = env.step(action)
-            total, steps = total + float(reward), steps + 1
+            total, steps = total + reward_value(reward), steps + 1
             done = bool(terminated or truncated)
             if on_step is not None:
                 on_step(1)

@@ -48,6 +48,7 @@ __all__ = [
     "check_track",
     "json_value",
     "read_track",
+    "reward_value",
     "small_action",
     "summarize_track",
     "track_line",
@@ -168,6 +169,30 @@ def small_action(action: Any) -> Any:
     return None
 
 
+def reward_value(reward: Any) -> float:
+    """A reward as a float; NaN for one that is none (a multi-objective env's vector).
+
+    A one-element array counts as its element (NumPy 2.4 refuses ``float()`` of one).
+
+    Example:
+        >>> import numpy as np
+        >>> reward_value(1), reward_value([1.0, 2.0]), reward_value(np.array([0.5]))
+        (1.0, nan, 0.5)
+    """
+    if type(reward) is float:  # most envs: every counted step comes here
+        return reward
+    if not isinstance(reward, np.ndarray | list | tuple):
+        try:
+            return float(reward)
+        except (TypeError, ValueError):
+            return float("nan")
+    try:
+        values = np.asarray(reward, dtype=np.float64)
+    except (TypeError, ValueError):
+        return float("nan")
+    return float(values.reshape(-1)[0]) if values.size == 1 else float("nan")
+
+
 class FrameLog:
     """One video's running values: episode, step, return, and the last step's outcome.
 
@@ -218,7 +243,7 @@ class FrameLog:
         info: Mapping[str, Any] | None = None,
     ) -> None:
         """One env step: the next frame is the one it rendered."""
-        self._reward = float(reward)
+        self._reward = reward_value(reward)
         self.steps += 1
         self.episode_return += self._reward
         self._terminated, self._truncated = bool(terminated), bool(truncated)

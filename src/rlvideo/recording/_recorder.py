@@ -57,7 +57,14 @@ from rlvideo._core.metadata import KeepIf, OnVideoSaved, VideoMetadata, sidecar_
 from rlvideo._core.naming import check_name_prefix
 from rlvideo._core.options import DEFAULTS, RecordingOptions, did_you_mean
 from rlvideo._core.spec import WriterSpec, check_fps
-from rlvideo._core.track import FRAME_FIELDS, FrameLog, check_track, track_line, track_path
+from rlvideo._core.track import (
+    FRAME_FIELDS,
+    FrameLog,
+    check_track,
+    reward_value,
+    track_line,
+    track_path,
+)
 from rlvideo.errors import EncoderError, InvalidArgumentError, RLVideoError
 from rlvideo.io._files import claim, publish
 from rlvideo.recording._encoder import BackgroundEncoder
@@ -71,7 +78,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClosesOnExit", "EpisodeCount", "KeepIf", "OnVideoSaved", "Recorder", "VideoSink", "records",
-    "reward_value",
 ]  # fmt: skip
 
 logger = logging.getLogger("rlvideo.recorder")  # the documented name (README, Logging)
@@ -218,19 +224,6 @@ class _Upload:
     meta: VideoMetadata | None  # a video's, for its sidecar and hand-off
     local: Path
     track: Path | None = None  # the video's finished track, uploaded once the video is
-
-
-def reward_value(reward: Any) -> float:
-    """A reward as a float; NaN for one that is none (a multi-objective env's vector).
-
-    Example:
-        >>> reward_value(1), reward_value([1.0, 2.0])
-        (1.0, nan)
-    """
-    try:
-        return float(reward)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 @dataclass
@@ -607,7 +600,7 @@ class Recorder:
         meta = self._videos[video_id].meta
         total, ended, cut = (reward, terminated, truncated) if counted is None else counted
         meta.steps += 1
-        meta.episode_return += float(total)
+        meta.episode_return += reward_value(total)
         meta.terminated, meta.truncated = bool(ended), bool(cut)
         self.show(video_id, reward, terminated, truncated, action=action, info=info)
 

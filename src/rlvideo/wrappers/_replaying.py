@@ -51,11 +51,11 @@ from rlvideo._core.replay import (
     unreplayable_actions,
 )
 from rlvideo._core.spec import WriterSpec, check_fps
-from rlvideo._core.track import check_track
+from rlvideo._core.track import check_track, reward_value
 from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
 from rlvideo.io.replayfile import write_replay
 from rlvideo.recording._interrupts import deferred_interrupts
-from rlvideo.recording._recorder import DEFAULT_FPS, Recorder, reward_value
+from rlvideo.recording._recorder import DEFAULT_FPS, Recorder
 from rlvideo.storage import SavedPath, open_destination
 from rlvideo.wrappers._ray_pool import RayRenderPool
 from rlvideo.wrappers._renderer import RenderPool, RenderResult, package_versions
@@ -531,7 +531,7 @@ class ReplayRecorder:
         segment.frames += 1
         meta = video.meta
         meta.steps += 1
-        meta.episode_return += float(reward)
+        meta.episode_return += reward_value(reward)
         meta.terminated, meta.truncated = bool(terminated), bool(truncated)
         meta.frames += 1
         if self._action is not None and episode.logged and not episode.shown:  # lean_step
@@ -555,10 +555,15 @@ class ReplayRecorder:
         if lean is None or lean.video_id != machine.video_id:
             return False
         obs, reward, terminated, truncated, _ = result
-        try:
-            value = float(reward)
-        except (TypeError, ValueError):  # a multi-objective env's vector: the general path
-            return False
+        if type(reward) is not float:  # not an env's float: numbers as the general path has them
+            try:
+                value = float(reward) if not isinstance(reward, np.ndarray) else None
+            except (TypeError, ValueError):
+                value = None
+            if value is None:  # an array (a multi-objective env's): the general path
+                return False
+        else:
+            value = reward
         episode = lean.episode
         lean.stream.steps += 1
         meta = lean.meta
@@ -632,9 +637,9 @@ class ReplayRecorder:
         meta = video.meta
         total, ended, cut = (reward, terminated, truncated) if counted is None else counted
         if video.tiles is not None and counted is not None:  # SB3's sums over every env
-            video.counted.append([float(total), float(bool(ended)), float(bool(cut))])
+            video.counted.append([reward_value(total), float(bool(ended)), float(bool(cut))])
         meta.steps += 1
-        meta.episode_return += float(total)
+        meta.episode_return += reward_value(total)
         meta.terminated, meta.truncated = bool(ended), bool(cut)
 
     def show(self, video_id: int, *args: Any, **kwargs: Any) -> None:
