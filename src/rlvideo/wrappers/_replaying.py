@@ -505,9 +505,7 @@ class ReplayRecorder:
             if not segments or segments[-1].episode is not episode:
                 segments.append(_Segment(episode, episode.events - 1))
             segments[-1].frames += 1
-            if self._action is not None and episode.logged and not episode.shown:  # lean_step
-                stream = self._streams[video.stream]
-                self.lean = _Lean(video_id, video.meta, segments[-1], episode, stream)
+            self._lean_on(video_id, video, segments[-1])
         video.meta.frames += 1
         return video.meta.frames
 
@@ -534,9 +532,14 @@ class ReplayRecorder:
         meta.episode_return += reward_value(reward)
         meta.terminated, meta.truncated = bool(terminated), bool(truncated)
         meta.frames += 1
-        if self._action is not None and episode.logged and not episode.shown:  # lean_step
-            self.lean = _Lean(video_id, meta, segment, episode, self._streams[video.stream])
+        self._lean_on(video_id, video, segment)
         return meta.frames
+
+    def _lean_on(self, video_id: int, video: _Video, segment: _Segment) -> None:
+        """Let :meth:`lean_step` take the video's next steps, on a logged episode of its own."""
+        episode = segment.episode
+        if self._action is not None and episode.logged and not episode.shown:
+            self.lean = _Lean(video_id, video.meta, segment, episode, self._streams[video.stream])
 
     def lean_step(self, machine: VideoMachine, action: Any, result: tuple[Any, ...]) -> bool:
         """A single env's step, taken whole: whether it was (else nothing was done).
@@ -549,21 +552,13 @@ class ReplayRecorder:
         <rlvideo.wrappers._machine.VideoMachine.count_replayed>` would), and :meth:`poll` is
         called only when it has something to do. Every step of a fast env comes here: each
         call and check of the general path cost it about 10% of a CartPole step. False when
-        :attr:`lean` is not the video in progress's, or for a reward that is no number.
+        :attr:`lean` is not the video in progress's.
         """
         lean = self.lean
         if lean is None or lean.video_id != machine.video_id:
             return False
         obs, reward, terminated, truncated, _ = result
-        if type(reward) is not float:  # not an env's float: numbers as the general path has them
-            try:
-                value = float(reward) if not isinstance(reward, np.ndarray) else None
-            except (TypeError, ValueError):
-                value = None
-            if value is None:  # an array (a multi-objective env's): the general path
-                return False
-        else:
-            value = reward
+        value = reward_value(reward)  # as the general path counts it (NaN for a vector)
         episode = lean.episode
         lean.stream.steps += 1
         meta = lean.meta
@@ -575,7 +570,7 @@ class ReplayRecorder:
             elif isinstance(action, np.ndarray):
                 action = action.copy()
             digests = episode.digests
-            digests.append(step_digest(obs, value, terminated, truncated))
+            digests.append(step_digest(obs, reward, terminated, truncated))
             episode.actions.append(action)
             episode.episode_return += value
             meta.terminated, meta.truncated = bool(terminated), bool(truncated)
@@ -742,9 +737,7 @@ class ReplayRecorder:
 
         Every env step comes here; the renderers are asked at most every 5 ms.
         """
-        if self._send_soon or self._pool.due():
-            self.send_ended()
-            self.poll_renders()
+        self._look()
         if self._live is not None:
             self._live.poll()
         if self._errors:
