@@ -8,8 +8,10 @@ import importlib.util
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -477,6 +479,97 @@ def test_a_failure_keeps_the_replay_file_of_the_video_in_progress(tmp_path: Path
     [result] = render([tmp_path])
     assert result.verified
     assert decode(result.path).count == 6
+
+
+def ctrl_c_after(target: Any, name: str, monkeypatch: pytest.MonkeyPatch, when: Any) -> list[int]:
+    """Patch ``target.name`` to press Ctrl-C (a real SIGINT) right after it returned, once,
+    at the first call ``when(args, result)`` accepts; the calls are counted in the list."""
+    original, calls = getattr(target, name), []
+
+    def then_ctrl_c(self: Any, *args: Any, **kwargs: Any) -> Any:
+        out = original(self, *args, **kwargs)
+        calls.append(len(calls))
+        if when(args, out) and not then_ctrl_c.pressed:  # type: ignore[attr-defined]
+            then_ctrl_c.pressed = True  # type: ignore[attr-defined]
+            signal.raise_signal(signal.SIGINT)  # delivered at the next bytecode, as a real one
+        return out
+
+    then_ctrl_c.pressed = False  # type: ignore[attr-defined]
+    monkeypatch.setattr(target, name, then_ctrl_c)
+    return calls
+
+
+def run_until_ctrl_c(folder: Path, episodes: int = 40) -> tuple[Any, list[str]]:
+    """CartPole, every episode replayed; Ctrl-C somewhere inside; ``close()`` as ``with`` does.
+
+    The wrapper, and what ``on_video_saved`` was given."""
+    saved: list[str] = []
+    env = rlvideo.RecordVideo(
+        make("CartPole-v1"), str(folder), episode_trigger=lambda e: True, replay=True,
+        on_video_saved=lambda path, meta: saved.append(path),
+    )  # fmt: skip
+
+    def run() -> None:
+        with env:
+            for episode in range(episodes):
+                env.reset(seed=episode)
+                for _ in range(8):
+                    env.step(episode % 2)
+                time.sleep(0.01)  # the renderer renders some while the loop goes on
+
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    return env, saved
+
+
+def test_ctrl_c_right_after_videos_were_sent_lists_each_replay_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ctrl-C landing between a batch's send and its bookkeeping waits for the bookkeeping:
+    before, the sent videos were still queued, so the cut-off ``close()`` wrote and listed
+    their replay files a second time. The videos that ended unrendered are named, with the
+    command that renders them."""
+    from rlvideo.wrappers._renderer import RenderPool
+
+    def ended_videos(args: Any, ids: Any) -> bool:  # not the probe sent at construction
+        return any("log" in job for job in args[0])
+
+    calls = ctrl_c_after(RenderPool, "submit_batch", monkeypatch, ended_videos)
+    caplog.set_level(logging.WARNING, logger="rlvideo.replay")
+    env, _ = run_until_ctrl_c(tmp_path)
+    assert len(calls) == 2  # the probe, then the first batch: the Ctrl-C ended the run
+    replays = [Path(p).name for p in env._recorder.replays]
+    assert len(replays) == len(set(replays)) >= 1
+    assert sorted(replays) == sorted(p.name for p in tmp_path.glob("*.replay.npz"))
+    rendered = {Path(p).name.removesuffix(".mp4") for p in env.saved_videos}
+    unrendered = [r.removesuffix(".replay.npz") for r in replays]
+    unrendered = [stem for stem in unrendered if stem not in rendered]
+    said = caplog.text
+    assert unrendered  # the renderers were stopped with videos sent
+    for stem in unrendered:
+        assert f"{stem}.replay.npz" in said, said
+    for result in render([tmp_path]):  # every one renders from its file, verified
+        assert result.verified
+
+
+def test_ctrl_c_right_after_renders_came_back_reports_each_video_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C landing after the renderer's results were taken waits until they are handled:
+    before, those videos were on disk but never in ``saved_videos`` nor given to
+    ``on_video_saved``."""
+    from rlvideo.wrappers._renderer import RenderPool
+
+    def rendered(args: Any, results: Any) -> bool:  # a video's render (not the probe's)
+        return any(result.path for _, result in results)
+
+    ctrl_c_after(RenderPool, "results", monkeypatch, rendered)
+    env, saved = run_until_ctrl_c(tmp_path)
+    on_disk = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".mp4")
+    assert on_disk  # some were rendered before the Ctrl-C
+    assert all(not p.name.startswith(".") for p in tmp_path.iterdir())  # no render's leftovers
+    assert sorted(Path(p).name for p in env.saved_videos) == on_disk
+    assert sorted(Path(p).name for p in saved) == on_disk
 
 
 def record_vector(folder: Path, seed: Any, mode: str = "sync", **options: Any) -> Any:

@@ -48,7 +48,7 @@ import logging
 import os
 import re
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple
@@ -79,6 +79,7 @@ __all__ = [
     "recover",
     "recover_folder",
     "recover_tracks",
+    "remove_leftovers",
     "remux",
     "salvage",
 ]
@@ -677,6 +678,39 @@ def recover_tracks(folder: str | os.PathLike[str]) -> list[Path]:
     See :func:`recover_folder`, which does this after recovering the videos.
     """
     return [o.kept for o in _recover_tracks(Path(folder), []) if o.kept is not None]
+
+
+def remove_leftovers(folder: str | os.PathLike[str], names: Collection[str]) -> list[Path]:
+    """Delete the hidden files that writers stopped on purpose left for the videos ``names``.
+
+    For videos that are made again from elsewhere (a replay's render, its renderer stopped
+    after a Ctrl-C: the replay file is kept), nothing of them is worth recovering. ``names``
+    are file names in ``folder``; each one's hidden partial, finished and data-track files go,
+    except files a running process still writes. Returns what was deleted.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for name in (".run.mp4.0a1b.partial.mp4", ".run.track.jsonl.0a1b.writing",
+        ...              ".other.mp4.0a1b.partial.mp4"):
+        ...     _ = (folder / name).write_bytes(b"")
+        >>> [path.name for path in remove_leftovers(folder, ["run.mp4"])]
+        ['.run.mp4.0a1b.partial.mp4', '.run.track.jsonl.0a1b.writing']
+    """
+    folder = Path(folder)
+    stems = {name.rsplit(".", 1)[0] for name in names}
+    removed = []
+    for path in sorted(folder.iterdir()):
+        if _LEFTOVER.match(path.name) is not None:
+            ours = _visible_final(path)[0].name in names
+        else:
+            track = _TRACK_BEING_WRITTEN.match(path.name)
+            ours = track is not None and track["stem"] in stems
+        if ours and path.is_file() and not in_use(path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _leftover_groups(folder: Path) -> list[dict[str, Path]]:

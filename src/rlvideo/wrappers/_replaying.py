@@ -53,6 +53,7 @@ from rlvideo._core.replay import (
 from rlvideo._core.spec import WriterSpec, check_fps
 from rlvideo._core.track import check_track, reward_value
 from rlvideo.errors import InvalidArgumentError, RLVideoError, StorageError
+from rlvideo.io.recovery import remove_leftovers
 from rlvideo.io.replayfile import write_replay
 from rlvideo.recording._interrupts import deferred_interrupts
 from rlvideo.recording._recorder import DEFAULT_FPS, Recorder
@@ -166,6 +167,7 @@ class _Video:
     holds: list[int] = field(default_factory=list)  # tiled: frames its own sub-env sat out
     counted: list[list[float]] = field(default_factory=list)  # tiled: what each step counted
     checked: bool = True  # False: its name is checked on disk when it is sent (send_ended)
+    refused: bool = False  # its name was refused (an error said so): it is not rendered
 
 
 class ReplayRecorder:
@@ -753,21 +755,30 @@ class ReplayRecorder:
         """Handle the renders that finished (``wait``: send what ended, wait for every job)."""
         if wait:
             self.send_ended()
-        for job_id, result in self._pool.results(wait=wait):
-            unwritten = self._unwritten.pop(job_id, None)
-            if unwritten is not None and result.error is not None:  # e.g. the renderer died
-                written = self._write_here(*unwritten)  # the replay file is kept, whatever happened
-                if written and job_id in self._writes:  # all that job had to do: done here
-                    result = RenderResult(result.replay, "")
-            if job_id in self._writes:
-                self._written_only(job_id, result)
-                continue
-            if job_id == self._probe:
-                if result.error is not None:
-                    self._replay_failed(
-                        f"the renderer cannot make the env again ({result.error})", None
-                    )
-                continue
+        with deferred_interrupts():  # taken from the pool and handled together (Ctrl-C waits)
+            taken = (
+                deferred_interrupts().let_through(functools.partial(self._pool.results, wait=True))
+                if wait  # a Ctrl-C in the wait: the results that came stay in the pool
+                else self._pool.results()
+            )
+            for job_id, result in taken:
+                self._take_result(job_id, result)
+
+    def _take_result(self, job_id: int, result: RenderResult) -> None:
+        """Handle a finished job: a replay file written, a video rendered (or not)."""
+        unwritten = self._unwritten.pop(job_id, None)
+        if unwritten is not None and result.error is not None:  # e.g. the renderer died
+            written = self._write_here(*unwritten)  # the replay file is kept, whatever happened
+            if written and job_id in self._writes:  # all that job had to do: done here
+                result = RenderResult(result.replay, "")
+        if job_id in self._writes:
+            self._written_only(job_id, result)
+        elif job_id == self._probe:
+            if result.error is not None:
+                self._replay_failed(
+                    f"the renderer cannot make the env again ({result.error})", None
+                )
+        else:
             self._rendered(job_id, result)
 
     def close(self) -> None:
@@ -795,7 +806,7 @@ class ReplayRecorder:
             for state in self._streams.values():
                 self._end_episode(state, closing=True)
             if unwinding:
-                self._write_unwritten()
+                self._unrendered_at_cut_off()
             else:
                 self.poll_renders(wait=True)  # every replay file written
                 self._render_at_close()
@@ -804,7 +815,7 @@ class ReplayRecorder:
             _UNCLOSED.discard(self)
             self._write_unwritten(sent=False)  # close() cut off: what was never sent
             try:
-                self._pool.close(kill=unwinding)
+                self._stop_renderers(kill=unwinding)
             finally:
                 if self._live is not None:
                     if unwinding:
@@ -899,11 +910,18 @@ class ReplayRecorder:
         self._send_soon = False
         if not self._ending:
             return
+        for video, _ in self._ending:  # may ask an object store: Ctrl-C goes through here
+            if not video.checked:
+                self._check_name(video)
+        with deferred_interrupts():  # sent and noted as sent together: Ctrl-C waits (~0.1 ms)
+            self._send_ending()
+
+    def _send_ending(self) -> None:
         how = self.replay["render"]
         jobs: list[dict[str, Any]] = []
         sent: list[tuple[str, _Video]] = []  # each job's replay file and video
         for video, render in self._ending:  # left there until sent: a run cut off writes them
-            if not video.checked and not self._check_name(video):
+            if video.refused or (not video.checked and not self._check_name(video)):
                 if self.replay["log"] != "all":
                     continue  # dropped, as live recording drops it
                 render = False  # its episode's replay file is kept
@@ -963,6 +981,7 @@ class ReplayRecorder:
         try:
             taken = self.destination.check_free(name, overwrite=video.overwrite)
         except RLVideoError as exc:
+            video.refused = True
             self._errors.append(exc)
             return False
         self._names_checked = True
@@ -1015,19 +1034,56 @@ class ReplayRecorder:
         elif self.destination.remote and not isinstance(self.replay["render"], dict):
             self._publish_replay(replay)
 
-    def _write_unwritten(self, *, sent: bool = True) -> None:
+    def _write_unwritten(self, *, sent: bool = True) -> list[str]:
         """Write here the replay files never sent, and (``sent``) those sent and not confirmed.
 
         For a run cut off; ``sent=False`` for a ``close()`` cut off, whose renderers still
-        finish what they were sent.
+        finish what they were sent. Returns the replay files of the videos never sent that
+        were to be rendered.
         """
         ending, self._ending = self._ending, []
-        for video, _ in ending:
-            self._write_here(self._place(video), video)
+        unrendered = []
+        for video, render in ending:
+            local = self._place(video)
+            self._write_here(local, video)
+            if render:
+                unrendered.append(local)
         if sent:
             for local, video in self._unwritten.values():
                 self._write_here(local, video)
             self._unwritten.clear()
+        return unrendered
+
+    def _unrendered_at_cut_off(self) -> None:
+        """A run cut off: say which videos that ended were not rendered, and how to render them.
+
+        Their replay files are kept (:meth:`_write_unwritten`); the renderers are stopped.
+        """
+        left = [replay for replay, _ in self._jobs.values()]  # sent, not rendered yet
+        left += [replay for replay, held in self._writes.values() if held]  # render="close"
+        left += self._held + self._write_unwritten()
+        if left:
+            names = [str(self.final(self._names.get(replay, Path(replay).name))) for replay in left]
+            logger.warning(
+                "the recording was cut off: %d video(s) that ended were not rendered; their "
+                "replay files are kept: render them with: rlvideo render %s",
+                len(names), " ".join(names),
+            )  # fmt: skip
+
+    def _stop_renderers(self, *, kill: bool) -> None:
+        """Stop the renderers: after their jobs, or (``kill``: a run cut off) now.
+
+        Killed mid-video, a renderer leaves the video's hidden files: they go (the replay
+        files stay, and the warning of :meth:`_unrendered_at_cut_off` names them).
+        """
+        self._pool.close(kill=kill)
+        if not kill or self.destination.remote or not self._jobs:
+            return
+        names = [f"{stem}.{self.spec.format}" for _, stem in self._jobs.values()]
+        try:
+            remove_leftovers(self.destination.location, names)
+        except OSError as exc:
+            logger.warning("could not remove the stopped renders' files: %s", exc)
 
     def _write_here(self, local: str, video: _Video) -> bool:
         """Write a video's replay file here (again, if a renderer did: the same bytes)."""
