@@ -785,6 +785,7 @@ class ReplayRecorder:
         """End every open video, render what is due, wait for the renders, stop the workers."""
         self.lean = None
         unwinding = self.interrupted
+        unrendered: list[str] = []
         try:
             for video_id in sorted(self._videos):
                 video = self._videos[video_id]
@@ -806,7 +807,7 @@ class ReplayRecorder:
             for state in self._streams.values():
                 self._end_episode(state, closing=True)
             if unwinding:
-                self._unrendered_at_cut_off()
+                unrendered = self._unrendered_at_cut_off()
             else:
                 self.poll_renders(wait=True)  # every replay file written
                 self._render_at_close()
@@ -815,7 +816,7 @@ class ReplayRecorder:
             _UNCLOSED.discard(self)
             self._write_unwritten(sent=False)  # close() cut off: what was never sent
             try:
-                self._stop_renderers(kill=unwinding)
+                self._stop_renderers(kill=unwinding, unrendered=unrendered)
             finally:
                 if self._live is not None:
                     if unwinding:
@@ -1054,36 +1055,59 @@ class ReplayRecorder:
             self._unwritten.clear()
         return unrendered
 
-    def _unrendered_at_cut_off(self) -> None:
-        """A run cut off: say which videos that ended were not rendered, and how to render them.
+    def _unrendered_at_cut_off(self) -> list[str]:
+        """A run cut off: the replay files of the videos that ended and are not rendered.
 
-        Their replay files are kept (:meth:`_write_unwritten`); the renderers are stopped.
+        They are written here if need be (:meth:`_write_unwritten`); :meth:`_say_unrendered`
+        names them once the renderers are stopped.
         """
         left = [replay for replay, _ in self._jobs.values()]  # sent, not rendered yet
         left += [replay for replay, held in self._writes.values() if held]  # render="close"
-        left += self._held + self._write_unwritten()
-        if left:
-            names = [str(self.final(self._names.get(replay, Path(replay).name))) for replay in left]
-            logger.warning(
-                "the recording was cut off: %d video(s) that ended were not rendered; their "
-                "replay files are kept: render them with: rlvideo render %s",
-                len(names), " ".join(names),
-            )  # fmt: skip
+        return left + self._held + self._write_unwritten()
 
-    def _stop_renderers(self, *, kill: bool) -> None:
+    def _say_unrendered(self, left: list[str]) -> None:
+        """Name the replay files of ``left`` whose video the stopped renderers did not finish.
+
+        One warning, with the command that renders them: in a local folder ``rlvideo render
+        FOLDER`` (it renders each replay file there without a video).
+        """
+        names = [self._names.get(replay, Path(replay).name) for replay in left]
+        if not self.destination.remote:  # a render finished just before the renderer stopped
+            videos = [f"{name.removesuffix(REPLAY_SUFFIX)}.{self.spec.format}" for name in names]
+            names = [
+                name for name, video in zip(names, videos, strict=True)
+                if not os.path.exists(str(self.final(video)))
+            ]  # fmt: skip
+        if not names:
+            return
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        command = (
+            " ".join(str(self.final(name)) for name in names)
+            if self.destination.remote
+            else str(self.destination.location)
+        )
+        logger.warning(
+            "the recording was cut off: %d video(s) that ended were not rendered (%s); their "
+            "replay files are kept: render them with: rlvideo render %s",
+            len(names), shown, command,
+        )  # fmt: skip
+
+    def _stop_renderers(self, *, kill: bool, unrendered: list[str]) -> None:
         """Stop the renderers: after their jobs, or (``kill``: a run cut off) now.
 
         Killed mid-video, a renderer leaves the video's hidden files: they go (the replay
-        files stay, and the warning of :meth:`_unrendered_at_cut_off` names them).
+        files stay), and the videos of ``unrendered`` still without a video are named.
         """
         self._pool.close(kill=kill)
-        if not kill or self.destination.remote or not self._jobs:
+        if not kill:
             return
-        names = [f"{stem}.{self.spec.format}" for _, stem in self._jobs.values()]
-        try:
-            remove_leftovers(self.destination.location, names)
-        except OSError as exc:
-            logger.warning("could not remove the stopped renders' files: %s", exc)
+        if not self.destination.remote and self._jobs:
+            names = [f"{stem}.{self.spec.format}" for _, stem in self._jobs.values()]
+            try:
+                remove_leftovers(self.destination.location, names)
+            except OSError as exc:
+                logger.warning("could not remove the stopped renders' files: %s", exc)
+        self._say_unrendered(unrendered)
 
     def _write_here(self, local: str, video: _Video) -> bool:
         """Write a video's replay file here (again, if a renderer did: the same bytes)."""
