@@ -680,3 +680,18 @@ def test_a_file_is_locked_before_recover_can_see_it(tmp_path: Path, monkeypatch)
     assert seen == [[]]
     assert folder_names(tmp_path) == {"run.mp4"}
     assert_frames_are_the_first(tmp_path / "run.mp4", 40)
+
+
+def test_remove_leftovers_deletes_only_the_stopped_writers_files(tmp_path: Path) -> None:
+    """A replay's render stopped after a Ctrl-C: its hidden files go; an earlier run's of the
+    same name (there before: ``keep``), another video's, and finished videos stay."""
+    from rlvideo.io.recovery import remove_leftovers
+
+    ours = [".run.mp4.0a1b.partial.mp4", ".run.track.jsonl.0a1b.writing"]
+    earlier = ".run.mp4.ffff.partial.mp4"  # a crash before this run: rlvideo recover's
+    others = [".other.mp4.0a1b.partial.mp4", "run.mp4", "run.replay.npz"]
+    for name in [*ours, earlier, *others]:
+        (tmp_path / name).write_bytes(b"x")
+    removed = remove_leftovers(tmp_path, ["run.mp4"], keep={earlier})
+    assert sorted(p.name for p in removed) == sorted(ours)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([earlier, *others])

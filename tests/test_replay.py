@@ -483,31 +483,34 @@ def test_a_failure_keeps_the_replay_file_of_the_video_in_progress(tmp_path: Path
 
 def ctrl_c_after(target: Any, name: str, monkeypatch: pytest.MonkeyPatch, when: Any) -> list[int]:
     """Patch ``target.name`` to press Ctrl-C (a real SIGINT) right after it returned, once,
-    at the first call ``when(args, result)`` accepts; the calls are counted in the list."""
-    original, calls = getattr(target, name), []
+    at the first call ``when(args, result)`` accepts; the list holds each call's result."""
+    original, calls, pressed = getattr(target, name), [], []
 
     def then_ctrl_c(self: Any, *args: Any, **kwargs: Any) -> Any:
         out = original(self, *args, **kwargs)
-        calls.append(len(calls))
-        if when(args, out) and not then_ctrl_c.pressed:  # type: ignore[attr-defined]
-            then_ctrl_c.pressed = True  # type: ignore[attr-defined]
+        calls.append(out)
+        if not pressed and when(args, out):
+            pressed.append(out)
             signal.raise_signal(signal.SIGINT)  # delivered at the next bytecode, as a real one
         return out
 
-    then_ctrl_c.pressed = False  # type: ignore[attr-defined]
     monkeypatch.setattr(target, name, then_ctrl_c)
     return calls
 
 
-def run_until_ctrl_c(folder: Path, episodes: int = 40) -> tuple[Any, list[str]]:
-    """CartPole, every episode replayed; Ctrl-C somewhere inside; ``close()`` as ``with`` does.
-
-    The wrapper, and what ``on_video_saved`` was given."""
+def every_episode_replayed(folder: Path) -> tuple[Any, list[str]]:
+    """CartPole, every episode replayed into ``folder``; what ``on_video_saved`` is given."""
     saved: list[str] = []
     env = rlvideo.RecordVideo(
         make("CartPole-v1"), str(folder), episode_trigger=lambda e: True, replay=True,
         on_video_saved=lambda path, meta: saved.append(path),
     )  # fmt: skip
+    return env, saved
+
+
+def run_until_ctrl_c(folder: Path, episodes: int = 40) -> tuple[Any, list[str]]:
+    """:func:`every_episode_replayed`, Ctrl-C somewhere inside; ``close()`` as ``with`` does."""
+    env, saved = every_episode_replayed(folder)
 
     def run() -> None:
         with env:
@@ -558,16 +561,96 @@ def test_ctrl_c_right_after_renders_came_back_reports_each_video_once(
     ``on_video_saved``."""
     from rlvideo.wrappers._renderer import RenderPool
 
+    pressed: list[Any] = []
+
     def rendered(args: Any, results: Any) -> bool:  # a video's render (not the probe's)
-        return any(result.path for _, result in results)
+        if any(result.path for _, result in results):
+            pressed.extend(results)
+            return True
+        return False
 
     ctrl_c_after(RenderPool, "results", monkeypatch, rendered)
     env, saved = run_until_ctrl_c(tmp_path)
-    on_disk = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".mp4")
-    assert on_disk  # some were rendered before the Ctrl-C
+    taken = [Path(result.path).name for _, result in pressed if result.path]
+    assert taken  # the Ctrl-C came right after these renders were taken
+    names = [Path(p).name for p in env.saved_videos]
+    assert set(taken) <= set(names)
+    assert set(taken) <= {Path(p).name for p in saved}
+    assert len(names) == len(set(names))
+    assert all((tmp_path / name).is_file() for name in names)
     assert all(not p.name.startswith(".") for p in tmp_path.iterdir())  # no render's leftovers
-    assert sorted(Path(p).name for p in env.saved_videos) == on_disk
-    assert sorted(Path(p).name for p in saved) == on_disk
+
+
+def visible_videos(folder: Path) -> list[str]:
+    """The videos in ``folder`` (not a writer's hidden files), sorted."""
+    return sorted(p.name for p in folder.glob("*.mp4") if not p.name.startswith("."))
+
+
+def wait_for_videos(folder: Path, count: int) -> None:
+    """Until ``count`` videos are in ``folder`` (renders finished), and a little more: their
+    results are sent just after. A minute at most (then the test fails on its checks)."""
+    deadline = time.monotonic() + 60
+    while len(visible_videos(folder)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+
+
+def assert_three_saved(env: Any, saved: list[Any], folder: Path) -> None:
+    """Three videos on disk, each in ``saved_videos`` and given to ``on_video_saved``."""
+    rendered = visible_videos(folder)
+    assert len(rendered) == 3
+    assert sorted(Path(p).name for p in env.saved_videos) == rendered
+    assert sorted(Path(p).name for p in saved) == rendered
+
+
+def test_ctrl_c_outside_the_env_saves_the_renders_that_came_back(tmp_path: Path) -> None:
+    """A Ctrl-C during the training step (not in the env): ``close()``, cut off, still takes
+    the renders that had come back before it stops the renderers (they were on disk, but
+    neither in ``saved_videos`` nor given to ``on_video_saved``)."""
+    env, saved = every_episode_replayed(tmp_path)
+
+    def run() -> None:
+        with env:
+            roll(env, 3, 8)
+            env.reset(seed=99)
+            env.step(0)
+            env._recorder.send_ended()  # as RLlib's runner does where the env waits
+            wait_for_videos(tmp_path, 3)  # the update step: the env waits
+            signal.raise_signal(signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    assert_three_saved(env, saved, tmp_path)
+
+
+def test_ctrl_c_in_on_video_saved_loses_none_of_the_renders_taken_with_it(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C inside ``on_video_saved`` (it may interrupt the user's code) leaves the renders
+    taken with that one for the next call: a cut-off ``close()`` saves them."""
+    saved: list[str] = []
+
+    def on_video_saved(path: Any, meta: Any) -> None:
+        saved.append(path)
+        if len(saved) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), episode_trigger=lambda e: True,
+                              replay=True, on_video_saved=on_video_saved)  # fmt: skip
+
+    def run() -> None:
+        with env:
+            roll(env, 3, 8)
+            env.reset(seed=99)
+            env._recorder.send_ended()
+            wait_for_videos(tmp_path, 3)  # all three renders come back in one call
+            for _ in range(2000):  # as each step's poll does (it looks every 5 ms)
+                env._recorder.poll_renders()
+                time.sleep(0.001)
+
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    assert_three_saved(env, saved, tmp_path)
 
 
 def record_vector(folder: Path, seed: Any, mode: str = "sync", **options: Any) -> Any:

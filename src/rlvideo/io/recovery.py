@@ -680,13 +680,17 @@ def recover_tracks(folder: str | os.PathLike[str]) -> list[Path]:
     return [o.kept for o in _recover_tracks(Path(folder), []) if o.kept is not None]
 
 
-def remove_leftovers(folder: str | os.PathLike[str], names: Collection[str]) -> list[Path]:
+def remove_leftovers(
+    folder: str | os.PathLike[str], names: Collection[str], *, keep: Collection[str] = ()
+) -> list[Path]:
     """Delete the hidden files that writers stopped on purpose left for the videos ``names``.
 
     For videos that are made again from elsewhere (a replay's render, its renderer stopped
     after a Ctrl-C: the replay file is kept), nothing of them is worth recovering. ``names``
     are file names in ``folder``; each one's hidden partial, finished and data-track files go,
-    except files a running process still writes. Returns what was deleted.
+    except files a running process still writes and the files named in ``keep`` (those there
+    before the writers started: an earlier run's, for ``rlvideo recover``). Returns what was
+    deleted.
 
     Example:
         >>> import tempfile
@@ -706,7 +710,7 @@ def remove_leftovers(folder: str | os.PathLike[str], names: Collection[str]) -> 
         else:
             track = _TRACK_BEING_WRITTEN.match(path.name)
             ours = track is not None and track["stem"] in stems
-        if ours and path.is_file() and not in_use(path):
+        if ours and path.name not in keep and path.is_file() and not in_use(path):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed.append(path)

@@ -73,16 +73,22 @@ class RayRenderPool:
         """Start each of ``jobs`` as a Ray task; their ids."""
         return [self.submit(job) for job in jobs]
 
-    def results(self, *, wait: bool = False) -> list[tuple[int, RenderResult]]:
+    def wait_any(self) -> None:
+        """Wait until a task finished (takes nothing: a Ctrl-C while it waits loses nothing)."""
+        if self._running:
+            with contextlib.suppress(Exception):  # Ray gone: results() says so
+                self._ray.wait(list(self._running), num_returns=1, timeout=None)
+
+    def results(self, *, wait: bool = False, now: bool = False) -> list[tuple[int, RenderResult]]:
         """The results that came (``wait``: all of the jobs sent), as ``(job id, result)``.
 
-        Without ``wait``, Ray is asked at most every :data:`LOOK_EVERY` seconds.
+        Without ``wait`` (or ``now``), Ray is asked at most every :data:`LOOK_EVERY` seconds.
         """
-        if not wait and not self._results:
-            now = time.monotonic()
-            if now < self._next_look:
+        if not (wait or now) and not self._results:
+            clock = time.monotonic()
+            if clock < self._next_look:
                 return []
-            self._next_look = now + LOOK_EVERY
+            self._next_look = clock + LOOK_EVERY
         if self._running:
             refs = list(self._running)
             try:

@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import queue
+import select
 import socket
 import struct
 import subprocess
@@ -683,17 +684,17 @@ class RenderPool:
             worker.busy.extend(job["id"] for job in batch)
         return ids
 
-    def results(self, *, wait: bool = False) -> list[tuple[int, RenderResult]]:
+    def results(self, *, wait: bool = False, now: bool = False) -> list[tuple[int, RenderResult]]:
         """The results that came (``wait``: all of the jobs sent), as ``(job id, result)``.
 
-        Without ``wait`` the workers are asked at most every :data:`LOOK_EVERY` seconds, and
-        not at all while none has a job: the wrappers poll on every env step.
+        Without ``wait`` (or ``now``) the workers are asked at most every :data:`LOOK_EVERY`
+        seconds, and not at all while none has a job: the wrappers poll on every env step.
         """
-        if not wait and not self._results:
-            now = time.monotonic()
-            if now < self._next_look:
+        if not (wait or now) and not self._results:
+            clock = time.monotonic()
+            if clock < self._next_look:
                 return []
-            self._next_look = now + LOOK_EVERY
+            self._next_look = clock + LOOK_EVERY
             if not self.pending:
                 return []
         for worker in self._workers:
@@ -715,6 +716,16 @@ class RenderPool:
         done = list(self._results)
         self._results.clear()
         return done
+
+    def wait_any(self) -> None:
+        """Wait until a result can be taken (or a worker died), or a queued job can be sent.
+
+        Takes nothing: a Ctrl-C while it waits leaves every result where it was.
+        """
+        readable = [worker.connection for worker in self._workers if worker.busy]
+        writable = [worker.socket for worker in self._workers if worker.outbox]
+        if readable or writable:
+            select.select(readable, writable, [])
 
     def flush(self) -> None:
         """Send every job queued (waiting for room in the sockets)."""

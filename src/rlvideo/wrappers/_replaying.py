@@ -27,6 +27,7 @@ import logging
 import os
 import pickle
 import weakref
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +227,8 @@ class ReplayRecorder:
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order their renders finished."""
         self._replay_names: list[str] = []  # the replay files written so far
+        self._taken: deque[tuple[int, RenderResult]] = deque()  # results taken, not handled
+        self._to_publish: list[str] = []  # replay files to upload (outside Ctrl-C's hold)
         self._writer = self._writer_settings(given)
         self._overlay = self._pickled_overlay(given["overlay"])
         self._versions = package_versions()
@@ -752,17 +755,30 @@ class ReplayRecorder:
             self.poll_renders()
 
     def poll_renders(self, *, wait: bool = False) -> None:
-        """Handle the renders that finished (``wait``: send what ended, wait for every job)."""
+        """Handle the renders that finished (``wait``: send what ended, wait for every job).
+
+        A Ctrl-C never loses a result: it goes through only while nothing is taken (the wait);
+        a result is taken and noted in one block it waits for, and handled whole (but for
+        ``on_video_saved``, which it may interrupt: the results after stay for the next call).
+        """
         if wait:
             self.send_ended()
-        with deferred_interrupts():  # taken from the pool and handled together (Ctrl-C waits)
-            taken = (
-                deferred_interrupts().let_through(functools.partial(self._pool.results, wait=True))
-                if wait  # a Ctrl-C in the wait: the results that came stay in the pool
-                else self._pool.results()
-            )
-            for job_id, result in taken:
-                self._take_result(job_id, result)
+        while True:
+            with deferred_interrupts():
+                self._taken.extend(self._pool.results(now=wait))
+            self._handle_taken()
+            if not wait or not self._pool.pending:
+                return
+            self._pool.wait_any()
+
+    def _handle_taken(self) -> None:
+        """Handle each result taken, whole; then upload the replay files it left to upload."""
+        while self._taken:
+            with deferred_interrupts():
+                self._take_result(*self._taken.popleft())
+        while self._to_publish:  # a Ctrl-C here: uploaded again by a later call
+            self._publish_replay(self._to_publish[0])
+            self._to_publish.pop(0)
 
     def _take_result(self, job_id: int, result: RenderResult) -> None:
         """Handle a finished job: a replay file written, a video rendered (or not)."""
@@ -787,31 +803,18 @@ class ReplayRecorder:
         unwinding = self.interrupted
         unrendered: list[str] = []
         try:
-            for video_id in sorted(self._videos):
-                video = self._videos[video_id]
-                if video.live_id is not None:
-                    continue  # the live recorder's close() ends it
-                if unwinding:
-                    self._videos.pop(video_id)
-                    if video.meta.frames:
-                        path = self._write_now(video)
-                        logger.warning(
-                            "the recording was cut off: kept the replay file %s of the video "
-                            "in progress; render it with: rlvideo render %s", path, path,
-                        )  # fmt: skip
-                    continue
-                meta = video.meta
-                meta.cut_short = not (meta.terminated or meta.truncated)
-                video.start["cut_short"] = meta.cut_short
-                self._finish(video_id)  # its errors raised at the end: the others go on
-            for state in self._streams.values():
-                self._end_episode(state, closing=True)
+            self._end_videos(cut_off=unwinding)
             if unwinding:
-                unrendered = self._unrendered_at_cut_off()
+                unrendered = self._cut_off()
             else:
-                self.poll_renders(wait=True)  # every replay file written
-                self._render_at_close()
-                self.poll_renders(wait=True)
+                try:
+                    self.poll_renders(wait=True)  # every replay file written
+                    self._render_at_close()
+                    self.poll_renders(wait=True)
+                except BaseException:  # Ctrl-C while close() waits: the run is cut off here
+                    unwinding = True
+                    unrendered = self._cut_off()
+                    raise
         finally:
             _UNCLOSED.discard(self)
             self._write_unwritten(sent=False)  # close() cut off: what was never sent
@@ -825,6 +828,33 @@ class ReplayRecorder:
                 self.destination.close()
         if not unwinding:
             self.raise_errors()
+
+    def _end_videos(self, *, cut_off: bool) -> None:
+        """End every open video: sent to render, or (``cut_off``) kept as its replay file."""
+        for video_id in sorted(self._videos):
+            video = self._videos[video_id]
+            if video.live_id is not None:
+                continue  # the live recorder's close() ends it
+            if cut_off:
+                self._videos.pop(video_id)
+                if video.meta.frames:
+                    path = self._write_now(video)
+                    logger.warning(
+                        "the recording was cut off: kept the replay file %s of the video "
+                        "in progress; render it with: rlvideo render %s", path, path,
+                    )  # fmt: skip
+                continue
+            meta = video.meta
+            meta.cut_short = not (meta.terminated or meta.truncated)
+            video.start["cut_short"] = meta.cut_short
+            self._finish(video_id)  # its errors raised at the end: the others go on
+        for state in self._streams.values():
+            self._end_episode(state, closing=True)
+
+    def _cut_off(self) -> list[str]:
+        """The run is cut off: save the renders that came back; the replay files of the rest."""
+        self.poll_renders()  # the renders that came back are saved, not counted lost
+        return self._unrendered_at_cut_off()
 
     def __del__(self) -> None:
         """Dropped without ``close()``: the videos that ended still go to the renderers."""
@@ -1033,7 +1063,7 @@ class ReplayRecorder:
         elif held:
             self._held.append(replay)
         elif self.destination.remote and not isinstance(self.replay["render"], dict):
-            self._publish_replay(replay)
+            self._to_publish.append(replay)
 
     def _write_unwritten(self, *, sent: bool = True) -> list[str]:
         """Write here the replay files never sent, and (``sent``) those sent and not confirmed.
@@ -1045,9 +1075,11 @@ class ReplayRecorder:
         ending, self._ending = self._ending, []
         unrendered = []
         for video, render in ending:
+            if video.refused and self.replay["log"] != "all":
+                continue  # its name was refused: dropped, as send_ended drops it
             local = self._place(video)
             self._write_here(local, video)
-            if render:
+            if render and not video.refused:
                 unrendered.append(local)
         if sent:
             for local, video in self._unwritten.values():
@@ -1069,27 +1101,30 @@ class ReplayRecorder:
         """Name the replay files of ``left`` whose video the stopped renderers did not finish.
 
         One warning, with the command that renders them: in a local folder ``rlvideo render
-        FOLDER`` (it renders each replay file there without a video).
+        FOLDER`` (it renders each replay file there without a video), or the files themselves
+        where one would replace an earlier run's video (the folder's command skips those).
         """
-        names = [self._names.get(replay, Path(replay).name) for replay in left]
-        if not self.destination.remote:  # a render finished just before the renderer stopped
-            videos = [f"{name.removesuffix(REPLAY_SUFFIX)}.{self.spec.format}" for name in names]
-            names = [
-                name for name, video in zip(names, videos, strict=True)
-                if not os.path.exists(str(self.final(video)))
-            ]  # fmt: skip
-        if not names:
+        files = left
+        if not self.destination.remote:
+            before = self._present or set()
+            files, stale = [], False
+            for replay in left:
+                name = self._names.get(replay, Path(replay).name)
+                video = f"{name.removesuffix(REPLAY_SUFFIX)}.{self.spec.format}"
+                there = os.path.exists(str(self.final(video)))
+                if there and video not in before:
+                    continue  # rendered just before the renderer stopped
+                stale = stale or there
+                files.append(str(self.final(name)))
+        if not files:
             return
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        command = (
-            " ".join(str(self.final(name)) for name in names)
-            if self.destination.remote
-            else str(self.destination.location)
-        )
+        shown = ", ".join(Path(f).name for f in files[:3])
+        shown += f" and {len(files) - 3} more" if len(files) > 3 else ""
+        local_folder = not self.destination.remote and not stale
         logger.warning(
             "the recording was cut off: %d video(s) that ended were not rendered (%s); their "
             "replay files are kept: render them with: rlvideo render %s",
-            len(names), shown, command,
+            len(files), shown, self.destination.location if local_folder else " ".join(files),
         )  # fmt: skip
 
     def _stop_renderers(self, *, kill: bool, unrendered: list[str]) -> None:
@@ -1101,10 +1136,10 @@ class ReplayRecorder:
         self._pool.close(kill=kill)
         if not kill:
             return
-        if not self.destination.remote and self._jobs:
+        if not self.destination.remote and self._jobs and self._present is not None:
             names = [f"{stem}.{self.spec.format}" for _, stem in self._jobs.values()]
-            try:
-                remove_leftovers(self.destination.location, names)
+            try:  # an earlier run's leftovers (there at the start) are rlvideo recover's
+                remove_leftovers(self.destination.location, names, keep=self._present)
             except OSError as exc:
                 logger.warning("could not remove the stopped renders' files: %s", exc)
         self._say_unrendered(unrendered)
@@ -1147,7 +1182,7 @@ class ReplayRecorder:
     def _rendered(self, job_id: int, result: RenderResult) -> None:
         replay, stem = self._jobs.pop(job_id, (result.replay, result.stem))
         if self.destination.remote:
-            self._publish_replay(replay)
+            self._to_publish.append(replay)
         if result.error is not None and result.path is None:
             if result.refused:  # its name (a folder made there since the run began, ...)
                 self._errors.append(StorageError(
