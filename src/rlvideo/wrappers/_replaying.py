@@ -223,6 +223,7 @@ class ReplayRecorder:
         self.destination = open_destination(video_folder, given["storage_options"])
         self.destination.prepare()
         self._present = self._names_present()  # see _check_name
+        self._before = frozenset(self._present or ())  # the folder as the run started
         self._names_checked = False  # whether a name was checked on disk (and its folder)
         self.saved: list[SavedPath] = []
         """Every video saved so far, in the order their renders finished."""
@@ -1106,7 +1107,7 @@ class ReplayRecorder:
         """
         files = left
         if not self.destination.remote:
-            before = self._present or set()
+            before = self._before
             files, stale = [], False
             for replay in left:
                 name = self._names.get(replay, Path(replay).name)
@@ -1139,7 +1140,7 @@ class ReplayRecorder:
         if not self.destination.remote and self._jobs and self._present is not None:
             names = [f"{stem}.{self.spec.format}" for _, stem in self._jobs.values()]
             try:  # an earlier run's leftovers (there at the start) are rlvideo recover's
-                remove_leftovers(self.destination.location, names, keep=self._present)
+                remove_leftovers(self.destination.location, names, keep=self._before)
             except OSError as exc:
                 logger.warning("could not remove the stopped renders' files: %s", exc)
         self._say_unrendered(unrendered)
