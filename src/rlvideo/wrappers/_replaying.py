@@ -953,7 +953,7 @@ class ReplayRecorder:
         jobs: list[dict[str, Any]] = []
         sent: list[tuple[str, _Video]] = []  # each job's replay file and video
         for video, render in self._ending:  # left there until sent: a run cut off writes them
-            if video.refused or (not video.checked and not self._check_name(video)):
+            if video.refused:  # (send_ended checked every name)
                 if self.replay["log"] != "all":
                     continue  # dropped, as live recording drops it
                 render = False  # its episode's replay file is kept
