@@ -75,7 +75,7 @@ _HUGE_INT = b'{"path": "bad-episode-1.mp4", "kind": "episode", "seed": ' + b"9" 
 
 DAMAGES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
     # id: (damage, which file it leaves damaged, what the warning says about it)
-    "return-null": (_set_fields(episode_return=None), "sidecar", "episode_return is null"),
+    "return-list": (_set_fields(episode_return=[1.0, 2.0]), "sidecar", "episode_return is a list"),
     "return-string": (_set_fields(episode_return="12.5"), "sidecar", "episode_return is a str"),
     "env-id-int": (_set_fields(env_id=7), "sidecar", "env_id is an int"),
     "episode-bool": (_set_fields(episode=True), "sidecar", "episode is a bool"),
@@ -169,7 +169,7 @@ def test_info_skips_the_damaged_file_and_describes_the_rest(
 
 def test_info_text_says_the_damaged_sidecar_was_skipped(tmp_path: Path) -> None:
     video = write_clip(tmp_path, BAD, frames=6)
-    _set_fields(episode_return=None)(video)
+    _set_fields(episode_return="12.5")(video)
     result = CliRunner().invoke(cli, ["info", str(video)], catch_exceptions=False)
     assert result.exit_code == 0
     assert f"  sidecar: skipped ({sidecar_path(video).name} is damaged: see the warning)" in (

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import rlvideo
+from rlvideo._core.metadata import parse_sidecar
 from rlvideo.errors import InvalidArgumentError, RLVideoError
 from rlvideo.io.replayfile import read_replay
 from rlvideo.replay import render
@@ -83,8 +84,12 @@ def record_elsewhere(env_id: str, folder: Path, steps: int) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def _not_strict_json(constant: str) -> None:
+    pytest.fail(f"a sidecar holds {constant}: not strict JSON")
+
+
 def sidecar(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(path.read_text(), parse_constant=_not_strict_json)
     return data
 
 
@@ -1532,7 +1537,10 @@ def test_rewards_that_are_arrays_record_live_and_replayed(tmp_path: Path, env_id
             meta = sidecar(Path(path).with_suffix(".json"))
             assert decode(Path(path)).count == meta["frames"] == meta["steps"] + 1 > 1
             if env_id.startswith("Vector"):
-                assert np.isnan(meta["episode_return"])
+                assert meta["episode_return"] is None  # not a number: null, strict JSON
+                text = Path(path).with_suffix(".json").read_text()
+                read = rlvideo.VideoMetadata.from_dict(parse_sidecar(text, path) or {})
+                assert np.isnan(read.episode_return)  # and read back as it was
             else:
                 assert meta["episode_return"] == meta["steps"]  # CartPole gives 1 a step
             if replay:

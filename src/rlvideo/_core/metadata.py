@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import sys
 import typing
 from collections.abc import Callable
@@ -62,7 +63,8 @@ class VideoMetadata:
             reset frame, or the step that fired a step trigger).
         steps: Env steps recorded (frames recorded after a step).
         frames: Frames in the video.
-        episode_return: Sum of the rewards of the recorded steps.
+        episode_return: Sum of the rewards of the recorded steps; NaN where a reward is a
+            vector (a multi-objective env), stored as null in the sidecar.
         seed: The seed given to the ``reset`` that started the episode, if any.
         fps: Frames per second.
         codec: The encoder, e.g. ``"libx264"``.
@@ -117,12 +119,28 @@ class VideoMetadata:
         return asdict(self)
 
     def to_sidecar_dict(self) -> dict[str, Any]:
-        """The fields as a sidecar stores them: ``path`` relative to the sidecar's folder."""
-        return {**asdict(self), "path": video_name(self.path)}
+        """The fields as a sidecar stores them: ``path`` relative to the sidecar's folder.
+
+        An ``episode_return`` that is not a number (NaN: a multi-objective env's vector
+        rewards) is stored as null, so that a sidecar is strict JSON (``jq``, JavaScript);
+        :meth:`from_dict` reads it back as NaN.
+        """
+        data = {**asdict(self), "path": video_name(self.path)}
+        if not math.isfinite(self.episode_return):
+            data["episode_return"] = None
+        return data
 
     def to_json(self) -> str:
-        """The sidecar's text (``path`` relative to the sidecar's folder)."""
-        return json.dumps(self.to_sidecar_dict(), indent=2, sort_keys=True)
+        """The sidecar's text (``path`` relative to the sidecar's folder): strict JSON.
+
+        Example:
+            >>> meta = VideoMetadata(path="a.mp4", kind="episode", episode_return=math.nan)
+            >>> '"episode_return": null' in meta.to_json()
+            True
+            >>> math.isnan(VideoMetadata.from_json(meta.to_json()).episode_return)
+            True
+        """
+        return json.dumps(self.to_sidecar_dict(), indent=2, sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str, *, folder: str | Path | None = None) -> VideoMetadata:
@@ -152,7 +170,10 @@ class VideoMetadata:
         if problem:
             raise InvalidArgumentError(f"not a video's metadata: {problem}")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if "episode_return" in values and values["episode_return"] is None:
+            values["episode_return"] = math.nan  # not a number (to_sidecar_dict)
+        return cls(**values)
 
 
 def video_name(path: str | Path) -> str:
@@ -215,7 +236,7 @@ def parse_sidecar(text: str, where: object) -> dict[str, Any] | None:
         True
         >>> parse_sidecar('{"path": "a.mp4", "kind": "episode", "return": 1}', "a.json")["return"]
         1
-        >>> parse_sidecar('{"path": "a.mp4", "kind": "episode", "episode_return": null}', "a")
+        >>> parse_sidecar('{"path": "a.mp4", "kind": "episode", "episode_return": "1"}', "a")
     """
     try:
         value = read_json(text)
@@ -314,6 +335,7 @@ def _field_kinds() -> dict[str, tuple[type, ...]]:
     kinds = {
         f.name: typing.get_args(hints[f.name]) or (hints[f.name],) for f in fields(VideoMetadata)
     }
+    kinds["episode_return"] += (type(None),)  # null: not a number (to_sidecar_dict)
     # dict[str, Any] is checked as a dict
     return {name: tuple(typing.get_origin(k) or k for k in ks) for name, ks in kinds.items()}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,8 @@ def print_summary(
     clips = False
     rows = [(["env"] if with_env else []) + ["episode", "return", "length", "file"]]
     for m in sorted(metas, key=lambda m: (m.get("env_index") or 0, m.get("episode", 0))):
-        episode_return = num(float(m.get("episode_return", 0)))
+        given = m.get("episode_return", 0)  # null: not a number (vector rewards)
+        episode_return = num(math.nan if given is None else float(given))
         whole = run.length(m.get("env_index"), m.get("episode", 0)) if run is not None else None
         if m.get("kind") == "step" or (whole is not None and m.get("steps", 0) < whole):
             episode_return, clips = f"{episode_return} (clip)", True
