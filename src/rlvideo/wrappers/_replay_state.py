@@ -13,6 +13,7 @@ is taken as well. Found by duck typing: no env library is imported here.
 from __future__ import annotations
 
 import copy
+import gc
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,15 +177,37 @@ def _own_generators(env: Any) -> Iterator[tuple[str, str]]:
         [('Noisy', 'rng')]
     """
     base = getattr(env, "unwrapped", env)
-    own = vars(base).get("_np_random")
+    own = getattr(base, "_np_random", None)
     layer = env
     for _ in range(100):  # a wrapper stack, not a cycle
-        for name, value in vars(layer).items():
-            if isinstance(value, _GENERATORS) and value is not own:
-                yield type(layer).__name__, name
+        if any(isinstance(v, _GENERATORS) and v is not own for v in _attribute_values(layer)):
+            for name, value in vars(layer).items():  # named only then (see _attribute_values)
+                if isinstance(value, _GENERATORS) and value is not own:
+                    yield type(layer).__name__, name
         if layer is base or not hasattr(layer, "env"):
             return
         layer = layer.env
+
+
+def _attribute_values(layer: Any) -> Iterator[Any]:
+    """The values of ``layer``'s attributes, read without making its ``__dict__``.
+
+    ``vars(env)`` makes CPython 3.11 keep the env's attributes in a dict from then on, and every
+    ``self.x`` of its ``step`` slower: CartPole's step took 0.2-0.8 us more, for the whole run.
+    The garbage collector's view of the object reads them in place.
+
+    Example:
+        >>> class Env:
+        ...     def __init__(self):
+        ...         self.gravity = 9.8
+        >>> 9.8 in list(_attribute_values(Env()))
+        True
+    """
+    for value in gc.get_referents(layer):
+        if type(value) is dict:  # an instance dict made already (or a dict of __slots__)
+            yield from value.values()
+        else:
+            yield value
 
 
 def free_camera_lookat(env: Any) -> list[float] | None:
