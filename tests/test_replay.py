@@ -1418,6 +1418,20 @@ def test_the_renderer_runs_at_a_lower_priority(tmp_path: Path, nice: int | None)
                             replay_options={"nice": 20})  # fmt: skip
 
 
+def test_a_renderer_that_drew_with_pygame_stops_on_sigterm(tmp_path: Path) -> None:
+    """pygame (CartPole's renderer) turns SIGTERM into an event nobody reads: a renderer kept
+    rendering through ``kill`` (a batch system's stop) until SIGKILL."""
+    env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), replay=True,
+                              episode_trigger=lambda episode: episode == 0)  # fmt: skip
+    roll(env, 2, 5)
+    env._recorder.poll_renders(wait=True)  # the renderer drew a CartPole video
+    assert len(env.saved_videos) == 1
+    worker = env._recorder._pool._workers[0].process
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == -signal.SIGTERM
+    env.close()
+
+
 def test_each_video_has_the_frame_rate_it_started_with(tmp_path: Path) -> None:
     """``frames_per_sec`` set between videos: each replayed video keeps its own rate."""
     env = rlvideo.RecordVideo(

@@ -580,6 +580,7 @@ class _Worker:
         code = f"from rlvideo.wrappers._renderer import serve_fd; {serve}"
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         environment.setdefault("LP_NUM_THREADS", "1")  # Mesa's software GL: one core each
+        environment.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")  # else pygame swallows SIGTERM
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code], pass_fds=[theirs.fileno()], env=environment
