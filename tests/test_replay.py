@@ -1418,18 +1418,23 @@ def test_the_renderer_runs_at_a_lower_priority(tmp_path: Path, nice: int | None)
                             replay_options={"nice": 20})  # fmt: skip
 
 
-def test_a_renderer_that_drew_with_pygame_stops_on_sigterm(tmp_path: Path) -> None:
-    """pygame (CartPole's renderer) turns SIGTERM into an event nobody reads: a renderer kept
-    rendering through ``kill`` (a batch system's stop) until SIGKILL."""
+def test_a_renderer_outlives_sigint_and_sigterm_and_renders_on(tmp_path: Path) -> None:
+    """Both go to the whole process group (Ctrl-C in a terminal, a batch system's stop): the
+    caller handles them and stops its renderers itself. A renderer ignored them only once pygame
+    (CartPole's) had drawn a frame; before, or for an env that does not draw with pygame, it died
+    with a traceback, and a killed caller's renderer lost the jobs it had taken."""
     env = rlvideo.RecordVideo(make("CartPole-v1"), str(tmp_path), replay=True,
-                              episode_trigger=lambda episode: episode == 0)  # fmt: skip
-    roll(env, 2, 5)
-    env._recorder.poll_renders(wait=True)  # the renderer drew a CartPole video
-    assert len(env.saved_videos) == 1
+                              episode_trigger=lambda episode: episode == 1)  # fmt: skip
+    env._recorder.poll_renders(wait=True)  # the renderer is up, and has drawn nothing yet
     worker = env._recorder._pool._workers[0].process
-    worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=60) == -signal.SIGTERM
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        worker.send_signal(signal_number)
+    roll(env, 3, 5)
+    env._recorder.poll_renders(wait=True)
+    assert worker.poll() is None
     env.close()
+    assert [Path(p).name for p in env.saved_videos] == ["rl-video-episode-1.mp4"]
+    assert decode(tmp_path / "rl-video-episode-1.mp4").count == 6
 
 
 def test_each_video_has_the_frame_rate_it_started_with(tmp_path: Path) -> None:

@@ -104,13 +104,15 @@ def render(
         finally:
             close_envs()
     pool = RenderPool(workers)
+    done = False
     try:
         order = {pool.submit(job): index for index, job in enumerate(jobs)}
         results: list[RenderResult | None] = [None] * len(jobs)
         for job_id, result in pool.results(wait=True):
             results[order[job_id]] = result
-    finally:
-        pool.close()
+        done = True
+    finally:  # Ctrl-C (the renderers ignore it) or an error: they stop now, not after every job
+        pool.close(kill=not done)
     return [result for result in results if result is not None]
 
 

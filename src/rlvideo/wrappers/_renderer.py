@@ -24,6 +24,7 @@ import os
 import pickle
 import queue
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -499,6 +500,13 @@ def serve_fd(fd: int, nice: int = 0) -> None:
     It runs ``nice`` lower in priority (``replay_options["nice"]``, 10 by default): training
     comes first, and the renderer takes the CPU the training loop leaves.
     """
+    # Ctrl-C is the caller's to handle, SIGTERM too (sent to the whole process group: a
+    # terminal's Ctrl-C, `timeout`, a scheduler's preemption): the caller stops its renderers
+    # itself (close() after a Ctrl-C), and one left by a killed caller finishes the jobs it took
+    # (their replay files and videos), then exits. Set here, not left to pygame (classic
+    # control's renderer), which swallowed both, but only once a job had drawn a frame.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
@@ -580,7 +588,6 @@ class _Worker:
         code = f"from rlvideo.wrappers._renderer import serve_fd; {serve}"
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         environment.setdefault("LP_NUM_THREADS", "1")  # Mesa's software GL: one core each
-        environment.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")  # else pygame swallows SIGTERM
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code], pass_fds=[theirs.fileno()], env=environment
